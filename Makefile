@@ -1,0 +1,38 @@
+# The two commands: `make run` and `make test` (see README.md).
+# CMake + Ninja underneath; `make` alone builds build/mailport.
+
+BUILD      ?= build
+TEST_BUILD ?= build-test
+CONFIG     ?= etc/mailport.conf
+
+.PHONY: all deps run test unit fuzz integration format clean
+
+all: $(BUILD)/build.ninja
+	cmake --build $(BUILD)
+
+$(BUILD)/build.ninja:
+	@scripts/deps.sh
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+deps:
+	scripts/deps.sh
+
+run: all
+	$(BUILD)/mailport serve -c $(CONFIG)
+
+# The test build: clang, ASan + UBSan, libFuzzer harnesses.
+$(TEST_BUILD)/build.ninja:
+	@scripts/deps.sh --test
+	CC=clang cmake -S . -B $(TEST_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+		-DMP_SANITIZE=ON -DMP_FUZZ=ON
+
+test: $(TEST_BUILD)/build.ninja
+	@scripts/deps.sh --test
+	cmake --build $(TEST_BUILD)
+	scripts/test.sh $(TEST_BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(TEST_BUILD)

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages mailport needs to build and test, only those
+# missing, so `make run` and `make test` work on a fresh Debian 12 machine.
+set -euo pipefail
+
+build_pkgs=(build-essential cmake ninja-build pkg-config clang
+	libssl-dev libevent-dev libc-ares-dev libcrypt-dev libidn2-dev openssl)
+test_pkgs=(python3 python3-pytest swaks dnsmasq-base)
+
+want=("${build_pkgs[@]}")
+[ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "mailport: installing missing packages: ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null || {
+		echo "mailport: need root (or sudo) to install: ${missing[*]}" >&2
+		exit 1
+	}
+	sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,12 @@
+/*
+ * cmd: the subcommands. Each parses its own options, wires the modules it
+ * needs and returns a sysexits(3) code (DESIGN.md "Exit codes").
+ */
+#ifndef MP_CMD_H
+#define MP_CMD_H
+
+int cmd_serve(int argc, char **argv);
+int cmd_passwd(int argc, char **argv);
+int cmd_config(int argc, char **argv);
+
+#endif

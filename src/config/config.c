@@ -1,0 +1,754 @@
+/*
+ * config: the mailport.conf parser (DESIGN.md "Config file").
+ *
+ * Pure: the caller reads the file and hands us its text, so this module is
+ * unit-tested and fuzzed like the protocol parsers. Each line is split into
+ * words on spaces and tabs after '#' comments are cut; the first word names
+ * a directive from the table below, which holds its argument counts, its
+ * usage and its handler. There is no quoting, so paths cannot hold spaces.
+ *
+ * Listener hosts are IP literals, stored in inet_ntop's canonical form so
+ * that duplicates are found: "*" means every IPv4 address ("0.0.0.0"; write
+ * "[::]" for IPv6) and "localhost" means 127.0.0.1. On error the message is
+ * "FILE:LINE: what is wrong; how to fix it" and cfg is half-filled: the
+ * caller throws it away.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "str.h"
+#include "xmalloc.h"
+
+#define MAX_WORDS 10 /* the directive and its arguments; more is an error */
+#define ESC_SIZE 80  /* a user's word quoted back in a message */
+
+struct parse_ctx;
+
+struct directive {
+	const char *name;
+	int min_args, max_args;
+	int (*parse)(struct parse_ctx *pc, char **argv, int argc);
+	const char *usage; /* how to write it, with an example */
+	bool once;	   /* may appear only once */
+	size_t offset;	   /* limits only: the field in struct config */
+	bool is_u64;	   /* limits only: uint64_t field, else unsigned */
+	uint64_t min, max; /* limits only: accepted range */
+};
+
+struct parse_ctx {
+	struct config *cfg;
+	const char *filename;
+	const char *base_dir;
+	int line;
+	const struct directive *dir; /* the one being parsed */
+	int seen[32];		     /* line of each "once" directive, by index */
+	char *err;
+	size_t err_size;
+};
+
+static int parse_hostname(struct parse_ctx *pc, char **argv, int argc);
+static int parse_domain(struct parse_ctx *pc, char **argv, int argc);
+static int parse_path(struct parse_ctx *pc, char **argv, int argc);
+static int parse_tls(struct parse_ctx *pc, char **argv, int argc);
+static int parse_listen(struct parse_ctx *pc, char **argv, int argc);
+static int parse_relayhost(struct parse_ctx *pc, char **argv, int argc);
+static int parse_resolver(struct parse_ctx *pc, char **argv, int argc);
+static int parse_user(struct parse_ctx *pc, char **argv, int argc);
+static int parse_limit(struct parse_ctx *pc, char **argv, int argc);
+
+#define LIMIT(name, field, u64, lo, hi, usage)                                                     \
+	{                                                                                          \
+		name, 1, 1, parse_limit, usage, true, offsetof(struct config, field), u64, lo, hi  \
+	}
+
+static const struct directive directives[] = {
+    {"hostname", 1, 1, parse_hostname, "hostname NAME, e.g. \"hostname mx.example.test\"", true, 0,
+     false, 0, 0},
+    {"domain", 1, MAX_WORDS - 1, parse_domain, "domain NAME..., e.g. \"domain example.test\"",
+     false, 0, false, 0, 0},
+    {"users", 1, 1, parse_path, "users FILE, e.g. \"users users\"", true,
+     offsetof(struct config, users_file), false, 0, 0},
+    {"tls", 2, 2, parse_tls, "tls CERT KEY, e.g. \"tls cert.pem key.pem\"", true, 0, false, 0, 0},
+    {"spool", 1, 1, parse_path, "spool DIR, e.g. \"spool spool\"", true,
+     offsetof(struct config, spool_dir), false, 0, 0},
+    {"mailboxes", 1, 1, parse_path, "mailboxes DIR, e.g. \"mailboxes mail\"", true,
+     offsetof(struct config, mailbox_dir), false, 0, 0},
+    {"listen", 2, 2, parse_listen,
+     "listen HOST:PORT SERVICE, e.g. \"listen 127.0.0.1:587 submission\"", false, 0, false, 0, 0},
+    {"relayhost", 1, 3, parse_relayhost,
+     "relayhost HOST[:PORT] [USER SECRETFILE], e.g. \"relayhost smtp.example.net:587 me "
+     "relay.secret\"",
+     true, 0, false, 0, 0},
+    {"resolver", 1, 1, parse_resolver, "resolver IP[:PORT], e.g. \"resolver 127.0.0.1:5353\"", true,
+     0, false, 0, 0},
+    {"user", 1, 1, parse_user, "user NAME, e.g. \"user mailport\"", true, 0, false, 0, 0},
+    LIMIT("message-size-limit", message_size_limit, true, 1, (uint64_t)1 << 40,
+	  "message-size-limit BYTES (K, M or G suffix allowed), e.g. \"message-size-limit 35M\""),
+    LIMIT("recipient-limit", recipient_limit, false, 1, 100000,
+	  "recipient-limit N, e.g. \"recipient-limit 100\""),
+    LIMIT("max-connections", max_connections, false, 1, 1000000,
+	  "max-connections N, e.g. \"max-connections 1000\""),
+    LIMIT("max-connections-per-ip", max_connections_per_ip, false, 1, 1000000,
+	  "max-connections-per-ip N, e.g. \"max-connections-per-ip 50\""),
+    LIMIT("command-timeout", command_timeout, false, 1, 86400,
+	  "command-timeout SECONDS, e.g. \"command-timeout 300\""),
+    LIMIT("data-timeout", data_timeout, false, 1, 86400,
+	  "data-timeout SECONDS, e.g. \"data-timeout 180\""),
+    LIMIT("auth-failure-limit", auth_failure_limit, false, 1, 100,
+	  "auth-failure-limit N, e.g. \"auth-failure-limit 3\""),
+    /* 65535 - 1023: any port below 1024 plus the offset is still a port. */
+    LIMIT("unprivileged-port-offset", unprivileged_port_offset, false, 0, 64512,
+	  "unprivileged-port-offset N, e.g. \"unprivileged-port-offset 10000\""),
+};
+
+#define NDIRECTIVES (sizeof directives / sizeof directives[0])
+
+void
+config_init(struct config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->message_size_limit = 36700160; /* 35 MiB, what large providers accept */
+	cfg->recipient_limit = 100;	    /* RFC 5321 4.5.3.1.8: at least 100 */
+	cfg->max_connections = 1000;
+	cfg->max_connections_per_ip = 50;
+	cfg->command_timeout = 300; /* RFC 5321 4.5.3.2.7 */
+	cfg->data_timeout = 180;    /* RFC 5321 4.5.3.2.5 */
+	cfg->auth_failure_limit = 3;
+	cfg->unprivileged_port_offset = 0;
+}
+
+static int fail(struct parse_ctx *pc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Writes "FILE:LINE: <fmt>" to the caller's err and returns -1. */
+static int
+fail(struct parse_ctx *pc, const char *fmt, ...)
+{
+	if (pc->err == NULL || pc->err_size == 0)
+		return -1;
+	int n = snprintf(pc->err, pc->err_size, "%s:%d: ", pc->filename, pc->line);
+	if (n < 0 || (size_t)n >= pc->err_size)
+		return -1;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(pc->err + n, pc->err_size - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* A user's word, made safe to print (it may hold control bytes). */
+static const char *
+esc(char out[ESC_SIZE], const char *word)
+{
+	return str_escape(out, ESC_SIZE, word, strlen(word));
+}
+
+/* Digits only: no sign, no spaces, no overflow. */
+static bool
+parse_u64(const char *s, uint64_t *out_r)
+{
+	uint64_t v = 0;
+	if (*s == '\0')
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		unsigned d = (unsigned)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*out_r = v;
+	return true;
+}
+
+static bool
+parse_port(const char *s, unsigned short *port_r)
+{
+	uint64_t v;
+	if (!parse_u64(s, &v) || v < 1 || v > 65535)
+		return false;
+	*port_r = (unsigned short)v;
+	return true;
+}
+
+/* RFC 1123 2.1 host name: dot-separated labels of letters, digits, hyphens. */
+static bool
+is_hostname(const char *s)
+{
+	size_t len = strlen(s), label = 0;
+	if (len == 0 || len > 253)
+		return false;
+	for (size_t i = 0; i <= len; i++) {
+		char c = s[i];
+		if (c == '.' || c == '\0') {
+			if (label == 0 || label > 63 || s[i - 1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || c == '-';
+		if (!ok || (label == 0 && c == '-'))
+			return false;
+		label++;
+	}
+	return true;
+}
+
+/*
+ * Leading "../" of name taken off dir, lexically. Right for the folder
+ * config_load_file passes, a realpath without symlinks; a relative dir
+ * simply keeps what it cannot remove.
+ */
+static const char *
+climb(char *dir, const char *name)
+{
+	size_t len = strlen(dir);
+	while (len > 1 && dir[len - 1] == '/')
+		dir[--len] = '\0';
+	while (strncmp(name, "../", 3) == 0 || strcmp(name, "..") == 0) {
+		char *slash = strrchr(dir, '/');
+		if (slash == NULL || strcmp(slash + 1, "..") == 0 || strcmp(slash + 1, ".") == 0)
+			break;
+		if (strcmp(dir, "/") != 0)
+			slash[slash == dir] = '\0'; /* "/etc" climbs to "/", which stays */
+		name += name[2] ? 3 : 2;
+	}
+	return name;
+}
+
+/* "dir/name", or name itself when it is absolute or there is no dir. */
+static int
+join_path(struct parse_ctx *pc, char *dst, size_t size, const char *name)
+{
+	char dir[4096], e[ESC_SIZE];
+	const char *orig = name;
+	bool ok;
+	while (name[0] == '.' && name[1] == '/')
+		name += 2 + strspn(name + 2, "/");
+	if (name[0] == '\0')
+		name = ".";
+	if (name[0] == '/' || pc->base_dir == NULL || pc->base_dir[0] == '\0') {
+		ok = str_copy(dst, size, name);
+	} else {
+		ok = str_copy(dir, sizeof dir, pc->base_dir);
+		name = climb(dir, name);
+		if (strcmp(name, ".") == 0 || name[0] == '\0')
+			ok = ok && str_copy(dst, size, dir);
+		else
+			ok = ok &&
+			     snprintf(dst, size, "%s%s%s", dir,
+				      dir[strlen(dir) - 1] == '/' ? "" : "/", name) < (int)size;
+	}
+	if (!ok)
+		return fail(pc,
+			    "the path \"%s\" is too long (more than %zu bytes with the config's "
+			    "folder); use a shorter path",
+			    esc(e, orig), size - 1);
+	return 0;
+}
+
+static int
+parse_hostname(struct parse_ctx *pc, char **argv, int argc)
+{
+	char e[ESC_SIZE];
+	(void)argc;
+	if (!is_hostname(argv[1]))
+		return fail(pc,
+			    "\"%s\" is not a valid host name; use letters, digits, hyphens and "
+			    "dots (an internationalised name in its xn-- form), e.g. "
+			    "\"hostname mx.example.test\"",
+			    esc(e, argv[1]));
+	str_copy(pc->cfg->hostname, sizeof pc->cfg->hostname, argv[1]);
+	str_lower(pc->cfg->hostname);
+	return 0;
+}
+
+static int
+parse_domain(struct parse_ctx *pc, char **argv, int argc)
+{
+	struct config *cfg = pc->cfg;
+	char e[ESC_SIZE];
+	for (int i = 1; i < argc; i++) {
+		if (!is_hostname(argv[i]))
+			return fail(pc,
+				    "\"%s\" is not a valid domain name; use letters, digits, "
+				    "hyphens and dots (an internationalised name in its xn-- "
+				    "form), e.g. \"domain example.test\"",
+				    esc(e, argv[i]));
+		if (config_is_local_domain(cfg, argv[i]))
+			return fail(pc,
+				    "the domain \"%s\" is listed twice; remove one of the lines",
+				    esc(e, argv[i]));
+		if (cfg->ndomains == CONFIG_MAX_DOMAINS)
+			return fail(pc,
+				    "too many domains (at most %d); serve the others from a "
+				    "second mailport, or ask for a larger CONFIG_MAX_DOMAINS",
+				    CONFIG_MAX_DOMAINS);
+		str_copy(cfg->domains[cfg->ndomains], sizeof cfg->domains[0], argv[i]);
+		str_lower(cfg->domains[cfg->ndomains]);
+		cfg->ndomains++;
+	}
+	return 0;
+}
+
+/* users, spool, mailboxes: one path into the field the table names. */
+static int
+parse_path(struct parse_ctx *pc, char **argv, int argc)
+{
+	(void)argc;
+	return join_path(pc, (char *)pc->cfg + pc->dir->offset, 4096, argv[1]);
+}
+
+static int
+parse_tls(struct parse_ctx *pc, char **argv, int argc)
+{
+	struct config *cfg = pc->cfg;
+	(void)argc;
+	/* CERT and KEY may name one file holding both: OpenSSL reads each part. */
+	if (join_path(pc, cfg->tls_cert, sizeof cfg->tls_cert, argv[1]) < 0 ||
+	    join_path(pc, cfg->tls_key, sizeof cfg->tls_key, argv[2]) < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * Split "HOST", "HOST:PORT", "[V6]" or "[V6]:PORT" in place. *port_r is
+ * NULL without a port. A bare IPv6 address (two colons or more) is all
+ * host. False when a bracket is not closed or junk follows it.
+ */
+static bool
+split_host_port(char *s, char **host_r, char **port_r, bool *bracketed_r)
+{
+	*port_r = NULL;
+	*bracketed_r = s[0] == '[';
+	if (*bracketed_r) {
+		char *end = strchr(s, ']');
+		if (end == NULL || (end[1] != '\0' && end[1] != ':'))
+			return false;
+		*end = '\0';
+		*host_r = s + 1;
+		if (end[1] == ':')
+			*port_r = end + 2;
+		return true;
+	}
+	*host_r = s;
+	char *colon = strchr(s, ':');
+	if (colon != NULL && strchr(colon + 1, ':') == NULL) {
+		*colon = '\0';
+		*port_r = colon + 1;
+	}
+	return true;
+}
+
+/* An IP literal in inet_ntop's canonical form, so duplicates compare equal. */
+static bool
+canonical_ip(const char *host, int family, char *out, size_t size)
+{
+	unsigned char addr[16];
+	if (inet_pton(family, host, addr) != 1)
+		return false;
+	return inet_ntop(family, addr, out, (socklen_t)size) != NULL;
+}
+
+static const struct policy *
+listen_service(struct parse_ctx *pc, const char *word)
+{
+	char name[32], e[ESC_SIZE];
+	const struct policy *p = NULL;
+	if (str_copy(name, sizeof name, word)) {
+		str_lower(name);
+		p = policy_by_name(name);
+	}
+	if (p != NULL)
+		return p;
+	const char *hint = "";
+	if (strcmp(name, "smtps") == 0 || strcmp(name, "ssl") == 0 || strcmp(name, "tls") == 0)
+		hint = "did you mean submissions? ";
+	else if (word[0] >= '0' && word[0] <= '9')
+		hint = "the service is a name, not a port number; ";
+	fail(pc,
+	     "unknown service \"%s\"; %suse smtp (relay/MX, port 25), submission (STARTTLS "
+	     "then AUTH, ports 587 and 2525) or submissions (implicit TLS, port 465)",
+	     esc(e, word), hint);
+	return NULL;
+}
+
+/* Another listener on the same address and port, or one that covers it. */
+static int
+listen_check_clash(struct parse_ctx *pc, const struct config_listener *l)
+{
+	const struct config *cfg = pc->cfg;
+	bool v6 = strchr(l->host, ':') != NULL;
+	for (size_t i = 0; i < cfg->nlisteners; i++) {
+		const struct config_listener *o = &cfg->listeners[i];
+		bool o_v6 = strchr(o->host, ':') != NULL;
+		if (o->port != l->port || v6 != o_v6)
+			continue;
+		if (strcmp(o->host, l->host) == 0)
+			return fail(pc,
+				    "%s%s%s:%u is already a listener (line %d); remove one of "
+				    "the two lines",
+				    v6 ? "[" : "", l->host, v6 ? "]" : "", l->port, o->line);
+		const char *any = v6 ? "::" : "0.0.0.0";
+		if (strcmp(o->host, any) == 0 || strcmp(l->host, any) == 0)
+			return fail(pc,
+				    "port %u is already taken on all addresses by line %d, so "
+				    "this listener could not be bound; remove one of the two lines",
+				    l->port, o->line);
+	}
+	return 0;
+}
+
+static int
+parse_listen(struct parse_ctx *pc, char **argv, int argc)
+{
+	struct config *cfg = pc->cfg;
+	struct config_listener l = {.line = pc->line};
+	char e[ESC_SIZE], *host, *port;
+	bool bracketed;
+	(void)argc;
+	if ((l.policy = listen_service(pc, argv[2])) == NULL)
+		return -1;
+	if (!split_host_port(argv[1], &host, &port, &bracketed) ||
+	    (!bracketed && strchr(host, ':')))
+		return fail(pc,
+			    "cannot read the address \"%s\"; write HOST:PORT, with an IPv6 "
+			    "address in brackets, e.g. \"listen [::1]:%u %s\"",
+			    esc(e, argv[1]), l.policy->default_port, l.policy->name);
+	if (port == NULL)
+		return fail(pc, "the address \"%s\" has no port; add one, e.g. \"listen %s:%u %s\"",
+			    esc(e, host), bracketed ? "[::1]" : "127.0.0.1", l.policy->default_port,
+			    l.policy->name);
+	if (!bracketed && strcmp(host, "*") == 0)
+		host = "0.0.0.0";
+	else if (!bracketed && str_eq_ci(host, "localhost"))
+		host = "127.0.0.1";
+	if (!canonical_ip(host, bracketed ? AF_INET6 : AF_INET, l.host, sizeof l.host))
+		return fail(pc,
+			    "\"%s\" is not an IP address; listen takes 127.0.0.1, [::1], or * "
+			    "for every IPv4 address ([::] for every IPv6 address)",
+			    esc(e, host));
+	if (!parse_port(port, &l.port))
+		return fail(pc,
+			    "bad port \"%s\"; use a number from 1 to 65535, e.g. \"listen "
+			    "127.0.0.1:%u %s\"",
+			    esc(e, port), l.policy->default_port, l.policy->name);
+	if (listen_check_clash(pc, &l) < 0)
+		return -1;
+	if (cfg->nlisteners == CONFIG_MAX_LISTENERS)
+		return fail(pc,
+			    "too many listen lines (at most %d); remove some, or listen on * "
+			    "instead of one line per address",
+			    CONFIG_MAX_LISTENERS);
+	cfg->listeners[cfg->nlisteners++] = l;
+	return 0;
+}
+
+/*
+ * "HOST[:PORT]" for relayhost (a name or an IP) and resolver (an IP): check
+ * it and store it as written, lower-cased, for the consumer to split.
+ */
+static int
+parse_host_port(struct parse_ctx *pc, const char *word, bool names_ok, char *dst, size_t size)
+{
+	char copy[300], e[ESC_SIZE], *host, *port;
+	bool bracketed;
+	unsigned short p;
+	char ip[64];
+	const char *example = names_ok ? "smtp.example.net:587" : "127.0.0.1:53";
+	if (!str_copy(copy, sizeof copy, word) || !str_copy(dst, size, word))
+		return fail(pc, "\"%s\" is too long; a host name has at most 253 characters",
+			    esc(e, word));
+	str_lower(dst);
+	bool ok = split_host_port(copy, &host, &port, &bracketed);
+	if (ok && port != NULL && !parse_port(port, &p))
+		return fail(pc, "bad port in \"%s\"; use a number from 1 to 65535, e.g. %s",
+			    esc(e, word), example);
+	if (ok)
+		ok = canonical_ip(host, AF_INET6, ip, sizeof ip) ||
+		     (!bracketed && canonical_ip(host, AF_INET, ip, sizeof ip)) ||
+		     (!bracketed && names_ok && is_hostname(host));
+	if (!ok)
+		return fail(pc,
+			    "cannot read \"%s\"; write %s[:PORT] with an IPv6 address in "
+			    "brackets, e.g. %s",
+			    esc(e, word), names_ok ? "HOST" : "IP", example);
+	return 0;
+}
+
+static int
+parse_relayhost(struct parse_ctx *pc, char **argv, int argc)
+{
+	struct config *cfg = pc->cfg;
+	char e[ESC_SIZE];
+	if (argc == 3)
+		return fail(pc, "relayhost has a user but no secret file; write \"relayhost "
+				"HOST[:PORT] USER SECRETFILE\" with the password in SECRETFILE");
+	if (parse_host_port(pc, argv[1], true, cfg->relayhost, sizeof cfg->relayhost) < 0)
+		return -1;
+	if (argc == 4) {
+		if (!str_copy(cfg->relay_user, sizeof cfg->relay_user, argv[2]))
+			return fail(pc, "the relay user \"%s\" is too long (at most %zu bytes)",
+				    esc(e, argv[2]), sizeof cfg->relay_user - 1);
+		return join_path(pc, cfg->relay_secret_file, sizeof cfg->relay_secret_file,
+				 argv[3]);
+	}
+	return 0;
+}
+
+static int
+parse_resolver(struct parse_ctx *pc, char **argv, int argc)
+{
+	(void)argc;
+	return parse_host_port(pc, argv[1], false, pc->cfg->resolver, sizeof pc->cfg->resolver);
+}
+
+/* A POSIX portable user name: letters, digits, '.', '_', '-', not leading '-'. */
+static int
+parse_user(struct parse_ctx *pc, char **argv, int argc)
+{
+	const char *s = argv[1];
+	char e[ESC_SIZE];
+	bool ok = s[0] != '-' && strlen(s) < sizeof pc->cfg->run_user;
+	for (const char *q = s; ok && *q; q++)
+		ok = (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+		     (*q >= '0' && *q <= '9') || *q == '.' || *q == '_' || *q == '-';
+	(void)argc;
+	if (!ok)
+		return fail(pc,
+			    "\"%s\" is not a user name; give the name of a system account "
+			    "(letters, digits, '.', '_', '-'), e.g. \"user mailport\"",
+			    esc(e, s));
+	str_copy(pc->cfg->run_user, sizeof pc->cfg->run_user, s);
+	return 0;
+}
+
+/* A number with an optional K, M or G (binary) suffix and an optional B. */
+static bool
+parse_size(const char *s, uint64_t *out_r)
+{
+	char digits[32];
+	size_t n = strspn(s, "0123456789");
+	unsigned shift = 0;
+	if (n == 0 || !str_copy_n(digits, sizeof digits, s, n) || !parse_u64(digits, out_r))
+		return false;
+	switch (s[n] | 0x20) {
+	case 'k':
+		shift = 10, n++;
+		break;
+	case 'm':
+		shift = 20, n++;
+		break;
+	case 'g':
+		shift = 30, n++;
+		break;
+	default:
+		break;
+	}
+	if ((s[n] | 0x20) == 'b')
+		n++;
+	if (s[n] != '\0' || *out_r > (UINT64_MAX >> shift))
+		return false;
+	*out_r <<= shift;
+	return true;
+}
+
+/* The numeric directives: the table gives the field and the range. */
+static int
+parse_limit(struct parse_ctx *pc, char **argv, int argc)
+{
+	const struct directive *d = pc->dir;
+	char e[ESC_SIZE];
+	uint64_t v;
+	bool ok = d->is_u64 ? parse_size(argv[1], &v) : parse_u64(argv[1], &v);
+	(void)argc;
+	if (!ok || v < d->min || v > d->max)
+		return fail(pc, "bad %s \"%s\"; use a whole number from %llu to %llu, e.g. %s",
+			    d->name, esc(e, argv[1]), (unsigned long long)d->min,
+			    (unsigned long long)d->max, strchr(d->usage, '"'));
+	void *field = (char *)pc->cfg + d->offset;
+	if (d->is_u64)
+		memcpy(field, &v, sizeof v);
+	else
+		*(unsigned *)field = (unsigned)v;
+	return 0;
+}
+
+/* Levenshtein distance, ASCII case ignored; capped words keep it cheap. */
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[33];
+	if (la > 32 || lb > 32)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			int ca = a[i - 1] | 0x20, cb = b[j - 1] | 0x20;
+			size_t best = diag + (ca != cb);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+static int
+unknown_directive(struct parse_ctx *pc, const char *word)
+{
+	char e[ESC_SIZE];
+	const char *best = NULL;
+	size_t best_d = 3; /* suggest only within an edit distance of 2 */
+	for (size_t i = 0; i < NDIRECTIVES; i++) {
+		size_t d = edit_distance(word, directives[i].name);
+		if (d < best_d)
+			best = directives[i].name, best_d = d;
+	}
+	if (best != NULL)
+		return fail(pc, "unknown directive \"%s\"; did you mean \"%s\"?", esc(e, word),
+			    best);
+	char names[512] = "";
+	for (size_t i = 0; i < NDIRECTIVES; i++) {
+		size_t len = strlen(names);
+		snprintf(names + len, sizeof names - len, "%s%s", i ? ", " : "",
+			 directives[i].name);
+	}
+	return fail(pc, "unknown directive \"%s\"; use one of: %s", esc(e, word), names);
+}
+
+/* Cut the comment, split on blanks; argc is MAX_WORDS + 1 when too many. */
+static int
+split_words(char *line, char **argv)
+{
+	int argc = 0;
+	char *hash = strchr(line, '#');
+	if (hash != NULL)
+		*hash = '\0';
+	for (char *p = line;;) {
+		p += strspn(p, " \t\r\f\v");
+		if (*p == '\0' || argc > MAX_WORDS)
+			break;
+		argv[argc++] = p;
+		p += strcspn(p, " \t\r\f\v");
+		if (*p != '\0')
+			*p++ = '\0';
+	}
+	return argc;
+}
+
+static int
+parse_line(struct parse_ctx *pc, char *line)
+{
+	char *argv[MAX_WORDS + 2];
+	int argc = split_words(line, argv);
+	if (argc == 0)
+		return 0;
+	if (strchr(argv[0], '=') != NULL || (argc > 1 && strcmp(argv[1], "=") == 0))
+		return fail(pc, "mailport.conf has no '='; write the directive and its value "
+				"separated by blanks, e.g. \"hostname mx.example.test\"");
+	size_t i = 0;
+	while (i < NDIRECTIVES && !str_eq_ci(argv[0], directives[i].name))
+		i++;
+	if (i == NDIRECTIVES)
+		return unknown_directive(pc, argv[0]);
+	const struct directive *d = pc->dir = &directives[i];
+	int nargs = argc - 1;
+	if (nargs < d->min_args || nargs > d->max_args) {
+		int want = nargs < d->min_args ? d->min_args : d->max_args;
+		const char *bound = d->min_args == d->max_args ? ""
+				    : nargs < d->min_args      ? "at least "
+							       : "at most ";
+		char got[32];
+		snprintf(got, sizeof got, "%d%s", nargs, argc > MAX_WORDS ? " or more" : "");
+		return fail(pc, "%s takes %s%d argument%s, not %s; write it as: %s", d->name, bound,
+			    want, want == 1 ? "" : "s", got, d->usage);
+	}
+	if (d->once && pc->seen[i] != 0)
+		return fail(pc, "%s is already set on line %d; keep one of the two lines", d->name,
+			    pc->seen[i]);
+	pc->seen[i] = pc->line;
+	return d->parse(pc, argv, argc);
+}
+
+int
+config_parse(struct config *cfg, const char *text, const char *filename, const char *base_dir,
+	     char *err, size_t err_size)
+{
+	struct parse_ctx pc = {
+	    .cfg = cfg,
+	    .filename = filename ? filename : "mailport.conf",
+	    .base_dir = base_dir,
+	    .err = err,
+	    .err_size = err_size,
+	};
+	_Static_assert(NDIRECTIVES <= sizeof pc.seen / sizeof pc.seen[0], "seen[] too small");
+	/* Editors on some systems start a UTF-8 file with a byte order mark. */
+	if (strncmp(text, "\xef\xbb\xbf", 3) == 0)
+		text += 3;
+	char *copy = xstrdup(text);
+	int rc = 0;
+	char *line = copy;
+	while (line != NULL && rc == 0) {
+		char *nl = strchr(line, '\n');
+		if (nl != NULL)
+			*nl++ = '\0';
+		pc.line++;
+		rc = parse_line(&pc, line);
+		line = nl;
+	}
+	free(copy);
+	if (rc == 0 && err != NULL && err_size > 0)
+		err[0] = '\0';
+	return rc;
+}
+
+int
+config_validate(const struct config *cfg, const char *filename, char *err, size_t err_size)
+{
+	const char *what = NULL;
+	if (filename == NULL)
+		filename = "mailport.conf";
+	if (cfg->nlisteners == 0)
+		what = "no listen line; add e.g. \"listen 127.0.0.1:587 submission\"";
+	else if (cfg->ndomains == 0)
+		what = "no domain line, so no mail would be local; add the domain you receive mail "
+		       "for, e.g. \"domain example.test\"";
+	else if (cfg->spool_dir[0] == '\0')
+		what = "no spool line, so there is nowhere to queue mail; add e.g. \"spool spool\"";
+	else if (cfg->mailbox_dir[0] == '\0')
+		what = "no mailboxes line, so there is nowhere to deliver local mail; add e.g. "
+		       "\"mailboxes mail\"";
+	if (what == NULL)
+		return 0;
+	if (err != NULL && err_size > 0)
+		snprintf(err, err_size, "%s: %s", filename, what);
+	return -1;
+}
+
+bool
+config_is_local_domain(const struct config *cfg, const char *domain)
+{
+	if (domain == NULL)
+		return false;
+	size_t len = strlen(domain);
+	if (len > 0 && domain[len - 1] == '.')
+		len--; /* the root's dot: "example.test." is example.test */
+	for (size_t i = 0; i < cfg->ndomains; i++)
+		if (strv_eq_ci((struct strv){domain, len}, cfg->domains[i]))
+			return true;
+	return false;
+}

@@ -1,0 +1,82 @@
+/*
+ * config: the mailport.conf parser (DESIGN.md "Config file").
+ *
+ * Pure: it takes the file's text, never opens files or sockets, so it is
+ * unit-tested and fuzzed like the protocol parsers. One directive per line,
+ * '#' starts a comment, relative paths are made relative to base_dir (the
+ * folder of the config file). Errors name file:line, what is wrong and how
+ * to fix it.
+ */
+#ifndef MP_CONFIG_H
+#define MP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+
+#define CONFIG_MAX_DOMAINS 64
+#define CONFIG_MAX_LISTENERS 32
+
+struct config_listener {
+	char host[256]; /* an IP, canonical: "127.0.0.1", "::1", "0.0.0.0" (from "*"), "::" */
+	unsigned short port;
+	const struct policy *policy; /* from the service name */
+	int line;		     /* where it was declared, for messages */
+};
+
+struct config {
+	char hostname[256];		       /* empty: the system's name */
+	char domains[CONFIG_MAX_DOMAINS][256]; /* lower case */
+	size_t ndomains;
+	char users_file[4096]; /* empty: no users (no AUTH possible) */
+	char tls_cert[4096];   /* empty: self-signed, made on first start */
+	char tls_key[4096];
+	char spool_dir[4096];
+	char mailbox_dir[4096];
+	struct config_listener listeners[CONFIG_MAX_LISTENERS];
+	size_t nlisteners;
+	char relayhost[256]; /* "host[:port]" or empty */
+	char relay_user[256];
+	char relay_secret_file[4096];
+	char resolver[256]; /* "host[:port]" or empty */
+	char run_user[64];  /* "user NAME": who to become after binding as root */
+
+	/* Limits (directives of the same name, with these defaults). */
+	uint64_t message_size_limit;	 /* "message-size-limit", 35 MB (36700160) */
+	unsigned recipient_limit;	 /* "recipient-limit", 100 */
+	unsigned max_connections;	 /* "max-connections", 1000 */
+	unsigned max_connections_per_ip; /* "max-connections-per-ip", 50 */
+	unsigned command_timeout;	 /* "command-timeout" seconds, 300 (RFC 5321 4.5.3.2.7) */
+	unsigned data_timeout;		 /* "data-timeout" seconds, 180 (RFC 5321 4.5.3.2.5) */
+	unsigned auth_failure_limit;	 /* "auth-failure-limit", 3: then 421 and disconnect */
+	/*
+	 * "unprivileged-port-offset N", default 0: when not root and a port
+	 * below 1024 cannot be bound, serve binds port + N instead (25 ->
+	 * 10025 with N = 10000). At most 64512, so port + N always fits.
+	 */
+	unsigned unprivileged_port_offset;
+};
+
+/* Defaults for every field (no listeners, no domains). */
+void config_init(struct config *cfg);
+
+/*
+ * Parse text (NUL-terminated) into cfg, which config_init prepared.
+ * filename is used in messages; base_dir resolves relative paths.
+ * On error returns -1 and writes "FILE:LINE: what is wrong; fix" to err.
+ */
+int config_parse(struct config *cfg, const char *text, const char *filename, const char *base_dir,
+		 char *err, size_t err_size);
+
+/*
+ * Checks that need the whole file: at least one listener, one domain, and
+ * the spool and mailboxes directories set. Writes "FILE: what; fix" to err.
+ */
+int config_validate(const struct config *cfg, const char *filename, char *err, size_t err_size);
+
+/* Is domain (any case, one trailing dot allowed) one of the "domain" lines? */
+bool config_is_local_domain(const struct config *cfg, const char *domain);
+
+#endif

@@ -1,0 +1,61 @@
+#include "fixes.h"
+
+/* clang-format off */
+static const struct fix fixes[FIX_COUNT] = {
+	[FIX_BIND_PRIVILEGED] = {
+		"cannot listen on port %u: permission denied",
+		"ports below 1024 need root",
+		"run mailport serve as root (it drops privileges after binding), or allow it with "
+		"'setcap cap_net_bind_service=+ep build/mailport', or use 'unprivileged-port-offset 10000' "
+		"in the config to listen on port+10000 instead"},
+	[FIX_BIND_IN_USE] = {
+		"cannot listen on port %u: address already in use",
+		"another program (often another mail server such as Postfix or Exim) already listens there",
+		"find it with \"ss -ltnp 'sport = :PORT'\" and stop it, or change this listen line to a free port"},
+	[FIX_BIND_NO_ADDRESS] = {
+		"cannot listen: the address is not on this machine",
+		"the listen line names an IP address no interface has",
+		"use 127.0.0.1, ::1, 0.0.0.0 or an address shown by 'ip addr'"},
+	[FIX_BIND_OTHER] = {
+		"cannot listen",
+		"the operating system refused the socket",
+		"check the listen line and the system's limits"},
+	[FIX_PORT_OFFSET_USED] = {
+		"port %u needs root, so listening on port %u instead",
+		"mailport was started without root and the config sets unprivileged-port-offset",
+		"point clients at the alternate port, or start mailport as root to use the standard one"},
+	[FIX_PLAINTEXT_ON_TLS] = {
+		"client spoke plaintext SMTP on the implicit-TLS port",
+		"the client is set to STARTTLS or no encryption, but this port (465, 'submissions') "
+		"expects TLS from the first byte",
+		"in the client choose SSL/TLS (implicit TLS) for this port, or use port 587 with STARTTLS"},
+	[FIX_SILENT_ON_TLS] = {
+		"client sent nothing on the implicit-TLS port and gave up or timed out",
+		"a plaintext client waiting for a 220 greeting that, on a TLS port, never comes",
+		"in the client choose SSL/TLS (implicit TLS) for this port, or use port 587 with STARTTLS"},
+	[FIX_TLS_HANDSHAKE] = {
+		"TLS handshake failed",
+		"TLS version mismatch (this server accepts TLS 1.2 and 1.3), or the client rejected the certificate",
+		"test with 'openssl s_client -starttls smtp -connect HOST:587' (or -connect HOST:465); "
+		"update the client's TLS library, or install a certificate the client trusts"},
+	[FIX_CERT_LOAD] = {
+		"cannot load the TLS certificate or key",
+		"a file is missing, unreadable, not PEM, or the key does not match the certificate",
+		"check the 'tls CERT KEY' line; the chain file starts with the server certificate; "
+		"'openssl x509 -in CERT -noout -subject' and 'openssl pkey -in KEY -noout' must both work"},
+	[FIX_USERS_UNREADABLE] = {
+		"cannot read the users file",
+		"it does not exist yet, or the account mailport runs as cannot read it",
+		"create it with lines made by 'mailport passwd --user you@your.domain', readable by the server's user"},
+	[FIX_RUN_USER_UNKNOWN] = {
+		"unknown user '%s' in the 'user' directive",
+		"mailport drops root privileges to this account after binding its ports, and it does not exist",
+		"create it (useradd --system --no-create-home mailport) or name an existing account"},
+};
+/* clang-format on */
+
+const struct fix *
+fix_get(enum fix_id id)
+{
+	return &fixes[id];
+}

@@ -1,0 +1,100 @@
+/*
+ * replies: every SMTP reply the server sends, in one table.
+ *
+ * A reply is (code, enhanced status code, text). Texts say what happened
+ * and, where the client can do something about it, the fix, in the words
+ * of the reference article's "Common Errors and Fixes" table. Handlers pick
+ * a reply by id; nobody writes reply strings anywhere else. Texts may hold
+ * one printf conversion, documented next to the id.
+ * Enhanced codes: RFC 3463 and the IANA registry (RFC 5248).
+ */
+#ifndef MP_REPLIES_H
+#define MP_REPLIES_H
+
+#include <stdarg.h>
+
+#include "buf.h"
+
+enum reply_id {
+	R_GREETING,        /* %s hostname */
+	R_HELO,            /* %s hostname */
+	R_ACK,
+	R_MAIL_OK,
+	R_RCPT_OK,
+	R_DATA_GO,
+	R_QUEUED,          /* %s queue id */
+	R_BDAT_OK,         /* %llu octets */
+	R_QUIT,            /* %s hostname */
+	R_HELP,
+	R_VRFY,
+	R_EXPN,
+	R_STARTTLS_GO,
+	R_TLS_ACTIVE,
+	R_TLS_UNAVAILABLE,
+	R_AUTH_OK,
+	R_AUTH_CHALLENGE,  /* %s base64 challenge */
+	R_AUTH_FAILED,
+	R_AUTH_NEEDS_TLS,
+	R_AUTH_NOT_HERE,
+	R_AUTH_ALREADY,
+	R_AUTH_MECH,
+	R_AUTH_CANCELLED,
+	R_AUTH_BAD_B64,
+	R_AUTH_TOO_MANY,
+	R_AUTH_TEMPFAIL,
+	R_AUTH_IN_TX,
+	R_MAIL_NEEDS_AUTH,
+	R_NEED_HELO,
+	R_NESTED_MAIL,
+	R_NEED_MAIL,
+	R_NEED_RCPT,
+	R_NO_VALID_RCPT,
+	R_UNKNOWN_CMD,     /* %s the verb, escaped */
+	R_ARG_SYNTAX,      /* %s what is wrong */
+	R_NO_ARGS,         /* %s verb */
+	R_EHLO_NEEDS_ARG,
+	R_BAD_ADDRESS,     /* %s what is wrong */
+	R_PARAM_UNKNOWN,
+	R_PARAM_VALUE,     /* %s what is wrong */
+	R_SIZE_EXCEEDED,   /* %llu limit */
+	R_RELAY_DENIED,
+	R_NO_SUCH_USER,    /* %s address */
+	R_TOO_MANY_RCPTS,
+	R_SENDER_NOT_OWNED,/* %s the authenticated user */
+	R_NEED_SMTPUTF8,
+	R_DATA_BARE_LF,
+	R_DATA_LONG_LINE,
+	R_DATA_NUL,
+	R_PIPELINE_SYNC,
+	R_LINE_TOO_LONG,
+	R_CMD_BARE_LF,
+	R_CMD_NUL,
+	R_TOO_MANY_ERRORS,
+	R_TIMEOUT,         /* %s hostname */
+	R_SHUTDOWN,        /* %s hostname */
+	R_TOO_MANY_CONN,
+	R_TOO_MANY_CONN_IP,
+	R_SPOOL_FAIL,
+	R_SPOOL_FULL,
+	R_BDAT_AFTER_DATA,
+	R_BDAT_SYNTAX,
+	R_DATA_AFTER_BDAT,
+	R_BAD_SEQUENCE,    /* %s verb */
+	R_EHLO_BAD_ARG,
+	R_BINARYMIME,
+	R_COUNT,
+};
+
+struct reply_def {
+	int code;
+	const char *esc; /* "" when the code has none (220, 334, 354) */
+	const char *text;
+};
+
+const struct reply_def *reply_def(enum reply_id id);
+
+/* Append "code esc text\r\n" (the one conversion in text filled from ...). */
+void reply_append(struct buf *out, enum reply_id id, ...);
+void reply_vappend(struct buf *out, enum reply_id id, va_list ap);
+
+#endif

@@ -1,0 +1,332 @@
+/*
+ * maildir: deliver one spooled message into one mailbox (maildir.h).
+ *
+ * The Maildir rules (cr.yp.to/proto/maildir.html): write tmp/<unique>,
+ * fsync it, link it to new/<unique>, remove the tmp name; the unique name
+ * is <time>.M<usec>P<pid>Q<counter>.<host>, so two processes or threads
+ * never pick the same one. We also fsync new/ (and the parent of any folder
+ * we create), so a 0 return survives a crash: the spool may then forget
+ * the recipient.
+ * The address picks a path, so it is checked to be one safe path component
+ * per part: never empty, never starting with '.', no '/' and no control
+ * bytes. Nothing outside <root> can be written whatever the client sent.
+ */
+#include "maildir.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "str.h"
+#include "xmalloc.h"
+
+#define MAILDIR_BUF_SIZE (64 * 1024)
+#define MAILDIR_PART_MAX 256
+
+static atomic_uint maildir_counter;
+
+static bool
+is_safe_component(const char *s)
+{
+	if (s[0] == '\0' || s[0] == '.')
+		return false; /* also rules out "." and ".." */
+	for (; *s; s++)
+		if (*s == '/' || (unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+/* A quoted local part names the same mailbox as its unquoted text. */
+static bool
+unquote_local(const char *p, size_t n, char *out, size_t size)
+{
+	if (n < 2 || p[0] != '"' || p[n - 1] != '"')
+		return str_copy_n(out, size, p, n);
+	size_t o = 0;
+	for (size_t i = 1; i + 1 < n; i++) {
+		if (p[i] == '\\' && i + 2 < n)
+			i++; /* quoted-pair: keep the character after the backslash */
+		if (o + 1 >= size)
+			return false;
+		out[o++] = p[i];
+	}
+	out[o] = '\0';
+	return true;
+}
+
+/* rcpt into its mailbox's base local part and domain, lower case, checked. */
+static int
+maildir_split(const char *rcpt, char *local, char *domain, char *err, size_t err_size)
+{
+	const char *at = strrchr(rcpt, '@'); /* a quoted local part may hold '@' */
+	if (at == NULL) {
+		snprintf(err, err_size, "the address has no domain");
+		return -1;
+	}
+	if (!unquote_local(rcpt, (size_t)(at - rcpt), local, MAILDIR_PART_MAX) ||
+	    !str_copy(domain, MAILDIR_PART_MAX, at + 1)) {
+		snprintf(err, err_size, "the address is too long for a mailbox name");
+		return -1;
+	}
+	char *plus = strchr(local, '+');
+	if (plus)
+		*plus = '\0'; /* DESIGN.md "Mailboxes": +tag goes to the base address */
+	str_lower(local);
+	str_lower(domain);
+	if (!is_safe_component(local) || !is_safe_component(domain)) {
+		snprintf(err, err_size,
+			 "the address cannot be a mailbox folder name (empty, leading '.', '/' "
+			 "or control characters)");
+		return -1;
+	}
+	return 0;
+}
+
+void
+maildir_path_for(const char *root, const char *rcpt, char *out, size_t size)
+{
+	char local[MAILDIR_PART_MAX], domain[MAILDIR_PART_MAX], err[160];
+	if (size == 0)
+		return;
+	int n = -1;
+	if (maildir_split(rcpt, local, domain, err, sizeof err) == 0)
+		n = snprintf(out, size, "%s/%s/%s", root, domain, local);
+	if (n < 0 || (size_t)n >= size)
+		out[0] = '\0';
+}
+
+static int
+fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return rc;
+}
+
+/* mkdir one folder; a new folder's name is made durable in its parent. */
+static int
+make_dir(char *path)
+{
+	if (mkdir(path, 0700) < 0)
+		return errno == EEXIST ? 0 : -1;
+	char *slash = strrchr(path, '/');
+	if (slash == NULL)
+		return fsync_dir(".");
+	if (slash == path)
+		return fsync_dir("/");
+	*slash = '\0';
+	int rc = fsync_dir(path);
+	*slash = '/';
+	return rc;
+}
+
+/* mkdir -p box, then box/{tmp,new,cur}; races with another deliverer are fine. */
+static int
+maildir_make(const char *box, char *err, size_t err_size)
+{
+	char path[4096 + 8]; /* box (< 4096) and "/cur" */
+	struct stat st;
+	snprintf(path, sizeof path, "%s/cur", box);
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0; /* cur is made last, so the mailbox is complete */
+	if (!str_copy(path, sizeof path, box))
+		goto fail;
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		int rc = make_dir(path);
+		*p = '/';
+		if (rc < 0)
+			goto fail;
+	}
+	if (make_dir(path) < 0)
+		goto fail;
+	static const char *subs[] = {"tmp", "new", "cur"};
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof path, "%s/%s", box, subs[i]);
+		if (make_dir(path) < 0)
+			goto fail;
+	}
+	return 0;
+fail:
+	snprintf(err, err_size, "cannot create the mailbox folder %s: %s", path, strerror(errno));
+	return -1;
+}
+
+static void
+maildir_unique(char *out, size_t size)
+{
+	struct timeval tv;
+	char host[256], safe[1024];
+	gettimeofday(&tv, NULL);
+	if (gethostname(host, sizeof host) < 0)
+		str_copy(host, sizeof host, "localhost");
+	host[sizeof host - 1] = '\0';
+	size_t o = 0;
+	/* The Maildir spec: '/' and ':' cannot appear in the host part. */
+	for (const char *h = host; *h && o + 5 < sizeof safe; h++) {
+		if (*h == '/' || *h == ':')
+			o += (size_t)snprintf(safe + o, sizeof safe - o, "\\%03o", *h);
+		else
+			safe[o++] = *h;
+	}
+	safe[o] = '\0';
+	unsigned q = atomic_fetch_add(&maildir_counter, 1) + 1;
+	snprintf(out, size, "%lld.M%ldP%ldQ%u.%s", (long long)tv.tv_sec, (long)tv.tv_usec,
+		 (long)getpid(), q, safe);
+}
+
+struct copy_out {
+	int fd;
+	char *buf;
+	size_t len;
+};
+
+static int
+out_flush(struct copy_out *o)
+{
+	size_t done = 0;
+	while (done < o->len) {
+		ssize_t w = write(o->fd, o->buf + done, o->len - done);
+		if (w < 0 && errno != EINTR)
+			return -1;
+		if (w > 0)
+			done += (size_t)w;
+	}
+	o->len = 0;
+	return 0;
+}
+
+static int
+out_put(struct copy_out *o, char c)
+{
+	if (o->len == MAILDIR_BUF_SIZE && out_flush(o) < 0)
+		return -1;
+	o->buf[o->len++] = c;
+	return 0;
+}
+
+/*
+ * Return-Path, then the message from off on with CRLF turned into LF (a CR
+ * not followed by LF is kept). A CR at the end of one read is held until
+ * the next byte is known.
+ */
+static int
+maildir_copy(int in, uint64_t off, int out, const char *from, const char **what_r)
+{
+	struct copy_out o = {out, xmalloc(MAILDIR_BUF_SIZE), 0};
+	char *ibuf = xmalloc(MAILDIR_BUF_SIZE);
+	char head[600];
+	int rc = -1;
+	bool cr = false;
+	ssize_t n;
+	snprintf(head, sizeof head, "Return-Path: <%s>\n", from);
+	for (const char *h = head; *h; h++)
+		if (out_put(&o, *h) < 0)
+			goto out;
+	*what_r = "read the spool file";
+	while ((n = pread(in, ibuf, MAILDIR_BUF_SIZE, (off_t)off)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto out;
+		off += (uint64_t)n;
+		*what_r = "write";
+		for (ssize_t i = 0; i < n; i++) {
+			if (cr && ibuf[i] != '\n' && out_put(&o, '\r') < 0)
+				goto out;
+			cr = ibuf[i] == '\r';
+			if (!cr && out_put(&o, ibuf[i]) < 0)
+				goto out;
+		}
+		*what_r = "read the spool file";
+	}
+	*what_r = "write";
+	if ((cr && out_put(&o, '\r') < 0) || out_flush(&o) < 0)
+		goto out;
+	rc = 0;
+out:
+	free(ibuf);
+	free(o.buf);
+	return rc;
+}
+
+/* Write tmp_path from the spool and fsync it. */
+static int
+maildir_write_tmp(const char *tmp_path, const char *from, const char *spool_path,
+		  uint64_t body_offset, char *err, size_t err_size)
+{
+	int in = open(spool_path, O_RDONLY | O_CLOEXEC);
+	if (in < 0) {
+		snprintf(err, err_size, "cannot open the spool file %s: %s", spool_path,
+			 strerror(errno));
+		return -1;
+	}
+	int out = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (out < 0) {
+		snprintf(err, err_size, "cannot create %s: %s", tmp_path, strerror(errno));
+		close(in);
+		return -1;
+	}
+	const char *what = "write";
+	int rc = maildir_copy(in, body_offset, out, from, &what);
+	if (rc == 0 && fsync(out) < 0)
+		rc = -1, what = "fsync";
+	if (close(out) < 0 && rc == 0 && errno != EINTR)
+		rc = -1, what = "close";
+	if (rc < 0)
+		snprintf(err, err_size, "cannot %s %s: %s", what, tmp_path, strerror(errno));
+	close(in);
+	return rc;
+}
+
+int
+maildir_deliver(const char *root, const char *rcpt, const char *from, const char *spool_path,
+		uint64_t body_offset, char *err, size_t err_size)
+{
+	char local[MAILDIR_PART_MAX], domain[MAILDIR_PART_MAX], uniq[1400];
+	char box[4096], tmp_path[4096 + 1500], new_path[4096 + 1500], new_dir[4096 + 8];
+	if (maildir_split(rcpt, local, domain, err, err_size) < 0)
+		return -1;
+	if ((size_t)snprintf(box, sizeof box, "%s/%s/%s", root, domain, local) >= sizeof box) {
+		snprintf(err, err_size, "the mailbox path is too long");
+		return -1;
+	}
+	if (maildir_make(box, err, err_size) < 0)
+		return -1;
+	maildir_unique(uniq, sizeof uniq);
+	snprintf(tmp_path, sizeof tmp_path, "%s/tmp/%s", box, uniq);
+	snprintf(new_path, sizeof new_path, "%s/new/%s", box, uniq);
+	snprintf(new_dir, sizeof new_dir, "%s/new", box);
+	if (maildir_write_tmp(tmp_path, from, spool_path, body_offset, err, err_size) < 0)
+		goto fail;
+	/* link, not rename: it refuses to replace a file of the same name. */
+	if (link(tmp_path, new_path) < 0) {
+		snprintf(err, err_size, "cannot link %s into new/: %s", tmp_path, strerror(errno));
+		goto fail;
+	}
+	unlink(tmp_path);
+	if (fsync_dir(new_dir) < 0) {
+		/* Not durable: take it back so the retry does not deliver twice. */
+		snprintf(err, err_size, "cannot fsync %s: %s", new_dir, strerror(errno));
+		unlink(new_path);
+		return -1;
+	}
+	return 0;
+fail:
+	unlink(tmp_path);
+	return -1;
+}

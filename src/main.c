@@ -1,0 +1,47 @@
+/*
+ * mailport: one program, subcommands. main only picks the subcommand.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "cmd.h"
+
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+} commands[] = {
+	{"serve", cmd_serve, "run the mail server (ports 25, 465, 587, 2525)"},
+	{"passwd", cmd_passwd, "read a password on stdin, print a crypt(3) hash for the users file"},
+	{"config", cmd_config, "config check [-c FILE]: validate a config file"},
+};
+
+static void
+usage(FILE *out)
+{
+	fprintf(out, "usage: mailport COMMAND [OPTIONS]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\nmailport COMMAND --help shows the options of one command.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "mailport: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+	return EX_USAGE;
+}

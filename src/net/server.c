@@ -1,0 +1,558 @@
+/*
+ * server: `mailport serve` — config, listeners, privileges, signals and
+ * reloads around one libevent loop. Sessions live in session.c.
+ *
+ * Order matters at start: the ports are bound and the certificate and
+ * users file are read while still root; then the process becomes the
+ * unprivileged run user before it opens the spool or accepts a connection,
+ * so no byte from the network is parsed with root privileges.
+ *
+ * SIGHUP re-reads the config, certificate and users file. New sessions get
+ * the new settings; live sessions keep theirs (each holds its own copy of
+ * its limits, and its SSL object holds the old context). Listener changes
+ * need a restart and are reported as such.
+ */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <grp.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "config_load.h"
+#include "fixes.h"
+#include "log.h"
+#include "server_internal.h"
+#include "str.h"
+#include "tls.h"
+#include "xmalloc.h"
+
+/* ---- the users table ---- */
+
+static struct users_ref *
+users_ref_new(struct users *u)
+{
+	struct users_ref *ref = xcalloc(1, sizeof *ref);
+	ref->users = u;
+	ref->refs = 1;
+	return ref;
+}
+
+void
+server_users_put(struct users_ref **refp)
+{
+	struct users_ref *ref = *refp;
+	if (ref && --ref->refs == 0) {
+		users_free(&ref->users);
+		free(ref);
+	}
+	*refp = NULL;
+}
+
+static struct users *
+users_load_or_empty(const struct config *cfg, bool *ok_r)
+{
+	char err[512];
+	*ok_r = true;
+	if (cfg->users_file[0] == '\0')
+		return users_empty();
+	struct users *u = users_load(cfg->users_file, err, sizeof err);
+	if (u)
+		return u;
+	const struct fix *f = fix_get(FIX_USERS_UNREADABLE);
+	log_warn("event=users_error error=\"%s\" what=\"%s\" cause=\"%s\" fix=\"%s\"", err, f->what,
+		 f->cause, f->fix);
+	*ok_r = false;
+	return NULL;
+}
+
+static void
+users_replace(struct server *srv, struct users *u)
+{
+	server_users_put(&srv->users);
+	srv->users = users_ref_new(u);
+}
+
+/*
+ * Adding a user should not need a reload: the file is checked at most once
+ * a second and re-read when it changed.
+ */
+struct users_ref *
+server_users_get(struct server *srv)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	struct stat st;
+	if (srv->cfg.users_file[0] && now.tv_sec != srv->users_checked.tv_sec &&
+	    stat(srv->cfg.users_file, &st) == 0) {
+		srv->users_checked = now;
+		if (st.st_mtim.tv_sec != srv->users_mtime.tv_sec ||
+		    st.st_mtim.tv_nsec != srv->users_mtime.tv_nsec) {
+			bool ok;
+			struct users *u = users_load_or_empty(&srv->cfg, &ok);
+			srv->users_mtime = st.st_mtim;
+			if (u) {
+				users_replace(srv, u);
+				log_info("event=users_reloaded file=%s", srv->cfg.users_file);
+			}
+		}
+	}
+	srv->users->refs++;
+	return srv->users;
+}
+
+/* ---- listeners ---- */
+
+static void
+log_fix(enum log_level level, enum fix_id id, const char *prefix, unsigned a, unsigned b)
+{
+	const struct fix *f = fix_get(id);
+	char what[300];
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	snprintf(what, sizeof what, f->what, a, b);
+#pragma GCC diagnostic pop
+	log_msg(level, "%s what=\"%s\" cause=\"%s\" fix=\"%s\"", prefix, what, f->cause, f->fix);
+}
+
+static int
+bind_socket(const char *host, unsigned short port, int *err_r)
+{
+	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_PASSIVE,
+				 .ai_socktype = SOCK_STREAM};
+	struct addrinfo *ai;
+	char portstr[8];
+	snprintf(portstr, sizeof portstr, "%u", port);
+	if (getaddrinfo(host, portstr, &hints, &ai) != 0) {
+		*err_r = EADDRNOTAVAIL;
+		return -1;
+	}
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd >= 0) {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+		if (ai->ai_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1024) < 0) {
+			*err_r = errno;
+			close(fd);
+			fd = -1;
+		}
+	} else {
+		*err_r = errno;
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+static void
+on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int socklen,
+	  void *arg)
+{
+	(void)evl;
+	session_accept(arg, fd, sa, socklen);
+}
+
+static void
+on_accept_error(struct evconnlistener *evl, void *arg)
+{
+	struct listener *l = arg;
+	(void)evl;
+	log_err("event=accept_error door=%s error=\"%s\"", l->name, strerror(errno));
+}
+
+/* Bind one listen line; on a privileged port without root, maybe the alternate. */
+static int
+listener_open(struct server *srv, const struct config_listener *cl, struct listener *l)
+{
+	unsigned short port = cl->port;
+	int err = 0;
+	int fd = bind_socket(cl->host, port, &err);
+	unsigned offset = srv->cfg.unprivileged_port_offset;
+	if (fd < 0 && err == EACCES && port < 1024 && offset && port + offset <= 65535) {
+		char prefix[128];
+		snprintf(prefix, sizeof prefix, "event=port_alternate service=%s",
+			 cl->policy->name);
+		log_fix(LOG_WARN, FIX_PORT_OFFSET_USED, prefix, port, port + offset);
+		port = (unsigned short)(port + offset);
+		fd = bind_socket(cl->host, port, &err);
+	}
+	if (fd < 0) {
+		enum fix_id id = err == EACCES	       ? FIX_BIND_PRIVILEGED
+				 : err == EADDRINUSE    ? FIX_BIND_IN_USE
+				 : err == EADDRNOTAVAIL ? FIX_BIND_NO_ADDRESS
+							: FIX_BIND_OTHER;
+		const struct fix *f = fix_get(id);
+		char what[200];
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+		snprintf(what, sizeof what, f->what, port);
+#pragma GCC diagnostic pop
+		fprintf(stderr,
+			"mailport: %s:%d: listen %s:%u %s: %s (%s)\n  cause: %s\n  fix: %s\n",
+			srv->config_path, cl->line, cl->host, port, cl->policy->name, what,
+			strerror(err), f->cause, f->fix);
+		return -1;
+	}
+	l->srv = srv;
+	l->policy = cl->policy;
+	snprintf(l->name, sizeof l->name, strchr(cl->host, ':') ? "[%s]:%u" : "%s:%u", cl->host,
+		 port);
+	l->evl = evconnlistener_new(srv->base, on_accept, l,
+				    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+	evconnlistener_set_error_cb(l->evl, on_accept_error);
+	return 0;
+}
+
+static int
+listeners_open(struct server *srv)
+{
+	for (size_t i = 0; i < srv->cfg.nlisteners; i++) {
+		if (listener_open(srv, &srv->cfg.listeners[i], &srv->listeners[i]) < 0)
+			return -1;
+		srv->nlisteners++;
+	}
+	return 0;
+}
+
+static void
+listeners_close(struct server *srv)
+{
+	for (size_t i = 0; i < srv->nlisteners; i++)
+		if (srv->listeners[i].evl)
+			evconnlistener_free(srv->listeners[i].evl);
+	srv->nlisteners = 0;
+}
+
+/* ---- TLS, folders and privileges ---- */
+
+static int
+tls_load(struct server *srv)
+{
+	char err[1024];
+	SSL_CTX *ctx = tls_server_ctx_new(srv->tls_cert, srv->tls_key, err, sizeof err);
+	if (ctx == NULL) {
+		const struct fix *f = fix_get(FIX_CERT_LOAD);
+		log_err("event=tls_error error=\"%s\" what=\"%s\" cause=\"%s\" fix=\"%s\"", err,
+			f->what, f->cause, f->fix);
+		return -1;
+	}
+	if (srv->tls)
+		SSL_CTX_free(srv->tls); /* live sessions hold their own reference */
+	srv->tls = ctx;
+	return 0;
+}
+
+static void
+tls_paths(struct server *srv)
+{
+	if (srv->cfg.tls_cert[0]) {
+		str_copy(srv->tls_cert, sizeof srv->tls_cert, srv->cfg.tls_cert);
+		str_copy(srv->tls_key, sizeof srv->tls_key, srv->cfg.tls_key);
+	} else {
+		snprintf(srv->tls_cert, sizeof srv->tls_cert, "%s/tls/cert.pem", srv->cfg.spool_dir);
+		snprintf(srv->tls_key, sizeof srv->tls_key, "%s/tls/key.pem", srv->cfg.spool_dir);
+	}
+}
+
+static int
+mkdir_p(const char *path, mode_t mode)
+{
+	char tmp[4096];
+	str_copy(tmp, sizeof tmp, path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* The account to run as when started as root. */
+static struct passwd *
+run_user(const struct config *cfg)
+{
+	if (cfg->run_user[0])
+		return getpwnam(cfg->run_user);
+	struct passwd *pw = getpwnam("mailport");
+	return pw ? pw : getpwnam("nobody");
+}
+
+/*
+ * Make the state folders (and a self-signed certificate if none is
+ * configured), hand them to the run user, and become that user.
+ */
+static int
+prepare_and_drop(struct server *srv)
+{
+	const struct config *cfg = &srv->cfg;
+	bool root = geteuid() == 0;
+	struct passwd *pw = root ? run_user(cfg) : NULL;
+	if (root && pw == NULL) {
+		const struct fix *f = fix_get(FIX_RUN_USER_UNKNOWN);
+		fprintf(stderr, "mailport: ");
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+		fprintf(stderr, f->what, cfg->run_user[0] ? cfg->run_user : "mailport");
+#pragma GCC diagnostic pop
+		fprintf(stderr, "\n  cause: %s\n  fix: %s\n", f->cause, f->fix);
+		return -1;
+	}
+	const char *dirs[] = {cfg->spool_dir, cfg->mailbox_dir};
+	for (size_t i = 0; i < 2; i++) {
+		if (mkdir_p(dirs[i], 0700) < 0) {
+			fprintf(stderr, "mailport: cannot create %s: %s\n", dirs[i], strerror(errno));
+			return -1;
+		}
+		if (root && chown(dirs[i], pw->pw_uid, pw->pw_gid) < 0) {
+			fprintf(stderr, "mailport: cannot give %s to %s: %s\n", dirs[i],
+				pw->pw_name, strerror(errno));
+			return -1;
+		}
+	}
+	if (!cfg->tls_cert[0]) {
+		char err[512], dir[4200];
+		snprintf(dir, sizeof dir, "%s/tls", cfg->spool_dir);
+		if (tls_ensure_self_signed(srv->tls_cert, srv->tls_key, srv->hostname, err,
+					   sizeof err) < 0) {
+			fprintf(stderr, "mailport: %s\n", err);
+			return -1;
+		}
+		/* The run user must read them again on SIGHUP. */
+		if (root && (chown(dir, pw->pw_uid, pw->pw_gid) < 0 ||
+			     chown(srv->tls_cert, pw->pw_uid, pw->pw_gid) < 0 ||
+			     chown(srv->tls_key, pw->pw_uid, pw->pw_gid) < 0))
+			log_warn("event=chown_failed path=%s error=\"%s\"", dir, strerror(errno));
+	}
+	if (tls_load(srv) < 0)
+		return -1;
+	bool users_ok;
+	struct users *u = users_load_or_empty(cfg, &users_ok);
+	srv->users = users_ref_new(u ? u : users_empty());
+	if (!root)
+		return 0;
+	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0 ||
+	    setuid(0) == 0) {
+		fprintf(stderr, "mailport: cannot drop privileges to %s: %s\n", pw->pw_name,
+			strerror(errno));
+		return -1;
+	}
+	log_info("event=privileges user=%s uid=%u", pw->pw_name, (unsigned)pw->pw_uid);
+	return 0;
+}
+
+/* ---- signals and reload ---- */
+
+static void
+server_reload(struct server *srv)
+{
+	struct config cfg;
+	char err[1024];
+	if (config_load_file(srv->config_path, &cfg, err, sizeof err) < 0) {
+		log_err("event=reload_failed error=\"%s\" fix=\"correct the file and send SIGHUP "
+			"again; the old settings stay in force\"",
+			err);
+		return;
+	}
+	bool same_doors = cfg.nlisteners == srv->cfg.nlisteners;
+	for (size_t i = 0; same_doors && i < cfg.nlisteners; i++)
+		same_doors = strcmp(cfg.listeners[i].host, srv->cfg.listeners[i].host) == 0 &&
+			     cfg.listeners[i].port == srv->cfg.listeners[i].port &&
+			     cfg.listeners[i].policy == srv->cfg.listeners[i].policy;
+	if (!same_doors)
+		log_warn("event=reload_listen_changed fix=\"restart mailport to listen on the new "
+			 "ports; the old ones stay open until then\"");
+	unsigned offset = srv->cfg.unprivileged_port_offset;
+	pthread_mutex_lock(&srv->cfg_lock);
+	srv->cfg = cfg;
+	srv->cfg.unprivileged_port_offset = offset;
+	pthread_mutex_unlock(&srv->cfg_lock);
+	if (cfg.hostname[0])
+		str_copy(srv->hostname, sizeof srv->hostname, cfg.hostname);
+	tls_paths(srv);
+	int tls_rc = tls_load(srv);
+	bool users_ok;
+	struct users *u = users_load_or_empty(&srv->cfg, &users_ok);
+	if (u)
+		users_replace(srv, u);
+	log_info("event=reload tls=%s users=%s", tls_rc == 0 ? "reloaded" : "kept_old",
+		 u ? "reloaded" : "kept_old");
+}
+
+static void
+on_stop_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	static int rounds;
+	(void)fd;
+	(void)what;
+	/* Sessions with a commit in flight go when the spool answers. */
+	if (srv->nsessions == 0 || ++rounds > 50)
+		event_base_loopbreak(srv->base);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+	(void)what;
+	if (sig == SIGHUP) {
+		log_info("event=sighup");
+		server_reload(srv);
+		return;
+	}
+	log_info("event=stopping signal=%d sessions=%u", (int)sig, srv->nsessions);
+	listeners_close(srv);
+	session_shutdown_all(srv);
+	struct event *ev = event_new(srv->base, -1, EV_PERSIST, on_stop_check, srv);
+	struct timeval tv = {0, 100000};
+	event_add(ev, &tv);
+	srv->signals[3] = ev;
+}
+
+static void
+on_spool_results(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	spool_dispatch_results(arg);
+}
+
+static bool
+delivery_is_local(const char *domain, void *arg)
+{
+	/* Called from the delivery thread, while a reload may replace the config. */
+	struct server *srv = arg;
+	pthread_mutex_lock(&srv->cfg_lock);
+	bool local = config_is_local_domain(&srv->cfg, domain);
+	pthread_mutex_unlock(&srv->cfg_lock);
+	return local;
+}
+
+/* ---- the whole life ---- */
+
+static const char *
+door_summary(const struct policy *p)
+{
+	if (p->implicit_tls)
+		return "clients: TLS from the first byte, then AUTH, then MAIL";
+	if (p->mail_needs_auth)
+		return "clients: STARTTLS, then AUTH, then MAIL";
+	return "relay/MX: mail for this server's domains; STARTTLS offered; no AUTH";
+}
+
+static void
+print_ready(const struct server *srv)
+{
+	log_info("event=ready hostname=%s domains=%zu doors=%zu", srv->hostname, srv->cfg.ndomains,
+		 srv->nlisteners);
+	for (size_t i = 0; i < srv->nlisteners; i++)
+		log_info("event=listening addr=%s service=%s", srv->listeners[i].name,
+			 srv->listeners[i].policy->name);
+	if (!isatty(STDERR_FILENO))
+		return;
+	/* A person started this: say what is where and what to do next. */
+	fprintf(stderr, "\nmailport is ready.\n");
+	for (size_t i = 0; i < srv->nlisteners; i++)
+		fprintf(stderr, "  %-22s %-12s %s\n", srv->listeners[i].name,
+			srv->listeners[i].policy->name, door_summary(srv->listeners[i].policy));
+	const char *domain = srv->cfg.ndomains ? srv->cfg.domains[0] : "example.test";
+	fprintf(stderr,
+		"\nAdd a user:    mailport passwd --user you@%s >> %s\n"
+		"Send a test:   swaks --server %s --tls --auth-user you@%s --from you@%s "
+		"--to you@%s\n"
+		"Find it in:    %s/%s/you/new/\n\n",
+		domain, srv->cfg.users_file[0] ? srv->cfg.users_file : "(set 'users FILE' first)",
+		srv->nlisteners ? srv->listeners[srv->nlisteners - 1].name : "127.0.0.1:587", domain,
+		domain, domain, srv->cfg.mailbox_dir, domain);
+}
+
+static int
+server_start(struct server *srv)
+{
+	char err[1024];
+	if (listeners_open(srv) < 0)
+		return EX_UNAVAILABLE;
+	if (prepare_and_drop(srv) < 0)
+		return EX_CONFIG;
+	srv->spool = spool_open(srv->cfg.spool_dir, err, sizeof err);
+	if (srv->spool == NULL) {
+		fprintf(stderr, "mailport: %s\n", err);
+		return EX_CANTCREAT;
+	}
+	srv->spool_ev = event_new(srv->base, spool_notify_fd(srv->spool), EV_READ | EV_PERSIST,
+				  on_spool_results, srv->spool);
+	event_add(srv->spool_ev, NULL);
+	srv->worker = worker_new(srv->base, 2);
+	srv->delivery = local_delivery_start(srv->spool, srv->cfg.mailbox_dir, delivery_is_local,
+					     srv);
+	int sigs[3] = {SIGTERM, SIGINT, SIGHUP};
+	for (int i = 0; i < 3; i++) {
+		srv->signals[i] = evsignal_new(srv->base, sigs[i], on_signal, srv);
+		event_add(srv->signals[i], NULL);
+	}
+	print_ready(srv);
+	return 0;
+}
+
+static void
+server_stop(struct server *srv)
+{
+	listeners_close(srv);
+	session_shutdown_all(srv);
+	worker_free(&srv->worker);
+	local_delivery_stop(&srv->delivery);
+	if (srv->spool_ev)
+		event_free(srv->spool_ev);
+	spool_close(&srv->spool);
+	for (int i = 0; i < 4; i++)
+		if (srv->signals[i])
+			event_free(srv->signals[i]);
+	server_users_put(&srv->users);
+	if (srv->tls)
+		SSL_CTX_free(srv->tls);
+	event_base_free(srv->base);
+}
+
+int
+server_run(const char *config_path)
+{
+	struct server *srv = xcalloc(1, sizeof *srv);
+	char err[1024];
+	pthread_mutex_init(&srv->cfg_lock, NULL);
+	str_copy(srv->config_path, sizeof srv->config_path, config_path);
+	if (config_load_file(config_path, &srv->cfg, err, sizeof err) < 0) {
+		fprintf(stderr, "mailport: %s\n", err);
+		free(srv);
+		return EX_CONFIG;
+	}
+	if (srv->cfg.hostname[0])
+		str_copy(srv->hostname, sizeof srv->hostname, srv->cfg.hostname);
+	else if (gethostname(srv->hostname, sizeof srv->hostname - 1) < 0)
+		str_copy(srv->hostname, sizeof srv->hostname, "localhost");
+	tls_paths(srv);
+	signal(SIGPIPE, SIG_IGN);
+	srv->base = event_base_new();
+	int rc = server_start(srv);
+	if (rc == 0)
+		event_base_dispatch(srv->base);
+	server_stop(srv);
+	pthread_mutex_destroy(&srv->cfg_lock);
+	free(srv);
+	log_info("event=stopped");
+	return rc;
+}

@@ -1,0 +1,74 @@
+/*
+ * server_internal: what server.c and session.c share. Everything here is
+ * touched only on the event loop's thread.
+ */
+#ifndef MP_SERVER_INTERNAL_H
+#define MP_SERVER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/ssl.h>
+
+#include "config.h"
+#include "local.h"
+#include "spool.h"
+#include "users.h"
+#include "worker.h"
+
+/*
+ * The users table, counted: a password check on a worker thread holds a
+ * reference, so a reload never frees a table in use.
+ */
+struct users_ref {
+	struct users *users;
+	unsigned refs;
+};
+
+struct listener {
+	struct server *srv;
+	struct evconnlistener *evl;
+	const struct policy *policy;
+	char name[300]; /* "127.0.0.1:587" as bound */
+};
+
+struct session;
+
+struct server {
+	struct event_base *base;
+	char config_path[4096];
+	/* cfg is replaced on reload; the delivery thread reads the domains under cfg_lock. */
+	pthread_mutex_t cfg_lock;
+	struct config cfg;
+	char hostname[256];
+	char tls_cert[4096];
+	char tls_key[4096];
+	SSL_CTX *tls;
+	struct users_ref *users;
+	struct timespec users_checked; /* last stat of the users file */
+	struct timespec users_mtime;
+	struct spool *spool;
+	struct event *spool_ev;
+	struct local_delivery *delivery;
+	struct worker *worker;
+	struct listener listeners[CONFIG_MAX_LISTENERS];
+	size_t nlisteners;
+	struct event *signals[4];
+	struct session *sessions; /* all live sessions, for caps and shutdown */
+	unsigned nsessions;
+	unsigned long next_session_id;
+};
+
+void session_accept(struct listener *l, evutil_socket_t fd, struct sockaddr *sa, int socklen);
+/* Tell every session the server is stopping (421) and drop them. */
+void session_shutdown_all(struct server *srv);
+
+/* The current users table with a reference taken; reloads it if the file changed. */
+struct users_ref *server_users_get(struct server *srv);
+void server_users_put(struct users_ref **refp);
+
+#endif

@@ -1,0 +1,672 @@
+/*
+ * session: the glue between one TCP connection and the protocol core.
+ *
+ * Bytes from libevent go to smtp_server_feed(); replies go back out; the
+ * core's actions are performed here: the TLS handshake (OpenSSL through
+ * libevent's openssl bufferevent), a password check on a worker thread,
+ * and the spool's group commit. While an action is pending, input waits
+ * in libevent's buffer, which is what makes PIPELINING work.
+ *
+ * STARTTLS swaps the plain bufferevent for a TLS one on the same socket.
+ * Reading is switched off the moment the command is seen and what was
+ * already buffered is discarded, so nothing sent before the handshake can
+ * be read as a command over TLS (RFC 3207 4.2, CVE-2011-0411).
+ *
+ * On the implicit-TLS door the first byte is peeked before any TLS state
+ * exists: a TLS ClientHello starts with 0x16; anything else is a plaintext
+ * client, which gets no plaintext reply and a log line with the fix.
+ *
+ * A session whose connection ends while a commit or a password check is
+ * in flight is "dead": its socket is closed at once, its memory when the
+ * result comes back.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+
+#include "fixes.h"
+#include "log.h"
+#include "replies.h"
+#include "server_internal.h"
+#include "smtp_server.h"
+#include "str.h"
+#include "tls.h"
+#include "xmalloc.h"
+
+/* Input held while an action is pending, before libevent stops reading. */
+#define INPUT_HIGH_WATER (1024 * 1024)
+/* A TLS client sends its ClientHello at once; this bounds a silent one. */
+#define FIRST_BYTE_TIMEOUT 10
+
+struct auth_job {
+	struct worker_job job;
+	struct session *s;
+	struct users_ref *users;
+	char user[SASL_FIELD_MAX + 1];
+	char password[SASL_FIELD_MAX + 1];
+	bool ok;
+};
+
+struct session {
+	struct server *srv;
+	struct listener *l;
+	struct session *prev, *next;
+	char id[20];
+	char addr[INET6_ADDRSTRLEN];
+	unsigned short port;
+	evutil_socket_t fd;
+	struct bufferevent *bev;
+	bool tls;
+	struct event *first_byte_ev;
+	struct event *delay_ev; /* slows the reply to a failed AUTH */
+
+	struct smtp_server *smtp;
+	struct smtp_server_config scfg; /* a copy: a reload never changes a live session */
+	char hostname[256];
+	struct smtp_server_hooks hooks;
+	struct spool_msg *msg;
+
+	bool closing;    /* send what is queued, then close */
+	bool dead;       /* connection gone, waiting for an action's result */
+	bool committing; /* spool commit in flight */
+	bool handshaking; /* TLS handshake under way */
+	struct auth_job *auth; /* password check in flight on a worker */
+	bool auth_waiting;     /* from the check until its reply is given */
+};
+
+static void session_pump(struct session *s);
+static void session_release(struct session *s);
+
+/* ---- hooks the protocol core calls ---- */
+
+static bool
+hook_is_local_domain(void *ctx, const char *domain)
+{
+	struct session *s = ctx;
+	return config_is_local_domain(&s->srv->cfg, domain);
+}
+
+static bool
+hook_is_local_user(void *ctx, const char *local, const char *domain)
+{
+	struct session *s = ctx;
+	struct users_ref *ref = server_users_get(s->srv);
+	bool found = users_exists(ref->users, local, domain);
+	server_users_put(&ref);
+	return found;
+}
+
+static int
+hook_spool_begin(void *ctx, const struct smtp_envelope *env, char *qid, size_t qid_size,
+		 bool *no_space_r)
+{
+	struct session *s = ctx;
+	struct spool_envelope senv = {
+		.mail = env->mail,
+		.rcpts = env->rcpts,
+		.nrcpts = env->nrcpts,
+		.client_addr = env->client_addr,
+		.helo = env->helo,
+		.auth_user = env->auth_user,
+	};
+	s->msg = spool_msg_begin(s->srv->spool, &senv);
+	if (s->msg == NULL) {
+		*no_space_r = errno == ENOSPC || errno == EDQUOT;
+		log_err("session=%s event=spool_error error=\"%s\"", s->id, strerror(errno));
+		return -1;
+	}
+	str_copy(qid, qid_size, spool_msg_id(s->msg));
+	return 0;
+}
+
+static int
+hook_spool_write(void *ctx, const char *p, size_t n)
+{
+	struct session *s = ctx;
+	return spool_msg_write(s->msg, p, n);
+}
+
+static void
+hook_spool_abort(void *ctx)
+{
+	struct session *s = ctx;
+	if (s->msg)
+		spool_msg_abort(&s->msg);
+}
+
+static void
+hook_date(void *ctx, char *out, size_t size)
+{
+	(void)ctx;
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	strftime(out, size, "%a, %d %b %Y %H:%M:%S %z", &tm);
+}
+
+static void
+hook_log(void *ctx, const char *line)
+{
+	struct session *s = ctx;
+	log_info("session=%s %s", s->id, line);
+}
+
+/* ---- output, timeouts, closing ---- */
+
+static void
+session_flush(struct session *s)
+{
+	struct buf *out = smtp_server_output(s->smtp);
+	if (out->len == 0)
+		return;
+	bufferevent_write(s->bev, out->data, out->len);
+	buf_reset(out);
+}
+
+static void
+session_set_timeouts(struct session *s)
+{
+	const struct config *cfg = &s->srv->cfg;
+	struct timeval tv = {smtp_server_in_data(s->smtp) ? cfg->data_timeout : cfg->command_timeout,
+			     0};
+	bufferevent_set_timeouts(s->bev, &tv, &tv);
+}
+
+static void
+session_close_after_flush(struct session *s)
+{
+	s->closing = true;
+	bufferevent_disable(s->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+		session_release(s);
+	/* else on_write releases it once the output has drained */
+}
+
+/* ---- actions ---- */
+
+static void session_start_tls(struct session *s, bool implicit);
+
+static void
+auth_run(struct worker_job *job)
+{
+	struct auth_job *a = (struct auth_job *)job;
+	a->ok = users_check_password(a->users->users, a->user, a->password);
+	explicit_bzero(a->password, sizeof a->password);
+}
+
+static void
+auth_reply(struct session *s, bool ok)
+{
+	s->auth_waiting = false;
+	smtp_server_auth_done(s->smtp, ok ? SMTP_AUTH_OK : SMTP_AUTH_BAD);
+	session_flush(s);
+	session_pump(s);
+}
+
+static void
+on_auth_delay(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	auth_reply(arg, false);
+}
+
+static void
+auth_done(struct worker_job *job)
+{
+	struct auth_job *a = (struct auth_job *)job;
+	struct session *s = a->s;
+	bool ok = a->ok;
+	server_users_put(&a->users);
+	free(a);
+	s->auth = NULL;
+	if (s->dead) {
+		session_release(s);
+		return;
+	}
+	unsigned failures = smtp_server_auth_failures(s->smtp);
+	if (ok || failures == 0) {
+		auth_reply(s, ok);
+		return;
+	}
+	/* Each failure after the first waits a second longer: guessing gets slow. */
+	struct timeval tv = {failures, 0};
+	if (s->delay_ev == NULL)
+		s->delay_ev = evtimer_new(s->srv->base, on_auth_delay, s);
+	evtimer_add(s->delay_ev, &tv);
+}
+
+static void
+start_auth_check(struct session *s)
+{
+	const struct sasl_creds *c = smtp_server_auth_creds(s->smtp);
+	struct auth_job *a = xcalloc(1, sizeof *a);
+	a->job.run = auth_run;
+	a->job.done = auth_done;
+	a->s = s;
+	a->users = server_users_get(s->srv);
+	str_copy(a->user, sizeof a->user, c->user);
+	str_copy(a->password, sizeof a->password, c->password);
+	s->auth = a;
+	s->auth_waiting = true;
+	worker_submit(s->srv->worker, &a->job);
+}
+
+static void
+on_commit(struct spool_msg *m, enum spool_result res, void *arg)
+{
+	struct session *s = arg;
+	char qid[SPOOL_QID_SIZE];
+	str_copy(qid, sizeof qid, spool_msg_id(m));
+	s->committing = false;
+	spool_msg_free(&s->msg);
+	smtp_server_commit_done(s->smtp, res == SPOOL_OK	 ? SMTP_COMMIT_OK
+					 : res == SPOOL_NO_SPACE ? SMTP_COMMIT_NO_SPACE
+								 : SMTP_COMMIT_IO_ERROR);
+	if (res == SPOOL_OK)
+		local_delivery_kick(s->srv->delivery, qid);
+	else
+		log_err("session=%s id=%s event=commit_failed result=%d", s->id, qid, (int)res);
+	if (s->dead) {
+		session_release(s);
+		return;
+	}
+	session_flush(s);
+	session_pump(s);
+}
+
+/* Perform the action the core asked for. */
+static void
+session_act(struct session *s)
+{
+	switch (smtp_server_action(s->smtp)) {
+	case SMTP_ACT_NONE:
+		break;
+	case SMTP_ACT_START_TLS:
+		if (!s->tls)
+			session_start_tls(s, false);
+		break;
+	case SMTP_ACT_CHECK_AUTH:
+		if (!s->auth_waiting)
+			start_auth_check(s);
+		break;
+	case SMTP_ACT_COMMIT:
+		if (!s->committing) {
+			s->committing = true;
+			spool_msg_commit(s->msg, on_commit, s);
+		}
+		break;
+	case SMTP_ACT_CLOSE:
+		session_close_after_flush(s);
+		break;
+	}
+}
+
+/* Feed what has arrived to the core until it waits for an action or input. */
+static void
+session_pump(struct session *s)
+{
+	while (!s->dead && !s->closing) {
+		if (smtp_server_action(s->smtp) != SMTP_ACT_NONE) {
+			session_act(s);
+			return;
+		}
+		struct evbuffer *in = bufferevent_get_input(s->bev);
+		size_t len = evbuffer_get_length(in);
+		if (len == 0)
+			break;
+		const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
+		size_t used = smtp_server_feed(s->smtp, p, len);
+		evbuffer_drain(in, used);
+		session_flush(s);
+		if (used == 0 && smtp_server_action(s->smtp) == SMTP_ACT_NONE)
+			break; /* a partial line: wait for the rest */
+	}
+	if (!s->dead && !s->closing)
+		session_set_timeouts(s);
+}
+
+/* ---- libevent callbacks ---- */
+
+static void
+on_read(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	session_pump(arg);
+}
+
+static void
+on_write(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+	if (s->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		session_release(s);
+}
+
+static void
+log_tls_failure(struct session *s)
+{
+	char reason[256] = "";
+	unsigned long e;
+	while ((e = bufferevent_get_openssl_error(s->bev)) != 0)
+		ERR_error_string_n(e, reason, sizeof reason);
+	const struct fix *f = fix_get(FIX_TLS_HANDSHAKE);
+	log_warn("session=%s event=tls_failed client=%s reason=\"%s\" what=\"%s\" cause=\"%s\" "
+		 "fix=\"%s\"",
+		 s->id, s->addr, reason[0] ? reason : "connection closed during handshake", f->what,
+		 f->cause, f->fix);
+}
+
+static void
+on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		s->handshaking = false;
+		SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
+		const char *version = SSL_get_version(ssl);
+		const char *cipher = SSL_get_cipher_name(ssl);
+		if (s->smtp == NULL) { /* implicit TLS: the session starts now */
+			s->smtp = smtp_server_new(&s->scfg, &s->hooks, s->addr, true);
+			smtp_server_tls_done(s->smtp, true, version, cipher);
+			smtp_server_greet(s->smtp);
+		} else {
+			smtp_server_tls_done(s->smtp, true, version, cipher);
+		}
+		session_flush(s);
+		session_pump(s);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		if (s->smtp && !s->closing) {
+			smtp_server_timeout(s->smtp);
+			session_flush(s);
+			session_close_after_flush(s);
+		} else {
+			session_release(s);
+		}
+		return;
+	}
+	if (s->handshaking)
+		log_tls_failure(s);
+	log_info("session=%s event=disconnect client=%s reason=%s", s->id, s->addr,
+		 (what & BEV_EVENT_EOF) ? "client_closed" : "error");
+	session_release(s);
+}
+
+/* Write out a few queued bytes on a non-blocking socket, waiting up to a second. */
+static bool
+send_all(int fd, struct evbuffer *out)
+{
+	for (int tries = 0; evbuffer_get_length(out) > 0 && tries < 100; tries++) {
+		if (evbuffer_write(out, fd) < 0 && errno != EAGAIN && errno != EINTR)
+			return false;
+		struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+		if (evbuffer_get_length(out) > 0)
+			poll(&pfd, 1, 10);
+	}
+	return evbuffer_get_length(out) == 0;
+}
+
+static void
+session_start_tls(struct session *s, bool implicit)
+{
+	if (!implicit) {
+		/* Whatever the client pipelined behind STARTTLS is dropped here. */
+		session_flush(s);
+		bufferevent_disable(s->bev, EV_READ);
+		evbuffer_drain(bufferevent_get_input(s->bev),
+			       evbuffer_get_length(bufferevent_get_input(s->bev)));
+		/*
+		 * The 220 must leave in plaintext before the TLS bufferevent takes
+		 * the socket. The bufferevent is about to go, so take its output
+		 * over (libevent freezes it while it owns the socket).
+		 */
+		struct evbuffer *out = bufferevent_get_output(s->bev);
+		evbuffer_unfreeze(out, 1);
+		bool sent = send_all(s->fd, out);
+		bufferevent_free(s->bev);
+		s->bev = NULL;
+		if (!sent) {
+			log_info("session=%s event=disconnect reason=client_not_reading", s->id);
+			session_release(s);
+			return;
+		}
+	}
+	SSL *ssl = SSL_new(s->srv->tls);
+	s->bev = bufferevent_openssl_socket_new(s->srv->base, s->fd, ssl,
+						BUFFEREVENT_SSL_ACCEPTING,
+						BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	s->tls = true;
+	s->handshaking = true;
+	s->fd = -1; /* the TLS bufferevent owns the socket now */
+	bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
+	bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
+	bufferevent_setwatermark(s->bev, EV_READ, 0, INPUT_HIGH_WATER);
+	struct timeval tv = {s->srv->cfg.command_timeout, 0};
+	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+}
+
+/* Implicit TLS: look at the first byte before starting the handshake. */
+static void
+on_first_byte(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	unsigned char b;
+	const struct fix *f;
+	if (what & EV_TIMEOUT) {
+		f = fix_get(FIX_SILENT_ON_TLS);
+		log_warn("session=%s event=tls_silent client=%s what=\"%s\" cause=\"%s\" fix=\"%s\"",
+			 s->id, s->addr, f->what, f->cause, f->fix);
+		session_release(s);
+		return;
+	}
+	ssize_t n = recv(fd, &b, 1, MSG_PEEK);
+	if (n == 1 && b == 0x16) { /* a TLS handshake record */
+		session_start_tls(s, true);
+		return;
+	}
+	if (n == 1) {
+		char peek[64];
+		ssize_t m = recv(fd, peek, sizeof peek, MSG_PEEK);
+		char shown[200];
+		str_escape(shown, sizeof shown, peek, m > 0 ? (size_t)m : 0);
+		f = fix_get(FIX_PLAINTEXT_ON_TLS);
+		log_warn("session=%s event=plaintext_on_tls_port client=%s sent=\"%s\" what=\"%s\" "
+			 "cause=\"%s\" fix=\"%s\"",
+			 s->id, s->addr, shown, f->what, f->cause, f->fix);
+	} else {
+		log_info("session=%s event=disconnect client=%s reason=client_closed", s->id,
+			 s->addr);
+	}
+	session_release(s);
+}
+
+/* ---- accept, caps, release ---- */
+
+static unsigned
+sessions_from(const struct server *srv, const char *addr)
+{
+	unsigned n = 0;
+	for (const struct session *s = srv->sessions; s; s = s->next)
+		if (!s->dead && strcmp(s->addr, addr) == 0)
+			n++;
+	return n;
+}
+
+/* Refuse a connection over a cap: a 421 where plaintext may be spoken. */
+static void
+refuse_connection(struct listener *l, evutil_socket_t fd, const char *addr, enum reply_id why)
+{
+	log_warn("event=refused client=%s door=%s reason=%s", addr, l->name,
+		 why == R_TOO_MANY_CONN ? "max_connections" : "max_connections_per_ip");
+	if (!l->policy->implicit_tls) {
+		struct buf b;
+		buf_init(&b, 512);
+		reply_append(&b, why);
+		/* Best effort: the socket buffer of a new connection takes a short line. */
+		if (send(fd, b.data, b.len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+			log_debug("event=refused_reply_lost error=\"%s\"", strerror(errno));
+		buf_free(&b);
+	}
+	close(fd);
+}
+
+static void
+peer_name(struct sockaddr *sa, char *addr, size_t size, unsigned short *port)
+{
+	if (sa->sa_family == AF_INET6) {
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &a6->sin6_addr, addr, (socklen_t)size);
+		*port = ntohs(a6->sin6_port);
+	} else {
+		struct sockaddr_in *a4 = (struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &a4->sin_addr, addr, (socklen_t)size);
+		*port = ntohs(a4->sin_port);
+	}
+}
+
+static void
+session_init_core_config(struct session *s)
+{
+	struct server *srv = s->srv;
+	str_copy(s->hostname, sizeof s->hostname, srv->hostname);
+	s->scfg = (struct smtp_server_config){
+		.hostname = s->hostname,
+		.policy = s->l->policy,
+		.max_message_size = srv->cfg.message_size_limit,
+		.max_recipients = srv->cfg.recipient_limit,
+		.max_errors = 20,
+		.max_auth_failures = srv->cfg.auth_failure_limit,
+		.tls_available = srv->tls != NULL,
+	};
+	s->hooks = (struct smtp_server_hooks){
+		.ctx = s,
+		.is_local_domain = hook_is_local_domain,
+		.is_local_user = hook_is_local_user,
+		.spool_begin = hook_spool_begin,
+		.spool_write = hook_spool_write,
+		.spool_abort = hook_spool_abort,
+		.date = hook_date,
+		.log = hook_log,
+	};
+}
+
+void
+session_accept(struct listener *l, evutil_socket_t fd, struct sockaddr *sa, int socklen)
+{
+	struct server *srv = l->srv;
+	char addr[INET6_ADDRSTRLEN] = "?";
+	unsigned short port = 0;
+	(void)socklen;
+	peer_name(sa, addr, sizeof addr, &port);
+	if (srv->nsessions >= srv->cfg.max_connections) {
+		refuse_connection(l, fd, addr, R_TOO_MANY_CONN);
+		return;
+	}
+	if (sessions_from(srv, addr) >= srv->cfg.max_connections_per_ip) {
+		refuse_connection(l, fd, addr, R_TOO_MANY_CONN_IP);
+		return;
+	}
+	evutil_make_socket_nonblocking(fd);
+	struct session *s = xcalloc(1, sizeof *s);
+	s->srv = srv;
+	s->l = l;
+	s->fd = fd;
+	str_copy(s->addr, sizeof s->addr, addr);
+	s->port = port;
+	snprintf(s->id, sizeof s->id, "%08lX", ++srv->next_session_id);
+	s->next = srv->sessions;
+	if (srv->sessions)
+		srv->sessions->prev = s;
+	srv->sessions = s;
+	srv->nsessions++;
+	session_init_core_config(s);
+	log_info("session=%s event=connect client=%s:%u door=%s service=%s", s->id, addr, port,
+		 l->name, l->policy->name);
+
+	if (l->policy->implicit_tls) {
+		struct timeval tv = {FIRST_BYTE_TIMEOUT < srv->cfg.command_timeout
+					     ? FIRST_BYTE_TIMEOUT
+					     : srv->cfg.command_timeout,
+				     0};
+		s->first_byte_ev = event_new(srv->base, fd, EV_READ, on_first_byte, s);
+		event_add(s->first_byte_ev, &tv);
+		return;
+	}
+	s->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_DEFER_CALLBACKS);
+	bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
+	bufferevent_setwatermark(s->bev, EV_READ, 0, INPUT_HIGH_WATER);
+	s->smtp = smtp_server_new(&s->scfg, &s->hooks, s->addr, false);
+	smtp_server_greet(s->smtp);
+	session_flush(s);
+	session_set_timeouts(s);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+}
+
+/* Close the connection now; free the session once no action is in flight. */
+static void
+session_release(struct session *s)
+{
+	struct server *srv = s->srv;
+	if (!s->dead) {
+		s->dead = true;
+		if (s->first_byte_ev)
+			event_free(s->first_byte_ev);
+		s->first_byte_ev = NULL;
+		if (s->delay_ev)
+			event_free(s->delay_ev);
+		s->delay_ev = NULL;
+		if (s->bev)
+			bufferevent_free(s->bev);
+		s->bev = NULL;
+		if (s->fd >= 0)
+			close(s->fd);
+		s->fd = -1;
+	}
+	if (s->committing || s->auth)
+		return;
+	smtp_server_free(&s->smtp); /* aborts an unfinished spool file */
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		srv->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	srv->nsessions--;
+	free(s);
+}
+
+void
+session_shutdown_all(struct server *srv)
+{
+	struct session *s = srv->sessions;
+	while (s) {
+		struct session *next = s->next;
+		if (!s->dead && s->smtp && s->bev && !s->closing) {
+			smtp_server_shutdown(s->smtp);
+			struct buf *out = smtp_server_output(s->smtp);
+			/* Best effort, without waiting: the process is about to exit. */
+			if (!s->tls && s->fd >= 0 &&
+			    send(s->fd, out->data, out->len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+				log_debug("session=%s event=shutdown_reply_lost", s->id);
+		}
+		session_release(s);
+		s = next;
+	}
+}

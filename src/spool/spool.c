@@ -1,0 +1,981 @@
+/*
+ * spool: the durable queue; spool.h has the layout and the file format.
+ *
+ * Writing: a session writes tmp/<qid> through a 64 KiB buffer; a write error
+ * is kept (sticky) and reported by the commit. Committing: one commit thread
+ * takes every message waiting as one batch, flushes and fdatasyncs each
+ * file, renames it into queue/ and then fsyncs queue/ once for the whole
+ * batch (group commit). Results go to a done-list plus one byte into a pipe
+ * the event loop watches; spool_dispatch_results runs the callbacks there.
+ * From spool_msg_commit until its callback a message belongs to the commit
+ * thread alone.
+ * Reading: a file appears in queue/ only by rename, complete and synced, so
+ * readers (another process too) never see half a message. Removal unlinks
+ * the message before its .state: a crash in between leaves an orphan .state
+ * (removed at open), never a message that forgot its deliveries.
+ */
+#include "spool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+#include "str.h"
+#include "xmalloc.h"
+
+#define SPOOL_BUF_SIZE (64 * 1024)
+/* A bigger header than this is not one we wrote: treat the file as corrupt. */
+#define SPOOL_HEADER_MAX (8 * 1024 * 1024)
+/* Bounds the wait of the first message of a batch behind the others. */
+#ifndef SPOOL_BATCH_MAX
+#define SPOOL_BATCH_MAX 256
+#endif
+
+struct spool {
+	char *dir;
+	int dir_fd, tmp_fd, queue_fd;
+	int lock_fd;		  /* -1 for a reader */
+	int notify_rd, notify_wr; /* -1 for a reader */
+	bool thread_started;
+	pthread_t thread;
+	pthread_mutex_t mu; /* guards the two lists and stopping */
+	pthread_cond_t cond;
+	struct spool_msg *pending_head, *pending_tail;
+	struct spool_msg *done_head, *done_tail;
+	bool stopping;
+	atomic_uint counter;
+};
+
+struct spool_msg {
+	struct spool *sp;
+	struct spool_msg *next;
+	char id[SPOOL_QID_SIZE];
+	int fd;
+	int err;   /* sticky errno of the first failure, 0 while all is well */
+	char *buf; /* SPOOL_BUF_SIZE bytes; freed once the file is synced */
+	size_t len;
+	spool_commit_cb cb;
+	void *arg;
+	enum spool_result res;
+};
+
+static const char *
+spool_path_err(char *err, size_t err_size, const char *what, const char *path)
+{
+	if (err_size)
+		snprintf(err, err_size, "%s %s: %s", what, path, strerror(errno));
+	return err;
+}
+
+/* ---- envelope encoding ---- */
+
+/*
+ * Envelope values are percent-encoded: '%', space, controls and DEL become
+ * %XX, so a value can never end a line or split into two fields. Bytes
+ * >= 0x80 (SMTPUTF8 addresses) stay as they are.
+ */
+static void
+env_put(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c <= 0x20 || c == 0x7f || c == '%')
+			buf_printf(b, "%%%02X", c);
+		else
+			buf_append(b, s, 1);
+	}
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Decode len bytes of s into b; false on a bad escape or an encoded NUL. */
+static bool
+env_decode(const char *s, size_t len, struct buf *b)
+{
+	buf_reset(b);
+	buf_append(b, "", 0); /* data is a string even when empty */
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (c == '%') {
+			if (i + 2 >= len)
+				return false;
+			int hi = hexval((unsigned char)s[i + 1]);
+			int lo = hexval((unsigned char)s[i + 2]);
+			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+				return false;
+			c = (char)(hi * 16 + lo);
+			i += 2;
+		}
+		buf_append(b, &c, 1);
+	}
+	return true;
+}
+
+static void
+env_put_addr(struct buf *b, const struct smtp_addr *a)
+{
+	if (a->is_null)
+		return;
+	struct buf t;
+	buf_init(&t, 0);
+	buf_printf(&t, "%s@%s", a->local, a->domain);
+	env_put(b, t.data);
+	buf_free(&t);
+}
+
+static void
+env_put_rcpt(struct buf *b, const struct smtp_rcpt_args *r)
+{
+	buf_append_str(b, "rcpt ");
+	env_put_addr(b, &r->to);
+	if (r->notify_set) {
+		buf_append_str(b, " notify=");
+		if (r->notify == 0)
+			buf_append_str(b, "NEVER");
+		const char *sep = "";
+		if (r->notify & SMTP_NOTIFY_SUCCESS)
+			buf_printf(b, "%sSUCCESS", sep), sep = ",";
+		if (r->notify & SMTP_NOTIFY_FAILURE)
+			buf_printf(b, "%sFAILURE", sep), sep = ",";
+		if (r->notify & SMTP_NOTIFY_DELAY)
+			buf_printf(b, "%sDELAY", sep);
+	}
+	if (r->orcpt[0]) {
+		buf_append_str(b, " orcpt=");
+		env_put(b, r->orcpt);
+	}
+	buf_append_str(b, "\n");
+}
+
+static void
+env_format(struct buf *b, const char *id, time_t arrival, const struct spool_envelope *env)
+{
+	static const char *bodies[] = {NULL, "7BIT", "8BITMIME", "BINARYMIME"};
+	const struct smtp_mail_args *mail = env->mail;
+	buf_printf(b, "version 1\nid %s\narrival %lld\nfrom", id, (long long)arrival);
+	if (!mail->from.is_null) {
+		buf_append_str(b, " ");
+		env_put_addr(b, &mail->from);
+	}
+	buf_append_str(b, "\n");
+	if (mail->ret != SMTP_RET_NONE)
+		buf_append_str(b, mail->ret == SMTP_RET_FULL ? "ret FULL\n" : "ret HDRS\n");
+	if (mail->envid[0]) {
+		buf_append_str(b, "envid ");
+		env_put(b, mail->envid);
+		buf_append_str(b, "\n");
+	}
+	if (mail->body > SMTP_BODY_NONE && mail->body <= SMTP_BODY_BINARYMIME)
+		buf_printf(b, "body %s\n", bodies[mail->body]);
+	if (mail->smtputf8)
+		buf_append_str(b, "smtputf8\n");
+	const char *keys[] = {"client", "helo", "auth"};
+	const char *vals[] = {env->client_addr, env->helo, env->auth_user};
+	for (size_t i = 0; i < 3; i++) {
+		if (vals[i] == NULL || vals[i][0] == '\0')
+			continue;
+		buf_printf(b, "%s ", keys[i]);
+		env_put(b, vals[i]);
+		buf_append_str(b, "\n");
+	}
+	for (size_t i = 0; i < env->nrcpts; i++)
+		env_put_rcpt(b, &env->rcpts[i]);
+	buf_append_str(b, "\n");
+}
+
+/* ---- queue ids ---- */
+
+static bool
+is_qid(const char *s)
+{
+	size_t i;
+	for (i = 0; i < SPOOL_QID_SIZE - 1; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'F')))
+			return false;
+	return s[i] == '\0';
+}
+
+/*
+ * 8 hex digits of seconds, 4 of a per-spool counter, 4 random. The time
+ * leads, and arrival is the same clock reading, so sorting ids as strings
+ * sorts them by arrival then id without opening any file. O_EXCL at create
+ * catches the improbable clash (clock set back, counter wrapped).
+ */
+static void
+spool_make_qid(struct spool *sp, time_t now, char out[SPOOL_QID_SIZE])
+{
+	uint16_t rnd;
+	if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		rnd = (uint16_t)(ts.tv_nsec ^ getpid());
+	}
+	unsigned c = atomic_fetch_add(&sp->counter, 1);
+	snprintf(out, SPOOL_QID_SIZE, "%08" PRIX32 "%04X%04X", (uint32_t)now, c & 0xffffu,
+		 (unsigned)rnd);
+}
+
+/* ---- writing ---- */
+
+static int
+write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	while (n > 0) {
+		ssize_t w = write(fd, c, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static void
+spool_msg_flush(struct spool_msg *m)
+{
+	if (m->err == 0 && m->len > 0 && write_all(m->fd, m->buf, m->len) < 0)
+		m->err = errno;
+	m->len = 0;
+}
+
+int
+spool_msg_write(struct spool_msg *m, const void *p, size_t n)
+{
+	const char *c = p;
+	while (m->err == 0 && n > 0) {
+		if (m->len == 0 && n >= SPOOL_BUF_SIZE) {
+			/* A big chunk goes straight to the file, not through the buffer. */
+			if (write_all(m->fd, c, n) < 0)
+				m->err = errno;
+			break;
+		}
+		size_t k = SPOOL_BUF_SIZE - m->len;
+		if (k > n)
+			k = n;
+		memcpy(m->buf + m->len, c, k);
+		m->len += k;
+		c += k;
+		n -= k;
+		if (m->len == SPOOL_BUF_SIZE)
+			spool_msg_flush(m);
+	}
+	if (m->err) {
+		errno = m->err;
+		return -1;
+	}
+	return 0;
+}
+
+struct spool_msg *
+spool_msg_begin(struct spool *sp, const struct spool_envelope *env)
+{
+	if (sp->lock_fd < 0) {
+		errno = EPERM; /* a reader's handle cannot write */
+		return NULL;
+	}
+	struct spool_msg *m = xcalloc(1, sizeof *m);
+	m->sp = sp;
+	m->fd = -1;
+	time_t now = time(NULL);
+	for (int tries = 0; m->fd < 0; tries++) {
+		spool_make_qid(sp, now, m->id);
+		m->fd = openat(sp->tmp_fd, m->id, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (m->fd < 0 && (errno != EEXIST || tries >= 16)) {
+			int e = errno;
+			free(m);
+			errno = e;
+			return NULL;
+		}
+	}
+	m->buf = xmalloc(SPOOL_BUF_SIZE);
+	struct buf hdr;
+	buf_init(&hdr, 0);
+	env_format(&hdr, m->id, now, env);
+	int rc = spool_msg_write(m, hdr.data, hdr.len);
+	buf_free(&hdr);
+	if (rc < 0) {
+		int e = errno;
+		spool_msg_abort(&m);
+		errno = e;
+		return NULL;
+	}
+	return m;
+}
+
+const char *
+spool_msg_id(const struct spool_msg *m)
+{
+	return m->id;
+}
+
+void
+spool_msg_commit(struct spool_msg *m, spool_commit_cb cb, void *arg)
+{
+	struct spool *sp = m->sp;
+	m->cb = cb;
+	m->arg = arg;
+	m->next = NULL;
+	pthread_mutex_lock(&sp->mu);
+	if (sp->pending_tail)
+		sp->pending_tail->next = m;
+	else
+		sp->pending_head = m;
+	sp->pending_tail = m;
+	pthread_cond_signal(&sp->cond);
+	pthread_mutex_unlock(&sp->mu);
+}
+
+void
+spool_msg_free(struct spool_msg **mp)
+{
+	struct spool_msg *m = *mp;
+	if (m == NULL)
+		return;
+	if (m->fd >= 0)
+		close(m->fd);
+	free(m->buf);
+	free(m);
+	*mp = NULL;
+}
+
+void
+spool_msg_abort(struct spool_msg **mp)
+{
+	struct spool_msg *m = *mp;
+	if (m == NULL)
+		return;
+	unlinkat(m->sp->tmp_fd, m->id, 0);
+	spool_msg_free(mp);
+}
+
+/* ---- the commit thread ---- */
+
+static enum spool_result
+spool_result_of(int err)
+{
+	if (err == 0)
+		return SPOOL_OK;
+	return (err == ENOSPC || err == EDQUOT) ? SPOOL_NO_SPACE : SPOOL_IO_ERROR;
+}
+
+/* Flush, start writeback, so the fdatasyncs that follow wait in parallel. */
+static void
+spool_batch_write(struct spool_msg *batch)
+{
+	for (struct spool_msg *m = batch; m; m = m->next) {
+		spool_msg_flush(m);
+		free(m->buf);
+		m->buf = NULL;
+		if (m->err == 0)
+			sync_file_range(m->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	}
+}
+
+static void
+spool_commit_batch(struct spool *sp, struct spool_msg *batch)
+{
+	size_t renamed = 0, size = 0;
+	spool_batch_write(batch);
+	for (struct spool_msg *m = batch; m; m = m->next) {
+		size++;
+		if (m->err == 0 && fdatasync(m->fd) < 0)
+			m->err = errno;
+		if (close(m->fd) < 0 && m->err == 0 && errno != EINTR)
+			m->err = errno;
+		m->fd = -1;
+		if (m->err == 0 && renameat(sp->tmp_fd, m->id, sp->queue_fd, m->id) < 0)
+			m->err = errno;
+		if (m->err)
+			unlinkat(sp->tmp_fd, m->id, 0);
+		else
+			renamed++;
+	}
+	/* One directory sync makes every rename of the batch durable. */
+	if (renamed > 0 && fsync(sp->queue_fd) < 0) {
+		int e = errno;
+		for (struct spool_msg *m = batch; m; m = m->next) {
+			if (m->err)
+				continue;
+			/* Not durable, so not acknowledged: it must not be delivered. */
+			m->err = e;
+			unlinkat(sp->queue_fd, m->id, 0);
+		}
+	}
+	log_debug("event=commit_batch size=%zu committed=%zu", size, renamed);
+	for (struct spool_msg *m = batch; m; m = m->next) {
+		m->res = spool_result_of(m->err);
+		if (m->err)
+			log_err("id=%s event=spool_failed reason=\"%s\"", m->id, strerror(m->err));
+	}
+}
+
+static void
+spool_post_results(struct spool *sp, struct spool_msg *batch, struct spool_msg *last)
+{
+	pthread_mutex_lock(&sp->mu);
+	if (sp->done_tail)
+		sp->done_tail->next = batch;
+	else
+		sp->done_head = batch;
+	sp->done_tail = last;
+	pthread_mutex_unlock(&sp->mu);
+	/* Appended before the byte is written, so the reader never misses it. A
+	 * full pipe (EAGAIN) already means "results waiting". */
+	char c = 1;
+	while (write(sp->notify_wr, &c, 1) < 0 && errno == EINTR)
+		;
+}
+
+static void *
+spool_commit_main(void *arg)
+{
+	struct spool *sp = arg;
+	pthread_mutex_lock(&sp->mu);
+	for (;;) {
+		while (sp->pending_head == NULL && !sp->stopping)
+			pthread_cond_wait(&sp->cond, &sp->mu);
+		if (sp->pending_head == NULL)
+			break; /* stopping, and every commit asked for is done */
+		/* Take all that waits (up to the cap) as one batch. */
+		struct spool_msg *batch = sp->pending_head, *last = batch;
+		for (size_t n = 1; n < SPOOL_BATCH_MAX && last->next; n++)
+			last = last->next;
+		sp->pending_head = last->next;
+		if (sp->pending_head == NULL)
+			sp->pending_tail = NULL;
+		last->next = NULL;
+		pthread_mutex_unlock(&sp->mu);
+		spool_commit_batch(sp, batch);
+		spool_post_results(sp, batch, last);
+		pthread_mutex_lock(&sp->mu);
+	}
+	pthread_mutex_unlock(&sp->mu);
+	return NULL;
+}
+
+int
+spool_notify_fd(const struct spool *sp)
+{
+	return sp->notify_rd;
+}
+
+void
+spool_dispatch_results(struct spool *sp)
+{
+	char drain[256];
+	if (sp->notify_rd < 0)
+		return;
+	while (read(sp->notify_rd, drain, sizeof drain) > 0)
+		;
+	pthread_mutex_lock(&sp->mu);
+	struct spool_msg *m = sp->done_head;
+	sp->done_head = sp->done_tail = NULL;
+	pthread_mutex_unlock(&sp->mu);
+	while (m) {
+		struct spool_msg *next = m->next;
+		m->next = NULL;
+		m->cb(m, m->res, m->arg); /* may free m */
+		m = next;
+	}
+}
+
+/* ---- open and close ---- */
+
+static int
+open_subdir(struct spool *sp, const char *name, bool create, char *err, size_t err_size)
+{
+	if (create && mkdirat(sp->dir_fd, name, 0700) < 0 && errno != EEXIST) {
+		spool_path_err(err, err_size, "cannot create the spool folder", name);
+		return -1;
+	}
+	int fd = openat(sp->dir_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		spool_path_err(err, err_size, "cannot open the spool folder", name);
+	return fd;
+}
+
+/* Leftovers of tmp/ were never acknowledged: deleting them loses nothing. */
+static size_t
+spool_clean_tmp(struct spool *sp)
+{
+	size_t n = 0;
+	int fd = openat(sp->tmp_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (unlinkat(sp->tmp_fd, de->d_name, 0) == 0)
+			n++;
+		else
+			log_warn("spool=%s event=tmp_cleanup_failed file=tmp/%s reason=\"%s\"",
+				 sp->dir, de->d_name, strerror(errno));
+	}
+	closedir(d);
+	return n;
+}
+
+/* Remove queue/<qid>.state files whose message is gone (crash in remove). */
+static size_t
+spool_clean_states(struct spool *sp, size_t *queued_r)
+{
+	char **ids = NULL;
+	size_t n = 0, removed = 0;
+	*queued_r = 0;
+	int fd = openat(sp->queue_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (is_qid(de->d_name))
+			(*queued_r)++;
+		const char *dot = strchr(de->d_name, '.');
+		if (dot && dot - de->d_name == SPOOL_QID_SIZE - 1 && strcmp(dot, ".state") == 0) {
+			ids = xrealloc(ids, (n + 1) * sizeof *ids);
+			ids[n++] = xstrdup(de->d_name);
+		}
+	}
+	closedir(d);
+	for (size_t i = 0; i < n; i++) {
+		char qid[SPOOL_QID_SIZE];
+		str_copy_n(qid, sizeof qid, ids[i], SPOOL_QID_SIZE - 1);
+		if (faccessat(sp->queue_fd, qid, F_OK, 0) < 0 && errno == ENOENT &&
+		    unlinkat(sp->queue_fd, ids[i], 0) == 0)
+			removed++;
+	}
+	spool_ids_free(ids, n);
+	return removed;
+}
+
+static struct spool *
+spool_new(const char *dir)
+{
+	struct spool *sp = xcalloc(1, sizeof *sp);
+	sp->dir = xstrdup(dir);
+	sp->dir_fd = sp->tmp_fd = sp->queue_fd = sp->lock_fd = -1;
+	sp->notify_rd = sp->notify_wr = -1;
+	pthread_mutex_init(&sp->mu, NULL);
+	pthread_cond_init(&sp->cond, NULL);
+	atomic_init(&sp->counter, 0);
+	return sp;
+}
+
+/* Open dir, tmp/ and queue/ (creating them when create is set). */
+static int
+spool_open_dirs(struct spool *sp, bool create, char *err, size_t err_size)
+{
+	if (create && mkdir(sp->dir, 0700) < 0 && errno != EEXIST) {
+		spool_path_err(err, err_size, "cannot create the spool directory", sp->dir);
+		return -1;
+	}
+	sp->dir_fd = open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sp->dir_fd < 0) {
+		spool_path_err(err, err_size, "cannot open the spool directory", sp->dir);
+		return -1;
+	}
+	sp->tmp_fd = open_subdir(sp, "tmp", create, err, err_size);
+	if (sp->tmp_fd < 0)
+		return -1;
+	sp->queue_fd = open_subdir(sp, "queue", create, err, err_size);
+	return sp->queue_fd < 0 ? -1 : 0;
+}
+
+/* One writer per spool: a second one would delete the first one's tmp/. */
+static int
+spool_lock(struct spool *sp, char *err, size_t err_size)
+{
+	sp->lock_fd = openat(sp->dir_fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (sp->lock_fd < 0) {
+		spool_path_err(err, err_size, "cannot create the lock file in", sp->dir);
+		return -1;
+	}
+	if (flock(sp->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK)
+			snprintf(err, err_size,
+				 "the spool %s is in use by another mailport server "
+				 "(stop it, or give this one another spool directory)",
+				 sp->dir);
+		else
+			spool_path_err(err, err_size, "cannot lock the spool", sp->dir);
+		return -1;
+	}
+	return 0;
+}
+
+struct spool *
+spool_open(const char *dir, char *err, size_t err_size)
+{
+	struct spool *sp = spool_new(dir);
+	size_t queued;
+	if (spool_open_dirs(sp, true, err, err_size) < 0 || spool_lock(sp, err, err_size) < 0)
+		goto fail;
+	size_t tmp_removed = spool_clean_tmp(sp);
+	size_t states_removed = spool_clean_states(sp, &queued);
+	log_info("spool=%s event=opened queued=%zu tmp_removed=%zu stale_state_removed=%zu", dir,
+		 queued, tmp_removed, states_removed);
+	int p[2];
+	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0) {
+		spool_path_err(err, err_size, "cannot make a pipe for the spool", dir);
+		goto fail;
+	}
+	sp->notify_rd = p[0];
+	sp->notify_wr = p[1];
+	int rc = pthread_create(&sp->thread, NULL, spool_commit_main, sp);
+	if (rc != 0) {
+		snprintf(err, err_size, "cannot start the spool commit thread: %s", strerror(rc));
+		goto fail;
+	}
+	sp->thread_started = true;
+	return sp;
+fail:
+	spool_close(&sp);
+	return NULL;
+}
+
+struct spool *
+spool_open_reader(const char *dir, char *err, size_t err_size)
+{
+	struct spool *sp = spool_new(dir);
+	if (spool_open_dirs(sp, false, err, err_size) < 0) {
+		spool_close(&sp);
+		return NULL;
+	}
+	return sp;
+}
+
+void
+spool_close(struct spool **sp_p)
+{
+	struct spool *sp = *sp_p;
+	if (sp == NULL)
+		return;
+	if (sp->thread_started) {
+		pthread_mutex_lock(&sp->mu);
+		sp->stopping = true;
+		pthread_cond_signal(&sp->cond);
+		pthread_mutex_unlock(&sp->mu);
+		pthread_join(sp->thread, NULL); /* it finishes every pending commit */
+		spool_dispatch_results(sp);
+	}
+	int fds[] = {sp->notify_rd, sp->notify_wr, sp->queue_fd,
+		     sp->tmp_fd,    sp->lock_fd,   sp->dir_fd};
+	for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	pthread_cond_destroy(&sp->cond);
+	pthread_mutex_destroy(&sp->mu);
+	free(sp->dir);
+	free(sp);
+	*sp_p = NULL;
+}
+
+/* ---- reading ---- */
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+spool_list(struct spool *sp, char ***ids_r, size_t *n_r)
+{
+	*ids_r = NULL;
+	*n_r = 0;
+	int fd = openat(sp->queue_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	char **ids = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (!is_qid(de->d_name))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			ids = xrealloc(ids, cap * sizeof *ids);
+		}
+		ids[n++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	/* The id starts with the arrival time (spool_make_qid). */
+	if (n > 1)
+		qsort(ids, n, sizeof *ids, cmp_str);
+	*ids_r = ids;
+	*n_r = n;
+	return 0;
+}
+
+void
+spool_ids_free(char **ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+void
+spool_entry_free(struct spool_entry *e)
+{
+	for (size_t i = 0; i < e->nrcpts; i++)
+		free(e->rcpts[i]);
+	free(e->rcpts);
+	e->rcpts = NULL;
+	e->nrcpts = 0;
+}
+
+static void
+strv_list_push(char ***v, size_t *n, const char *s)
+{
+	*v = xrealloc(*v, (*n + 1) * sizeof **v);
+	(*v)[(*n)++] = xstrdup(s);
+}
+
+/*
+ * One header line (without its '\n'). Unknown keys are skipped so a newer
+ * writer's optional fields do not make the queue unreadable. -1 if corrupt.
+ */
+static int
+entry_parse_line(const char *line, size_t lineno, const char *id, struct spool_entry *e,
+		 struct buf *tmp)
+{
+	const char *space = strchr(line, ' ');
+	size_t klen = space ? (size_t)(space - line) : strlen(line);
+	const char *val = space ? space + 1 : line + klen;
+	struct strv key = {line, klen};
+	if (lineno == 0)
+		return strcmp(line, "version 1") == 0 ? 0 : -1;
+	if (strv_eq_ci(key, "id"))
+		return strcmp(val, id) == 0 ? 0 : -1;
+	if (strv_eq_ci(key, "arrival")) {
+		char *end;
+		errno = 0;
+		long long a = strtoll(val, &end, 10);
+		e->arrival = a;
+		return (errno || end == val || *end) ? -1 : 0;
+	}
+	if (strv_eq_ci(key, "from")) {
+		if (!env_decode(val, strlen(val), tmp))
+			return -1;
+		return str_copy(e->from, sizeof e->from, tmp->data) ? 0 : -1;
+	}
+	if (strv_eq_ci(key, "rcpt")) {
+		const char *end = strchr(val, ' ');
+		if (!env_decode(val, end ? (size_t)(end - val) : strlen(val), tmp) || tmp->len == 0)
+			return -1;
+		strv_list_push(&e->rcpts, &e->nrcpts, tmp->data);
+	}
+	return 0;
+}
+
+/* The envelope: fills e and body_offset. -1 with errno EBADMSG if corrupt. */
+static int
+entry_parse_header(FILE *f, const char *id, struct spool_entry *e)
+{
+	char *line = NULL;
+	size_t cap = 0, lineno = 0;
+	uint64_t off = 0;
+	ssize_t n;
+	int rc = -1;
+	struct buf tmp;
+	buf_init(&tmp, 0);
+	while ((n = getline(&line, &cap, f)) > 0) {
+		off += (uint64_t)n;
+		if (line[n - 1] != '\n' || off > SPOOL_HEADER_MAX || strlen(line) != (size_t)n)
+			break;
+		line[n - 1] = '\0';
+		if (n == 1) {
+			e->body_offset = off;
+			rc = lineno >= 4 ? 0 : -1; /* version, id, arrival, from at least */
+			break;
+		}
+		if (entry_parse_line(line, lineno++, id, e, &tmp) < 0)
+			break;
+	}
+	free(line);
+	buf_free(&tmp);
+	if (rc < 0)
+		errno = EBADMSG;
+	return rc;
+}
+
+/* Recipients done, from queue/<qid>.state; a last line without '\n' is not
+ * finished, so it does not count. */
+static void
+entry_read_state(struct spool *sp, const char *id, char ***done_r, size_t *n_r)
+{
+	char name[SPOOL_QID_SIZE + 8];
+	snprintf(name, sizeof name, "%s.state", id);
+	int fd = openat(sp->queue_fd, name, O_RDONLY | O_CLOEXEC);
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (f == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	struct buf tmp;
+	buf_init(&tmp, 0);
+	while ((n = getline(&line, &cap, f)) > 0) {
+		if (line[n - 1] != '\n')
+			break;
+		if (env_decode(line, (size_t)n - 1, &tmp))
+			strv_list_push(done_r, n_r, tmp.data);
+	}
+	free(line);
+	buf_free(&tmp);
+	fclose(f);
+}
+
+static void
+entry_drop_done(struct spool_entry *e, char **done, size_t ndone)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < e->nrcpts; i++) {
+		bool is_done = false;
+		for (size_t j = 0; j < ndone && !is_done; j++)
+			is_done = strcmp(e->rcpts[i], done[j]) == 0;
+		if (is_done)
+			free(e->rcpts[i]);
+		else
+			e->rcpts[k++] = e->rcpts[i];
+	}
+	e->nrcpts = k;
+}
+
+int
+spool_entry_read(struct spool *sp, const char *id, struct spool_entry *e_r)
+{
+	memset(e_r, 0, sizeof *e_r);
+	if (!is_qid(id)) {
+		errno = EINVAL; /* also keeps "../x" from `mailport queue show` out */
+		return -1;
+	}
+	int fd = openat(sp->queue_fd, id, O_RDONLY | O_CLOEXEC);
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (f == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	str_copy(e_r->id, sizeof e_r->id, id);
+	snprintf(e_r->path, sizeof e_r->path, "%s/queue/%s", sp->dir, id);
+	int rc = entry_parse_header(f, id, e_r);
+	if (rc == 0) {
+		char **done = NULL;
+		size_t ndone = 0;
+		entry_read_state(sp, id, &done, &ndone);
+		entry_drop_done(e_r, done, ndone);
+		spool_ids_free(done, ndone);
+		/* Removed while we read (the message goes first, then its state)? */
+		struct stat st;
+		if (fstat(fd, &st) == 0 && st.st_nlink == 0) {
+			errno = ENOENT;
+			rc = -1;
+		}
+	}
+	int e = errno;
+	fclose(f);
+	if (rc < 0)
+		spool_entry_free(e_r);
+	errno = e;
+	return rc;
+}
+
+int
+spool_entry_mark_done(struct spool *sp, const char *id, const char *rcpt)
+{
+	if (!is_qid(id)) {
+		errno = EINVAL;
+		return -1;
+	}
+	char name[SPOOL_QID_SIZE + 8];
+	snprintf(name, sizeof name, "%s.state", id);
+	struct buf line;
+	buf_init(&line, 0);
+	env_put(&line, rcpt);
+	buf_append_str(&line, "\n");
+	bool created = false;
+	int fd = openat(sp->queue_fd, name, O_RDWR | O_APPEND | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		fd = openat(sp->queue_fd, name, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+		created = true;
+	}
+	int rc = -1;
+	struct stat st;
+	char last;
+	/* A crash may have cut the last line short: do not glue onto it. */
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0 &&
+	    pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n')
+		write_all(fd, "\n", 1);
+	/* One write of the whole line: a reader sees it whole or not at all. */
+	if (fd >= 0 && write_all(fd, line.data, line.len) == 0 && fdatasync(fd) == 0)
+		rc = 0;
+	int e = errno;
+	if (fd >= 0 && close(fd) < 0 && rc == 0 && errno != EINTR)
+		rc = -1, e = errno;
+	/* A new file's name must be durable too, or the record could vanish. */
+	if (rc == 0 && created && fsync(sp->queue_fd) < 0)
+		rc = -1, e = errno;
+	buf_free(&line);
+	errno = e;
+	return rc;
+}
+
+int
+spool_entry_remove(struct spool *sp, const char *id)
+{
+	if (!is_qid(id)) {
+		errno = EINVAL;
+		return -1;
+	}
+	char name[SPOOL_QID_SIZE + 8];
+	snprintf(name, sizeof name, "%s.state", id);
+	/* The message first: see the file comment. */
+	if (unlinkat(sp->queue_fd, id, 0) < 0 && errno != ENOENT)
+		return -1;
+	if (unlinkat(sp->queue_fd, name, 0) < 0 && errno != ENOENT)
+		return -1;
+	return fsync(sp->queue_fd);
+}

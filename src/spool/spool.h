@@ -1,0 +1,143 @@
+/*
+ * spool: the durable queue. A message is one file; the file is the truth.
+ *
+ * Layout under the spool directory:
+ *   lock           held (flock) by the one server writing this spool
+ *   tmp/<qid>      being received (deleted on failure or at startup)
+ *   queue/<qid>    committed: fsynced, renamed, directory fsynced
+ *   queue/<qid>.state  recipients already delivered
+ * File format: an envelope header of "key value\n" lines, a blank line,
+ * then the message exactly as it will be delivered (CRLF line ends,
+ * Received: header first, dot-stuffing already undone):
+ *   version 1
+ *   id <qid>
+ *   arrival <unix seconds>
+ *   from [<address>]                       (just "from" for the null path)
+ *   [ret FULL|HDRS] [envid <value>] [body 7BIT|8BITMIME|BINARYMIME] [smtputf8]
+ *   [client <ip>] [helo <name>] [auth <user>]
+ *   rcpt <address> [notify=NEVER|SUCCESS,FAILURE,DELAY] [orcpt=<value>]
+ *                                          (one line per recipient)
+ * Addresses are "local@domain" as received (a quoted local part keeps its
+ * quotes). Every value is percent-encoded: '%', space, control bytes and
+ * DEL are written %XX (bytes >= 0x80 stay), so no value can break a line or
+ * a field; envid and orcpt are the xtext as received, encoded the same way.
+ * The file is written once and never edited; delivery state of recipients
+ * lives in queue/<qid>.state (one encoded address per delivered recipient,
+ * appended and fsynced), so a crash between two deliveries never delivers
+ * twice to the same mailbox and never loses one.
+ *
+ * Queue ids are 16 upper-case hex characters, unique per spool: 8 of arrival
+ * time, 4 of a counter, 4 random; sorting ids sorts by arrival. Safe as file
+ * names.
+ *
+ * Threads: spool_msg_begin/write/commit and the reading functions may be
+ * called from any thread (one thread per message at a time);
+ * callbacks run on whichever thread calls spool_dispatch_results.
+ */
+#ifndef MP_SPOOL_H
+#define MP_SPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "smtp_cmd.h"
+
+#define SPOOL_QID_SIZE 17
+
+struct spool;
+struct spool_msg;
+
+/* What the envelope of a message holds (the server fills it at DATA). */
+struct spool_envelope {
+	const struct smtp_mail_args *mail;
+	const struct smtp_rcpt_args *rcpts;
+	size_t nrcpts;
+	const char *client_addr;
+	const char *helo;
+	const char *auth_user; /* NULL when not authenticated */
+};
+
+/* Result of a commit, handed back to the event loop. */
+enum spool_result { SPOOL_OK, SPOOL_IO_ERROR, SPOOL_NO_SPACE };
+
+typedef void (*spool_commit_cb)(struct spool_msg *m, enum spool_result res, void *arg);
+
+/*
+ * Open (creating it, tmp/ and queue/ if needed) a spool directory for
+ * writing, take its lock (one server per spool), remove leftovers in tmp/
+ * (never acknowledged) and stale .state files, and start the group-commit
+ * thread. NULL with a message in err on failure.
+ */
+struct spool *spool_open(const char *dir, char *err, size_t err_size);
+/*
+ * Open an existing spool to read it (and mark/remove entries) while a
+ * server may be running on it, as `mailport queue` does: no lock, no
+ * cleanup, no thread; spool_msg_begin fails with EPERM, spool_notify_fd is -1.
+ */
+struct spool *spool_open_reader(const char *dir, char *err, size_t err_size);
+/*
+ * Stop the commit thread after it has finished every commit queued, run
+ * the callbacks still waiting (on the calling thread), free everything.
+ */
+void spool_close(struct spool **sp);
+/* The fd the event loop watches for readability (commit results ready). */
+int spool_notify_fd(const struct spool *sp);
+/* Called by the event loop when spool_notify_fd is readable: runs callbacks. */
+void spool_dispatch_results(struct spool *sp);
+
+/*
+ * Start a message: create tmp/<qid>, write the envelope. NULL on error
+ * (errno kept). The message is the caller's until spool_msg_commit, then
+ * the spool's until the callback, then the caller's again to free.
+ */
+struct spool_msg *spool_msg_begin(struct spool *sp, const struct spool_envelope *env);
+const char *spool_msg_id(const struct spool_msg *m);
+/* Append message bytes (buffered). -1 on error (ENOSPC, EIO), sticky. */
+int spool_msg_write(struct spool_msg *m, const void *p, size_t n);
+/*
+ * Queue the message for commit: flush, fsync the file, rename into queue/,
+ * fsync the directory — batched with the other messages waiting, one
+ * directory fsync per batch (group commit). cb runs on the event loop
+ * thread (from spool_dispatch_results) after the message is durable or has
+ * failed; on failure the temp file is gone. After cb, free with
+ * spool_msg_free.
+ */
+void spool_msg_commit(struct spool_msg *m, spool_commit_cb cb, void *arg);
+/* Drop an unfinished message (removes the temp file). */
+void spool_msg_abort(struct spool_msg **mp);
+void spool_msg_free(struct spool_msg **mp);
+
+/* ---- reading the queue (delivery, `mailport queue`, recovery) ---- */
+
+struct spool_entry {
+	char id[SPOOL_QID_SIZE];
+	int64_t arrival;
+	char from[SMTP_PATH_MAX + 1];
+	char **rcpts; /* recipients still to deliver (not in .state) */
+	size_t nrcpts;
+	uint64_t body_offset; /* where the message starts in the file */
+	char path[4096];      /* "<spool dir>/queue/<qid>", to open the file */
+};
+
+/* List committed message ids (queue/), oldest first. Caller frees with spool_ids_free. */
+int spool_list(struct spool *sp, char ***ids_r, size_t *n_r);
+void spool_ids_free(char **ids, size_t n);
+/*
+ * Read the envelope and delivery state of one message; recipients are
+ * decoded ("local@domain") and owned by e_r until spool_entry_free.
+ * -1 if gone (errno ENOENT), corrupt (EBADMSG) or id is not a queue id
+ * (EINVAL).
+ */
+int spool_entry_read(struct spool *sp, const char *id, struct spool_entry *e_r);
+void spool_entry_free(struct spool_entry *e);
+/* Record that rcpt was delivered (append + fsync to queue/<qid>.state). */
+int spool_entry_mark_done(struct spool *sp, const char *id, const char *rcpt);
+/*
+ * Remove a fully delivered message: the file first, then its state, then
+ * the directory is fsynced (a crash in between leaves only a stale state).
+ * 0 also when it was already gone.
+ */
+int spool_entry_remove(struct spool *sp, const char *id);
+
+#endif

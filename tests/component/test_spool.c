@@ -1,0 +1,538 @@
+/*
+ * Component tests for spool/: the envelope round trip (awkward addresses,
+ * values that try to inject lines), group commit from many threads, cleanup
+ * of tmp/ at open, the write-error path (RLIMIT_FSIZE gives EFBIG), the
+ * delivery state (.state) across a reopen, and the reader's safety rules.
+ * Each test works in its own directory under /tmp and removes it.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "spool.h"
+
+/* ---- helpers ---- */
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+static void
+rm_rf(const char *dir)
+{
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static char *
+make_tmpdir(void)
+{
+	static char dir[64];
+	snprintf(dir, sizeof dir, "/tmp/mp-spool-XXXXXX");
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		exit(2);
+	}
+	return dir;
+}
+
+static size_t
+count_files(const char *dir, const char *sub)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s", dir, sub);
+	size_t n = 0;
+	DIR *d = opendir(path);
+	struct dirent *de;
+	while (d && (de = readdir(d)) != NULL)
+		n += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static void
+set_addr(struct smtp_addr *a, const char *local, const char *domain)
+{
+	memset(a, 0, sizeof *a);
+	snprintf(a->local, sizeof a->local, "%s", local);
+	snprintf(a->domain, sizeof a->domain, "%s", domain);
+}
+
+struct waiter {
+	int calls;
+	enum spool_result res;
+	char id[SPOOL_QID_SIZE];
+};
+
+static void
+record_cb(struct spool_msg *m, enum spool_result res, void *arg)
+{
+	struct waiter *w = arg;
+	w->calls++;
+	w->res = res;
+	snprintf(w->id, sizeof w->id, "%s", spool_msg_id(m));
+	spool_msg_free(&m);
+}
+
+/* Run the event loop's part until w got its callback (5 s at most). */
+static void
+wait_commit(struct spool *sp, struct waiter *w)
+{
+	for (int i = 0; i < 50 && w->calls == 0; i++) {
+		struct pollfd pfd = {spool_notify_fd(sp), POLLIN, 0};
+		if (poll(&pfd, 1, 100) > 0)
+			spool_dispatch_results(sp);
+	}
+}
+
+/* Begin, write body, commit, wait: the result, id copied to w. */
+static enum spool_result
+spool_one(struct spool *sp, const struct spool_envelope *env, const char *body, struct waiter *w)
+{
+	memset(w, 0, sizeof *w);
+	struct spool_msg *m = spool_msg_begin(sp, env);
+	if (m == NULL)
+		return SPOOL_IO_ERROR;
+	spool_msg_write(m, body, strlen(body));
+	spool_msg_commit(m, record_cb, w);
+	wait_commit(sp, w);
+	return w->calls == 1 ? w->res : SPOOL_IO_ERROR;
+}
+
+static char *
+read_file(const char *path, size_t *len_r)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *p = malloc((size_t)n + 1);
+	size_t got = fread(p, 1, (size_t)n, f);
+	p[got] = '\0';
+	fclose(f);
+	*len_r = got;
+	return p;
+}
+
+/* ---- tests ---- */
+
+static void
+check_header_lines(const char *file, size_t body_offset)
+{
+	static const char *keys[] = {"version", "id",	    "arrival", "from", "ret",  "envid",
+				     "body",	"smtputf8", "client",  "helo", "auth", "rcpt"};
+	size_t nrcpt = 0;
+	const char *p = file, *end = file + body_offset - 1;
+	while (p < end) {
+		const char *nl = strchr(p, '\n');
+		size_t klen = strcspn(p, " \n");
+		bool known = false;
+		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+			known |= strlen(keys[i]) == klen && strncmp(p, keys[i], klen) == 0;
+		CHECK(known);
+		nrcpt += strncmp(p, "rcpt ", 5) == 0;
+		p = nl + 1;
+	}
+	CHECK(nrcpt == 3);
+	CHECK(strstr(file, "\nrcpt injected") == NULL);
+}
+
+/* The raw file: encoded values where they belong, the body at body_offset. */
+static void
+check_spooled_file(const struct spool_entry *e, const char *body)
+{
+	size_t len;
+	char *file = read_file(e->path, &len);
+	CHECK(file != NULL && e->body_offset < len);
+	if (file && e->body_offset < len) {
+		CHECK_STR(file + e->body_offset, body);
+		CHECK(strncmp(file, "version 1\nid ", 13) == 0);
+		CHECK(strstr(file, "envid abc+2Bd%25ef\n") != NULL);
+		CHECK(strstr(file, " notify=SUCCESS,DELAY orcpt=rfc822;a+20b@x.test\n") != NULL);
+		CHECK(strstr(file, " notify=NEVER\n") != NULL);
+		CHECK(strstr(file, "\nret HDRS\nenvid") != NULL);
+		check_header_lines(file, (size_t)e->body_offset);
+	}
+	free(file);
+}
+
+static void
+test_round_trip(void)
+{
+	char *dir = make_tmpdir(), err[256];
+	struct spool *sp = spool_open(dir, err, sizeof err);
+	CHECK(sp != NULL);
+	struct smtp_mail_args mail = {0};
+	set_addr(&mail.from, "\"john q. doe\"", "Example.COM");
+	mail.ret = SMTP_RET_HDRS;
+	mail.body = SMTP_BODY_8BITMIME;
+	mail.smtputf8 = true;
+	snprintf(mail.envid, sizeof mail.envid, "abc+2Bd%%ef");
+	struct smtp_rcpt_args rcpts[3] = {0};
+	set_addr(&rcpts[0].to, "\"a b\\\"c\"", "x.test");
+	rcpts[0].notify_set = true;
+	rcpts[0].notify = SMTP_NOTIFY_SUCCESS | SMTP_NOTIFY_DELAY;
+	snprintf(rcpts[0].orcpt, sizeof rcpts[0].orcpt, "rfc822;a+20b@x.test");
+	set_addr(&rcpts[1].to, "\"per%cent\tand\r\nrcpt evil@x.test\"", "x.test");
+	set_addr(&rcpts[2].to, "Plain.\xc3\xa9", "X.test");
+	rcpts[2].notify_set = true;
+	struct spool_envelope env = {&mail, rcpts, 3, "192.0.2.1", "evil\r\nrcpt injected@x.test",
+				     NULL};
+
+	time_t t0 = time(NULL);
+	struct waiter w;
+	const char *body = "Received: from x\r\nSubject: hi\r\n\r\nbody line\r\n";
+	CHECK(spool_one(sp, &env, body, &w) == SPOOL_OK);
+	time_t t1 = time(NULL);
+	CHECK(w.calls == 1);
+
+	char **ids;
+	size_t n;
+	CHECK(spool_list(sp, &ids, &n) == 0 && n == 1);
+	if (n == 1)
+		CHECK_STR(ids[0], w.id);
+	spool_ids_free(ids, n);
+
+	struct spool_entry e;
+	CHECK(spool_entry_read(sp, w.id, &e) == 0);
+	CHECK_STR(e.id, w.id);
+	CHECK_STR(e.from, "\"john q. doe\"@Example.COM");
+	CHECK(e.arrival >= t0 && e.arrival <= t1);
+	CHECK(e.nrcpts == 3);
+	if (e.nrcpts == 3) {
+		CHECK_STR(e.rcpts[0], "\"a b\\\"c\"@x.test");
+		CHECK_STR(e.rcpts[1], "\"per%cent\tand\r\nrcpt evil@x.test\"@x.test");
+		CHECK_STR(e.rcpts[2], "Plain.\xc3\xa9@X.test");
+	}
+	check_spooled_file(&e, body);
+	spool_entry_free(&e);
+
+	/* The null sender. */
+	mail.from.is_null = true;
+	CHECK(spool_one(sp, &env, "x\r\n", &w) == SPOOL_OK);
+	CHECK(spool_entry_read(sp, w.id, &e) == 0);
+	CHECK_STR(e.from, "");
+	spool_entry_free(&e);
+	spool_close(&sp);
+	CHECK(sp == NULL);
+	rm_rf(dir);
+}
+
+/* ---- group commit from several threads ---- */
+
+#define THREADS 8
+#define PER_THREAD 25
+
+struct worker {
+	struct spool *sp;
+	const struct spool_envelope *env;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	struct waiter w[PER_THREAD];
+	int fails;
+};
+
+struct dispatcher {
+	struct spool *sp;
+	atomic_int stop;
+	int max_per_dispatch;
+};
+
+static __thread int cb_in_dispatch;
+static pthread_mutex_t cb_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+worker_cb(struct spool_msg *m, enum spool_result res, void *arg)
+{
+	struct worker *wk = arg;
+	pthread_mutex_lock(&wk->mu);
+	for (int i = 0; i < PER_THREAD; i++)
+		if (strcmp(wk->w[i].id, spool_msg_id(m)) == 0) {
+			wk->w[i].calls++;
+			wk->w[i].res = res;
+		}
+	pthread_cond_signal(&wk->cond);
+	pthread_mutex_unlock(&wk->mu);
+	cb_in_dispatch++;
+	spool_msg_free(&m);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *wk = arg;
+	char body[1024];
+	memset(body, 'x', sizeof body - 3);
+	memcpy(body + sizeof body - 3, "\r\n", 3);
+	for (int i = 0; i < PER_THREAD; i++) {
+		struct spool_msg *m = spool_msg_begin(wk->sp, wk->env);
+		if (m == NULL) {
+			wk->fails++;
+			continue;
+		}
+		pthread_mutex_lock(&wk->mu);
+		snprintf(wk->w[i].id, SPOOL_QID_SIZE, "%s", spool_msg_id(m));
+		pthread_mutex_unlock(&wk->mu);
+		spool_msg_write(m, body, strlen(body));
+		spool_msg_commit(m, worker_cb, wk);
+		/* Like an SMTP client, wait for the 250 before the next message. */
+		pthread_mutex_lock(&wk->mu);
+		while (wk->w[i].calls == 0)
+			pthread_cond_wait(&wk->cond, &wk->mu);
+		pthread_mutex_unlock(&wk->mu);
+	}
+	return NULL;
+}
+
+static void *
+dispatcher_main(void *arg)
+{
+	struct dispatcher *d = arg;
+	while (!d->stop) {
+		struct pollfd pfd = {spool_notify_fd(d->sp), POLLIN, 0};
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		cb_in_dispatch = 0;
+		spool_dispatch_results(d->sp);
+		pthread_mutex_lock(&cb_mu);
+		if (cb_in_dispatch > d->max_per_dispatch)
+			d->max_per_dispatch = cb_in_dispatch;
+		pthread_mutex_unlock(&cb_mu);
+	}
+	return NULL;
+}
+
+static void
+test_group_commit(void)
+{
+	char *dir = make_tmpdir(), err[256];
+	struct spool *sp = spool_open(dir, err, sizeof err);
+	CHECK(sp != NULL);
+	struct smtp_mail_args mail = {0};
+	set_addr(&mail.from, "a", "b.test");
+	struct smtp_rcpt_args rcpt = {0};
+	set_addr(&rcpt.to, "c", "d.test");
+	struct spool_envelope env = {&mail, &rcpt, 1, "127.0.0.1", "h", NULL};
+	static struct worker wk[THREADS];
+	pthread_t th[THREADS], dth;
+	struct dispatcher d = {sp, 0, 0};
+	pthread_create(&dth, NULL, dispatcher_main, &d);
+	for (int t = 0; t < THREADS; t++) {
+		memset(&wk[t], 0, sizeof wk[t]);
+		wk[t].sp = sp;
+		wk[t].env = &env;
+		pthread_mutex_init(&wk[t].mu, NULL);
+		pthread_cond_init(&wk[t].cond, NULL);
+		pthread_create(&th[t], NULL, worker_main, &wk[t]);
+	}
+	for (int t = 0; t < THREADS; t++)
+		pthread_join(th[t], NULL);
+	d.stop = 1;
+	pthread_join(dth, NULL);
+	int bad = 0;
+	for (int t = 0; t < THREADS; t++) {
+		CHECK(wk[t].fails == 0);
+		for (int i = 0; i < PER_THREAD; i++)
+			bad += wk[t].w[i].calls != 1 || wk[t].w[i].res != SPOOL_OK;
+		pthread_mutex_destroy(&wk[t].mu);
+		pthread_cond_destroy(&wk[t].cond);
+	}
+	CHECK(bad == 0);
+	char **ids;
+	size_t n;
+	CHECK(spool_list(sp, &ids, &n) == 0 && n == THREADS * PER_THREAD);
+	for (size_t i = 1; i < n; i++)
+		CHECK(strcmp(ids[i - 1], ids[i]) < 0);
+	spool_ids_free(ids, n);
+	CHECK(count_files(dir, "tmp") == 0);
+	CHECK(count_files(dir, "queue") == THREADS * PER_THREAD);
+	printf("# group commit: %d messages, at most %d results in one dispatch\n",
+	       THREADS * PER_THREAD, d.max_per_dispatch);
+	spool_close(&sp);
+	rm_rf(dir);
+}
+
+static void
+touch(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	FILE *f = fopen(path, "a");
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+static void
+test_open_cleanup_and_reader(void)
+{
+	char *dir = make_tmpdir(), err[256];
+	struct spool *sp = spool_open(dir, err, sizeof err);
+	CHECK(sp != NULL);
+	spool_close(&sp);
+	touch(dir, "tmp/0000000000000001", "half a message");
+	touch(dir, "tmp/junk", "x");
+	touch(dir, "queue/0123456789ABCDEF.state", "gone@x.test\n");
+	sp = spool_open(dir, err, sizeof err);
+	CHECK(sp != NULL);
+	CHECK(count_files(dir, "tmp") == 0);
+	CHECK(count_files(dir, "queue") == 0);
+
+	/* A second writer is refused; a reader is not, and cleans nothing. */
+	struct spool *sp2 = spool_open(dir, err, sizeof err);
+	CHECK(sp2 == NULL);
+	CHECK(strstr(err, "in use") != NULL);
+	touch(dir, "tmp/0000000000000002", "in flight");
+	struct spool *rd = spool_open_reader(dir, err, sizeof err);
+	CHECK(rd != NULL);
+	CHECK(count_files(dir, "tmp") == 1);
+	struct smtp_mail_args mail = {0};
+	mail.from.is_null = true;
+	struct smtp_rcpt_args rcpt = {0};
+	set_addr(&rcpt.to, "c", "d.test");
+	struct spool_envelope env = {&mail, &rcpt, 1, NULL, NULL, NULL};
+	errno = 0;
+	CHECK(spool_msg_begin(rd, &env) == NULL && errno == EPERM);
+	CHECK(spool_notify_fd(rd) == -1);
+
+	/* Ids from outside are checked; a corrupt file is reported. */
+	struct spool_entry e;
+	CHECK(spool_entry_read(rd, "../../etc/passwd", &e) < 0 && errno == EINVAL);
+	CHECK(spool_entry_read(rd, "0123456789ABCDEF", &e) < 0 && errno == ENOENT);
+	touch(dir, "queue/0123456789ABCDEF", "version 1\nid 0123456789ABCDEF\nno blank line\n");
+	CHECK(spool_entry_read(rd, "0123456789ABCDEF", &e) < 0 && errno == EBADMSG);
+	CHECK(spool_entry_mark_done(rd, "../x", "a@b") < 0 && errno == EINVAL);
+	CHECK(spool_entry_remove(rd, "0123456789ABCDEF") == 0);
+	spool_close(&rd);
+
+	/* An unfinished message dropped leaves nothing. */
+	struct spool_msg *m = spool_msg_begin(sp, &env);
+	CHECK(m != NULL);
+	CHECK(spool_msg_write(m, "abc", 3) == 0);
+	spool_msg_abort(&m);
+	CHECK(m == NULL);
+	CHECK(count_files(dir, "tmp") == 1); /* only the reader test's file */
+	spool_close(&sp);
+	rm_rf(dir);
+}
+
+static void
+test_write_error(void)
+{
+	char *dir = make_tmpdir(), err[256];
+	struct spool *sp = spool_open(dir, err, sizeof err);
+	CHECK(sp != NULL);
+	struct smtp_mail_args mail = {0};
+	set_addr(&mail.from, "a", "b.test");
+	struct smtp_rcpt_args rcpt = {0};
+	set_addr(&rcpt.to, "c", "d.test");
+	struct spool_envelope env = {&mail, &rcpt, 1, NULL, NULL, NULL};
+
+	/* Past RLIMIT_FSIZE write(2) fails with EFBIG (SIGXFSZ ignored). */
+	struct rlimit old, lim;
+	getrlimit(RLIMIT_FSIZE, &old);
+	lim = old;
+	lim.rlim_cur = 200 * 1024;
+	signal(SIGXFSZ, SIG_IGN);
+	struct spool_msg *m = spool_msg_begin(sp, &env);
+	CHECK(m != NULL);
+	setrlimit(RLIMIT_FSIZE, &lim);
+	static char chunk[4096];
+	memset(chunk, 'y', sizeof chunk);
+	int failed_at = -1, err_no = 0;
+	for (int i = 0; i < 256 && m; i++)
+		if (spool_msg_write(m, chunk, sizeof chunk) < 0 && failed_at < 0)
+			failed_at = i, err_no = errno;
+	CHECK(failed_at > 0);
+	CHECK(err_no == EFBIG);
+	CHECK(spool_msg_write(m, "z", 1) < 0); /* sticky */
+	struct waiter w = {0};
+	spool_msg_commit(m, record_cb, &w);
+	wait_commit(sp, &w);
+	setrlimit(RLIMIT_FSIZE, &old);
+	signal(SIGXFSZ, SIG_DFL);
+	CHECK(w.calls == 1 && w.res == SPOOL_IO_ERROR);
+	CHECK(count_files(dir, "tmp") == 0);
+	CHECK(count_files(dir, "queue") == 0);
+
+	/* The spool still works afterwards. */
+	CHECK(spool_one(sp, &env, "ok\r\n", &w) == SPOOL_OK);
+	spool_close(&sp);
+	rm_rf(dir);
+}
+
+static void
+test_state(void)
+{
+	char *dir = make_tmpdir(), err[256];
+	struct spool *sp = spool_open(dir, err, sizeof err);
+	CHECK(sp != NULL);
+	struct smtp_mail_args mail = {0};
+	set_addr(&mail.from, "a", "b.test");
+	struct smtp_rcpt_args rcpts[3] = {0};
+	set_addr(&rcpts[0].to, "one", "x.test");
+	set_addr(&rcpts[1].to, "two", "x.test");
+	set_addr(&rcpts[2].to, "\"three 3\"", "x.test");
+	struct spool_envelope env = {&mail, rcpts, 3, NULL, NULL, NULL};
+	struct waiter w;
+	CHECK(spool_one(sp, &env, "m\r\n", &w) == SPOOL_OK);
+
+	struct spool_entry e;
+	CHECK(spool_entry_mark_done(sp, w.id, "one@x.test") == 0);
+	CHECK(spool_entry_read(sp, w.id, &e) == 0 && e.nrcpts == 2);
+	spool_entry_free(&e);
+	CHECK(spool_entry_mark_done(sp, w.id, "\"three 3\"@x.test") == 0);
+	spool_close(&sp);
+
+	/* After a "crash": a half-written last line does not count. */
+	char name[64];
+	snprintf(name, sizeof name, "queue/%s.state", w.id);
+	touch(dir, name, "two@x.te");
+	sp = spool_open(dir, err, sizeof err);
+	CHECK(sp != NULL);
+	CHECK(spool_entry_read(sp, w.id, &e) == 0 && e.nrcpts == 1);
+	if (e.nrcpts == 1)
+		CHECK_STR(e.rcpts[0], "two@x.test");
+	spool_entry_free(&e);
+	/* The next record starts on a line of its own. */
+	CHECK(spool_entry_mark_done(sp, w.id, "two@x.test") == 0);
+	CHECK(spool_entry_read(sp, w.id, &e) == 0 && e.nrcpts == 0);
+	spool_entry_free(&e);
+	CHECK(count_files(dir, "queue") == 2);
+	CHECK(spool_entry_remove(sp, w.id) == 0);
+	CHECK(count_files(dir, "queue") == 0);
+	CHECK(spool_entry_remove(sp, w.id) == 0); /* already gone is fine */
+	CHECK(spool_entry_read(sp, w.id, &e) < 0 && errno == ENOENT);
+	spool_close(&sp);
+	rm_rf(dir);
+}
+
+int
+main(void)
+{
+	test_round_trip();
+	test_group_commit();
+	test_open_cleanup_and_reader();
+	test_write_error();
+	test_state();
+	return test_summary("test_spool");
+}

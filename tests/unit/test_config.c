@@ -1,0 +1,233 @@
+/*
+ * Unit tests for config/: the mailport.conf parser.
+ *
+ * Most cases are one table: a config text and either success or a piece of
+ * the error message that must appear, so adding a case is one line. The
+ * functions after the table check the fields a good file fills in. The
+ * table is longer than a screen on purpose (STYLE.md allows it for tests).
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "config.h"
+#include "harness.h"
+
+/* The smallest valid file, prefixed to cases that test one more line. */
+#define BASE "domain example.test\nspool s\nmailboxes m\nlisten 127.0.0.1:587 submission\n"
+
+static const struct {
+	const char *text;
+	const char *err; /* NULL: must parse and validate; else a piece of the message */
+} cases[] = {
+    {BASE, NULL},
+    {BASE "# a comment\n\n   \t\n", NULL},
+    {BASE "hostname mx.example.test # trailing comment\n", NULL},
+    {BASE "\tlisten\t[::1]:25\tsmtp\r\n", NULL},
+    {BASE "listen *:465 submissions\n", NULL},
+    {BASE "LISTEN 127.0.0.2:25 SMTP\n", NULL},
+    {BASE "relayhost smtp.example.net:587 me secret\n", NULL},
+    {BASE "relayhost [2001:db8::1]:25\n", NULL},
+    {BASE "resolver 127.0.0.1:5353\n", NULL},
+    {BASE "resolver ::1\n", NULL},
+    {BASE "message-size-limit 10M\n", NULL},
+    {"\xef\xbb\xbf" BASE, NULL},
+    /* Unknown directives, with a suggestion when one is close. */
+    {BASE "lisen 127.0.0.1:25 smtp\n", "mailport.conf:5: unknown directive \"lisen\"; did "
+				       "you mean \"listen\"?"},
+    {BASE "domian a.test\n", "did you mean \"domain\"?"},
+    {BASE "frobnicate 1\n", "unknown directive \"frobnicate\"; use one of: hostname, domain,"},
+    {BASE "hostname = mx.example.test\n", "has no '='"},
+    {BASE "bad\x01word x\n", "\"bad\\x01word\""},
+    /* Argument counts. */
+    {BASE "listen 127.0.0.1:25\n",
+     "listen takes 2 arguments, not 1; write it as: listen HOST:PORT"},
+    {BASE "tls cert.pem\n", "tls takes 2 arguments, not 1"},
+    {BASE "hostname a b\n", "hostname takes 1 argument, not 2"},
+    {BASE "domain a b c d e f g h i j k\n", "domain takes at most 9 arguments, not 10 or more"},
+    {BASE "relayhost h u\n", "no secret file"},
+    /* listen. */
+    {BASE "listen 127.0.0.1:587 smtps\n", "unknown service \"smtps\"; did you mean submissions?"},
+    {BASE "listen 127.0.0.1:587 mail\n", "use smtp (relay/MX, port 25), submission"},
+    {BASE "listen 127.0.0.1 587\n", "the service is a name, not a port number"},
+    {BASE "listen 127.0.0.1 smtp\n", "has no port; add one, e.g. \"listen 127.0.0.1:25 smtp\""},
+    {BASE "listen 127.0.0.1:0 smtp\n", "bad port \"0\""},
+    {BASE "listen 127.0.0.1:65536 smtp\n", "bad port \"65536\""},
+    {BASE "listen 127.0.0.1:-1 smtp\n", "bad port"},
+    {BASE "listen ::1:25 smtp\n", "IPv6 address in brackets"},
+    {BASE "listen [::1:25 smtp\n", "cannot read the address"},
+    {BASE "listen mail.example:25 smtp\n", "is not an IP address"},
+    {BASE "listen 127.0.0.1:587 submission\n", "mailport.conf:5: 127.0.0.1:587 is already a "
+					       "listener (line 4)"},
+    {BASE "listen [::1]:25 smtp\nlisten [0::1]:25 smtp\n", "[::1]:25 is already a listener"},
+    {BASE "listen *:587 submission\n", "port 587 is already taken on all addresses by line 4"},
+    /* Names and values. */
+    {BASE "domain example.test\n", "listed twice"},
+    {BASE "domain EXAMPLE.test.\n", "not a valid domain name"},
+    {BASE "domain -bad.test\n", "not a valid domain name"},
+    {BASE "hostname a..b\n", "not a valid host name"},
+    {BASE "hostname a\nhostname b\n", "hostname is already set on line 5"},
+    {BASE "user -root\n", "is not a user name"},
+    {BASE "recipient-limit 0\n", "bad recipient-limit \"0\"; use a whole number from 1"},
+    {BASE "recipient-limit 12x\n", "bad recipient-limit"},
+    {BASE "command-timeout 99999999999999999999999\n", "bad command-timeout"},
+    {BASE "message-size-limit 35Q\n", "bad message-size-limit"},
+    {BASE "unprivileged-port-offset 64513\n", "from 0 to 64512"},
+    {BASE "relayhost smtp.example.net:99999\n", "bad port in"},
+    {BASE "resolver dns.example:53\n", "write IP[:PORT]"},
+    /* config_validate. */
+    {"domain a.test\nspool s\nmailboxes m\n", "mailport.conf: no listen line; add e.g. "
+					      "\"listen 127.0.0.1:587 submission\""},
+    {"spool s\nmailboxes m\nlisten 127.0.0.1:25 smtp\n", "no domain line"},
+    {"domain a.test\nmailboxes m\nlisten 127.0.0.1:25 smtp\n", "no spool line"},
+    {"domain a.test\nspool s\nlisten 127.0.0.1:25 smtp\n", "no mailboxes line"},
+};
+
+static void
+test_table(void)
+{
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct config cfg;
+		char err[512] = "";
+		config_init(&cfg);
+		int rc =
+		    config_parse(&cfg, cases[i].text, "mailport.conf", "/etc/mp", err, sizeof err);
+		if (rc == 0)
+			rc = config_validate(&cfg, "mailport.conf", err, sizeof err);
+		if (cases[i].err == NULL) {
+			CHECK(rc == 0);
+			if (rc != 0)
+				printf("  case %zu: %s\n", i, err);
+		} else {
+			CHECK(rc == -1 && strstr(err, cases[i].err) != NULL);
+			if (rc != -1 || strstr(err, cases[i].err) == NULL)
+				printf("  case %zu: got \"%s\", want \"%s\"\n", i, err,
+				       cases[i].err);
+		}
+	}
+}
+
+static void
+test_defaults(void)
+{
+	struct config cfg;
+	config_init(&cfg);
+	CHECK(cfg.message_size_limit == 36700160);
+	CHECK(cfg.recipient_limit == 100);
+	CHECK(cfg.max_connections == 1000);
+	CHECK(cfg.max_connections_per_ip == 50);
+	CHECK(cfg.command_timeout == 300);
+	CHECK(cfg.data_timeout == 180);
+	CHECK(cfg.auth_failure_limit == 3);
+	CHECK(cfg.unprivileged_port_offset == 0);
+	CHECK(cfg.run_user[0] == '\0' && cfg.hostname[0] == '\0');
+	CHECK(cfg.nlisteners == 0 && cfg.ndomains == 0);
+}
+
+static void
+test_fields(void)
+{
+	static const char text[] = "hostname MX.Example.Test\n"
+				   "domain Example.TEST other.test\n"
+				   "users users\n"
+				   "tls ./tls/cert.pem /abs/key.pem\n"
+				   "spool ../var/spool\n"
+				   "mailboxes mail\n"
+				   "listen 127.0.0.1:25 smtp\n"
+				   "listen [::1]:465 submissions\n"
+				   "listen *:2525 submission\n"
+				   "listen localhost:587 submission\n"
+				   "relayhost SMTP.example.net:587 me relay.secret\n"
+				   "resolver [::1]:5353\n"
+				   "user mailport\n"
+				   "message-size-limit 1k\n"
+				   "recipient-limit 7\n"
+				   "max-connections 9\n"
+				   "max-connections-per-ip 2\n"
+				   "command-timeout 60\n"
+				   "data-timeout 61\n"
+				   "auth-failure-limit 5\n"
+				   "unprivileged-port-offset 10000\n";
+	struct config cfg;
+	char err[512];
+	config_init(&cfg);
+	CHECK(config_parse(&cfg, text, "f", "/etc/mp/", err, sizeof err) == 0);
+	CHECK(config_validate(&cfg, "f", err, sizeof err) == 0);
+	CHECK_STR(cfg.hostname, "mx.example.test");
+	CHECK(cfg.ndomains == 2);
+	CHECK_STR(cfg.domains[0], "example.test");
+	CHECK_STR(cfg.users_file, "/etc/mp/users");
+	CHECK_STR(cfg.tls_cert, "/etc/mp/tls/cert.pem");
+	CHECK_STR(cfg.tls_key, "/abs/key.pem");
+	CHECK_STR(cfg.spool_dir, "/etc/var/spool");
+	CHECK(cfg.nlisteners == 4);
+	CHECK_STR(cfg.listeners[0].host, "127.0.0.1");
+	CHECK(cfg.listeners[0].port == 25 && cfg.listeners[0].policy == policy_for(SVC_SMTP));
+	CHECK(cfg.listeners[0].line == 7);
+	CHECK_STR(cfg.listeners[1].host, "::1");
+	CHECK(cfg.listeners[1].policy == policy_for(SVC_SUBMISSIONS));
+	CHECK_STR(cfg.listeners[2].host, "0.0.0.0");
+	CHECK(cfg.listeners[2].port == 2525);
+	CHECK_STR(cfg.listeners[3].host, "127.0.0.1");
+	CHECK_STR(cfg.relayhost, "smtp.example.net:587");
+	CHECK_STR(cfg.relay_user, "me");
+	CHECK_STR(cfg.relay_secret_file, "/etc/mp/relay.secret");
+	CHECK_STR(cfg.resolver, "[::1]:5353");
+	CHECK_STR(cfg.run_user, "mailport");
+	CHECK(cfg.message_size_limit == 1024);
+	CHECK(cfg.recipient_limit == 7 && cfg.max_connections == 9);
+	CHECK(cfg.max_connections_per_ip == 2 && cfg.command_timeout == 60);
+	CHECK(cfg.data_timeout == 61 && cfg.auth_failure_limit == 5);
+	CHECK(cfg.unprivileged_port_offset == 10000);
+
+	CHECK(config_is_local_domain(&cfg, "example.test"));
+	CHECK(config_is_local_domain(&cfg, "EXAMPLE.Test"));
+	CHECK(config_is_local_domain(&cfg, "other.test."));
+	CHECK(!config_is_local_domain(&cfg, "example.tes"));
+	CHECK(!config_is_local_domain(&cfg, "sub.example.test"));
+	CHECK(!config_is_local_domain(&cfg, NULL));
+}
+
+static void
+test_base_dir(void)
+{
+	struct config cfg;
+	char err[512];
+	config_init(&cfg);
+	/* No base_dir: paths stay as written. */
+	CHECK(config_parse(&cfg, "spool spool\nmailboxes /m\n", "f", NULL, err, sizeof err) == 0);
+	CHECK_STR(cfg.spool_dir, "spool");
+	CHECK_STR(cfg.mailbox_dir, "/m");
+	/* "../" climbs the folder as far as it can; "." is the folder itself. */
+	static const struct {
+		const char *base, *name, *want;
+	} paths[] = {
+	    {"/etc/mp", "../../../x", "/x"}, {"/etc/mp", "..", "/etc"},
+	    {"/etc", "./", "/etc"},	     {"/", "../x", "/x"},
+	    {"etc", "../x", "etc/../x"},     {"/a/b/", "../c/../d", "/a/c/../d"},
+	    {"/a", ".//b", "/a/b"},
+	};
+	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+		char text[64];
+		config_init(&cfg);
+		snprintf(text, sizeof text, "spool %s\n", paths[i].name);
+		CHECK(config_parse(&cfg, text, "f", paths[i].base, err, sizeof err) == 0);
+		CHECK_STR(cfg.spool_dir, paths[i].want);
+	}
+	config_init(&cfg);
+	CHECK(config_parse(&cfg, "message-size-limit 35M\n", "f", "", err, sizeof err) == 0);
+	CHECK(cfg.message_size_limit == 36700160);
+	/* A message that does not fit is cut, still terminated. */
+	char small[16];
+	CHECK(config_parse(&cfg, "nope\n", "f", NULL, small, sizeof small) == -1);
+	CHECK_STR(small, "f:1: unknown di");
+}
+
+int
+main(void)
+{
+	test_defaults();
+	test_table();
+	test_fields();
+	test_base_dir();
+	return test_summary("test_config");
+}

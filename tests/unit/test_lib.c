@@ -1,0 +1,76 @@
+/* Unit tests for lib/: buf, str, b64. */
+#include <stdint.h>
+#include <string.h>
+
+#include "b64.h"
+#include "buf.h"
+#include "harness.h"
+#include "str.h"
+
+static void
+test_buf(void)
+{
+	struct buf b;
+	buf_init(&b, 8);
+	CHECK(buf_append_str(&b, "abcd"));
+	CHECK(buf_printf(&b, "%d", 1234));
+	CHECK_STR(b.data, "abcd1234");
+	CHECK(!buf_append_str(&b, "x")); /* the limit holds */
+	CHECK(b.len == 8);
+	buf_consume(&b, 3);
+	CHECK_STR(b.data, "d1234");
+	buf_consume(&b, 100);
+	CHECK(b.len == 0);
+	buf_free(&b);
+}
+
+static void
+test_str(void)
+{
+	char small[4];
+	CHECK(!str_copy(small, sizeof small, "abcdef"));
+	CHECK_STR(small, "abc");
+	CHECK(str_copy(small, sizeof small, "ab"));
+	CHECK(strv_eq_ci(STRV_LIT("EhLo"), "ehlo"));
+	CHECK(!strv_eq_ci(STRV_LIT("EHLOX"), "ehlo"));
+	CHECK(strv_prefix_ci(STRV_LIT("MAIL FROM:<a>"), "mail from:"));
+	char esc[32];
+	CHECK_STR(str_escape(esc, sizeof esc, "a\r\n\"b", 5), "a\\x0d\\x0a\\x22b");
+	char cut[8];
+	str_escape(cut, sizeof cut, "0123456789", 10);
+	CHECK_STR(cut, "0123...");
+}
+
+static void
+test_b64(void)
+{
+	static const struct {
+		const char *plain, *enc;
+	} cases[] = {{"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"},
+		     {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char enc[64];
+		unsigned char dec[64];
+		size_t n;
+		b64_encode(cases[i].plain, strlen(cases[i].plain), enc);
+		CHECK_STR(enc, cases[i].enc);
+		CHECK(b64_decode(cases[i].enc, strlen(cases[i].enc), dec, sizeof dec, &n));
+		CHECK(n == strlen(cases[i].plain) && memcmp(dec, cases[i].plain, n) == 0);
+	}
+	unsigned char out[8];
+	size_t n;
+	CHECK(!b64_decode("Zm9", 3, out, sizeof out, &n));      /* not a multiple of 4 */
+	CHECK(!b64_decode("Zm=v", 4, out, sizeof out, &n));     /* data after padding */
+	CHECK(!b64_decode("Z m9", 4, out, sizeof out, &n));     /* white space */
+	CHECK(!b64_decode("Zm9vYmFy", 8, out, 5, &n));          /* does not fit */
+	CHECK(!b64_decode("Zg==Zg==", 8, out, sizeof out, &n)); /* padding mid-string */
+}
+
+int
+main(void)
+{
+	test_buf();
+	test_str();
+	test_b64();
+	return test_summary("test_lib");
+}
