@@ -58,7 +58,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_output(&f);
 			enum smtp_action act = smtp_server_action(f.s);
 			if (act == SMTP_ACT_START_TLS) {
-				smtp_server_tls_done(f.s, true, "TLSv1.3", "TLS_AES_128_GCM_SHA256");
+				smtp_server_tls_done(f.s, true, "TLSv1.3",
+						     "TLS_AES_128_GCM_SHA256");
 				continue;
 			}
 			if (act == SMTP_ACT_COMMIT && fail_commits) {

@@ -12,9 +12,9 @@ static const struct {
 	int (*run)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
-	{"serve", cmd_serve, "run the mail server (ports 25, 465, 587, 2525)"},
-	{"passwd", cmd_passwd, "read a password on stdin, print a crypt(3) hash for the users file"},
-	{"config", cmd_config, "config check [-c FILE]: validate a config file"},
+    {"serve", cmd_serve, "run the mail server (ports 25, 465, 587, 2525)"},
+    {"passwd", cmd_passwd, "read a password on stdin, print a crypt(3) hash for the users file"},
+    {"config", cmd_config, "config check [-c FILE]: validate a config file"},
 };
 
 static void

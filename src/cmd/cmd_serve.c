@@ -16,15 +16,14 @@
 static void
 serve_usage(FILE *out)
 {
-	fprintf(out,
-		"usage: mailport serve [-c FILE] [-v]\n"
-		"\n"
-		"Runs the mail server in the foreground; logs go to stderr.\n"
-		"  -c FILE   the config file (default " DEFAULT_CONFIG ")\n"
-		"  -v        also log debug events\n"
-		"\n"
-		"Signals: SIGHUP re-reads the config, certificate and users file;\n"
-		"SIGTERM or SIGINT stops the server.\n");
+	fprintf(out, "usage: mailport serve [-c FILE] [-v]\n"
+		     "\n"
+		     "Runs the mail server in the foreground; logs go to stderr.\n"
+		     "  -c FILE   the config file (default " DEFAULT_CONFIG ")\n"
+		     "  -v        also log debug events\n"
+		     "\n"
+		     "Signals: SIGHUP re-reads the config, certificate and users file;\n"
+		     "SIGTERM or SIGINT stops the server.\n");
 }
 
 int
@@ -32,10 +31,10 @@ cmd_serve(int argc, char **argv)
 {
 	const char *config = DEFAULT_CONFIG;
 	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {

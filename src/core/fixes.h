@@ -9,17 +9,17 @@
 #define MP_FIXES_H
 
 enum fix_id {
-	FIX_BIND_PRIVILEGED,   /* %u port */
-	FIX_BIND_IN_USE,       /* %u port */
+	FIX_BIND_PRIVILEGED, /* %u port */
+	FIX_BIND_IN_USE,     /* %u port */
 	FIX_BIND_NO_ADDRESS,
 	FIX_BIND_OTHER,
-	FIX_PORT_OFFSET_USED,  /* %u port, %u alternate */
+	FIX_PORT_OFFSET_USED, /* %u port, %u alternate */
 	FIX_PLAINTEXT_ON_TLS,
 	FIX_SILENT_ON_TLS,
 	FIX_TLS_HANDSHAKE,
 	FIX_CERT_LOAD,
 	FIX_USERS_UNREADABLE,
-	FIX_RUN_USER_UNKNOWN,  /* %s user */
+	FIX_RUN_USER_UNKNOWN, /* %s user */
 	FIX_COUNT,
 };
 

@@ -3,10 +3,9 @@
 #include <string.h>
 
 static const struct policy policies[SVC_COUNT] = {
-	[SVC_SMTP] = {SVC_SMTP, "smtp", 25, false, true, false, false, false, true},
-	[SVC_SUBMISSION] = {SVC_SUBMISSION, "submission", 587, false, true, true, true, true, true},
-	[SVC_SUBMISSIONS] = {SVC_SUBMISSIONS, "submissions", 465, true, false, true, true, true,
-			     true},
+    [SVC_SMTP] = {SVC_SMTP, "smtp", 25, false, true, false, false, false, true},
+    [SVC_SUBMISSION] = {SVC_SUBMISSION, "submission", 587, false, true, true, true, true, true},
+    [SVC_SUBMISSIONS] = {SVC_SUBMISSIONS, "submissions", 465, true, false, true, true, true, true},
 };
 
 const struct policy *

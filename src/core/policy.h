@@ -16,14 +16,14 @@ enum service { SVC_SMTP, SVC_SUBMISSION, SVC_SUBMISSIONS, SVC_COUNT };
 
 struct policy {
 	enum service service;
-	const char *name;           /* IANA service name */
+	const char *name; /* IANA service name */
 	unsigned short default_port;
-	bool implicit_tls;          /* TLS from the first byte */
-	bool offer_starttls;        /* STARTTLS in EHLO */
-	bool offer_auth;            /* AUTH in EHLO (after TLS when auth_needs_tls) */
-	bool auth_needs_tls;        /* AUTH refused with 530 before TLS */
-	bool mail_needs_auth;       /* MAIL refused with 530 before AUTH */
-	bool relay_needs_auth;      /* non-local recipients need AUTH (always true) */
+	bool implicit_tls;     /* TLS from the first byte */
+	bool offer_starttls;   /* STARTTLS in EHLO */
+	bool offer_auth;       /* AUTH in EHLO (after TLS when auth_needs_tls) */
+	bool auth_needs_tls;   /* AUTH refused with 530 before TLS */
+	bool mail_needs_auth;  /* MAIL refused with 530 before AUTH */
+	bool relay_needs_auth; /* non-local recipients need AUTH (always true) */
 };
 
 const struct policy *policy_for(enum service svc);

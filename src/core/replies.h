@@ -16,15 +16,15 @@
 #include "buf.h"
 
 enum reply_id {
-	R_GREETING,        /* %s hostname */
-	R_HELO,            /* %s hostname */
+	R_GREETING, /* %s hostname */
+	R_HELO,	    /* %s hostname */
 	R_ACK,
 	R_MAIL_OK,
 	R_RCPT_OK,
 	R_DATA_GO,
-	R_QUEUED,          /* %s queue id */
-	R_BDAT_OK,         /* %llu octets */
-	R_QUIT,            /* %s hostname */
+	R_QUEUED,  /* %s queue id */
+	R_BDAT_OK, /* %llu octets */
+	R_QUIT,	   /* %s hostname */
 	R_HELP,
 	R_VRFY,
 	R_EXPN,
@@ -32,7 +32,7 @@ enum reply_id {
 	R_TLS_ACTIVE,
 	R_TLS_UNAVAILABLE,
 	R_AUTH_OK,
-	R_AUTH_CHALLENGE,  /* %s base64 challenge */
+	R_AUTH_CHALLENGE, /* %s base64 challenge */
 	R_AUTH_FAILED,
 	R_AUTH_NEEDS_TLS,
 	R_AUTH_NOT_HERE,
@@ -49,18 +49,18 @@ enum reply_id {
 	R_NEED_MAIL,
 	R_NEED_RCPT,
 	R_NO_VALID_RCPT,
-	R_UNKNOWN_CMD,     /* %s the verb, escaped */
-	R_ARG_SYNTAX,      /* %s what is wrong */
-	R_NO_ARGS,         /* %s verb */
+	R_UNKNOWN_CMD, /* %s the verb, escaped */
+	R_ARG_SYNTAX,  /* %s what is wrong */
+	R_NO_ARGS,     /* %s verb */
 	R_EHLO_NEEDS_ARG,
-	R_BAD_ADDRESS,     /* %s what is wrong */
+	R_BAD_ADDRESS, /* %s what is wrong */
 	R_PARAM_UNKNOWN,
-	R_PARAM_VALUE,     /* %s what is wrong */
-	R_SIZE_EXCEEDED,   /* %llu limit */
+	R_PARAM_VALUE,	 /* %s what is wrong */
+	R_SIZE_EXCEEDED, /* %llu limit */
 	R_RELAY_DENIED,
-	R_NO_SUCH_USER,    /* %s address */
+	R_NO_SUCH_USER, /* %s address */
 	R_TOO_MANY_RCPTS,
-	R_SENDER_NOT_OWNED,/* %s the authenticated user */
+	R_SENDER_NOT_OWNED, /* %s the authenticated user */
 	R_NEED_SMTPUTF8,
 	R_DATA_BARE_LF,
 	R_DATA_LONG_LINE,
@@ -70,8 +70,8 @@ enum reply_id {
 	R_CMD_BARE_LF,
 	R_CMD_NUL,
 	R_TOO_MANY_ERRORS,
-	R_TIMEOUT,         /* %s hostname */
-	R_SHUTDOWN,        /* %s hostname */
+	R_TIMEOUT,  /* %s hostname */
+	R_SHUTDOWN, /* %s hostname */
 	R_TOO_MANY_CONN,
 	R_TOO_MANY_CONN_IP,
 	R_SPOOL_FAIL,
@@ -79,7 +79,7 @@ enum reply_id {
 	R_BDAT_AFTER_DATA,
 	R_BDAT_SYNTAX,
 	R_DATA_AFTER_BDAT,
-	R_BAD_SEQUENCE,    /* %s verb */
+	R_BAD_SEQUENCE, /* %s verb */
 	R_EHLO_BAD_ARG,
 	R_BINARYMIME,
 	R_COUNT,

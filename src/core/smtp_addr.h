@@ -22,21 +22,21 @@
 #define SMTP_PATH_MAX 256
 
 struct smtp_addr {
-	bool is_null;                     /* "<>" */
-	char local[SMTP_LOCAL_MAX + 1];   /* as written (quotes kept if quoted) */
+	bool is_null;			  /* "<>" */
+	char local[SMTP_LOCAL_MAX + 1];	  /* as written (quotes kept if quoted) */
 	char domain[SMTP_DOMAIN_MAX + 1]; /* as written */
 };
 
 enum addr_err {
 	ADDR_OK,
-	ADDR_SYNTAX,        /* not a path at all: missing <>, stray characters */
+	ADDR_SYNTAX, /* not a path at all: missing <>, stray characters */
 	ADDR_LOCAL_TOO_LONG,
 	ADDR_DOMAIN_TOO_LONG,
 	ADDR_PATH_TOO_LONG,
-	ADDR_BAD_LOCAL,     /* local part characters */
-	ADDR_BAD_DOMAIN,    /* domain syntax */
-	ADDR_NEED_UTF8,     /* 8-bit bytes without SMTPUTF8 */
-	ADDR_BAD_UTF8,      /* 8-bit bytes that are not UTF-8 */
+	ADDR_BAD_LOCAL,	 /* local part characters */
+	ADDR_BAD_DOMAIN, /* domain syntax */
+	ADDR_NEED_UTF8,	 /* 8-bit bytes without SMTPUTF8 */
+	ADDR_BAD_UTF8,	 /* 8-bit bytes that are not UTF-8 */
 };
 
 /*

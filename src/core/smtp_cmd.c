@@ -24,7 +24,7 @@ static const char *const verb_names[SMTP_V_COUNT] = {
     [SMTP_V_EXPN] = "EXPN",	  [SMTP_V_STARTTLS] = "STARTTLS", [SMTP_V_AUTH] = "AUTH",
 };
 
-enum param_key { P_SIZE, P_BODY, P_SMTPUTF8, P_RET, P_ENVID, P_NOTIFY, P_ORCPT, P_NONE };
+enum param_key { P_SIZE, P_BODY, P_SMTPUTF8, P_RET, P_ENVID, P_AUTH, P_NOTIFY, P_ORCPT, P_NONE };
 
 static const struct {
 	const char *name;
@@ -33,7 +33,7 @@ static const struct {
 } param_table[] = {
     {"SIZE", P_SIZE, true},    {"BODY", P_BODY, true},	 {"SMTPUTF8", P_SMTPUTF8, true},
     {"RET", P_RET, true},      {"ENVID", P_ENVID, true}, {"NOTIFY", P_NOTIFY, false},
-    {"ORCPT", P_ORCPT, false},
+    {"ORCPT", P_ORCPT, false}, {"AUTH", P_AUTH, true},
 };
 
 /* One parameter as split from the line; val is empty when there is no '='. */
@@ -251,6 +251,13 @@ mail_value(struct smtp_mail_args *r, enum param_key k, const struct param *p)
 	case P_ENVID:
 		return v.len > 0 && v.len <= SMTP_ENVID_MAX && is_xtext(v) &&
 		       str_copy_n(r->envid, sizeof r->envid, v.p, v.len);
+	case P_AUTH:
+		/*
+		 * RFC 4954 5: the original submitter, as a relaying MTA (Exim) sends
+		 * it. Checked for syntax and then ignored: we trust only our own AUTH.
+		 */
+		return (v.len == 2 && v.p[0] == '<' && v.p[1] == '>') ||
+		       (v.len > 0 && v.len <= SMTP_PATH_MAX && is_xtext(v));
 	default:
 		return false;
 	}

@@ -53,8 +53,8 @@ enum smtp_ret { SMTP_RET_NONE, SMTP_RET_FULL, SMTP_RET_HDRS };
 /* RFC 3461 NOTIFY bits; NOTIFY=NEVER is 0 with notify_set true. */
 enum { SMTP_NOTIFY_SUCCESS = 1, SMTP_NOTIFY_FAILURE = 2, SMTP_NOTIFY_DELAY = 4 };
 
-#define SMTP_ENVID_MAX 100  /* RFC 3461 4.4 */
-#define SMTP_ORCPT_MAX 500  /* RFC 3461 4.2: 500 characters */
+#define SMTP_ENVID_MAX 100 /* RFC 3461 4.4 */
+#define SMTP_ORCPT_MAX 500 /* RFC 3461 4.2: 500 characters */
 
 struct smtp_mail_args {
 	struct smtp_addr from;
@@ -75,11 +75,11 @@ struct smtp_rcpt_args {
 
 enum param_err {
 	PARAM_OK,
-	PARAM_SYNTAX,      /* "FROM:" / "TO:" missing, or garbage: 501 */
-	PARAM_ADDR,        /* the path is bad: see addr_err_r */
-	PARAM_UNKNOWN,     /* a parameter we do not implement: 555 */
-	PARAM_BAD_VALUE,   /* a known parameter with a bad value: 501 */
-	PARAM_DUPLICATE,   /* the same parameter twice: 501 */
+	PARAM_SYNTAX,	 /* "FROM:" / "TO:" missing, or garbage: 501 */
+	PARAM_ADDR,	 /* the path is bad: see addr_err_r */
+	PARAM_UNKNOWN,	 /* a parameter we do not implement: 555 */
+	PARAM_BAD_VALUE, /* a known parameter with a bad value: 501 */
+	PARAM_DUPLICATE, /* the same parameter twice: 501 */
 };
 
 /* args is the text after "MAIL " (so it starts with "FROM:"). */

@@ -30,10 +30,10 @@ enum {
 };
 
 struct smtp_data {
-	int state;         /* private */
-	size_t line_len;   /* private: octets in the current line */
-	unsigned flags;    /* DATA_* seen so far */
-	uint64_t size;     /* octets written to out so far */
+	int state;	 /* private */
+	size_t line_len; /* private: octets in the current line */
+	unsigned flags;	 /* DATA_* seen so far */
+	uint64_t size;	 /* octets written to out so far */
 };
 
 void smtp_data_init(struct smtp_data *d);

@@ -28,7 +28,7 @@ enum sasl_err {
 	SASL_BAD_BASE64, /* 501 5.5.2 */
 	SASL_BAD_FORMAT, /* PLAIN without two NULs, empty user, NUL inside a field */
 	SASL_TOO_LONG,
-	SASL_CANCELLED,  /* the client sent "*" (RFC 4954 4) */
+	SASL_CANCELLED, /* the client sent "*" (RFC 4954 4) */
 };
 
 /* PLAIN: b64 is the base64 of "authzid\0user\0password". */

@@ -35,19 +35,19 @@
 enum smtp_phase {
 	P_GREETING,  /* no EHLO/HELO yet (also right after STARTTLS) */
 	P_READY,     /* EHLO done, no transaction */
-	P_MAIL,      /* MAIL accepted, no RCPT yet */
-	P_RCPT,      /* at least one RCPT accepted */
+	P_MAIL,	     /* MAIL accepted, no RCPT yet */
+	P_RCPT,	     /* at least one RCPT accepted */
 	P_BDAT_OPEN, /* between two BDAT chunks */
-	P_DATA,      /* message bytes after 354 */
-	P_BDAT,      /* inside a BDAT chunk */
-	P_AUTH,      /* waiting for a SASL continuation line */
+	P_DATA,	     /* message bytes after 354 */
+	P_BDAT,	     /* inside a BDAT chunk */
+	P_AUTH,	     /* waiting for a SASL continuation line */
 	P_CLOSED,
 };
 #define P(x) (1u << (x))
 #define P_COMMANDS (P(P_GREETING) | P(P_READY) | P(P_MAIL) | P(P_RCPT) | P(P_BDAT_OPEN))
 
 static const char *const phase_names[] = {
-	"greeting", "ready", "mail", "rcpt", "bdat-open", "data", "bdat", "auth", "closed",
+    "greeting", "ready", "mail", "rcpt", "bdat-open", "data", "bdat", "auth", "closed",
 };
 
 enum auth_step { AUTH_PLAIN, AUTH_LOGIN_USER, AUTH_LOGIN_PASS };
@@ -72,16 +72,16 @@ struct smtp_server {
 	struct smtp_rcpt_args *rcpts;
 	size_t nrcpts;
 	size_t rcpt_cap;
-	bool spooling;        /* spool_begin succeeded, not yet committed/aborted */
-	bool spool_failed;    /* a spool_write failed */
+	bool spooling;	   /* spool_begin succeeded, not yet committed/aborted */
+	bool spool_failed; /* a spool_write failed */
 	char qid[64];
 	struct smtp_data data;
-	char *scratch;        /* decoded DATA bytes on their way to the spool */
+	char *scratch; /* decoded DATA bytes on their way to the spool */
 	size_t scratch_cap;
-	uint64_t bdat_left;   /* octets of the current chunk still to come */
+	uint64_t bdat_left; /* octets of the current chunk still to come */
 	bool bdat_last;
-	bool bdat_discard;    /* the chunk was refused: read and drop it */
-	enum reply_id bdat_refusal; /* the reply after a dropped chunk (R_COUNT: none) */
+	bool bdat_discard;	     /* the chunk was refused: read and drop it */
+	enum reply_id bdat_refusal;  /* the reply after a dropped chunk (R_COUNT: none) */
 	enum smtp_phase bdat_resume; /* where a dropped chunk returns to */
 
 	/* AUTH in progress. */
@@ -97,7 +97,7 @@ struct smtp_server {
 
 struct cmd_def {
 	enum smtp_verb verb;
-	unsigned phases;       /* where the command is legal */
+	unsigned phases; /* where the command is legal */
 	unsigned flags;
 	void (*fn)(struct smtp_server *s, struct strv args);
 };
@@ -112,8 +112,7 @@ static void enter(struct smtp_server *s, enum smtp_phase phase);
 
 /* ---- replies and logging: the one place each is written ---- */
 
-static void
-slog(struct smtp_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void slog(struct smtp_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 slog(struct smtp_server *s, const char *fmt, ...)
@@ -203,8 +202,8 @@ static const char *
 received_protocol(const struct smtp_server *s)
 {
 	static const char *const names[2][2][2] = {
-		{{"ESMTP", "ESMTPA"}, {"ESMTPS", "ESMTPSA"}},
-		{{"UTF8SMTP", "UTF8SMTPA"}, {"UTF8SMTPS", "UTF8SMTPSA"}},
+	    {{"ESMTP", "ESMTPA"}, {"ESMTPS", "ESMTPSA"}},
+	    {{"UTF8SMTP", "UTF8SMTPA"}, {"UTF8SMTPS", "UTF8SMTPSA"}},
 	};
 	if (!s->esmtp)
 		return "SMTP";
@@ -218,8 +217,8 @@ write_received(struct smtp_server *s)
 	char date[64] = "";
 	buf_init(&h, 4096);
 	s->hooks->date(s->hooks->ctx, date, sizeof date);
-	buf_printf(&h, "Received: from %s ([%s])\r\n\tby %s (mailport) with %s id %s",
-		   s->helo, s->client_addr, s->cfg->hostname, received_protocol(s), s->qid);
+	buf_printf(&h, "Received: from %s ([%s])\r\n\tby %s (mailport) with %s id %s", s->helo,
+		   s->client_addr, s->cfg->hostname, received_protocol(s), s->qid);
 	if (s->tls)
 		buf_printf(&h, "\r\n\t(using %s with cipher %s)", s->tls_version, s->tls_cipher);
 	if (s->nrcpts == 1) {
@@ -237,12 +236,12 @@ static bool
 spool_start(struct smtp_server *s)
 {
 	struct smtp_envelope env = {
-		.mail = &s->mail,
-		.rcpts = s->rcpts,
-		.nrcpts = s->nrcpts,
-		.helo = s->helo,
-		.client_addr = s->client_addr,
-		.auth_user = s->authed ? s->auth_user : NULL,
+	    .mail = &s->mail,
+	    .rcpts = s->rcpts,
+	    .nrcpts = s->nrcpts,
+	    .helo = s->helo,
+	    .client_addr = s->client_addr,
+	    .auth_user = s->authed ? s->auth_user : NULL,
 	};
 	bool no_space = false;
 	if (s->hooks->spool_begin(s->hooks->ctx, &env, s->qid, sizeof s->qid, &no_space) < 0) {
@@ -358,7 +357,7 @@ cmd_ehlo(struct smtp_server *s, struct strv args)
 	caps[n++] = "DSN";
 	if (pol->offer_starttls && !s->tls && s->cfg->tls_available)
 		caps[n++] = "STARTTLS";
-	if (pol->offer_auth && (s->tls || !pol->auth_needs_tls) && !s->authed)
+	if (pol->offer_auth && (s->tls || !pol->auth_needs_tls))
 		caps[n++] = "AUTH PLAIN LOGIN";
 	caps[n++] = "HELP";
 	buf_printf(&s->out, "250-%s greets %s\r\n", s->cfg->hostname, s->helo);
@@ -456,12 +455,26 @@ is_postmaster(const struct smtp_addr *a)
 	return str_eq_ci(a->local, "postmaster");
 }
 
+/* RFC 5321 4.1.1.3: "<Postmaster>" without a domain must be accepted. */
+static bool
+is_bare_postmaster(struct strv args, const char *domain, struct smtp_rcpt_args *r)
+{
+	if (!strv_eq_ci(args, "TO:<postmaster>") || domain == NULL || domain[0] == '\0')
+		return false;
+	memset(r, 0, sizeof *r);
+	str_copy(r->to.local, sizeof r->to.local, "postmaster");
+	str_copy(r->to.domain, sizeof r->to.domain, domain);
+	return true;
+}
+
 static void
 cmd_rcpt(struct smtp_server *s, struct strv args)
 {
 	struct smtp_rcpt_args r;
 	enum addr_err ae = ADDR_OK;
-	enum param_err pe = smtp_cmd_parse_rcpt(args, s->mail.smtputf8, &r, &ae);
+	enum param_err pe = PARAM_OK;
+	if (!is_bare_postmaster(args, s->cfg->postmaster_domain, &r))
+		pe = smtp_cmd_parse_rcpt(args, s->mail.smtputf8, &r, &ae);
 	if (param_error_reply(s, pe, ae))
 		return;
 	if (s->nrcpts >= s->cfg->max_recipients) {
@@ -532,7 +545,7 @@ cmd_bdat(struct smtp_server *s, struct strv args)
 		return;
 	}
 	if (s->phase != P_RCPT && s->phase != P_BDAT_OPEN) {
-		enum reply_id why = s->phase == P_MAIL ? R_NO_VALID_RCPT
+		enum reply_id why = s->phase == P_MAIL	     ? R_NO_VALID_RCPT
 				    : s->phase == P_GREETING ? R_NEED_HELO
 							     : R_NEED_MAIL;
 		bdat_begin(s, size, last, true, why);
@@ -730,7 +743,7 @@ reply_wrong_phase(struct smtp_server *s, enum smtp_verb verb)
 		reply(s, s->phase == P_BDAT_OPEN ? R_BAD_SEQUENCE : R_NEED_MAIL, "RCPT");
 		break;
 	case SMTP_V_DATA:
-		reply(s, s->phase == P_MAIL	       ? R_NO_VALID_RCPT
+		reply(s, s->phase == P_MAIL	   ? R_NO_VALID_RCPT
 			 : s->phase == P_BDAT_OPEN ? R_DATA_AFTER_BDAT
 						   : R_NEED_MAIL);
 		break;
@@ -849,6 +862,7 @@ feed_bdat(struct smtp_server *s, const char *p, size_t len)
 		return n;
 	}
 	if (s->bdat_last) {
+		smtp_data_scan_end(&s->data); /* a CR ending the last chunk is bare */
 		message_end(s);
 		return n;
 	}
@@ -879,8 +893,7 @@ smtp_server_feed(struct smtp_server *s, const char *p, size_t len)
 		used += n;
 	}
 	/* Nothing a client pipelined behind STARTTLS or QUIT is ever read. */
-	if (s->action == SMTP_ACT_START_TLS || s->action == SMTP_ACT_CLOSE ||
-	    s->phase == P_CLOSED)
+	if (s->action == SMTP_ACT_START_TLS || s->action == SMTP_ACT_CLOSE || s->phase == P_CLOSED)
 		return len;
 	return used;
 }

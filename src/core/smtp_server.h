@@ -33,11 +33,12 @@ struct smtp_server;
 struct smtp_server_config {
 	const char *hostname;
 	const struct policy *policy;
-	uint64_t max_message_size;   /* SIZE; enforced at MAIL and while data streams */
-	unsigned max_recipients;     /* the next RCPT gets 452 4.5.3 */
-	unsigned max_errors;         /* 421 after this many error replies */
-	unsigned max_auth_failures;  /* 421 after this many failed AUTH */
-	bool tls_available;          /* a certificate is loaded */
+	uint64_t max_message_size;     /* SIZE; enforced at MAIL and while data streams */
+	unsigned max_recipients;       /* the next RCPT gets 452 4.5.3 */
+	unsigned max_errors;	       /* 421 after this many error replies */
+	unsigned max_auth_failures;    /* 421 after this many failed AUTH */
+	bool tls_available;	       /* a certificate is loaded */
+	const char *postmaster_domain; /* where "RCPT TO:<Postmaster>" goes (RFC 5321 4.5.1) */
 };
 
 /* The message being received, as the spool hook sees it. */
@@ -73,7 +74,7 @@ enum smtp_action {
 	SMTP_ACT_START_TLS,  /* send the output, then the TLS handshake; call tls_done */
 	SMTP_ACT_CHECK_AUTH, /* check smtp_server_auth_creds(); call auth_done */
 	SMTP_ACT_COMMIT,     /* make the spooled message durable; call commit_done */
-	SMTP_ACT_CLOSE,      /* send the output, then close */
+	SMTP_ACT_CLOSE,	     /* send the output, then close */
 };
 
 enum smtp_auth_result { SMTP_AUTH_OK, SMTP_AUTH_BAD, SMTP_AUTH_TEMPFAIL };
@@ -103,8 +104,7 @@ enum smtp_action smtp_server_action(const struct smtp_server *s);
 /* Is the session receiving message data (for the glue's data timeout)? */
 bool smtp_server_in_data(const struct smtp_server *s);
 
-void smtp_server_tls_done(struct smtp_server *s, bool ok, const char *version,
-			  const char *cipher);
+void smtp_server_tls_done(struct smtp_server *s, bool ok, const char *version, const char *cipher);
 /* The credentials to check during SMTP_ACT_CHECK_AUTH. */
 const struct sasl_creds *smtp_server_auth_creds(const struct smtp_server *s);
 /* How many failed AUTH attempts so far (so the glue can slow the next reply). */

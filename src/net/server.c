@@ -187,8 +187,8 @@ listener_open(struct server *srv, const struct config_listener *cl, struct liste
 		fd = bind_socket(cl->host, port, &err);
 	}
 	if (fd < 0) {
-		enum fix_id id = err == EACCES	       ? FIX_BIND_PRIVILEGED
-				 : err == EADDRINUSE    ? FIX_BIND_IN_USE
+		enum fix_id id = err == EACCES		? FIX_BIND_PRIVILEGED
+				 : err == EADDRINUSE	? FIX_BIND_IN_USE
 				 : err == EADDRNOTAVAIL ? FIX_BIND_NO_ADDRESS
 							: FIX_BIND_OTHER;
 		const struct fix *f = fix_get(id);
@@ -258,9 +258,11 @@ tls_paths(struct server *srv)
 	if (srv->cfg.tls_cert[0]) {
 		str_copy(srv->tls_cert, sizeof srv->tls_cert, srv->cfg.tls_cert);
 		str_copy(srv->tls_key, sizeof srv->tls_key, srv->cfg.tls_key);
-	} else {
-		snprintf(srv->tls_cert, sizeof srv->tls_cert, "%s/tls/cert.pem", srv->cfg.spool_dir);
-		snprintf(srv->tls_key, sizeof srv->tls_key, "%s/tls/key.pem", srv->cfg.spool_dir);
+	} else if (snprintf(srv->tls_cert, sizeof srv->tls_cert, "%s/tls/cert.pem",
+			    srv->cfg.spool_dir) >= (int)sizeof srv->tls_cert ||
+		   snprintf(srv->tls_key, sizeof srv->tls_key, "%s/tls/key.pem",
+			    srv->cfg.spool_dir) >= (int)sizeof srv->tls_key) {
+		srv->tls_cert[0] = srv->tls_key[0] = '\0'; /* too long: loading fails and says so */
 	}
 }
 
@@ -293,8 +295,33 @@ run_user(const struct config *cfg)
 }
 
 /*
- * Make the state folders (and a self-signed certificate if none is
- * configured), hand them to the run user, and become that user.
+ * With neither certificate nor key on disk, make a self-signed pair so a
+ * first start works; the run user must own it to read it again on SIGHUP.
+ */
+static int
+make_self_signed(struct server *srv, const struct passwd *owner)
+{
+	char err[512];
+	if (access(srv->tls_cert, F_OK) == 0 || access(srv->tls_key, F_OK) == 0)
+		return 0; /* tls_server_ctx_new says what is wrong, if anything */
+	if (tls_ensure_self_signed(srv->tls_cert, srv->tls_key, srv->hostname, err, sizeof err) <
+	    0) {
+		fprintf(stderr, "mailport: %s\n", err);
+		return -1;
+	}
+	log_warn("event=tls_self_signed cert=%s key=%s note=\"made a self-signed certificate for "
+		 "%s; clients will not trust it: install a real one (e.g. Let's Encrypt) in "
+		 "production\"",
+		 srv->tls_cert, srv->tls_key, srv->hostname);
+	if (owner && (chown(srv->tls_cert, owner->pw_uid, owner->pw_gid) < 0 ||
+		      chown(srv->tls_key, owner->pw_uid, owner->pw_gid) < 0))
+		log_warn("event=chown_failed path=%s error=\"%s\"", srv->tls_key, strerror(errno));
+	return 0;
+}
+
+/*
+ * Make the state folders (and a self-signed certificate if there is
+ * none), hand them to the run user, and become that user.
  */
 static int
 prepare_and_drop(struct server *srv)
@@ -315,7 +342,8 @@ prepare_and_drop(struct server *srv)
 	const char *dirs[] = {cfg->spool_dir, cfg->mailbox_dir};
 	for (size_t i = 0; i < 2; i++) {
 		if (mkdir_p(dirs[i], 0700) < 0) {
-			fprintf(stderr, "mailport: cannot create %s: %s\n", dirs[i], strerror(errno));
+			fprintf(stderr, "mailport: cannot create %s: %s\n", dirs[i],
+				strerror(errno));
 			return -1;
 		}
 		if (root && chown(dirs[i], pw->pw_uid, pw->pw_gid) < 0) {
@@ -324,20 +352,8 @@ prepare_and_drop(struct server *srv)
 			return -1;
 		}
 	}
-	if (!cfg->tls_cert[0]) {
-		char err[512], dir[4200];
-		snprintf(dir, sizeof dir, "%s/tls", cfg->spool_dir);
-		if (tls_ensure_self_signed(srv->tls_cert, srv->tls_key, srv->hostname, err,
-					   sizeof err) < 0) {
-			fprintf(stderr, "mailport: %s\n", err);
-			return -1;
-		}
-		/* The run user must read them again on SIGHUP. */
-		if (root && (chown(dir, pw->pw_uid, pw->pw_gid) < 0 ||
-			     chown(srv->tls_cert, pw->pw_uid, pw->pw_gid) < 0 ||
-			     chown(srv->tls_key, pw->pw_uid, pw->pw_gid) < 0))
-			log_warn("event=chown_failed path=%s error=\"%s\"", dir, strerror(errno));
-	}
+	if (make_self_signed(srv, root ? pw : NULL) < 0)
+		return -1;
 	if (tls_load(srv) < 0)
 		return -1;
 	bool users_ok;
@@ -477,8 +493,8 @@ print_ready(const struct server *srv)
 		"--to you@%s\n"
 		"Find it in:    %s/%s/you/new/\n\n",
 		domain, srv->cfg.users_file[0] ? srv->cfg.users_file : "(set 'users FILE' first)",
-		srv->nlisteners ? srv->listeners[srv->nlisteners - 1].name : "127.0.0.1:587", domain,
-		domain, domain, srv->cfg.mailbox_dir, domain);
+		srv->nlisteners ? srv->listeners[srv->nlisteners - 1].name : "127.0.0.1:587",
+		domain, domain, domain, srv->cfg.mailbox_dir, domain);
 }
 
 static int
@@ -498,8 +514,8 @@ server_start(struct server *srv)
 				  on_spool_results, srv->spool);
 	event_add(srv->spool_ev, NULL);
 	srv->worker = worker_new(srv->base, 2);
-	srv->delivery = local_delivery_start(srv->spool, srv->cfg.mailbox_dir, delivery_is_local,
-					     srv);
+	srv->delivery =
+	    local_delivery_start(srv->spool, srv->cfg.mailbox_dir, delivery_is_local, srv);
 	int sigs[3] = {SIGTERM, SIGINT, SIGHUP};
 	for (int i = 0; i < 3; i++) {
 		srv->signals[i] = evsignal_new(srv->base, sigs[i], on_signal, srv);

@@ -76,13 +76,14 @@ struct session {
 	struct smtp_server *smtp;
 	struct smtp_server_config scfg; /* a copy: a reload never changes a live session */
 	char hostname[256];
+	char postmaster_domain[256];
 	struct smtp_server_hooks hooks;
 	struct spool_msg *msg;
 
-	bool closing;    /* send what is queued, then close */
-	bool dead;       /* connection gone, waiting for an action's result */
-	bool committing; /* spool commit in flight */
-	bool handshaking; /* TLS handshake under way */
+	bool closing;	       /* send what is queued, then close */
+	bool dead;	       /* connection gone, waiting for an action's result */
+	bool committing;       /* spool commit in flight */
+	bool handshaking;      /* TLS handshake under way */
 	struct auth_job *auth; /* password check in flight on a worker */
 	bool auth_waiting;     /* from the check until its reply is given */
 };
@@ -115,12 +116,12 @@ hook_spool_begin(void *ctx, const struct smtp_envelope *env, char *qid, size_t q
 {
 	struct session *s = ctx;
 	struct spool_envelope senv = {
-		.mail = env->mail,
-		.rcpts = env->rcpts,
-		.nrcpts = env->nrcpts,
-		.client_addr = env->client_addr,
-		.helo = env->helo,
-		.auth_user = env->auth_user,
+	    .mail = env->mail,
+	    .rcpts = env->rcpts,
+	    .nrcpts = env->nrcpts,
+	    .client_addr = env->client_addr,
+	    .helo = env->helo,
+	    .auth_user = env->auth_user,
 	};
 	s->msg = spool_msg_begin(s->srv->spool, &senv);
 	if (s->msg == NULL) {
@@ -180,8 +181,8 @@ static void
 session_set_timeouts(struct session *s)
 {
 	const struct config *cfg = &s->srv->cfg;
-	struct timeval tv = {smtp_server_in_data(s->smtp) ? cfg->data_timeout : cfg->command_timeout,
-			     0};
+	struct timeval tv = {
+	    smtp_server_in_data(s->smtp) ? cfg->data_timeout : cfg->command_timeout, 0};
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
 }
 
@@ -448,8 +449,7 @@ session_start_tls(struct session *s, bool implicit)
 		}
 	}
 	SSL *ssl = SSL_new(s->srv->tls);
-	s->bev = bufferevent_openssl_socket_new(s->srv->base, s->fd, ssl,
-						BUFFEREVENT_SSL_ACCEPTING,
+	s->bev = bufferevent_openssl_socket_new(s->srv->base, s->fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
 						BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	s->tls = true;
 	s->handshaking = true;
@@ -471,8 +471,9 @@ on_first_byte(evutil_socket_t fd, short what, void *arg)
 	const struct fix *f;
 	if (what & EV_TIMEOUT) {
 		f = fix_get(FIX_SILENT_ON_TLS);
-		log_warn("session=%s event=tls_silent client=%s what=\"%s\" cause=\"%s\" fix=\"%s\"",
-			 s->id, s->addr, f->what, f->cause, f->fix);
+		log_warn(
+		    "session=%s event=tls_silent client=%s what=\"%s\" cause=\"%s\" fix=\"%s\"",
+		    s->id, s->addr, f->what, f->cause, f->fix);
 		session_release(s);
 		return;
 	}
@@ -546,24 +547,26 @@ session_init_core_config(struct session *s)
 {
 	struct server *srv = s->srv;
 	str_copy(s->hostname, sizeof s->hostname, srv->hostname);
+	str_copy(s->postmaster_domain, sizeof s->postmaster_domain,
+		 srv->cfg.ndomains ? srv->cfg.domains[0] : "");
 	s->scfg = (struct smtp_server_config){
-		.hostname = s->hostname,
-		.policy = s->l->policy,
-		.max_message_size = srv->cfg.message_size_limit,
-		.max_recipients = srv->cfg.recipient_limit,
-		.max_errors = 20,
-		.max_auth_failures = srv->cfg.auth_failure_limit,
-		.tls_available = srv->tls != NULL,
+	    .hostname = s->hostname,
+	    .policy = s->l->policy,
+	    .max_message_size = srv->cfg.message_size_limit,
+	    .max_recipients = srv->cfg.recipient_limit,
+	    .max_errors = 20,
+	    .max_auth_failures = srv->cfg.auth_failure_limit,
+	    .tls_available = srv->tls != NULL,
 	};
 	s->hooks = (struct smtp_server_hooks){
-		.ctx = s,
-		.is_local_domain = hook_is_local_domain,
-		.is_local_user = hook_is_local_user,
-		.spool_begin = hook_spool_begin,
-		.spool_write = hook_spool_write,
-		.spool_abort = hook_spool_abort,
-		.date = hook_date,
-		.log = hook_log,
+	    .ctx = s,
+	    .is_local_domain = hook_is_local_domain,
+	    .is_local_user = hook_is_local_user,
+	    .spool_begin = hook_spool_begin,
+	    .spool_write = hook_spool_write,
+	    .spool_abort = hook_spool_abort,
+	    .date = hook_date,
+	    .log = hook_log,
 	};
 }
 
@@ -602,8 +605,8 @@ session_accept(struct listener *l, evutil_socket_t fd, struct sockaddr *sa, int 
 
 	if (l->policy->implicit_tls) {
 		struct timeval tv = {FIRST_BYTE_TIMEOUT < srv->cfg.command_timeout
-					     ? FIRST_BYTE_TIMEOUT
-					     : srv->cfg.command_timeout,
+					 ? FIRST_BYTE_TIMEOUT
+					 : srv->cfg.command_timeout,
 				     0};
 		s->first_byte_ev = event_new(srv->base, fd, EV_READ, on_first_byte, s);
 		event_add(s->first_byte_ev, &tv);

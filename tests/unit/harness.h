@@ -12,24 +12,24 @@
 static int harness_checks;
 static int harness_failures;
 
-#define CHECK(cond)                                                                       \
-	do {                                                                              \
-		harness_checks++;                                                         \
-		if (!(cond)) {                                                            \
-			harness_failures++;                                               \
-			printf("not ok: %s:%d: %s\n", __FILE__, __LINE__, #cond);        \
-		}                                                                         \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		harness_checks++;                                                                  \
+		if (!(cond)) {                                                                     \
+			harness_failures++;                                                        \
+			printf("not ok: %s:%d: %s\n", __FILE__, __LINE__, #cond);                  \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_STR(got, want)                                                              \
-	do {                                                                              \
-		harness_checks++;                                                         \
-		const char *g_ = (got), *w_ = (want);                                     \
-		if (g_ == NULL || strcmp(g_, w_) != 0) {                                  \
-			harness_failures++;                                               \
-			printf("not ok: %s:%d: %s is \"%s\", want \"%s\"\n", __FILE__,   \
-			       __LINE__, #got, g_ ? g_ : "(null)", w_);                   \
-		}                                                                         \
+#define CHECK_STR(got, want)                                                                       \
+	do {                                                                                       \
+		harness_checks++;                                                                  \
+		const char *g_ = (got), *w_ = (want);                                              \
+		if (g_ == NULL || strcmp(g_, w_) != 0) {                                           \
+			harness_failures++;                                                        \
+			printf("not ok: %s:%d: %s is \"%s\", want \"%s\"\n", __FILE__, __LINE__,   \
+			       #got, g_ ? g_ : "(null)", w_);                                      \
+		}                                                                                  \
 	} while (0)
 
 static inline int

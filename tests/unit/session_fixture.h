@@ -19,9 +19,9 @@ struct fixture {
 	struct smtp_server_config cfg;
 	struct smtp_server_hooks hooks;
 	struct smtp_server *s;
-	struct buf message;  /* what the spool hook received */
+	struct buf message; /* what the spool hook received */
 	bool spooling;
-	unsigned committed;  /* messages committed */
+	unsigned committed; /* messages committed */
 	unsigned aborted;
 };
 
@@ -91,23 +91,24 @@ fixture_init(struct fixture *f, enum service svc)
 	memset(f, 0, sizeof *f);
 	buf_init(&f->message, 1 << 20);
 	f->cfg = (struct smtp_server_config){
-		.hostname = "mx.example.test",
-		.policy = policy_for(svc),
-		.max_message_size = 10000,
-		.max_recipients = 100,
-		.max_errors = 20,
-		.max_auth_failures = 3,
-		.tls_available = true,
+	    .hostname = "mx.example.test",
+	    .policy = policy_for(svc),
+	    .max_message_size = 10000,
+	    .max_recipients = 100,
+	    .max_errors = 20,
+	    .max_auth_failures = 3,
+	    .tls_available = true,
+	    .postmaster_domain = "example.test",
 	};
 	f->hooks = (struct smtp_server_hooks){
-		.ctx = f,
-		.is_local_domain = fx_is_local_domain,
-		.is_local_user = fx_is_local_user,
-		.spool_begin = fx_spool_begin,
-		.spool_write = fx_spool_write,
-		.spool_abort = fx_spool_abort,
-		.date = fx_date,
-		.log = fx_log,
+	    .ctx = f,
+	    .is_local_domain = fx_is_local_domain,
+	    .is_local_user = fx_is_local_user,
+	    .spool_begin = fx_spool_begin,
+	    .spool_write = fx_spool_write,
+	    .spool_abort = fx_spool_abort,
+	    .date = fx_date,
+	    .log = fx_log,
 	};
 	f->s = smtp_server_new(&f->cfg, &f->hooks, "192.0.2.1", svc == SVC_SUBMISSIONS);
 	if (svc == SVC_SUBMISSIONS)

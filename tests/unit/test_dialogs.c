@@ -34,7 +34,7 @@ struct run {
 };
 
 static void fail(struct run *r, const char *fmt, const char *a, const char *b)
-	__attribute__((format(printf, 2, 0)));
+    __attribute__((format(printf, 2, 0)));
 
 static void
 fail(struct run *r, const char *fmt, const char *a, const char *b)

@@ -46,8 +46,13 @@ test_b64(void)
 {
 	static const struct {
 		const char *plain, *enc;
-	} cases[] = {{"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"},
-		     {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+	} cases[] = {{"", ""},
+		     {"f", "Zg=="},
+		     {"fo", "Zm8="},
+		     {"foo", "Zm9v"},
+		     {"foob", "Zm9vYg=="},
+		     {"fooba", "Zm9vYmE="},
+		     {"foobar", "Zm9vYmFy"}};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char enc[64];
 		unsigned char dec[64];
@@ -59,10 +64,10 @@ test_b64(void)
 	}
 	unsigned char out[8];
 	size_t n;
-	CHECK(!b64_decode("Zm9", 3, out, sizeof out, &n));      /* not a multiple of 4 */
-	CHECK(!b64_decode("Zm=v", 4, out, sizeof out, &n));     /* data after padding */
-	CHECK(!b64_decode("Z m9", 4, out, sizeof out, &n));     /* white space */
-	CHECK(!b64_decode("Zm9vYmFy", 8, out, 5, &n));          /* does not fit */
+	CHECK(!b64_decode("Zm9", 3, out, sizeof out, &n));	/* not a multiple of 4 */
+	CHECK(!b64_decode("Zm=v", 4, out, sizeof out, &n));	/* data after padding */
+	CHECK(!b64_decode("Z m9", 4, out, sizeof out, &n));	/* white space */
+	CHECK(!b64_decode("Zm9vYmFy", 8, out, 5, &n));		/* does not fit */
 	CHECK(!b64_decode("Zg==Zg==", 8, out, sizeof out, &n)); /* padding mid-string */
 }
 

@@ -109,7 +109,12 @@ static const struct mail_case mail_cases[] = {
     {"FROM:<a@b.c> SMTPUTF8 SMTPUTF8", PARAM_DUPLICATE, ADDR_OK, NULL, 0, 0, 0, 0, 0, NULL},
     {"FROM:<a@b.c> FOO=bar", PARAM_UNKNOWN, ADDR_OK, NULL, 0, 0, 0, 0, 0, NULL},
     {"FROM:<a@b.c> NOTIFY=NEVER", PARAM_UNKNOWN, ADDR_OK, NULL, 0, 0, 0, 0, 0, NULL},
-    {"FROM:<a@b.c> AUTH=<>", PARAM_UNKNOWN, ADDR_OK, NULL, 0, 0, 0, 0, 0, NULL},
+    /* RFC 4954 5: AUTH= as sent by relaying MTAs is accepted and ignored. */
+    {"FROM:<a@b.c> AUTH=<>", PARAM_OK, ADDR_OK, "a@b.c", false, 0, 0, false, 0, ""},
+    {"FROM:<a@b.c> AUTH=alice+40example.test", PARAM_OK, ADDR_OK, "a@b.c", false, 0, 0, false, 0,
+     ""},
+    {"FROM:<a@b.c> AUTH=", PARAM_BAD_VALUE, ADDR_OK, NULL, 0, 0, 0, 0, 0, NULL},
+    {"FROM:<a@b.c> AUTH=<> AUTH=<>", PARAM_DUPLICATE, ADDR_OK, NULL, 0, 0, 0, 0, 0, NULL},
     {"FROM:<a@b.c> =x", PARAM_SYNTAX, ADDR_OK, NULL, 0, 0, 0, 0, 0, NULL},
     {"FROM:<a@b.c> -X", PARAM_SYNTAX, ADDR_OK, NULL, 0, 0, 0, 0, 0, NULL},
     {"FROM:<a@b.c> SI_ZE=1", PARAM_SYNTAX, ADDR_OK, NULL, 0, 0, 0, 0, 0, NULL},
