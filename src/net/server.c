@@ -110,6 +110,31 @@ server_users_get(struct server *srv)
 	return srv->users;
 }
 
+/* ---- failed logins per client ---- */
+
+#define AUTH_PENALTY_MEMORY 600
+
+unsigned
+server_auth_failed(struct server *srv, const char *addr)
+{
+	time_t now = time(NULL);
+	struct auth_penalty *slot = NULL, *oldest = &srv->penalties[0];
+	for (size_t i = 0; i < AUTH_PENALTY_SLOTS; i++) {
+		struct auth_penalty *p = &srv->penalties[i];
+		if (p->failures && strcmp(p->addr, addr) == 0)
+			slot = p;
+		if (p->last < oldest->last)
+			oldest = p;
+	}
+	if (slot == NULL || now - slot->last > AUTH_PENALTY_MEMORY) {
+		slot = slot ? slot : oldest;
+		str_copy(slot->addr, sizeof slot->addr, addr);
+		slot->failures = 0;
+	}
+	slot->last = now;
+	return ++slot->failures;
+}
+
 /* ---- listeners ---- */
 
 static void

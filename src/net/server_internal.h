@@ -38,6 +38,14 @@ struct listener {
 
 struct session;
 
+/* Recent failed logins of one client address (see server_auth_failed). */
+struct auth_penalty {
+	char addr[64];
+	unsigned failures;
+	time_t last;
+};
+#define AUTH_PENALTY_SLOTS 256
+
 struct server {
 	struct event_base *base;
 	char config_path[4096];
@@ -61,11 +69,19 @@ struct server {
 	struct session *sessions; /* all live sessions, for caps and shutdown */
 	unsigned nsessions;
 	unsigned long next_session_id;
+	struct auth_penalty penalties[AUTH_PENALTY_SLOTS];
 };
 
 void session_accept(struct listener *l, evutil_socket_t fd, struct sockaddr *sa, int socklen);
 /* Tell every session the server is stopping (421) and drop them. */
 void session_shutdown_all(struct server *srv);
+
+/*
+ * Note a failed login from addr; returns how many it has had recently
+ * (forgotten after 10 quiet minutes), so that reconnecting does not reset
+ * the slow-down of password guessing.
+ */
+unsigned server_auth_failed(struct server *srv, const char *addr);
 
 /* The current users table with a reference taken; reloads it if the file changed. */
 struct users_ref *server_users_get(struct server *srv);

@@ -50,6 +50,8 @@
 #define INPUT_HIGH_WATER (1024 * 1024)
 /* A TLS client sends its ClientHello at once; this bounds a silent one. */
 #define FIRST_BYTE_TIMEOUT 10
+/* The longest a failed AUTH reply is held back, in seconds. */
+#define AUTH_DELAY_MAX 15
 
 struct auth_job {
 	struct worker_job job;
@@ -238,13 +240,24 @@ auth_done(struct worker_job *job)
 		session_release(s);
 		return;
 	}
-	unsigned failures = smtp_server_auth_failures(s->smtp);
-	if (ok || failures == 0) {
-		auth_reply(s, ok);
+	if (ok) {
+		auth_reply(s, true);
 		return;
 	}
-	/* Each failure after the first waits a second longer: guessing gets slow. */
-	struct timeval tv = {failures, 0};
+	/*
+	 * Each failure after the first waits a second longer, counted per
+	 * client address so that reconnecting does not start afresh.
+	 */
+	unsigned here = smtp_server_auth_failures(s->smtp);
+	unsigned recent = server_auth_failed(s->srv, s->addr) - 1;
+	unsigned delay = here > recent ? here : recent;
+	if (delay > AUTH_DELAY_MAX)
+		delay = AUTH_DELAY_MAX;
+	if (delay == 0) {
+		auth_reply(s, false);
+		return;
+	}
+	struct timeval tv = {delay, 0};
 	if (s->delay_ev == NULL)
 		s->delay_ev = evtimer_new(s->srv->base, on_auth_delay, s);
 	evtimer_add(s->delay_ev, &tv);
@@ -557,6 +570,7 @@ session_init_core_config(struct session *s)
 	    .max_errors = 20,
 	    .max_auth_failures = srv->cfg.auth_failure_limit,
 	    .tls_available = srv->tls != NULL,
+	    .postmaster_domain = s->postmaster_domain,
 	};
 	s->hooks = (struct smtp_server_hooks){
 	    .ctx = s,
