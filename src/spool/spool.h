@@ -23,8 +23,10 @@
  * a field; envid and orcpt are the xtext as received, encoded the same way.
  * The file is written once and never edited; delivery state of recipients
  * lives in queue/<qid>.state (one encoded address per delivered recipient,
- * appended and fsynced), so a crash between two deliveries never delivers
- * twice to the same mailbox and never loses one.
+ * appended and fsynced after each delivery), so a crash never loses a
+ * recipient and repeats at most the one delivery in flight: a crash after
+ * the Maildir file is linked and before its .state line is synced delivers
+ * that recipient twice (at least once, never zero times).
  *
  * Queue ids are 16 upper-case hex characters, unique per spool: 8 of arrival
  * time, 4 of a counter, 4 random; sorting ids sorts by arrival. Safe as file

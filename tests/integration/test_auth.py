@@ -116,7 +116,8 @@ def test_auth_user_case_insensitive(server):
     ("mallory@example.test", "anything"),          # no such user
     ("alice@example.test", ""),
 ])
-def test_auth_wrong_credentials_535(server, who, pw):
+def test_auth_wrong_credentials_535(make_server, who, pw):
+    server = make_server()
     with tls_conn(server) as c:
         r = c.auth_plain(who, pw)
         assert (r.code, r.enhanced) == (535, "5.7.8"), r
@@ -124,13 +125,15 @@ def test_auth_wrong_credentials_535(server, who, pw):
         assert (r.code, r.enhanced) == (530, "5.7.0"), "failed AUTH must not authenticate: %r" % r
 
 
-def test_auth_login_wrong_password_535(server):
+def test_auth_login_wrong_password_535(make_server):
+    server = make_server()
     with tls_conn(server) as c:
         r = c.auth_login("bob@example.test", "nope")
         assert (r.code, r.enhanced) == (535, "5.7.8"), r
 
 
-def test_auth_plain_authzid_of_other_user_refused(server):
+def test_auth_plain_authzid_of_other_user_refused(make_server):
+    server = make_server()
     # authorization identity bob, authenticated as alice with alice's password:
     # acting as someone else is not allowed.
     with tls_conn(server) as c:
@@ -141,7 +144,8 @@ def test_auth_plain_authzid_of_other_user_refused(server):
         assert r.code >= 500, r
 
 
-def test_auth_malformed_base64_refused(server):
+def test_auth_malformed_base64_refused(make_server):
+    server = make_server()
     with tls_conn(server) as c:
         r = c.cmd("AUTH PLAIN !!!notbase64!!!")
         assert r.code == 501 or r.code == 535, r
@@ -149,9 +153,9 @@ def test_auth_malformed_base64_refused(server):
         assert r.code == 530, r
 
 
-def test_auth_failures_slowed(server):
+def test_auth_failures_slowed(make_server):
+    server = make_server()
     with tls_conn(server) as c:
-        t0 = time.monotonic()
         r = c.auth_plain("alice@example.test", "wrong-1")
         t1 = time.monotonic()
         assert r.code == 535, r
@@ -162,7 +166,23 @@ def test_auth_failures_slowed(server):
             t2 - t1)
 
 
-def test_auth_failure_limit_disconnects(server):
+def test_auth_failures_slowed_across_reconnects(make_server):
+    # "Repeated failures from one client": reconnecting for each guess must not
+    # reset the slowing, or a brute-forcer just opens a new connection each time.
+    server = make_server()
+    took = []
+    for i in range(3):
+        with tls_conn(server) as c:
+            t0 = time.monotonic()
+            r = c.auth_plain("alice@example.test", "guess-%d" % i)
+            took.append(time.monotonic() - t0)
+            assert r.code == 535, r
+    assert took[2] - took[0] >= 0.8, "failure replies took %r s: not slowed across " \
+        "connections from the same address" % [round(t, 2) for t in took]
+
+
+def test_auth_failure_limit_disconnects(make_server):
+    server = make_server()
     # Default auth-failure-limit 3: after the 3rd failure, 421 4.7.0 and close.
     # Even the right password is not accepted after that.
     with tls_conn(server) as c:
@@ -203,7 +223,8 @@ def test_auth_failure_limit_configurable(make_server):
         assert c.closed(timeout=5)
 
 
-def test_auth_failures_counted_per_session(server):
+def test_auth_failures_counted_per_session(make_server):
+    server = make_server()
     # Failures in a closed session do not lock out the next one.
     with tls_conn(server) as c:
         assert c.auth_plain("bob@example.test", "x").code == 535
@@ -211,7 +232,8 @@ def test_auth_failures_counted_per_session(server):
         assert c.auth_plain("bob@example.test", server.users["bob@example.test"]).code == 235
 
 
-def test_auth_smtplib_wrong_password_raises(server):
+def test_auth_smtplib_wrong_password_raises(make_server):
+    server = make_server()
     s = smtp_client(server, "fallback")
     try:
         with pytest.raises(smtplib.SMTPAuthenticationError):

@@ -80,7 +80,7 @@ def test_swaks_port25_local(server, tls):
 def test_swaks_port25_relay_denied(server):
     rc, out = swaks(server, "smtp", "--from", "alice@example.test", "--to", "x@remote.test")
     assert rc != 0, out
-    assert re.search(r"<\*\* 550 5\.7\.1 .*relay", out, re.I), out
+    assert re.search(r"<~?\*+ 550 5\.7\.1 .*relay", out, re.I), out
 
 
 def test_swaks_port25_auth_not_offered(server):
@@ -112,7 +112,7 @@ def test_swaks_587_wrong_password(server):
                     "--auth-user", "alice@example.test", "--auth-password", "nope",
                     "--from", "alice@example.test", "--to", "bob@example.test")
     assert rc != 0, out
-    assert re.search(r"<\*\* 535 5\.7\.8", out), out
+    assert re.search(r"<~?\*+ 535 5\.7\.8", out), out
 
 
 def test_swaks_from_not_owned(server):
@@ -121,7 +121,7 @@ def test_swaks_from_not_owned(server):
                     "--auth-password", server.users["alice@example.test"],
                     "--from", "bob@example.test", "--to", "bob@example.test")
     assert rc != 0, out
-    assert re.search(r"<\*\* 553 5\.7\.1", out), out
+    assert re.search(r"<~?\*+ 553 5\.7\.1", out), out
 
 
 # ---------------------------------------------------------------- openssl s_client

@@ -2,12 +2,11 @@
 command-line strictness, pipelining, DSN parameters, queue ids in the log."""
 
 import re
-import socket
 import time
 
 import pytest
 
-from conftest import Closed, Conn, caps, login_conn, message, send_raw_message, token
+from conftest import Conn, caps, login_conn, message, send_raw_message, token
 
 
 def open_txn(srv, rcpts=("alice@example.test",), frm="sender@remote.test", params=""):

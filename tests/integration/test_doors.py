@@ -4,9 +4,7 @@ Listeners run on free high ports, so every mode here comes from the service
 name in the config (the port number cannot tell).
 """
 
-import os
 import re
-import signal
 import smtplib
 import socket
 import subprocess
@@ -50,12 +48,26 @@ def test_sigterm_exits_zero(make_server):
     assert srv.stop() == 0, srv.log_text()[-3000:]
 
 
+def test_sigterm_with_open_session_exits_zero(make_server):
+    srv = make_server()
+    c = Conn(srv.port("submission"))
+    try:
+        c.ehlo()
+        t0 = time.monotonic()
+        assert srv.stop() == 0, srv.log_text()[-3000:]
+        assert time.monotonic() - t0 < 10
+        assert c.closed(5)
+    finally:
+        c.close()
+
+
 def test_unbindable_port_exits_nonzero_naming_port(make_server):
     srv = make_server(start=False)
     busy = socket.socket()
     busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     busy.bind((HOST, srv.port("smtp")))
     busy.listen(1)
+    srv.expect_exit = True
     try:
         srv.start(wait=False)
         try:
@@ -70,6 +82,7 @@ def test_unbindable_port_exits_nonzero_naming_port(make_server):
 
 def test_bad_config_exits_nonzero_with_file_line(make_server):
     srv = make_server(start=False, extra=["no-such-directive 1"])
+    srv.expect_exit = True
     srv.start(wait=False)
     try:
         code = srv.proc.wait(timeout=10)
@@ -165,6 +178,15 @@ def test_smtp_case_and_tag_go_to_base_mailbox(server):
         assert r.code == 250, r
     got = server.wait_mail("alice@example.test", m)
     assert len(got) == 1, "Alice+News@EXAMPLE.Test not in mail/example.test/alice/new"
+
+
+def test_smtp_postmaster_always_accepted(server):
+    # RFC 5321 4.5.1: every local domain takes mail for postmaster.
+    with Conn(server.port("smtp")) as c:
+        c.ehlo()
+        assert c.cmd("MAIL FROM:<x@remote.test>").code == 250
+        assert c.cmd("RCPT TO:<postmaster@example.test>").code == 250
+        assert c.cmd("RCPT TO:<Postmaster>").code == 250
 
 
 def test_smtp_unknown_local_user_550_511(server):

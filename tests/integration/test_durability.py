@@ -1,11 +1,16 @@
 """Durability: a 250 means the message survives kill -9."""
 
 import collections
+import os
 import re
+import shutil
 import smtplib
+import subprocess
 import threading
 import time
 import warnings
+
+import pytest
 
 from conftest import Conn, message, send_raw_message, smtp_client, token
 
@@ -14,13 +19,13 @@ MID = re.compile(rb"Message-ID: <(t[0-9a-f]{16})@client\.example\.test>")
 
 
 def all_delivered(srv):
-    """token -> number of Maildir files holding it, over every mailbox."""
-    seen = collections.Counter()
+    """token -> list of the mailboxes (one entry per Maildir file) holding it."""
+    seen = collections.defaultdict(list)
     for rc in RCPTS:
         for data in srv.delivered(rc).values():
             m = MID.search(data)
             if m:
-                seen[m.group(1).decode()] += 1
+                seen[m.group(1).decode()].append(rc)
     return seen
 
 
@@ -29,7 +34,6 @@ def test_kill9_mid_load_loses_no_acknowledged_message(make_server):
     acked = []            # (token, rcpt) for every message the server answered 250
     lock = threading.Lock()
     stop = threading.Event()
-    busy = [0] * 8
     failures = []
     # 8 senders over all four doors: plain on 25, STARTTLS+AUTH on 587/2525, TLS on 465.
     plan = [("smtp", None), ("smtp", None), ("smtp", None), ("smtp", None),
@@ -50,7 +54,6 @@ def test_kill9_mid_load_loses_no_acknowledged_message(make_server):
                 t = token()
                 rc = RCPTS[(i + n) % len(RCPTS)]
                 frm = user or "load%d@remote.test" % i
-                busy[i] += 1
                 s.sendmail(frm, [rc], message(t, frm=frm, to=rc,
                                               body=("load %d %d\r\n" % (i, n)) * 20))
                 with lock:
@@ -74,6 +77,7 @@ def test_kill9_mid_load_loses_no_acknowledged_message(make_server):
         if n >= 40 and time.monotonic() - t0 >= 2.0:
             break
         time.sleep(0.05)
+    print("kill after %.1f s with %d acked" % (time.monotonic() - t0, len(acked)))
     running = sum(th.is_alive() for th in threads)
     srv.kill9()
     stop.set()
@@ -86,6 +90,7 @@ def test_kill9_mid_load_loses_no_acknowledged_message(make_server):
         acked_now = list(acked)
     assert len(acked_now) >= 8, "too few messages acknowledged before the kill: %d" % len(acked_now)
 
+    queued_at_restart = srv.queue_files()
     srv.start()  # same config, same spool
     want = {t for t, _ in acked_now}
     deadline = time.monotonic() + 30
@@ -95,12 +100,15 @@ def test_kill9_mid_load_loses_no_acknowledged_message(make_server):
         if not missing or time.monotonic() > deadline:
             break
         time.sleep(0.2)
+    print("%d acknowledged, %d still in the queue at restart, all found %.1f s after restart"
+          % (len(want), len([n for n in queued_at_restart if "." not in n]),
+             time.monotonic() - deadline + 30))
     assert not missing, "%d of %d acknowledged messages lost after kill -9: %s" % (
         len(missing), len(want), sorted(missing)[:10])
     # Each went to the mailbox it was addressed to.
-    for t, rc in acked_now:
-        assert srv.find_mail(rc, "<%s@" % t), (t, rc)
-    dups = {t: c for t, c in seen.items() if c > 1}
+    wrong = [(t, rc, seen[t]) for t, rc in acked_now if rc not in seen[t]]
+    assert not wrong, "delivered to the wrong mailbox: %r" % wrong[:5]
+    dups = {t: len(c) for t, c in seen.items() if len(c) > 1}
     if dups:
         warnings.warn("at-least-once: %d messages delivered more than once after kill -9: %s"
                       % (len(dups), sorted(dups.items())[:10]))
@@ -150,3 +158,122 @@ def test_spool_tmp_leftovers_never_delivered(make_server):
     time.sleep(0.5)
     assert not srv.find_mail("alice@example.test", m)
     assert not [v for v in srv.queue_files().values() if m.encode() in v]
+
+
+# ---------------------------------------------------------------- fsync ordering (strace)
+
+STRACE_CALLS = ("fsync,fdatasync,sync_file_range,rename,renameat,renameat2,link,linkat,"
+                "unlink,unlinkat,write,writev,sendto,sendmsg")
+RENAMES = ("rename", "renameat", "renameat2", "link", "linkat")
+SYNCS = ("fsync", "fdatasync")
+WRITES = ("write", "writev", "sendto", "sendmsg")
+
+
+def strace_usable():
+    if shutil.which("strace") is None:
+        return False
+    p = subprocess.run(["strace", "-f", "-o", "/dev/null", "true"], capture_output=True,
+                       timeout=30)
+    return p.returncode == 0
+
+
+def parse_strace(text):
+    """Calls in order: dicts with pid, name, args (incl. result), start and end
+    line numbers (end: when it returned, for calls strace split in two)."""
+    calls, pending = [], {}
+    for i, raw in enumerate(text.splitlines()):
+        m = re.match(r"^(\d+)\s+(.*)$", raw)
+        if not m:
+            continue
+        pid, rest = m.groups()
+        r = re.match(r"^<\.\.\. (\w+) resumed>(.*)$", rest)
+        if r:
+            c = pending.pop(pid, None)
+            if c is not None:
+                c["end"] = i
+                c["args"] += r.group(2)
+            continue
+        r = re.match(r"^(\w+)\((.*)$", rest)
+        if not r:
+            continue
+        c = {"pid": pid, "name": r.group(1), "args": r.group(2), "start": i, "end": i}
+        if rest.endswith("<unfinished ...>"):
+            c["end"] = None
+            pending[pid] = c
+        calls.append(c)
+    return [c for c in calls if c["end"] is not None]
+
+
+def ok(c):
+    return re.search(r"\)\s+=\s+0\s*$", c["args"]) is not None
+
+
+def fd_path(c):
+    m = re.match(r"^\d+<([^>]*)>", c["args"])
+    return m.group(1) if m else ""
+
+
+def test_250_only_after_fsync_of_file_and_directory(make_server):
+    if not strace_usable():
+        pytest.skip("strace is missing or cannot trace here (ptrace not permitted), so the "
+                    "order of fsync and the 250 cannot be observed")
+    srv = make_server(start=False)
+    trace = os.path.join(srv.dir, "strace.txt")
+    real = srv.binary
+    wrapper = os.path.join(srv.dir, "mailport-strace")
+    with open(wrapper, "w") as f:
+        f.write("#!/bin/sh\nexec strace -f -y -s 256 -e trace=%s -o %s %s \"$@\"\n"
+                % (STRACE_CALLS, trace, real))
+    os.chmod(wrapper, 0o755)
+    srv.binary = wrapper
+    srv.start()
+    m = token()
+    with Conn(srv.port("smtp")) as c:
+        c.ehlo()
+        r = send_raw_message(c, "a@remote.test", ["alice@example.test"],
+                             message(m).encode() + b".\r\n")
+        assert r.code == 250, r
+        assert c.cmd("QUIT").code == 221
+    assert srv.wait_mail("alice@example.test", m)
+    deadline = time.monotonic() + 10
+    while srv.wait_queue(m, timeout=0) and time.monotonic() < deadline:
+        time.sleep(0.1)  # delivered: the queue file goes away
+    time.sleep(0.5)
+    srv.kill9()  # no LeakSanitizer run under ptrace
+    srv.binary = real
+    calls = parse_strace(open(trace, errors="replace").read())
+
+    w354 = next(c for c in calls if c["name"] in WRITES and '"354 ' in c["args"])
+    w250 = next(c for c in calls if c["name"] in WRITES and c["start"] > w354["start"]
+                and '"250 ' in c["args"])
+    # The queue file: committed by a rename into queue/ before the 250.
+    ren = [c for c in calls if c["name"] in RENAMES and ok(c) and "queue" in c["args"]
+           and c["end"] < w250["start"] and "/mail/" not in c["args"]]
+    assert ren, "no rename into queue/ before the 250"
+    ren = ren[-1]
+    qid = re.findall(r'"([^"/]+)"', ren["args"])[-1] if '"' in ren["args"] else \
+        os.path.basename(re.findall(r"queue/([^\"\s,>)]+)", ren["args"])[-1])
+    assert os.path.basename(qid), ren
+    fsync_file = [c for c in calls if c["name"] in SYNCS and ok(c) and qid in fd_path(c)
+                  and c["end"] < ren["start"]]
+    assert fsync_file, "message file %s not fsynced before its rename into queue/" % qid
+    fsync_dir = [c for c in calls if c["name"] in SYNCS and ok(c)
+                 and fd_path(c).rstrip("/").endswith("/spool/queue")
+                 and c["start"] > ren["end"] and c["end"] < w250["start"]]
+    assert fsync_dir, "queue/ not fsynced between the rename of %s and the 250" % qid
+
+    # Delivery: Maildir file fsynced, linked into new/, new/ fsynced, and only
+    # then the queue file removed.
+    lnk = [c for c in calls if c["name"] in RENAMES and ok(c) and "/alice/new/" in c["args"]]
+    assert lnk, "no link/rename into alice's new/"
+    lnk = lnk[0]
+    assert [c for c in calls if c["name"] in SYNCS and ok(c) and "/alice/tmp/" in fd_path(c)
+            and c["end"] < lnk["start"]], "Maildir file not fsynced before it entered new/"
+    newsync = [c for c in calls if c["name"] in SYNCS and ok(c)
+               and fd_path(c).rstrip("/").endswith("/alice/new") and c["start"] > lnk["end"]]
+    assert newsync, "new/ not fsynced after the link"
+    rm = [c for c in calls if c["name"] in ("unlink", "unlinkat") and qid in c["args"]
+          and ".state" not in c["args"] and "tmp" not in c["args"].split(qid)[0][-8:]]
+    assert rm, "queue file %s never removed after delivery" % qid
+    assert rm[0]["start"] > newsync[0]["end"], \
+        "queue file removed before the delivered copy was durable"

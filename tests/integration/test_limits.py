@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from conftest import HOST, Closed, Conn, free_port, message, send_raw_message, token
+from conftest import HOST, Closed, Conn, free_port, message, token
 
 
 def ipv6_loopback_ok():

@@ -10,11 +10,12 @@ import ssl
 import subprocess
 import threading
 import time
+import warnings
 
 import pytest
 
 from conftest import (HOST, Closed, Conn, caps, header_block, login_conn, message,
-                      send_raw_message, smtp_client, token)
+                      smtp_client, token)
 
 TLS_DOORS = ["smtp", "submission", "submissions"]
 
@@ -31,6 +32,12 @@ def tls_socket(srv, door, ctx, server_hostname="localhost"):
 
 
 def old_tls_client_ctx(version):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return _old_tls_client_ctx(version)
+
+
+def _old_tls_client_ctx(version):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
@@ -46,8 +53,10 @@ def client_can_speak(version, certs, cipher=None):
     later is the server's."""
     sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     sctx.set_ciphers((cipher or "DEFAULT") + ":@SECLEVEL=0")
-    sctx.minimum_version = version
-    sctx.maximum_version = version
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        sctx.minimum_version = version
+        sctx.maximum_version = version
     sctx.load_cert_chain(certs.chain_a, certs.key_a)
     ls = socket.socket()
     ls.bind((HOST, 0))
@@ -191,6 +200,21 @@ def test_state_reset_after_starttls(server, door):
         c.ehlo()
         if door == "smtp":
             assert c.cmd("MAIL FROM:<alice@example.test>").code == 250
+
+
+def test_transaction_before_starttls_forgotten(server):
+    # RFC 3207 4.2: a MAIL given in plaintext must not survive the handshake.
+    with Conn(server.port("smtp")) as c:
+        c.ehlo()
+        assert c.cmd("MAIL FROM:<a@remote.test>").code == 250
+        r = c.cmd("STARTTLS")
+        if r.code != 220:
+            assert r.code == 503, "STARTTLS inside a transaction: %r" % r
+            return
+        c.sock = server.certs.client_context().wrap_socket(c.sock, server_hostname="localhost")
+        c.ehlo()
+        r = c.cmd("RCPT TO:<alice@example.test>")
+        assert r.code == 503, "the plaintext MAIL is still in effect after TLS: %r" % r
 
 
 def test_starttls_not_offered_or_accepted_twice(server):
@@ -362,6 +386,28 @@ def test_sighup_reloads_users(make_server):
             time.sleep(0.3)
     assert ok, "new user not accepted after SIGHUP:\n%s" % srv.log_text()[mark:]
     assert srv.alive()
+
+
+def test_sighup_reloads_config_limits(make_server):
+    srv = make_server()
+    with Conn(srv.port("smtp")) as c:
+        assert caps(c.ehlo())["SIZE"].split()[1:] == ["36700160"]
+    srv.limits["message-size-limit"] = 5000
+    srv.write_config()
+    srv.sighup()
+    deadline = time.monotonic() + 10
+    size = None
+    while time.monotonic() < deadline:
+        with Conn(srv.port("smtp")) as c:
+            size = caps(c.ehlo())["SIZE"].split()[1:]
+        if size == ["5000"]:
+            break
+        time.sleep(0.2)
+    assert size == ["5000"], "EHLO SIZE after SIGHUP: %r" % size
+    with Conn(srv.port("smtp")) as c:
+        c.ehlo()
+        r = c.cmd("MAIL FROM:<a@remote.test> SIZE=5001")
+        assert (r.code, r.enhanced) == (552, "5.3.4"), r
 
 
 def test_sighup_with_broken_certificate_keeps_serving(make_server):
