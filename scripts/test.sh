@@ -29,17 +29,30 @@ for t in "$build"/test_*; do
 	run_suite "unit $(basename "$t")" "$t"
 done
 
-# Fuzzers: replay the kept corpus, then fuzz briefly from it.
-fuzz_seconds=${FUZZ_SECONDS:-10}
+# Fuzzers: replay the kept corpus, then fuzz briefly from it. Their chatter
+# goes to a log that is shown only when a fuzzer fails.
+fuzz_seconds=${FUZZ_SECONDS:-8}
+fuzz_run() { # fuzzer, corpus
+	local work log rc
+	work=$(mktemp -d)
+	log=$(mktemp)
+	"$1" -max_total_time="$fuzz_seconds" -timeout=5 -rss_limit_mb=2048 \
+		-artifact_prefix=fuzz/artifacts/ -print_final_stats=1 "$work" "$2" >"$log" 2>&1
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		grep -E "^stat::number_of_executed_units" "$log" | sed 's/^/   /'
+	else
+		tail -n 60 "$log"
+	fi
+	rm -rf "$work" "$log"
+	return $rc
+}
 for f in "$build"/fuzz_*; do
 	[ -x "$f" ] || continue
 	name=$(basename "$f")
 	corpus="fuzz/corpus/${name#fuzz_}"
 	mkdir -p "$corpus" fuzz/artifacts
-	work=$(mktemp -d)
-	run_suite "fuzz $name" "$f" -max_total_time="$fuzz_seconds" -timeout=5 -rss_limit_mb=2048 \
-		-artifact_prefix=fuzz/artifacts/ -print_final_stats=0 "$work" "$corpus"
-	rm -rf "$work"
+	run_suite "fuzz $name" fuzz_run "$f" "$corpus"
 done
 
 # Integration: the real server, real clients (pytest).
