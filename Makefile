@@ -28,6 +28,7 @@ $(TEST_BUILD)/build.ninja:
 
 test: $(TEST_BUILD)/build.ninja
 	@scripts/deps.sh --test
+	@scripts/install-peers.sh
 	cmake --build $(TEST_BUILD)
 	scripts/test.sh $(TEST_BUILD)
 
