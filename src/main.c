@@ -15,6 +15,8 @@ static const struct {
     {"serve", cmd_serve, "run the mail server (ports 25, 465, 587, 2525)"},
     {"passwd", cmd_passwd, "read a password on stdin, print a crypt(3) hash for the users file"},
     {"config", cmd_config, "config check [-c FILE]: validate a config file"},
+    {"send", cmd_send, "submit a message: 587 -> 465 -> 2525, TLS always, explains failures"},
+    {"sendmail", cmd_sendmail, "sendmail-compatible submission (also as argv[0] 'sendmail')"},
 };
 
 static void
@@ -29,6 +31,10 @@ usage(FILE *out)
 int
 main(int argc, char **argv)
 {
+	/* Installed as sendmail (a link), it is sendmail: cron, PHP mail(), git. */
+	const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	if (strcmp(prog, "sendmail") == 0)
+		return cmd_sendmail(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return EX_USAGE;

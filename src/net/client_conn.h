@@ -1,0 +1,78 @@
+/*
+ * client_conn: one outgoing SMTP connection for the client commands (send,
+ * probe, verify): a bounded connect, CRLF lines with a deadline, and TLS
+ * with the certificate verified against the system store (or a CA file)
+ * and the host name checked. Blocking, with poll(2) deadlines: the client
+ * commands do one thing at a time and must never hang.
+ *
+ * Errors come back as a struct conn_error: a kind the outcome table knows,
+ * and the system's or OpenSSL's words for it.
+ */
+#ifndef MP_CLIENT_CONN_H
+#define MP_CLIENT_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum conn_error_kind {
+	CONN_OK,
+	CONN_DNS,          /* the name does not resolve */
+	CONN_REFUSED,      /* RST: nothing listens there */
+	CONN_TIMEOUT,      /* no answer in time: filtered, or the reply never came */
+	CONN_UNREACHABLE,  /* no route, network down */
+	CONN_CLOSED,       /* the peer closed the connection */
+	CONN_TLS_HANDSHAKE, /* the handshake failed (version, cipher, not TLS at all) */
+	CONN_TLS_CERT,     /* the certificate is not trusted or not for this host */
+	CONN_IO,           /* anything else */
+	CONN_LINE_TOO_LONG,
+};
+
+struct conn_error {
+	enum conn_error_kind kind;
+	char detail[256]; /* strerror or OpenSSL's reason */
+};
+
+struct client_conn_opts {
+	const char *host;
+	unsigned short port;
+	int timeout_ms;       /* for the connect and for each read/write */
+	const char *cafile;   /* NULL: the system's trust store */
+	bool insecure;        /* do not verify the certificate (explicit, warned) */
+};
+
+/* What the TLS session turned out to be, for logs, -v and probe. */
+struct tls_info {
+	char version[32];
+	char cipher[96];
+	char subject[256];
+	char issuer[256];
+	char sans[512];       /* "DNS:a, DNS:b, IP:127.0.0.1" */
+	char not_after[64];   /* "2027-12-01 10:00:00 UTC" */
+	long days_left;
+	bool verified;        /* chain verified and host name matched */
+	char verify_error[160]; /* why not, when not */
+};
+
+struct client_conn;
+
+/* Connect to one of host's addresses within the timeout. NULL with err. */
+struct client_conn *client_conn_open(const struct client_conn_opts *opts, struct conn_error *err);
+void client_conn_close(struct client_conn **cp);
+/* The address actually connected to, "192.0.2.1" or "::1". */
+const char *client_conn_peer(const struct client_conn *c);
+
+/*
+ * Start TLS now (implicit TLS at once, or after a 220 to STARTTLS).
+ * Bytes received before the handshake are discarded first. -1 with err.
+ */
+int client_conn_start_tls(struct client_conn *c, struct conn_error *err);
+const struct tls_info *client_conn_tls(const struct client_conn *c);
+
+/* One line without its CRLF into line[size]; -1 with err (timeout, closed, too long). */
+int client_conn_read_line(struct client_conn *c, char *line, size_t size, size_t *len_r,
+			  struct conn_error *err);
+int client_conn_write(struct client_conn *c, const void *p, size_t n, struct conn_error *err);
+
+const char *conn_error_kind_name(enum conn_error_kind k);
+
+#endif

@@ -1,0 +1,164 @@
+/*
+ * client_run: the loop between a client_conn and the client session core.
+ *
+ * The core decides every byte of SMTP; this file only moves bytes and
+ * performs the actions the core asks for. The body is dot-stuffed here as
+ * it is written, in chunks, never copied whole.
+ */
+#include "client_run.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "smtp_data.h"
+#include "str.h"
+#include "xmalloc.h"
+
+#define BODY_CHUNK 16384
+#define REPLY_LINE_MAX 4096
+
+static void
+flush_transcript(struct smtp_client *c, FILE *transcript)
+{
+	struct buf *t = smtp_client_transcript(c);
+	if (transcript && t->len)
+		fwrite(t->data, 1, t->len, transcript);
+	buf_reset(t);
+}
+
+static int
+send_output(struct client_conn *conn, struct smtp_client *c, struct conn_error *err)
+{
+	struct buf *out = smtp_client_output(c);
+	int rc = out->len ? client_conn_write(conn, out->data, out->len, err) : 0;
+	/* AUTH lines carry secrets: do not leave them in memory. */
+	explicit_bzero(out->data, out->len);
+	buf_reset(out);
+	return rc;
+}
+
+/* The message, dot-stuffed, then CRLF "." CRLF (RFC 5321 4.5.2). */
+static int
+send_body(struct client_conn *conn, const char *body, size_t len, struct conn_error *err)
+{
+	char *out = xmalloc(2 * BODY_CHUNK + 8);
+	bool at_line_start = true;
+	int rc = 0;
+	for (size_t off = 0; off < len && rc == 0; off += BODY_CHUNK) {
+		size_t n = len - off < BODY_CHUNK ? len - off : BODY_CHUNK;
+		size_t m = smtp_data_stuff(body + off, n, &at_line_start, out);
+		rc = client_conn_write(conn, out, m, err);
+	}
+	if (rc == 0) {
+		bool ends_crlf = len >= 2 && body[len - 2] == '\r' && body[len - 1] == '\n';
+		const char *end = ends_crlf || len == 0 ? ".\r\n" : "\r\n.\r\n";
+		rc = client_conn_write(conn, end, strlen(end), err);
+	}
+	free(out);
+	return rc;
+}
+
+/* Perform the core's pending action; false when the session is over. */
+static bool
+perform(struct client_conn *conn, struct smtp_client *c, const char *body, size_t body_len,
+	struct client_run_result *r)
+{
+	struct conn_error err;
+	switch (smtp_client_action(c)) {
+	case CLIENT_ACT_NONE:
+		return true;
+	case CLIENT_ACT_START_TLS:
+		if (client_conn_start_tls(conn, &err) < 0) {
+			r->conn = err;
+			smtp_client_tls_done(c, false, err.detail);
+			return smtp_client_action(c) != CLIENT_ACT_DONE;
+		}
+		r->tls_used = true;
+		r->tls = *client_conn_tls(conn);
+		smtp_client_tls_done(c, true, NULL);
+		if (send_output(conn, c, &err) < 0) {
+			r->conn = err;
+			smtp_client_connection_lost(c, err.kind == CONN_TIMEOUT);
+			return false;
+		}
+		return true;
+	case CLIENT_ACT_SEND_BODY:
+		if (send_body(conn, body ? body : "", body ? body_len : 0, &err) < 0) {
+			r->conn = err;
+			smtp_client_connection_lost(c, err.kind == CONN_TIMEOUT);
+			return false;
+		}
+		smtp_client_body_sent(c);
+		return true;
+	case CLIENT_ACT_DONE:
+		send_output(conn, c, &err); /* QUIT, best effort */
+		return false;
+	}
+	return false;
+}
+
+static void
+dialogue(struct client_conn *conn, struct smtp_client *c, const char *body, size_t body_len,
+	 FILE *transcript, struct client_run_result *r)
+{
+	char *line = xmalloc(REPLY_LINE_MAX);
+	struct conn_error err;
+	for (;;) {
+		size_t n;
+		if (client_conn_read_line(conn, line, REPLY_LINE_MAX, &n, &err) < 0) {
+			r->conn = err;
+			smtp_client_connection_lost(c, err.kind == CONN_TIMEOUT);
+			break;
+		}
+		if (!r->greeted && n >= 3 && memcmp(line, "220", 3) == 0)
+			r->greeted = true;
+		smtp_client_feed(c, (struct strv){line, n});
+		if (send_output(conn, c, &err) < 0) {
+			r->conn = err;
+			smtp_client_connection_lost(c, err.kind == CONN_TIMEOUT);
+			break;
+		}
+		bool go_on = perform(conn, c, body, body_len, r);
+		flush_transcript(c, transcript);
+		if (!go_on)
+			break;
+	}
+	flush_transcript(c, transcript);
+	free(line);
+}
+
+void
+client_run(const struct client_conn_opts *opts, const struct smtp_client_config *cfg,
+	   const struct smtp_client_envelope *env, const char *body, size_t body_len,
+	   FILE *transcript, struct client_run_result *r,
+	   struct smtp_client_rcpt_result *rcpt_results)
+{
+	memset(r, 0, sizeof *r);
+	struct client_conn *conn = client_conn_open(opts, &r->conn);
+	if (conn == NULL)
+		return;
+	r->connected = true;
+	if (transcript)
+		fprintf(transcript, "=== connected to %s:%u (%s)\n", opts->host, opts->port,
+			client_conn_peer(conn));
+	struct smtp_client *c = smtp_client_new(cfg, env);
+	if (cfg->tls == CLIENT_TLS_IMPLICIT) {
+		if (client_conn_start_tls(conn, &r->conn) < 0) {
+			smtp_client_free(&c);
+			client_conn_close(&conn);
+			return;
+		}
+		r->tls_used = true;
+		r->tls = *client_conn_tls(conn);
+	}
+	if (transcript && r->tls_used)
+		fprintf(transcript, "=== TLS %s %s\n", r->tls.version, r->tls.cipher);
+	dialogue(conn, c, body, body_len, transcript, r);
+	r->smtp = *smtp_client_result(c);
+	r->caps = *smtp_client_caps(c);
+	if (rcpt_results && r->smtp.rcpts)
+		memcpy(rcpt_results, r->smtp.rcpts, env->nrcpts * sizeof *rcpt_results);
+	r->smtp.rcpts = rcpt_results;
+	smtp_client_free(&c);
+	client_conn_close(&conn);
+}
