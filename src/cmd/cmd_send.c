@@ -31,11 +31,11 @@ print_attempt(const struct send_opts *so, const struct door_attempt *a)
 	struct buf b;
 	buf_init(&b, 0);
 	struct outcome_context ctx = {
-		.host = so->host,
-		.port = a->door.port,
-		.provider = so->provider,
-		.reason = a->run.conn.kind != CONN_OK ? a->run.conn.detail : NULL,
-		.reply = a->run.smtp.reply.code ? &a->run.smtp.reply : NULL,
+	    .host = so->host,
+	    .port = a->door.port,
+	    .provider = so->provider,
+	    .reason = a->run.conn.kind != CONN_OK ? a->run.conn.detail : NULL,
+	    .reply = a->run.smtp.reply.code ? &a->run.smtp.reply : NULL,
 	};
 	outcome_format(a->outcome, &ctx, &b);
 	fprintf(stderr, "%s", b.data ? b.data : "");
@@ -99,30 +99,30 @@ send_run(struct send_opts *so)
 		return exit_code;
 	}
 	struct smtp_client_envelope env = {
-		.from = so->envelope_from,
-		.rcpts = (const char *const *)so->rcpts,
-		.nrcpts = so->nrcpts,
-		.size = msg.len,
-		.eightbit = info.has_8bit,
+	    .from = so->envelope_from,
+	    .rcpts = (const char *const *)so->rcpts,
+	    .nrcpts = so->nrcpts,
+	    .size = msg.len,
+	    .eightbit = info.has_8bit,
 	};
 	struct smtp_client_config cfg = {
-		.ehlo_name = so->ehlo_name,
-		.user = so->user[0] ? so->user : NULL,
-		.password = so->password[0] ? so->password : NULL,
-		.oauth_token = so->token[0] ? so->token : NULL,
-		.all_recipients_or_none = true,
+	    .ehlo_name = so->ehlo_name,
+	    .user = so->user[0] ? so->user : NULL,
+	    .password = so->password[0] ? so->password : NULL,
+	    .oauth_token = so->token[0] ? so->token : NULL,
+	    .all_recipients_or_none = true,
 	};
 	struct submit_opts o = {
-		.host = so->host,
-		.ndoors = so->ndoors,
-		.timeout_ms = so->timeout_s * 1000,
-		.cafile = so->cafile,
-		.insecure = so->insecure,
-		.transcript = so->verbose ? stderr : NULL,
-		.cfg = &cfg,
-		.env = &env,
-		.body = msg.data,
-		.body_len = msg.len,
+	    .host = so->host,
+	    .ndoors = so->ndoors,
+	    .timeout_ms = so->timeout_s * 1000,
+	    .cafile = so->cafile,
+	    .insecure = so->insecure,
+	    .transcript = so->verbose ? stderr : NULL,
+	    .cfg = &cfg,
+	    .env = &env,
+	    .body = msg.data,
+	    .body_len = msg.len,
 	};
 	memcpy(o.doors, so->doors, sizeof o.doors);
 	struct door_attempt attempts[SUBMIT_MAX_DOORS];

@@ -64,9 +64,10 @@ secret_get(enum secret_source src, const char *spec, char *out, size_t size, cha
 		int rc = fp ? first_line(fp, out, size) : -1;
 		int status = fp ? pclose(fp) : -1;
 		if (rc < 0 || status != 0 || out[0] == '\0') {
-			snprintf(err, err_size,
-				 "the secret command failed or printed nothing (exit status %d): %s",
-				 WIFEXITED(status) ? WEXITSTATUS(status) : -1, spec);
+			snprintf(
+			    err, err_size,
+			    "the secret command failed or printed nothing (exit status %d): %s",
+			    WIFEXITED(status) ? WEXITSTATUS(status) : -1, spec);
 			explicit_bzero(out, size);
 			return -1;
 		}

@@ -81,9 +81,9 @@ message_id(const char *from, char *out, size_t size)
 }
 
 static int
-prepare_given(const struct send_message_opts *o, const char *date, const char *mid,
-	      struct buf *out, struct message_info *info, struct send_message_found *found,
-	      char *err, size_t err_size, int *exit_r)
+prepare_given(const struct send_message_opts *o, const char *date, const char *mid, struct buf *out,
+	      struct message_info *info, struct send_message_found *found, char *err,
+	      size_t err_size, int *exit_r)
 {
 	struct buf in;
 	buf_init(&in, SEND_INPUT_MAX);
@@ -109,7 +109,7 @@ prepare_given(const struct send_message_opts *o, const char *date, const char *m
 	if (found && message_from_address(text, &found->from, no_from, sizeof no_from) < 0)
 		found->from = NULL; /* no From: is fine; the caller has other sources */
 	struct message_prep prep = {
-		.date = date, .message_id = mid, .from = o->from, .remove_bcc = o->remove_bcc};
+	    .date = date, .message_id = mid, .from = o->from, .remove_bcc = o->remove_bcc};
 	int rc = message_prepare(text, &prep, out, info, err, err_size);
 	buf_free(&in);
 	return rc;
@@ -133,24 +133,24 @@ build_from_options(const struct send_message_opts *o, const char *date, const ch
 			loaded++;
 			goto out;
 		}
-		att[loaded] = (struct message_attachment){
-			.filename = o->attach[loaded],
-			.data = data[loaded].data ? data[loaded].data : "",
-			.len = data[loaded].len};
+		att[loaded] =
+		    (struct message_attachment){.filename = o->attach[loaded],
+						.data = data[loaded].data ? data[loaded].data : "",
+						.len = data[loaded].len};
 	}
 	struct message_spec spec = {
-		.from = o->from,
-		.to = o->to,
-		.to_count = o->nto,
-		.cc = o->cc,
-		.cc_count = o->ncc,
-		.subject = o->subject,
-		.date = date,
-		.message_id = mid,
-		.body = o->body,
-		.body_len = o->body ? strlen(o->body) : 0,
-		.attachments = att,
-		.attachment_count = o->nattach,
+	    .from = o->from,
+	    .to = o->to,
+	    .to_count = o->nto,
+	    .cc = o->cc,
+	    .cc_count = o->ncc,
+	    .subject = o->subject,
+	    .date = date,
+	    .message_id = mid,
+	    .body = o->body,
+	    .body_len = o->body ? strlen(o->body) : 0,
+	    .attachments = att,
+	    .attachment_count = o->nattach,
 	};
 	char boundary[64];
 	do { /* a boundary must not occur in the content: draw again if it does */
@@ -176,9 +176,8 @@ send_message_found_free(struct send_message_found *found)
 }
 
 int
-send_message_make(const struct send_message_opts *o, struct buf *out,
-		  struct message_info *info_r, struct send_message_found *found, char *err,
-		  size_t err_size, int *exit_r)
+send_message_make(const struct send_message_opts *o, struct buf *out, struct message_info *info_r,
+		  struct send_message_found *found, char *err, size_t err_size, int *exit_r)
 {
 	char date[64], mid[400];
 	date_now(date, sizeof date);

@@ -16,24 +16,24 @@
 #define SEND_MAX_LIST 64
 
 struct send_message_opts {
-	const char *input;      /* FILE, "-" for stdin, or NULL: build from options */
+	const char *input; /* FILE, "-" for stdin, or NULL: build from options */
 	const char *from;
 	const char *to[SEND_MAX_LIST];
 	size_t nto;
 	const char *cc[SEND_MAX_LIST];
 	size_t ncc;
 	const char *subject;
-	const char *body;       /* NULL: empty */
+	const char *body; /* NULL: empty */
 	const char *attach[SEND_MAX_LIST];
 	size_t nattach;
-	bool sendmail_dots;     /* sendmail without -i: a "." line ends the input */
-	bool remove_bcc;        /* sendmail -t */
+	bool sendmail_dots; /* sendmail without -i: a "." line ends the input */
+	bool remove_bcc;    /* sendmail -t */
 };
 
 /* What sendmail mode learns from the headers of a given message. */
 struct send_message_found {
 	struct message_addrs rcpts; /* To, Cc, Bcc (read before Bcc is removed) */
-	char *from;                 /* the address in From:, or NULL */
+	char *from;		    /* the address in From:, or NULL */
 };
 
 /*

@@ -40,32 +40,36 @@ send_usage(FILE *out, bool sendmail)
 			"Reads a message on stdin and submits it like sendmail: -t takes the\n"
 			"recipients from To/Cc/Bcc (Bcc is removed), -i (or -oi) does not end the\n"
 			"message at a line with a single dot. The server and login come from the\n"
-			"default account of ~/.config/mailport/send.conf (or /etc/mailport/send.conf),\n"
+			"default account of ~/.config/mailport/send.conf (or "
+			"/etc/mailport/send.conf),\n"
 			"or from the send options below. Silent when all went well.\n\n");
 	}
-	fprintf(out,
-		"usage: mailport send [--server HOST[:PORT] | --provider NAME | --account NAME]\n"
-		"                     [--tls starttls|implicit|none] [--user U (--password-file F |\n"
-		"                     --password-env VAR | --password-cmd CMD)] [--oauth2-token-file F |\n"
-		"                     --oauth2-token-cmd CMD] --from ADDR --to ADDR[,ADDR...] [--cc ...]\n"
-		"                     [--bcc ...] [--subject S] [--body TEXT] [--attach FILE]...\n"
-		"                     [--cafile F] [--insecure] [--timeout SECONDS] [-v] [FILE|-]\n\n"
-		"  --server HOST:PORT  that door only (465: implicit TLS, others STARTTLS)\n"
-		"  --server HOST       tries 587 (STARTTLS), 465 (implicit TLS), 2525 (STARTTLS)\n"
-		"  --provider NAME     a provider's host and doors; --provider list shows them\n"
-		"  --account NAME      an account of ~/.config/mailport/send.conf\n"
-		"  --tls MODE          starttls or implicit; none sends in the clear (localhost only)\n"
-		"  --password-*        where the password is; never on the command line\n"
-		"  --oauth2-token-*    an OAuth2 access token (XOAUTH2/OAUTHBEARER), e.g. Outlook\n"
-		"  FILE or -           send this message as it is (Date and Message-ID added if\n"
-		"                      missing); without it the message is built from the options\n"
-		"  --cafile F          trust this CA (a self-signed test server's certificate)\n"
-		"  --insecure          do not check the certificate (warned; tests only)\n"
-		"  --timeout S         bound on each connection attempt and reply (default 10)\n"
-		"  -v                  print the SMTP dialogue (secrets hidden)\n\n"
-		"Exit codes (sysexits): 0 sent, 64 usage, 65 bad message, 67 unknown recipient,\n"
-		"68 unknown host, 69 unavailable, 75 try later, 76 protocol, 77 refused login or\n"
-		"relay, 78 config.\n");
+	fprintf(
+	    out,
+	    "usage: mailport send [--server HOST[:PORT] | --provider NAME | --account NAME]\n"
+	    "                     [--tls starttls|implicit|none] [--user U (--password-file F |\n"
+	    "                     --password-env VAR | --password-cmd CMD)] [--oauth2-token-file F "
+	    "|\n"
+	    "                     --oauth2-token-cmd CMD] --from ADDR --to ADDR[,ADDR...] [--cc "
+	    "...]\n"
+	    "                     [--bcc ...] [--subject S] [--body TEXT] [--attach FILE]...\n"
+	    "                     [--cafile F] [--insecure] [--timeout SECONDS] [-v] [FILE|-]\n\n"
+	    "  --server HOST:PORT  that door only (465: implicit TLS, others STARTTLS)\n"
+	    "  --server HOST       tries 587 (STARTTLS), 465 (implicit TLS), 2525 (STARTTLS)\n"
+	    "  --provider NAME     a provider's host and doors; --provider list shows them\n"
+	    "  --account NAME      an account of ~/.config/mailport/send.conf\n"
+	    "  --tls MODE          starttls or implicit; none sends in the clear (localhost only)\n"
+	    "  --password-*        where the password is; never on the command line\n"
+	    "  --oauth2-token-*    an OAuth2 access token (XOAUTH2/OAUTHBEARER), e.g. Outlook\n"
+	    "  FILE or -           send this message as it is (Date and Message-ID added if\n"
+	    "                      missing); without it the message is built from the options\n"
+	    "  --cafile F          trust this CA (a self-signed test server's certificate)\n"
+	    "  --insecure          do not check the certificate (warned; tests only)\n"
+	    "  --timeout S         bound on each connection attempt and reply (default 10)\n"
+	    "  -v                  print the SMTP dialogue (secrets hidden)\n\n"
+	    "Exit codes (sysexits): 0 sent, 64 usage, 65 bad message, 67 unknown recipient,\n"
+	    "68 unknown host, 69 unavailable, 75 try later, 76 protocol, 77 refused login or\n"
+	    "relay, 78 config.\n");
 }
 
 static void
@@ -83,7 +87,8 @@ provider_list(void)
 	}
 	printf("\nNotes:\n");
 	for (size_t i = 0; i < provider_count(); i++)
-		if (provider_at(i)->note && (i == 0 || provider_at(i)->note != provider_at(i - 1)->note))
+		if (provider_at(i)->note &&
+		    (i == 0 || provider_at(i)->note != provider_at(i - 1)->note))
 			printf("  %-14s %s\n", provider_at(i)->name, provider_at(i)->note);
 }
 
@@ -186,8 +191,8 @@ account_secret(enum account_source s)
 
 /* Fill the gaps the command line left from an account. */
 static void
-apply_account(struct send_args *a, const struct account *acc, struct send_opts *so,
-	      char *server, size_t size, enum client_tls *tls, bool *has_tls)
+apply_account(struct send_args *a, const struct account *acc, struct send_opts *so, char *server,
+	      size_t size, enum client_tls *tls, bool *has_tls)
 {
 	if (!a->server && !a->provider) {
 		if (acc->host && acc->port)
@@ -227,22 +232,25 @@ settle_doors(struct send_opts *so, const struct send_args *a, enum client_tls tl
 	unsigned port = 0;
 	if (a->server) {
 		if (!split_server(a->server, so->host, sizeof so->host, &port)) {
-			fprintf(stderr, "mailport: --server %s: use HOST, HOST:PORT or [IPv6]:PORT\n",
+			fprintf(stderr,
+				"mailport: --server %s: use HOST, HOST:PORT or [IPv6]:PORT\n",
 				a->server);
 			return EX_USAGE;
 		}
 	} else if (so->provider) {
 		str_copy(so->host, sizeof so->host, so->provider->host);
 	} else {
-		fprintf(stderr, "mailport: no server given\n  fix: add --server HOST (or HOST:PORT), "
-				"or --provider NAME (see --provider list), or create an account in "
-				"~/.config/mailport/send.conf\n");
+		fprintf(stderr,
+			"mailport: no server given\n  fix: add --server HOST (or HOST:PORT), "
+			"or --provider NAME (see --provider list), or create an account in "
+			"~/.config/mailport/send.conf\n");
 		return EX_USAGE;
 	}
 	if (port) {
 		so->doors[0].port = (unsigned short)port;
-		so->doors[0].tls = has_tls ? tls : port == 465 ? CLIENT_TLS_IMPLICIT
-							       : CLIENT_TLS_STARTTLS;
+		so->doors[0].tls = has_tls	 ? tls
+				   : port == 465 ? CLIENT_TLS_IMPLICIT
+						 : CLIENT_TLS_STARTTLS;
 		so->ndoors = 1;
 	} else if (so->provider && !a->server) {
 		so->ndoors = provider_nports(so->provider);
@@ -267,17 +275,18 @@ settle_login(struct send_opts *so, const struct send_args *a)
 	char err[512];
 	if (a->user)
 		str_copy(so->user, sizeof so->user, a->user);
-	if (secret_get(a->pw_src, a->pw_spec, so->password, sizeof so->password, err,
-		       sizeof err) < 0 ||
-	    secret_get(a->token_src, a->token_spec, so->token, sizeof so->token, err,
-		       sizeof err) < 0) {
+	if (secret_get(a->pw_src, a->pw_spec, so->password, sizeof so->password, err, sizeof err) <
+		0 ||
+	    secret_get(a->token_src, a->token_spec, so->token, sizeof so->token, err, sizeof err) <
+		0) {
 		fprintf(stderr, "mailport: %s\n", err);
 		return EX_CONFIG;
 	}
 	bool secret = so->password[0] || so->token[0];
 	if (so->user[0] && !secret) {
-		fprintf(stderr, "mailport: --user %s has no password\n  fix: add --password-file F, "
-				"--password-env VAR or --password-cmd CMD (or --oauth2-token-cmd)\n",
+		fprintf(stderr,
+			"mailport: --user %s has no password\n  fix: add --password-file F, "
+			"--password-env VAR or --password-cmd CMD (or --oauth2-token-cmd)\n",
 			so->user);
 		return EX_USAGE;
 	}
@@ -287,9 +296,10 @@ settle_login(struct send_opts *so, const struct send_args *a)
 	}
 	for (size_t i = 0; secret && i < so->ndoors; i++)
 		if (so->doors[i].tls == CLIENT_TLS_NONE && !is_loopback(so->host)) {
-			fprintf(stderr, "mailport: refusing to send a password in the clear to %s\n"
-					"  fix: use --tls starttls or --tls implicit (--tls none is "
-					"for a server on this machine)\n",
+			fprintf(stderr,
+				"mailport: refusing to send a password in the clear to %s\n"
+				"  fix: use --tls starttls or --tls implicit (--tls none is "
+				"for a server on this machine)\n",
 				so->host);
 			return EX_USAGE;
 		}
@@ -337,7 +347,8 @@ static int
 add_list(const char **list, size_t *n, const char *value, const char *what)
 {
 	if (*n >= SEND_MAX_LIST) {
-		fprintf(stderr, "mailport: too many %s options (at most %d)\n", what, SEND_MAX_LIST);
+		fprintf(stderr, "mailport: too many %s options (at most %d)\n", what,
+			SEND_MAX_LIST);
 		return EX_USAGE;
 	}
 	list[(*n)++] = value;
@@ -345,35 +356,53 @@ add_list(const char **list, size_t *n, const char *value, const char *what)
 }
 
 enum {
-	O_SERVER = 256, O_PROVIDER, O_TLS, O_USER, O_PWFILE, O_PWENV, O_PWCMD, O_TOKFILE,
-	O_TOKCMD, O_FROM, O_TO, O_CC, O_BCC, O_SUBJECT, O_BODY, O_ATTACH, O_CAFILE,
-	O_INSECURE, O_TIMEOUT, O_ACCOUNT, O_HELP,
+	O_SERVER = 256,
+	O_PROVIDER,
+	O_TLS,
+	O_USER,
+	O_PWFILE,
+	O_PWENV,
+	O_PWCMD,
+	O_TOKFILE,
+	O_TOKCMD,
+	O_FROM,
+	O_TO,
+	O_CC,
+	O_BCC,
+	O_SUBJECT,
+	O_BODY,
+	O_ATTACH,
+	O_CAFILE,
+	O_INSECURE,
+	O_TIMEOUT,
+	O_ACCOUNT,
+	O_HELP,
 };
 
 static const struct option send_longopts[] = {
-	{"server", required_argument, NULL, O_SERVER},
-	{"provider", required_argument, NULL, O_PROVIDER},
-	{"tls", required_argument, NULL, O_TLS},
-	{"user", required_argument, NULL, O_USER},
-	{"password-file", required_argument, NULL, O_PWFILE},
-	{"password-env", required_argument, NULL, O_PWENV},
-	{"password-cmd", required_argument, NULL, O_PWCMD},
-	{"oauth2-token-file", required_argument, NULL, O_TOKFILE},
-	{"oauth2-token-cmd", required_argument, NULL, O_TOKCMD},
-	{"from", required_argument, NULL, O_FROM},
-	{"to", required_argument, NULL, O_TO},
-	{"cc", required_argument, NULL, O_CC},
-	{"bcc", required_argument, NULL, O_BCC},
-	{"subject", required_argument, NULL, O_SUBJECT},
-	{"body", required_argument, NULL, O_BODY},
-	{"attach", required_argument, NULL, O_ATTACH},
-	{"cafile", required_argument, NULL, O_CAFILE},
-	{"insecure", no_argument, NULL, O_INSECURE},
-	{"timeout", required_argument, NULL, O_TIMEOUT},
-	{"account", required_argument, NULL, O_ACCOUNT},
-	{"verbose", no_argument, NULL, 'v'},
-	{"help", no_argument, NULL, O_HELP},
-	{NULL, 0, NULL, 0},
+    {"server", required_argument, NULL, O_SERVER},
+    {"provider", required_argument, NULL, O_PROVIDER},
+    {"tls", required_argument, NULL, O_TLS},
+    {"user", required_argument, NULL, O_USER},
+    {"password-file", required_argument, NULL, O_PWFILE},
+    {"password-env", required_argument, NULL, O_PWENV},
+    {"password-cmd", required_argument, NULL, O_PWCMD},
+    {"oauth2-token-file", required_argument, NULL, O_TOKFILE},
+    {"oauth2-token-cmd", required_argument, NULL, O_TOKCMD},
+    {"from", required_argument, NULL, O_FROM},
+    {"to", required_argument, NULL, O_TO},
+    {"cc", required_argument, NULL, O_CC},
+    {"bcc", required_argument, NULL, O_BCC},
+    {"subject", required_argument, NULL, O_SUBJECT},
+    {"body", required_argument, NULL, O_BODY},
+    {"attach", required_argument, NULL, O_ATTACH},
+    {"cafile", required_argument, NULL, O_CAFILE},
+    {"insecure", no_argument, NULL, O_INSECURE},
+    {"timeout", required_argument, NULL, O_TIMEOUT},
+    {"account", required_argument, NULL, O_ACCOUNT},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, O_HELP},
+    {NULL, 0, NULL, 0},
 };
 
 /* One long option shared by send and sendmail. -1: go on; else an exit code. */
@@ -382,26 +411,62 @@ long_option(struct send_opts *so, struct send_args *a, int c, const char *arg)
 {
 	char *end;
 	switch (c) {
-	case O_SERVER: a->server = arg; break;
-	case O_PROVIDER: a->provider = arg; break;
-	case O_TLS: a->tls = arg; break;
-	case O_USER: a->user = arg; break;
-	case O_PWFILE: a->pw_src = SECRET_FILE, a->pw_spec = arg; break;
-	case O_PWENV: a->pw_src = SECRET_ENV, a->pw_spec = arg; break;
-	case O_PWCMD: a->pw_src = SECRET_CMD, a->pw_spec = arg; break;
-	case O_TOKFILE: a->token_src = SECRET_FILE, a->token_spec = arg; break;
-	case O_TOKCMD: a->token_src = SECRET_CMD, a->token_spec = arg; break;
-	case O_FROM: a->from = arg; break;
-	case O_TO: return add_list(so->msg.to, &so->msg.nto, arg, "--to");
-	case O_CC: return add_list(so->msg.cc, &so->msg.ncc, arg, "--cc");
-	case O_BCC: return add_list(so->bcc, &so->nbcc, arg, "--bcc");
-	case O_SUBJECT: so->msg.subject = arg; break;
-	case O_BODY: so->msg.body = arg; break;
-	case O_ATTACH: return add_list(so->msg.attach, &so->msg.nattach, arg, "--attach");
-	case O_CAFILE: so->cafile = arg; break;
-	case O_INSECURE: so->insecure = true; break;
-	case O_ACCOUNT: a->account = arg; break;
-	case 'v': so->verbose = true; break;
+	case O_SERVER:
+		a->server = arg;
+		break;
+	case O_PROVIDER:
+		a->provider = arg;
+		break;
+	case O_TLS:
+		a->tls = arg;
+		break;
+	case O_USER:
+		a->user = arg;
+		break;
+	case O_PWFILE:
+		a->pw_src = SECRET_FILE, a->pw_spec = arg;
+		break;
+	case O_PWENV:
+		a->pw_src = SECRET_ENV, a->pw_spec = arg;
+		break;
+	case O_PWCMD:
+		a->pw_src = SECRET_CMD, a->pw_spec = arg;
+		break;
+	case O_TOKFILE:
+		a->token_src = SECRET_FILE, a->token_spec = arg;
+		break;
+	case O_TOKCMD:
+		a->token_src = SECRET_CMD, a->token_spec = arg;
+		break;
+	case O_FROM:
+		a->from = arg;
+		break;
+	case O_TO:
+		return add_list(so->msg.to, &so->msg.nto, arg, "--to");
+	case O_CC:
+		return add_list(so->msg.cc, &so->msg.ncc, arg, "--cc");
+	case O_BCC:
+		return add_list(so->bcc, &so->nbcc, arg, "--bcc");
+	case O_SUBJECT:
+		so->msg.subject = arg;
+		break;
+	case O_BODY:
+		so->msg.body = arg;
+		break;
+	case O_ATTACH:
+		return add_list(so->msg.attach, &so->msg.nattach, arg, "--attach");
+	case O_CAFILE:
+		so->cafile = arg;
+		break;
+	case O_INSECURE:
+		so->insecure = true;
+		break;
+	case O_ACCOUNT:
+		a->account = arg;
+		break;
+	case 'v':
+		so->verbose = true;
+		break;
 	case O_TIMEOUT:
 		a->timeout_s = (unsigned)strtoul(arg, &end, 10);
 		if (*end || a->timeout_s == 0 || a->timeout_s > 3600) {
@@ -420,9 +485,16 @@ static int
 sendmail_option(struct send_opts *so, struct send_args *a, int c, const char *arg)
 {
 	switch (c) {
-	case 't': so->rcpts_from_headers = true; so->msg.remove_bcc = true; return -1;
-	case 'i': so->msg.sendmail_dots = false; return -1;
-	case 'f': a->from = arg; return -1;
+	case 't':
+		so->rcpts_from_headers = true;
+		so->msg.remove_bcc = true;
+		return -1;
+	case 'i':
+		so->msg.sendmail_dots = false;
+		return -1;
+	case 'f':
+		a->from = arg;
+		return -1;
 	case 'o': /* -oi is -i; other -o options are the MTA's business */
 		if (strcmp(arg, "i") == 0)
 			so->msg.sendmail_dots = false;
@@ -430,10 +502,16 @@ sendmail_option(struct send_opts *so, struct send_args *a, int c, const char *ar
 	case 'b':
 		if (strcmp(arg, "m") == 0)
 			return -1;
-		fprintf(stderr, "mailport sendmail: -b%s is not supported (only -bm, the default)\n",
-			arg);
+		fprintf(stderr,
+			"mailport sendmail: -b%s is not supported (only -bm, the default)\n", arg);
 		return EX_USAGE;
-	case 'F': case 'B': case 'N': case 'R': case 'V': case 'X': case 'O':
+	case 'F':
+	case 'B':
+	case 'N':
+	case 'R':
+	case 'V':
+	case 'X':
+	case 'O':
 		return -1; /* accepted and ignored, as other sendmail replacements do */
 	default:
 		return long_option(so, a, c, arg);
@@ -469,8 +547,10 @@ send_opts_parse(struct send_opts *so, int argc, char **argv, bool sendmail_mode)
 		return 0;
 	}
 	if (a.provider && (so->provider = provider_by_name(a.provider)) == NULL) {
-		fprintf(stderr, "mailport: unknown provider '%s'\n  fix: see mailport send "
-				"--provider list\n", a.provider);
+		fprintf(stderr,
+			"mailport: unknown provider '%s'\n  fix: see mailport send "
+			"--provider list\n",
+			a.provider);
 		return EX_USAGE;
 	}
 	bool has_tls = a.tls != NULL;
@@ -479,8 +559,9 @@ send_opts_parse(struct send_opts *so, int argc, char **argv, bool sendmail_mode)
 		return EX_USAGE;
 	}
 	for (; optind < argc; optind++) {
-		int rc = sendmail_mode ? add_list(so->arg_rcpts, &so->narg_rcpts, argv[optind], "RCPT")
-				       : (so->msg.input ? EX_USAGE : (so->msg.input = argv[optind], -1));
+		int rc = sendmail_mode
+			     ? add_list(so->arg_rcpts, &so->narg_rcpts, argv[optind], "RCPT")
+			     : (so->msg.input ? EX_USAGE : (so->msg.input = argv[optind], -1));
 		if (rc >= 0) {
 			fprintf(stderr, "mailport send: one message file at most\n");
 			return rc;
@@ -521,8 +602,9 @@ send_opts_recipients(struct send_opts *so, const struct message_addrs *from_head
 		so->rcpts[so->nrcpts++] = xstrdup(from_headers->v[i].addr);
 	}
 	if (so->nrcpts == 0) {
-		snprintf(err, err_size, "no recipient: give --to ADDR (or, for sendmail, "
-					"recipients as arguments or -t)");
+		snprintf(err, err_size,
+			 "no recipient: give --to ADDR (or, for sendmail, "
+			 "recipients as arguments or -t)");
 		return -1;
 	}
 	if (!so->envelope_from[0] && header_from)

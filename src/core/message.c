@@ -1013,6 +1013,16 @@ attachment_part(struct writer *w, const struct message_attachment *a, size_t ind
 		else
 			cte = s.has_8bit ? "8bit" : "7bit";
 	}
+	/*
+	 * Text without a charset is read as US-ASCII (RFC 2046 4.1.2): name
+	 * UTF-8 when the content is UTF-8, so readers show it as written.
+	 */
+	char typed[160];
+	if (strncasecmp(type, "text/", 5) == 0 && strchr(type, ';') == NULL &&
+	    scan_text(a->data, a->len).has_8bit &&
+	    utf8_valid((const unsigned char *)a->data, a->len) &&
+	    snprintf(typed, sizeof typed, "%s; charset=utf-8", type) < (int)sizeof typed)
+		type = typed;
 	param_field(w, "Content-Type", type, "name", name);
 	param_field(w, "Content-Disposition", "attachment", "filename", name);
 	put_str(w, "Content-Transfer-Encoding: ");

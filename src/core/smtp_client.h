@@ -26,9 +26,9 @@
 #include "str.h"
 
 enum client_tls {
-	CLIENT_TLS_STARTTLS, /* STARTTLS required before AUTH/MAIL */
-	CLIENT_TLS_IMPLICIT, /* the glue did TLS before the banner */
-	CLIENT_TLS_NONE,     /* plaintext, on purpose (--tls none, localhost) */
+	CLIENT_TLS_STARTTLS,	  /* STARTTLS required before AUTH/MAIL */
+	CLIENT_TLS_IMPLICIT,	  /* the glue did TLS before the banner */
+	CLIENT_TLS_NONE,	  /* plaintext, on purpose (--tls none, localhost) */
 	CLIENT_TLS_OPPORTUNISTIC, /* STARTTLS when offered, else plaintext (MX) */
 };
 
@@ -42,58 +42,58 @@ enum client_mech {
 };
 
 struct smtp_client_config {
-	const char *ehlo_name;      /* our name in EHLO */
+	const char *ehlo_name; /* our name in EHLO */
 	enum client_tls tls;
-	const char *user;           /* NULL: no AUTH */
-	const char *password;       /* for PLAIN/LOGIN */
-	const char *oauth_token;    /* for XOAUTH2/OAUTHBEARER */
-	const char *host;           /* server name, for OAUTHBEARER's host= */
+	const char *user;	 /* NULL: no AUTH */
+	const char *password;	 /* for PLAIN/LOGIN */
+	const char *oauth_token; /* for XOAUTH2/OAUTHBEARER */
+	const char *host;	 /* server name, for OAUTHBEARER's host= */
 	unsigned short port;
-	unsigned allowed_mechs;     /* CLIENT_MECH_* bits; 0 = any we can use */
-	bool stop_after_auth;       /* probe: EHLO, TLS, AUTH, then QUIT */
-	bool rset_instead_of_data;  /* probe/verify: MAIL + RCPT, then RSET, QUIT */
+	unsigned allowed_mechs;	     /* CLIENT_MECH_* bits; 0 = any we can use */
+	bool stop_after_auth;	     /* probe: EHLO, TLS, AUTH, then QUIT */
+	bool rset_instead_of_data;   /* probe/verify: MAIL + RCPT, then RSET, QUIT */
 	bool all_recipients_or_none; /* send: any RCPT refused -> RSET and fail */
 };
 
 struct smtp_client_envelope {
-	const char *from;           /* "" for the null sender */
+	const char *from; /* "" for the null sender */
 	const char *const *rcpts;
 	size_t nrcpts;
-	uint64_t size;              /* for SIZE=, 0 when unknown */
-	bool eightbit;              /* BODY=8BITMIME needed */
-	bool smtputf8;              /* SMTPUTF8 needed (UTF-8 addresses) */
+	uint64_t size; /* for SIZE=, 0 when unknown */
+	bool eightbit; /* BODY=8BITMIME needed */
+	bool smtputf8; /* SMTPUTF8 needed (UTF-8 addresses) */
 };
 
 enum smtp_client_action {
-	CLIENT_ACT_NONE,       /* send the output, wait for the next reply line */
-	CLIENT_ACT_START_TLS,  /* send the output, do the TLS handshake, call tls_done */
-	CLIENT_ACT_SEND_BODY,  /* stream the dot-stuffed body and CRLF.CRLF, call body_sent */
-	CLIENT_ACT_DONE,       /* send the output (QUIT) and close: see result */
+	CLIENT_ACT_NONE,      /* send the output, wait for the next reply line */
+	CLIENT_ACT_START_TLS, /* send the output, do the TLS handshake, call tls_done */
+	CLIENT_ACT_SEND_BODY, /* stream the dot-stuffed body and CRLF.CRLF, call body_sent */
+	CLIENT_ACT_DONE,      /* send the output (QUIT) and close: see result */
 };
 
 /* Why a session failed; maps to probe statuses and sysexits in one table. */
 enum client_failure {
 	CLIENT_OK,
-	CLIENT_NO_GREETING,    /* not 220 (or nothing) */
+	CLIENT_NO_GREETING, /* not 220 (or nothing) */
 	CLIENT_EHLO_FAILED,
 	CLIENT_STARTTLS_MISSING, /* TLS required, not offered */
-	CLIENT_TLS_FAILED,     /* 454 to STARTTLS, or the handshake failed */
-	CLIENT_AUTH_MISSING,   /* credentials given, AUTH not offered (or no shared mechanism) */
-	CLIENT_AUTH_FAILED,    /* 535 and friends */
+	CLIENT_TLS_FAILED,	 /* 454 to STARTTLS, or the handshake failed */
+	CLIENT_AUTH_MISSING,	 /* credentials given, AUTH not offered (or no shared mechanism) */
+	CLIENT_AUTH_FAILED,	 /* 535 and friends */
 	CLIENT_SENDER_REJECTED,
-	CLIENT_RELAY_DENIED,   /* RCPT 550 5.7.1 / 554 relay */
-	CLIENT_RCPT_REJECTED,  /* other RCPT refusals */
-	CLIENT_DATA_REJECTED,  /* DATA or end-of-data refused */
-	CLIENT_TEMPFAIL,       /* a 4xx somewhere: try again later */
-	CLIENT_PROTOCOL,       /* a reply that makes no sense here */
-	CLIENT_SIZE_EXCEEDED,  /* larger than the server's SIZE */
+	CLIENT_RELAY_DENIED,	 /* RCPT 550 5.7.1 / 554 relay */
+	CLIENT_RCPT_REJECTED,	 /* other RCPT refusals */
+	CLIENT_DATA_REJECTED,	 /* DATA or end-of-data refused */
+	CLIENT_TEMPFAIL,	 /* a 4xx somewhere: try again later */
+	CLIENT_PROTOCOL,	 /* a reply that makes no sense here */
+	CLIENT_SIZE_EXCEEDED,	 /* larger than the server's SIZE */
 	CLIENT_UTF8_UNSUPPORTED, /* SMTPUTF8 needed, not offered */
 };
 
 struct smtp_client_reply {
-	int code;            /* 0: none */
-	char esc[16];        /* "5.7.1" or "" */
-	char text[512];      /* all lines joined with " " (trimmed) */
+	int code;	/* 0: none */
+	char esc[16];	/* "5.7.1" or "" */
+	char text[512]; /* all lines joined with " " (trimmed) */
 };
 
 /* Per recipient, for outbound delivery and the report of `send`. */
@@ -104,16 +104,16 @@ struct smtp_client_rcpt_result {
 
 struct smtp_client_result {
 	enum client_failure failure;
-	const char *phase;                  /* where it stopped: "greeting", "ehlo", "starttls", ... */
-	struct smtp_client_reply reply;     /* the reply that decided it (or the final 250) */
+	const char *phase;		/* where it stopped: "greeting", "ehlo", "starttls", ... */
+	struct smtp_client_reply reply; /* the reply that decided it (or the final 250) */
 	struct smtp_client_rcpt_result *rcpts; /* nrcpts entries */
-	size_t accepted;                    /* how many recipients were accepted */
-	unsigned used_mech;                 /* CLIENT_MECH_* used, or 0 */
-	bool tls;                           /* TLS was active when MAIL was sent */
+	size_t accepted;		       /* how many recipients were accepted */
+	unsigned used_mech;		       /* CLIENT_MECH_* used, or 0 */
+	bool tls;			       /* TLS was active when MAIL was sent */
 	/* Opportunistic TLS: the refusal of STARTTLS, after which the
 	 * session went on in clear (code 0: not refused). */
 	struct smtp_client_reply starttls_reply;
-	bool eightbit_unannounced;          /* 8-bit body, server without 8BITMIME */
+	bool eightbit_unannounced; /* 8-bit body, server without 8BITMIME */
 };
 
 /* What the server offered in its (last) EHLO reply, for probe and logs. */
@@ -126,10 +126,10 @@ struct smtp_client_caps {
 	bool chunking;
 	bool enhancedstatuscodes;
 	bool dsn;
-	uint64_t size;          /* 0: not advertised or no limit */
-	unsigned auth_mechs;    /* CLIENT_MECH_* the server offers that we know */
-	char auth_line[256];    /* the AUTH keywords as offered */
-	bool auth_before_tls;   /* AUTH was offered before TLS */
+	uint64_t size;	      /* 0: not advertised or no limit */
+	unsigned auth_mechs;  /* CLIENT_MECH_* the server offers that we know */
+	char auth_line[256];  /* the AUTH keywords as offered */
+	bool auth_before_tls; /* AUTH was offered before TLS */
 	char greeting[512];
 };
 

@@ -136,8 +136,8 @@ static void
 addr_text(const struct addrinfo *ai, char *out, size_t size)
 {
 	const void *a = ai->ai_family == AF_INET6
-				? (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr
-				: (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+			    ? (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr
+			    : (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr;
 	inet_ntop(ai->ai_family, a, out, (socklen_t)size);
 }
 
@@ -240,8 +240,8 @@ sans_text(X509 *cert, char *out, size_t size)
 		if (gn->type == GEN_DNS)
 			buf_printf(&b, "%sDNS:%s", b.len ? ", " : "",
 				   (const char *)ASN1_STRING_get0_data(gn->d.dNSName));
-		else if (gn->type == GEN_IPADD && (gn->d.iPAddress->length == 4 ||
-						   gn->d.iPAddress->length == 16)) {
+		else if (gn->type == GEN_IPADD &&
+			 (gn->d.iPAddress->length == 4 || gn->d.iPAddress->length == 16)) {
 			inet_ntop(gn->d.iPAddress->length == 4 ? AF_INET : AF_INET6,
 				  gn->d.iPAddress->data, ip, sizeof ip);
 			buf_printf(&b, "%sIP:%s", b.len ? ", " : "", ip);
@@ -325,7 +325,8 @@ client_conn_start_tls(struct client_conn *c, struct conn_error *err)
 	SSL_set_fd(c->ssl, c->fd);
 	struct in6_addr a6;
 	struct in_addr a4;
-	bool is_ip = inet_pton(AF_INET, c->host, &a4) == 1 || inet_pton(AF_INET6, c->host, &a6) == 1;
+	bool is_ip =
+	    inet_pton(AF_INET, c->host, &a4) == 1 || inet_pton(AF_INET6, c->host, &a6) == 1;
 	if (is_ip) {
 		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), c->host);
 	} else {
@@ -383,7 +384,8 @@ fill(struct client_conn *c, long deadline, struct conn_error *err)
 			if (w == -2)
 				set_error(err, CONN_TIMEOUT, "no reply in time");
 			else
-				openssl_reason(err->detail, sizeof err->detail), err->kind = CONN_IO;
+				openssl_reason(err->detail, sizeof err->detail),
+				    err->kind = CONN_IO;
 			return -1;
 		}
 		n = recv(c->fd, c->rbuf + c->rlen, READ_BUF - c->rlen, 0);
@@ -482,8 +484,8 @@ const char *
 conn_error_kind_name(enum conn_error_kind k)
 {
 	static const char *const names[] = {
-		"ok",	      "dns",	       "refused",  "timeout", "unreachable",
-		"closed",     "tls_handshake", "tls_cert", "io",      "line_too_long",
+	    "ok",     "dns",	       "refused",  "timeout", "unreachable",
+	    "closed", "tls_handshake", "tls_cert", "io",      "line_too_long",
 	};
 	return names[k];
 }

@@ -16,14 +16,14 @@
 
 enum conn_error_kind {
 	CONN_OK,
-	CONN_DNS,          /* the name does not resolve */
-	CONN_REFUSED,      /* RST: nothing listens there */
-	CONN_TIMEOUT,      /* no answer in time: filtered, or the reply never came */
-	CONN_UNREACHABLE,  /* no route, network down */
-	CONN_CLOSED,       /* the peer closed the connection */
+	CONN_DNS,	    /* the name does not resolve */
+	CONN_REFUSED,	    /* RST: nothing listens there */
+	CONN_TIMEOUT,	    /* no answer in time: filtered, or the reply never came */
+	CONN_UNREACHABLE,   /* no route, network down */
+	CONN_CLOSED,	    /* the peer closed the connection */
 	CONN_TLS_HANDSHAKE, /* the handshake failed (version, cipher, not TLS at all) */
-	CONN_TLS_CERT,     /* the certificate is not trusted or not for this host */
-	CONN_IO,           /* anything else */
+	CONN_TLS_CERT,	    /* the certificate is not trusted or not for this host */
+	CONN_IO,	    /* anything else */
 	CONN_LINE_TOO_LONG,
 };
 
@@ -35,9 +35,9 @@ struct conn_error {
 struct client_conn_opts {
 	const char *host;
 	unsigned short port;
-	int timeout_ms;       /* for the connect and for each read/write */
-	const char *cafile;   /* NULL: the system's trust store */
-	bool insecure;        /* do not verify the certificate (explicit, warned) */
+	int timeout_ms;	    /* for the connect and for each read/write */
+	const char *cafile; /* NULL: the system's trust store */
+	bool insecure;	    /* do not verify the certificate (explicit, warned) */
 };
 
 /* What the TLS session turned out to be, for logs, -v and probe. */
@@ -46,10 +46,10 @@ struct tls_info {
 	char cipher[96];
 	char subject[256];
 	char issuer[256];
-	char sans[512];       /* "DNS:a, DNS:b, IP:127.0.0.1" */
-	char not_after[64];   /* "2027-12-01 10:00:00 UTC" */
+	char sans[512];	    /* "DNS:a, DNS:b, IP:127.0.0.1" */
+	char not_after[64]; /* "2027-12-01 10:00:00 UTC" */
 	long days_left;
-	bool verified;        /* chain verified and host name matched */
+	bool verified;		/* chain verified and host name matched */
 	char verify_error[160]; /* why not, when not */
 };
 

@@ -16,8 +16,8 @@ struct client_run_result {
 	/* Set when the connection (not the SMTP dialogue) failed. */
 	struct conn_error conn;
 	bool connected;
-	bool greeted;            /* a 220 arrived */
-	struct tls_info tls;     /* valid when tls_used */
+	bool greeted;	     /* a 220 arrived */
+	struct tls_info tls; /* valid when tls_used */
 	bool tls_used;
 	struct smtp_client_result smtp; /* rcpts points into nothing after return */
 	struct smtp_client_caps caps;

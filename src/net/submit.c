@@ -86,11 +86,11 @@ submit(const struct submit_opts *o, struct door_attempt *attempts, size_t *n_r,
 		struct door_attempt *a = &attempts[i];
 		struct smtp_client_config cfg = *o->cfg;
 		struct client_conn_opts copts = {
-			.host = o->host,
-			.port = o->doors[i].port,
-			.timeout_ms = o->timeout_ms,
-			.cafile = o->cafile,
-			.insecure = o->insecure,
+		    .host = o->host,
+		    .port = o->doors[i].port,
+		    .timeout_ms = o->timeout_ms,
+		    .cafile = o->cafile,
+		    .insecure = o->insecure,
 		};
 		cfg.tls = o->doors[i].tls;
 		cfg.port = o->doors[i].port;

@@ -33,7 +33,7 @@ struct submit_opts {
 	int timeout_ms;
 	const char *cafile;
 	bool insecure;
-	FILE *transcript; /* -v, or NULL */
+	FILE *transcript;		      /* -v, or NULL */
 	const struct smtp_client_config *cfg; /* tls is taken from each door */
 	const struct smtp_client_envelope *env;
 	const char *body;

@@ -728,9 +728,45 @@ test_dot_end(void)
 	}
 }
 
+/* Text attachments say their charset when they are UTF-8, and only then. */
+static void
+test_attachment_charset(void)
+{
+	const char *to[] = {"bob@example.com"};
+	struct message_attachment att[] = {
+	    {"notes.txt", NULL,
+	     "\xc3\xbc"
+	     "n\xc3\xaf"
+	     "code\n",
+	     10},
+	    {"plain.txt", NULL, "ascii\n", 6},
+	    {"latin1.txt", NULL, "caf\xe9\n", 5},
+	};
+	struct message_spec spec = {
+	    .from = "a@example.org",
+	    .to = to,
+	    .to_count = 1,
+	    .date = DATE,
+	    .message_id = MSGID,
+	    .attachments = att,
+	    .attachment_count = 3,
+	    .boundary = BOUNDARY,
+	};
+	struct buf b;
+	char err[256];
+	buf_init(&b, 0);
+	CHECK(message_build(&spec, &b, NULL, err, sizeof err) == 0);
+	CHECK(strstr(b.data, "Content-Type: text/plain; charset=utf-8; name=\"notes.txt\"") !=
+	      NULL);
+	CHECK(strstr(b.data, "Content-Type: text/plain; name=\"plain.txt\"") != NULL);
+	CHECK(strstr(b.data, "Content-Type: text/plain; name=\"latin1.txt\"") != NULL);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
+	test_attachment_charset();
 	test_build_plain();
 	test_build_errors();
 	test_subject_encoding();
