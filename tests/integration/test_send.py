@@ -402,3 +402,93 @@ def test_send_to_postfix_submission(postfix_submission, mailport_bin, certs):  #
     got = peer.wait_mail("rcpt@peer.test", m)
     assert len(got) == 1
     assert b"from mailport to postfix" in got[0]
+
+
+# ---------------------------------------------------------------- accounts and OAuth2
+
+
+def test_account_from_send_conf(server, mailport_bin, certs, workroot):
+    d = new_dir(workroot, "acct-")
+    conf = os.path.join(d, "send.conf")
+    with open(conf, "w") as f:
+        f.write("account test\nhost %s\nport %d\ntls starttls\nuser %s\n"
+                "password-env MP_PW\nfrom %s\ncafile %s\n"
+                % (HOST, server.port("submission"), ALICE, ALICE, certs.ca))
+    m = token()
+    env = dict(os.environ, MP_PW=ALICE_PW, MAILPORT_SEND_CONF=conf, HOME="/nonexistent")
+    p = subprocess.run([mailport_bin, "send", "--account", "test", "--to", "bob@example.test",
+                        "--subject", m], capture_output=True, env=env, timeout=60)
+    assert p.returncode == 0, p.stderr.decode()
+    assert server.wait_mail("bob@example.test", m)
+    # The same account as the default one, for sendmail with no options at all.
+    m2 = token()
+    p = subprocess.run([mailport_bin, "sendmail", "bob@example.test"],
+                       input=("Subject: %s\n\nvia the default account\n" % m2).encode(),
+                       capture_output=True, env=env, timeout=60)
+    assert p.returncode == 0, p.stderr.decode()
+    assert server.wait_mail("bob@example.test", m2)
+
+
+def test_password_in_send_conf_refused(mailport_bin, workroot):
+    d = new_dir(workroot, "acct-")
+    conf = os.path.join(d, "send.conf")
+    with open(conf, "w") as f:
+        f.write("account x\nhost 127.0.0.1\nuser a@b.example\npassword hunter2\n")
+    env = dict(os.environ, MAILPORT_SEND_CONF=conf, HOME="/nonexistent")
+    p = subprocess.run([mailport_bin, "send", "--account", "x", "--to", ALICE],
+                       capture_output=True, env=env, timeout=30)
+    assert p.returncode == 78
+    err = p.stderr.decode()
+    assert "password-file" in err and "hunter2" not in err
+
+
+class OAuthHandler(socketserver.StreamRequestHandler):
+    """Plaintext (loopback, --tls none) ESMTP offering XOAUTH2; checks the token."""
+
+    def handle(self):
+        self.wfile.write(b"220 oauth.example ESMTP\r\n")
+        while True:
+            line = self.rfile.readline()
+            if not line:
+                return
+            text = line.decode(errors="replace").rstrip("\r\n")
+            self.server.seen.append(text)
+            up = text.upper()
+            if up.startswith("EHLO"):
+                self.wfile.write(b"250-oauth.example\r\n250-AUTH XOAUTH2 PLAIN LOGIN\r\n"
+                                 b"250 8BITMIME\r\n")
+            elif up.startswith("AUTH XOAUTH2 "):
+                raw = base64.b64decode(text.split(" ", 2)[2])
+                ok = raw == b"user=%s\x01auth=Bearer %s\x01\x01" % (
+                    ALICE.encode(), self.server.token.encode())
+                self.wfile.write(b"235 2.7.0 ok\r\n" if ok else b"535 5.7.8 bad token\r\n")
+            elif up.startswith("DATA"):
+                self.wfile.write(b"354 go\r\n")
+                while self.rfile.readline() not in (b".\r\n", b""):
+                    pass
+                self.wfile.write(b"250 2.0.0 queued\r\n")
+            elif up.startswith("QUIT"):
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:
+                self.wfile.write(b"250 ok\r\n")
+
+
+def test_oauth2_token_uses_xoauth2(mailport_bin, workroot):
+    srv = socketserver.ThreadingTCPServer((HOST, 0), OAuthHandler)
+    srv.daemon_threads = True
+    srv.seen, srv.token = [], "ya29.test-token-" + token()
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        tok = os.path.join(new_dir(workroot, "tok-"), "token")
+        with open(tok, "w") as f:
+            f.write(srv.token + "\n")
+        p = send(mailport_bin, "--server", "%s:%d" % (HOST, srv.server_address[1]), "--tls",
+                 "none", "--user", ALICE, "--oauth2-token-file", tok, "--from", ALICE, "--to",
+                 ALICE, "--subject", "x", "-v")
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert p.returncode == 0, p.err
+    assert "AUTH XOAUTH2" in p.err and srv.token not in p.err
+    assert any(s.startswith("AUTH XOAUTH2 ") for s in srv.seen)
