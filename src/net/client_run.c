@@ -17,12 +17,29 @@
 #define BODY_CHUNK 16384
 #define REPLY_LINE_MAX 4096
 
+/*
+ * The core writes "S: " and "C: " lines; people know swaks' arrows, with a
+ * tilde once the connection is encrypted: "<- ", " -> ", "<~ ", " ~> ".
+ */
 static void
-flush_transcript(struct smtp_client *c, FILE *transcript)
+flush_transcript(struct smtp_client *c, FILE *transcript, bool tls)
 {
 	struct buf *t = smtp_client_transcript(c);
-	if (transcript && t->len)
-		fwrite(t->data, 1, t->len, transcript);
+	for (size_t i = 0; transcript && i < t->len;) {
+		const char *line = t->data + i;
+		const char *nl = memchr(line, '\n', t->len - i);
+		size_t n = nl ? (size_t)(nl - line) + 1 : t->len - i;
+		const char *arrow = NULL;
+		if (n >= 3 && memcmp(line, "S: ", 3) == 0)
+			arrow = tls ? "<~  " : "<-  ";
+		else if (n >= 3 && memcmp(line, "C: ", 3) == 0)
+			arrow = tls ? " ~> " : " -> ";
+		if (arrow)
+			fprintf(transcript, "%s%.*s", arrow, (int)(n - 3), line + 3);
+		else
+			fprintf(transcript, "%.*s", (int)n, line);
+		i += n;
+	}
 	buf_reset(t);
 }
 
@@ -118,12 +135,13 @@ dialogue(struct client_conn *conn, struct smtp_client *c, const char *body, size
 			smtp_client_connection_lost(c, err.kind == CONN_TIMEOUT);
 			break;
 		}
+		flush_transcript(c, transcript, r->tls_used);
 		bool go_on = perform(conn, c, body, body_len, r);
-		flush_transcript(c, transcript);
+		flush_transcript(c, transcript, r->tls_used);
 		if (!go_on)
 			break;
 	}
-	flush_transcript(c, transcript);
+	flush_transcript(c, transcript, r->tls_used);
 	free(line);
 }
 
