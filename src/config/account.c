@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "smtp_addr.h"
+#include "conf_text.h"
 #include "str.h"
 #include "xmalloc.h"
 
@@ -118,16 +119,11 @@ static int fail(struct parse_ctx *pc, const char *fmt, ...) __attribute__((forma
 static int
 fail(struct parse_ctx *pc, const char *fmt, ...)
 {
-	if (pc->err == NULL || pc->err_size == 0)
-		return -1;
-	int n = snprintf(pc->err, pc->err_size, "%s:%d: ", pc->filename, pc->line);
-	if (n < 0 || (size_t)n >= pc->err_size)
-		return -1;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(pc->err + n, pc->err_size - (size_t)n, fmt, ap);
+	int rc = conf_vfail(pc->err, pc->err_size, pc->filename, pc->line, fmt, ap);
 	va_end(ap);
-	return -1;
+	return rc;
 }
 
 /* A user's word, made safe to print (it may hold control bytes). */
@@ -135,76 +131,6 @@ static const char *
 esc(char out[ESC_SIZE], const char *word)
 {
 	return str_escape(out, ESC_SIZE, word, strlen(word));
-}
-
-/* Digits only: no sign, no spaces, no overflow. */
-static bool
-parse_u64(const char *s, uint64_t *out_r)
-{
-	uint64_t v = 0;
-	if (*s == '\0')
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return false;
-		unsigned d = (unsigned)(*s - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	*out_r = v;
-	return true;
-}
-
-/* RFC 1123 2.1 host name: dot-separated labels of letters, digits, hyphens. */
-static bool
-is_hostname(const char *s)
-{
-	size_t len = strlen(s), label = 0;
-	if (len == 0 || len > 253)
-		return false;
-	for (size_t i = 0; i <= len; i++) {
-		char c = s[i];
-		if (c == '.' || c == '\0') {
-			if (label == 0 || label > 63 || s[i - 1] == '-')
-				return false;
-			label = 0;
-			continue;
-		}
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			  (c >= '0' && c <= '9') || c == '-';
-		if (!ok || (label == 0 && c == '-'))
-			return false;
-		label++;
-	}
-	return true;
-}
-
-/* Levenshtein distance, ASCII case ignored; capped words keep it cheap. */
-static size_t
-edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), row[33];
-	if (la > 32 || lb > 32)
-		return SIZE_MAX;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j];
-			int ca = a[i - 1] | 0x20, cb = b[j - 1] | 0x20;
-			size_t best = diag + (ca != cb);
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[lb];
 }
 
 /* "~/x" with home, "x" under base_dir, "/x" as is; into a new string at *dst. */
@@ -294,7 +220,7 @@ parse_host(struct parse_ctx *pc, const char *value)
 		pc->cur->host = xstrdup(ip);
 		return 0;
 	}
-	if (host == value && (inet_pton(AF_INET, host, addr) == 1 || is_hostname(host))) {
+	if (host == value && (inet_pton(AF_INET, host, addr) == 1 || conf_is_hostname(host))) {
 		pc->cur->host = xstrdup(host);
 		str_lower(pc->cur->host);
 		return 0;
@@ -316,7 +242,7 @@ parse_port(struct parse_ctx *pc, const char *value)
 {
 	char e[ESC_SIZE];
 	uint64_t v;
-	if (!parse_u64(value, &v) || v < 1 || v > 65535)
+	if (!conf_parse_u64(value, &v) || v < 1 || v > 65535)
 		return fail(pc,
 			    "bad port \"%s\"; use a number from 1 to 65535: 587 (STARTTLS), 465 "
 			    "(implicit TLS) or 2525",
@@ -367,7 +293,7 @@ parse_provider(struct parse_ctx *pc, const char *value)
 	const char *best = NULL;
 	size_t best_d = 3; /* suggest only within an edit distance of 2 */
 	for (size_t i = 0; i < provider_count(); i++) {
-		size_t d = edit_distance(value, provider_at(i)->name);
+		size_t d = conf_edit_distance(value, provider_at(i)->name);
 		if (d < best_d)
 			best = provider_at(i)->name, best_d = d;
 	}
@@ -498,7 +424,7 @@ parse_timeout(struct parse_ctx *pc, const char *value)
 {
 	char e[ESC_SIZE];
 	uint64_t v;
-	if (!parse_u64(value, &v) || v < 1 || v > TIMEOUT_MAX)
+	if (!conf_parse_u64(value, &v) || v < 1 || v > TIMEOUT_MAX)
 		return fail(pc,
 			    "bad timeout \"%s\"; use whole seconds from 1 to %d, e.g. \"timeout "
 			    "%d\"",
@@ -517,7 +443,7 @@ unknown_directive(struct parse_ctx *pc, const char *word)
 	const char *best = NULL;
 	size_t best_d = 3; /* suggest only within an edit distance of 2 */
 	for (size_t i = 0; i < NDIRECTIVES; i++) {
-		size_t d = edit_distance(word, directives[i].name);
+		size_t d = conf_edit_distance(word, directives[i].name);
 		if (d < best_d && strcmp(directives[i].name, "password") != 0)
 			best = directives[i].name, best_d = d;
 	}

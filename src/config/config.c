@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf_text.h"
 #include "str.h"
 #include "xmalloc.h"
 
@@ -128,16 +129,11 @@ static int fail(struct parse_ctx *pc, const char *fmt, ...) __attribute__((forma
 static int
 fail(struct parse_ctx *pc, const char *fmt, ...)
 {
-	if (pc->err == NULL || pc->err_size == 0)
-		return -1;
-	int n = snprintf(pc->err, pc->err_size, "%s:%d: ", pc->filename, pc->line);
-	if (n < 0 || (size_t)n >= pc->err_size)
-		return -1;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(pc->err + n, pc->err_size - (size_t)n, fmt, ap);
+	int rc = conf_vfail(pc->err, pc->err_size, pc->filename, pc->line, fmt, ap);
 	va_end(ap);
-	return -1;
+	return rc;
 }
 
 /* A user's word, made safe to print (it may hold control bytes). */
@@ -147,56 +143,13 @@ esc(char out[ESC_SIZE], const char *word)
 	return str_escape(out, ESC_SIZE, word, strlen(word));
 }
 
-/* Digits only: no sign, no spaces, no overflow. */
-static bool
-parse_u64(const char *s, uint64_t *out_r)
-{
-	uint64_t v = 0;
-	if (*s == '\0')
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return false;
-		unsigned d = (unsigned)(*s - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	*out_r = v;
-	return true;
-}
-
 static bool
 parse_port(const char *s, unsigned short *port_r)
 {
 	uint64_t v;
-	if (!parse_u64(s, &v) || v < 1 || v > 65535)
+	if (!conf_parse_u64(s, &v) || v < 1 || v > 65535)
 		return false;
 	*port_r = (unsigned short)v;
-	return true;
-}
-
-/* RFC 1123 2.1 host name: dot-separated labels of letters, digits, hyphens. */
-static bool
-is_hostname(const char *s)
-{
-	size_t len = strlen(s), label = 0;
-	if (len == 0 || len > 253)
-		return false;
-	for (size_t i = 0; i <= len; i++) {
-		char c = s[i];
-		if (c == '.' || c == '\0') {
-			if (label == 0 || label > 63 || s[i - 1] == '-')
-				return false;
-			label = 0;
-			continue;
-		}
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			  (c >= '0' && c <= '9') || c == '-';
-		if (!ok || (label == 0 && c == '-'))
-			return false;
-		label++;
-	}
 	return true;
 }
 
@@ -258,7 +211,7 @@ parse_hostname(struct parse_ctx *pc, char **argv, int argc)
 {
 	char e[ESC_SIZE];
 	(void)argc;
-	if (!is_hostname(argv[1]))
+	if (!conf_is_hostname(argv[1]))
 		return fail(pc,
 			    "\"%s\" is not a valid host name; use letters, digits, hyphens and "
 			    "dots (an internationalised name in its xn-- form), e.g. "
@@ -275,7 +228,7 @@ parse_domain(struct parse_ctx *pc, char **argv, int argc)
 	struct config *cfg = pc->cfg;
 	char e[ESC_SIZE];
 	for (int i = 1; i < argc; i++) {
-		if (!is_hostname(argv[i]))
+		if (!conf_is_hostname(argv[i]))
 			return fail(pc,
 				    "\"%s\" is not a valid domain name; use letters, digits, "
 				    "hyphens and dots (an internationalised name in its xn-- "
@@ -473,7 +426,7 @@ parse_host_port(struct parse_ctx *pc, const char *word, bool names_ok, char *dst
 	if (ok)
 		ok = canonical_ip(host, AF_INET6, ip, sizeof ip) ||
 		     (!bracketed && canonical_ip(host, AF_INET, ip, sizeof ip)) ||
-		     (!bracketed && names_ok && is_hostname(host));
+		     (!bracketed && names_ok && conf_is_hostname(host));
 	if (!ok)
 		return fail(pc,
 			    "cannot read \"%s\"; write %s[:PORT] with an IPv6 address in "
@@ -536,7 +489,7 @@ parse_size(const char *s, uint64_t *out_r)
 	char digits[32];
 	size_t n = strspn(s, "0123456789");
 	unsigned shift = 0;
-	if (n == 0 || !str_copy_n(digits, sizeof digits, s, n) || !parse_u64(digits, out_r))
+	if (n == 0 || !str_copy_n(digits, sizeof digits, s, n) || !conf_parse_u64(digits, out_r))
 		return false;
 	switch (s[n] | 0x20) {
 	case 'k':
@@ -566,7 +519,7 @@ parse_limit(struct parse_ctx *pc, char **argv, int argc)
 	const struct directive *d = pc->dir;
 	char e[ESC_SIZE];
 	uint64_t v;
-	bool ok = d->is_u64 ? parse_size(argv[1], &v) : parse_u64(argv[1], &v);
+	bool ok = d->is_u64 ? parse_size(argv[1], &v) : conf_parse_u64(argv[1], &v);
 	(void)argc;
 	if (!ok || v < d->min || v > d->max)
 		return fail(pc, "bad %s \"%s\"; use a whole number from %llu to %llu, e.g. %s",
@@ -580,33 +533,6 @@ parse_limit(struct parse_ctx *pc, char **argv, int argc)
 	return 0;
 }
 
-/* Levenshtein distance, ASCII case ignored; capped words keep it cheap. */
-static size_t
-edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), row[33];
-	if (la > 32 || lb > 32)
-		return SIZE_MAX;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j];
-			int ca = a[i - 1] | 0x20, cb = b[j - 1] | 0x20;
-			size_t best = diag + (ca != cb);
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[lb];
-}
-
 static int
 unknown_directive(struct parse_ctx *pc, const char *word)
 {
@@ -614,7 +540,7 @@ unknown_directive(struct parse_ctx *pc, const char *word)
 	const char *best = NULL;
 	size_t best_d = 3; /* suggest only within an edit distance of 2 */
 	for (size_t i = 0; i < NDIRECTIVES; i++) {
-		size_t d = edit_distance(word, directives[i].name);
+		size_t d = conf_edit_distance(word, directives[i].name);
 		if (d < best_d)
 			best = directives[i].name, best_d = d;
 	}

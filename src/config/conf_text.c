@@ -1,0 +1,86 @@
+/*
+ * conf_text: shared helpers of the config parsers (see the header).
+ */
+#include "conf_text.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int
+conf_vfail(char *err, size_t err_size, const char *file, int line, const char *fmt, va_list ap)
+{
+	if (err == NULL || err_size == 0)
+		return -1;
+	int n = snprintf(err, err_size, "%s:%d: ", file, line);
+	if (n < 0 || (size_t)n >= err_size)
+		return -1;
+	vsnprintf(err + n, err_size - (size_t)n, fmt, ap);
+	return -1;
+}
+
+bool
+conf_parse_u64(const char *s, uint64_t *out_r)
+{
+	uint64_t v = 0;
+	if (*s == '\0')
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		unsigned d = (unsigned)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*out_r = v;
+	return true;
+}
+
+bool
+conf_is_hostname(const char *s)
+{
+	size_t len = strlen(s), label = 0;
+	if (len == 0 || len > 253)
+		return false;
+	for (size_t i = 0; i <= len; i++) {
+		char c = s[i];
+		if (c == '.' || c == '\0') {
+			if (label == 0 || label > 63 || s[i - 1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || c == '-';
+		if (!ok || (label == 0 && c == '-'))
+			return false;
+		label++;
+	}
+	return true;
+}
+
+size_t
+conf_edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[33];
+	if (la > 32 || lb > 32)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			int ca = a[i - 1] | 0x20, cb = b[j - 1] | 0x20;
+			size_t best = diag + (ca != cb);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}

@@ -1,0 +1,24 @@
+/*
+ * conf_text: what the two line-oriented config parsers (mailport.conf and
+ * send.conf) share: "FILE:LINE: message" errors, strict numbers, host name
+ * syntax, and the distance used for "did you mean" suggestions. Pure.
+ */
+#ifndef MP_CONF_TEXT_H
+#define MP_CONF_TEXT_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Write "FILE:LINE: <fmt>" to err[err_size] (if err); always returns -1. */
+int conf_vfail(char *err, size_t err_size, const char *file, int line, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
+/* Digits only: no sign, no spaces, no overflow. */
+bool conf_parse_u64(const char *s, uint64_t *out_r);
+/* RFC 1123 2.1 host name: dot-separated labels of letters, digits, hyphens. */
+bool conf_is_hostname(const char *s);
+/* Levenshtein distance, ASCII case ignored; SIZE_MAX for words over 32 characters. */
+size_t conf_edit_distance(const char *a, const char *b);
+
+#endif
