@@ -26,7 +26,7 @@ $(TEST_BUILD)/build.ninja:
 	CC=clang cmake -S . -B $(TEST_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
 		-DMP_SANITIZE=ON -DMP_FUZZ=ON
 
-test: $(TEST_BUILD)/build.ninja
+test: $(TEST_BUILD)/build.ninja all
 	@scripts/deps.sh --test
 	@scripts/install-peers.sh
 	cmake --build $(TEST_BUILD)

@@ -5,7 +5,7 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake ninja-build pkg-config clang
 	libssl-dev libevent-dev libc-ares-dev libcrypt-dev libidn2-dev openssl)
-test_pkgs=(python3 python3-pytest swaks libnet-ssleay-perl dnsmasq-base strace util-linux)
+test_pkgs=(python3 python3-pytest swaks libnet-ssleay-perl dnsmasq-base strace util-linux python3-aiosmtpd)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")

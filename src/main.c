@@ -16,7 +16,9 @@ static const struct {
     {"passwd", cmd_passwd, "read a password on stdin, print a crypt(3) hash for the users file"},
     {"config", cmd_config, "config check [-c FILE]: validate a config file"},
     {"send", cmd_send, "submit a message: 587 -> 465 -> 2525, TLS always, explains failures"},
+    {"queue", cmd_queue, "list|show ID|flush [ID]|delete ID: the server's queue"},
     {"sendmail", cmd_sendmail, "sendmail-compatible submission (also as argv[0] 'sendmail')"},
+    {"probe", cmd_probe, "test every door: connect, TLS, AUTH, relay, with the fix for each failure"},
 };
 
 static void

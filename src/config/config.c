@@ -61,6 +61,14 @@ static int parse_relayhost(struct parse_ctx *pc, char **argv, int argc);
 static int parse_resolver(struct parse_ctx *pc, char **argv, int argc);
 static int parse_user(struct parse_ctx *pc, char **argv, int argc);
 static int parse_limit(struct parse_ctx *pc, char **argv, int argc);
+static int parse_duration(struct parse_ctx *pc, char **argv, int argc);
+static int parse_tls_policy(struct parse_ctx *pc, char **argv, int argc);
+
+#define DURATION(name, field, lo, hi, usage)                                                       \
+	{                                                                                          \
+		name, 1, 1, parse_duration, usage, true, offsetof(struct config, field), false,    \
+		    lo, hi                                                                         \
+	}
 
 #define LIMIT(name, field, u64, lo, hi, usage)                                                     \
 	{                                                                                          \
@@ -105,6 +113,18 @@ static const struct directive directives[] = {
     /* 65535 - 1023: any port below 1024 plus the offset is still a port. */
     LIMIT("unprivileged-port-offset", unprivileged_port_offset, false, 0, 64512,
 	  "unprivileged-port-offset N, e.g. \"unprivileged-port-offset 10000\""),
+    {"tls-policy", 2, 2, parse_tls_policy,
+     "tls-policy DOMAIN require, e.g. \"tls-policy example.com require\"", false, 0, false, 0, 0},
+    {"relay-cafile", 1, 1, parse_path, "relay-cafile FILE, e.g. \"relay-cafile relay-ca.pem\"",
+     true, offsetof(struct config, relay_cafile), false, 0, 0},
+    DURATION("retry-interval", retry_interval, 1, 86400,
+	     "retry-interval DURATION (s, m, h or d), e.g. \"retry-interval 5m\""),
+    DURATION("retry-max-interval", retry_max_interval, 1, 7 * 86400,
+	     "retry-max-interval DURATION, e.g. \"retry-max-interval 1h\""),
+    DURATION("queue-lifetime", queue_lifetime, 1, 60 * 86400,
+	     "queue-lifetime DURATION, e.g. \"queue-lifetime 5d\""),
+    DURATION("outbound-timeout", outbound_timeout, 1, 3600,
+	     "outbound-timeout DURATION, e.g. \"outbound-timeout 30s\""),
 };
 
 #define NDIRECTIVES (sizeof directives / sizeof directives[0])
@@ -121,6 +141,10 @@ config_init(struct config *cfg)
 	cfg->data_timeout = 180;    /* RFC 5321 4.5.3.2.5 */
 	cfg->auth_failure_limit = 3;
 	cfg->unprivileged_port_offset = 0;
+	cfg->retry_interval = 300; /* then 600, 1200, 2400, 3600, 3600 ... */
+	cfg->retry_max_interval = 3600;
+	cfg->queue_lifetime = 5 * 86400; /* Postfix's maximal_queue_lifetime */
+	cfg->outbound_timeout = 30;
 }
 
 static int fail(struct parse_ctx *pc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -533,6 +557,53 @@ parse_limit(struct parse_ctx *pc, char **argv, int argc)
 	return 0;
 }
 
+/* A number of seconds, or with an s, m, h or d suffix. */
+static int
+parse_duration(struct parse_ctx *pc, char **argv, int argc)
+{
+	const struct directive *d = pc->dir;
+	char e[ESC_SIZE], digits[32];
+	uint64_t v;
+	size_t n = strlen(argv[1]);
+	static const struct {
+		char suffix;
+		unsigned seconds;
+	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+	unsigned mult = 1;
+	for (size_t i = 0; n > 1 && i < sizeof units / sizeof units[0]; i++)
+		if (argv[1][n - 1] == units[i].suffix) {
+			mult = units[i].seconds;
+			n--;
+		}
+	(void)argc;
+	if (!str_copy_n(digits, sizeof digits, argv[1], n) || !conf_parse_u64(digits, &v) ||
+	    v > d->max / mult || v * mult < d->min)
+		return fail(pc, "bad %s \"%s\"; use a duration like 30s, 5m, 1h or 5d, e.g. %s",
+			    d->name, esc(e, argv[1]), strchr(d->usage, '"'));
+	*(unsigned *)((char *)pc->cfg + d->offset) = (unsigned)(v * mult);
+	return 0;
+}
+
+static int
+parse_tls_policy(struct parse_ctx *pc, char **argv, int argc)
+{
+	char e[ESC_SIZE];
+	struct config *cfg = pc->cfg;
+	(void)argc;
+	if (!conf_is_hostname(argv[1]))
+		return fail(pc, "tls-policy: \"%s\" is not a domain name", esc(e, argv[1]));
+	if (strcmp(argv[2], "require") != 0)
+		return fail(pc,
+			    "tls-policy: \"%s\" is not a policy; the one policy is \"require\" "
+			    "(STARTTLS is always used when offered)",
+			    esc(e, argv[2]));
+	if (cfg->ntls_require == CONFIG_MAX_DOMAINS)
+		return fail(pc, "too many tls-policy lines (at most %d)", CONFIG_MAX_DOMAINS);
+	str_copy(cfg->tls_require[cfg->ntls_require], sizeof cfg->tls_require[0], argv[1]);
+	str_lower(cfg->tls_require[cfg->ntls_require++]);
+	return 0;
+}
+
 static int
 unknown_directive(struct parse_ctx *pc, const char *word)
 {
@@ -675,6 +746,15 @@ config_is_local_domain(const struct config *cfg, const char *domain)
 		len--; /* the root's dot: "example.test." is example.test */
 	for (size_t i = 0; i < cfg->ndomains; i++)
 		if (strv_eq_ci((struct strv){domain, len}, cfg->domains[i]))
+			return true;
+	return false;
+}
+
+bool
+config_requires_tls(const struct config *cfg, const char *domain)
+{
+	for (size_t i = 0; i < cfg->ntls_require; i++)
+		if (str_eq_ci(cfg->tls_require[i], domain))
 			return true;
 	return false;
 }

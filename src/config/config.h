@@ -51,6 +51,16 @@ struct config {
 	unsigned command_timeout;	 /* "command-timeout" seconds, 300 (RFC 5321 4.5.3.2.7) */
 	unsigned data_timeout;		 /* "data-timeout" seconds, 180 (RFC 5321 4.5.3.2.5) */
 	unsigned auth_failure_limit;	 /* "auth-failure-limit", 3: then 421 and disconnect */
+
+	/* Outbound delivery. */
+	char tls_require[CONFIG_MAX_DOMAINS][256]; /* "tls-policy DOMAIN require" */
+	size_t ntls_require;
+	char relay_cafile[4096]; /* "relay-cafile FILE": trust for the relayhost's certificate */
+	unsigned retry_interval; /* "retry-interval", 300 s: the first retry */
+	unsigned
+	    retry_max_interval;	   /* "retry-max-interval", 3600 s: the interval doubles up to it */
+	unsigned queue_lifetime;   /* "queue-lifetime", 5 days: then the message bounces */
+	unsigned outbound_timeout; /* "outbound-timeout", 30 s: connect and each reply */
 	/*
 	 * "unprivileged-port-offset N", default 0: when not root and a port
 	 * below 1024 cannot be bound, serve binds port + N instead (25 ->
@@ -78,5 +88,9 @@ int config_validate(const struct config *cfg, const char *filename, char *err, s
 
 /* Is domain (any case, one trailing dot allowed) one of the "domain" lines? */
 bool config_is_local_domain(const struct config *cfg, const char *domain);
+/* Does "tls-policy DOMAIN require" apply to this domain? */
+bool config_requires_tls(const struct config *cfg, const char *domain);
+/* Does "tls-policy DOMAIN require" apply to this domain? */
+bool config_requires_tls(const struct config *cfg, const char *domain);
 
 #endif

@@ -1,14 +1,15 @@
 /*
  * local: the local delivery agent thread (local.h).
  *
- * Work comes from three places: kicks (a message was just committed), a
- * scan of the whole queue at start (recovery after a crash), and a rescan
+ * Work comes from four places: kicks (a message was just committed), a
+ * scan of the whole queue at start (recovery after a crash), a rescan
  * every LOCAL_RESCAN_SECONDS (retries of deferred mailboxes, and anything a
- * lost kick missed). Processing a message twice is harmless: delivered
- * recipients are in the spool's .state, so a kick and a scan may overlap.
+ * lost kick missed), and a rescan on request (`mailport queue flush`).
+ * Processing a message twice is harmless: delivered recipients are in the
+ * spool's .state, so a kick and a scan may overlap.
  * Per recipient the order is deliver (durable), then mark done (durable):
  * a crash in between delivers that one recipient again, never loses it.
- * Only this thread touches the spool entries and the "noted" list; the
+ * Only this thread touches the spool entries it delivers; the
  * mutex guards the kick list and the stop flag.
  */
 #include "local.h"
@@ -43,54 +44,7 @@ struct local_delivery {
 	size_t nkicked, kick_cap;
 	bool want_scan;
 	atomic_bool stop;
-	/* Messages whose remote recipients were already logged, sorted. */
-	char (*noted)[SPOOL_QID_SIZE];
-	size_t nnoted, noted_cap;
 };
-
-static int
-cmp_qid(const void *a, const void *b)
-{
-	return strcmp(a, b);
-}
-
-static int
-cmp_qid_ptr(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool
-local_is_noted(struct local_delivery *ld, const char *qid)
-{
-	return ld->nnoted && bsearch(qid, ld->noted, ld->nnoted, SPOOL_QID_SIZE, cmp_qid);
-}
-
-static void
-local_note(struct local_delivery *ld, const char *qid)
-{
-	size_t i = 0;
-	while (i < ld->nnoted && strcmp(ld->noted[i], qid) < 0)
-		i++;
-	if (ld->nnoted == ld->noted_cap) {
-		ld->noted_cap = ld->noted_cap ? ld->noted_cap * 2 : 64;
-		ld->noted = xrealloc(ld->noted, ld->noted_cap * SPOOL_QID_SIZE);
-	}
-	memmove(ld->noted[i + 1], ld->noted[i], (ld->nnoted - i) * SPOOL_QID_SIZE);
-	str_copy(ld->noted[i], SPOOL_QID_SIZE, qid);
-	ld->nnoted++;
-}
-
-/* Keep only notes of messages still queued (ids is sorted). */
-static void
-local_prune_notes(struct local_delivery *ld, char **ids, size_t n)
-{
-	size_t k = 0;
-	for (size_t i = 0; i < ld->nnoted; i++)
-		if (bsearch(&(const char *){ld->noted[i]}, ids, n, sizeof *ids, cmp_qid_ptr))
-			memmove(ld->noted[k++], ld->noted[i], SPOOL_QID_SIZE);
-	ld->nnoted = k;
-}
 
 static bool
 local_rcpt_is_local(struct local_delivery *ld, const char *rcpt)
@@ -134,14 +88,12 @@ static void
 local_process(struct local_delivery *ld, const char *qid)
 {
 	struct spool_entry e;
-	char rcpt_esc[1024];
 	if (spool_entry_read(ld->sp, qid, &e) < 0) {
 		if (errno != ENOENT) /* gone: delivered or deleted meanwhile */
 			log_warn("id=%s event=unreadable reason=\"%s\"", qid, strerror(errno));
 		return;
 	}
-	bool noted = local_is_noted(ld, qid);
-	size_t left = 0, remote = 0;
+	size_t left = 0;
 	for (size_t i = 0; i < e.nrcpts; i++) {
 		const char *rcpt = e.rcpts[i];
 		if (local_rcpt_is_local(ld, rcpt)) {
@@ -149,15 +101,8 @@ local_process(struct local_delivery *ld, const char *qid)
 				left++;
 			continue;
 		}
-		left++;
-		remote++;
-		if (!noted)
-			log_info("id=%s to=<%s> status=deferred "
-				 "reason=\"outbound delivery is not built yet\"",
-				 qid, str_escape(rcpt_esc, sizeof rcpt_esc, rcpt, strlen(rcpt)));
+		left++; /* the outbound agent's, which logs its own attempts */
 	}
-	if (remote > 0 && !noted)
-		local_note(ld, qid); /* say it once, not at every rescan */
 	if (left == 0) {
 		if (spool_entry_remove(ld->sp, qid) == 0)
 			log_info("id=%s event=removed", qid);
@@ -176,7 +121,6 @@ local_scan(struct local_delivery *ld)
 		log_err("event=queue_scan_failed reason=\"%s\"", strerror(errno));
 		return;
 	}
-	local_prune_notes(ld, ids, n);
 	for (size_t i = 0; i < n && !atomic_load(&ld->stop); i++)
 		local_process(ld, ids[i]);
 	spool_ids_free(ids, n);
@@ -267,6 +211,19 @@ local_delivery_kick(struct local_delivery *ld, const char *qid)
 }
 
 void
+local_delivery_rescan(struct local_delivery *ld)
+{
+	if (ld == NULL)
+		return;
+	/* The thread wakes, sees want_scan and scans at once; several requests
+	 * before it wakes make one scan. */
+	pthread_mutex_lock(&ld->mu);
+	ld->want_scan = true;
+	pthread_cond_signal(&ld->cond);
+	pthread_mutex_unlock(&ld->mu);
+}
+
+void
 local_delivery_stop(struct local_delivery **ldp)
 {
 	struct local_delivery *ld = *ldp;
@@ -280,7 +237,6 @@ local_delivery_stop(struct local_delivery **ldp)
 	pthread_cond_destroy(&ld->cond);
 	pthread_mutex_destroy(&ld->mu);
 	free(ld->kicked);
-	free(ld->noted);
 	free(ld->mailbox_dir);
 	free(ld);
 	*ldp = NULL;

@@ -30,6 +30,12 @@ struct local_delivery *local_delivery_start(struct spool *sp, const char *mailbo
  * the next start delivers the message.
  */
 void local_delivery_kick(struct local_delivery *ld, const char *qid);
+/*
+ * Scan the whole queue now instead of at the next periodic rescan (what
+ * `mailport queue flush` asks for). Thread-safe, never blocks long; ld may
+ * be NULL (nothing happens).
+ */
+void local_delivery_rescan(struct local_delivery *ld);
 /* Stop the thread (finishing the message in hand) and free. */
 void local_delivery_stop(struct local_delivery **ldp);
 

@@ -148,7 +148,10 @@ client_conn_open(const struct client_conn_opts *opts, struct conn_error *err)
 	struct addrinfo *list;
 	char port[8];
 	snprintf(port, sizeof port, "%u", opts->port);
-	int rc = getaddrinfo(opts->host, port, &hints, &list);
+	if (opts->connect_addr)
+		hints.ai_flags = AI_NUMERICHOST;
+	int rc =
+	    getaddrinfo(opts->connect_addr ? opts->connect_addr : opts->host, port, &hints, &list);
 	if (rc != 0) {
 		set_error(err, CONN_DNS, gai_strerror(rc));
 		return NULL;

@@ -35,9 +35,11 @@ struct conn_error {
 struct client_conn_opts {
 	const char *host;
 	unsigned short port;
-	int timeout_ms;	    /* for the connect and for each read/write */
-	const char *cafile; /* NULL: the system's trust store */
-	bool insecure;	    /* do not verify the certificate (explicit, warned) */
+	const char *connect_addr; /* an IP to connect to instead of resolving host (MX delivery
+				     resolves through its own resolver), or NULL */
+	int timeout_ms;		  /* for the connect and for each read/write */
+	const char *cafile;	  /* NULL: the system's trust store */
+	bool insecure;		  /* do not verify the certificate (explicit, warned) */
 };
 
 /* What the TLS session turned out to be, for logs, -v and probe. */

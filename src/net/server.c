@@ -10,7 +10,8 @@
  * SIGHUP re-reads the config, certificate and users file. New sessions get
  * the new settings; live sessions keep theirs (each holds its own copy of
  * its limits, and its SSL object holds the old context). Listener changes
- * need a restart and are reported as such.
+ * need a restart and are reported as such. SIGUSR1 (`mailport queue
+ * flush`) asks for a delivery attempt of the whole queue now.
  */
 #include "server.h"
 
@@ -465,6 +466,63 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	srv->signals[3] = ev;
 }
 
+/*
+ * SIGUSR1, sent by `mailport queue flush`: attempt delivery of the whole
+ * queue now, deferred remote mail included, whatever its retry schedule.
+ */
+static void
+on_flush_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+	(void)sig;
+	(void)what;
+	log_info("event=flush signal=SIGUSR1 note=\"delivery attempt of the whole queue\"");
+	local_delivery_rescan(srv->delivery);
+	outbound_flush(srv->outbound);
+}
+
+void
+server_queued(const char *qid, void *arg)
+{
+	struct server *srv = arg;
+	local_delivery_kick(srv->delivery, qid);
+	outbound_kick(srv->outbound, qid);
+}
+
+static bool
+delivery_requires_tls(const char *domain, void *arg)
+{
+	struct server *srv = arg;
+	pthread_mutex_lock(&srv->cfg_lock);
+	bool required = config_requires_tls(&srv->cfg, domain);
+	pthread_mutex_unlock(&srv->cfg_lock);
+	return required;
+}
+
+static bool delivery_is_local(const char *domain, void *arg);
+
+/* The outbound agent's settings: a copy, taken at start. */
+static struct outbound *
+outbound_from_config(struct server *srv)
+{
+	const struct config *cfg = &srv->cfg;
+	struct outbound_config oc = {
+	    .retry = {cfg->retry_interval, cfg->retry_max_interval, cfg->queue_lifetime},
+	    .timeout = cfg->outbound_timeout,
+	    .is_local = delivery_is_local,
+	    .requires_tls = delivery_requires_tls,
+	    .queued = server_queued,
+	    .arg = srv,
+	};
+	str_copy(oc.hostname, sizeof oc.hostname, srv->hostname);
+	str_copy(oc.resolver, sizeof oc.resolver, cfg->resolver);
+	str_copy(oc.relayhost, sizeof oc.relayhost, cfg->relayhost);
+	str_copy(oc.relay_user, sizeof oc.relay_user, cfg->relay_user);
+	str_copy(oc.relay_secret_file, sizeof oc.relay_secret_file, cfg->relay_secret_file);
+	str_copy(oc.relay_cafile, sizeof oc.relay_cafile, cfg->relay_cafile);
+	return outbound_start(srv->spool, &oc);
+}
+
 static void
 on_spool_results(evutil_socket_t fd, short what, void *arg)
 {
@@ -530,6 +588,10 @@ server_start(struct server *srv)
 		return EX_UNAVAILABLE;
 	if (prepare_and_drop(srv) < 0)
 		return EX_CONFIG;
+	/* Before spool_open writes our pid into the spool's lock: from then on a
+	 * flush may send SIGUSR1, whose default action would kill the server. */
+	srv->flush_ev = evsignal_new(srv->base, SIGUSR1, on_flush_signal, srv);
+	event_add(srv->flush_ev, NULL);
 	srv->spool = spool_open(srv->cfg.spool_dir, err, sizeof err);
 	if (srv->spool == NULL) {
 		fprintf(stderr, "mailport: %s\n", err);
@@ -541,6 +603,11 @@ server_start(struct server *srv)
 	srv->worker = worker_new(srv->base, 2);
 	srv->delivery =
 	    local_delivery_start(srv->spool, srv->cfg.mailbox_dir, delivery_is_local, srv);
+	srv->outbound = outbound_from_config(srv);
+	if (srv->outbound == NULL) {
+		fprintf(stderr, "mailport: cannot start outbound delivery (see the log above)\n");
+		return EX_OSERR;
+	}
 	int sigs[3] = {SIGTERM, SIGINT, SIGHUP};
 	for (int i = 0; i < 3; i++) {
 		srv->signals[i] = evsignal_new(srv->base, sigs[i], on_signal, srv);
@@ -556,6 +623,7 @@ server_stop(struct server *srv)
 	listeners_close(srv);
 	session_shutdown_all(srv);
 	worker_free(&srv->worker);
+	outbound_stop(&srv->outbound);
 	local_delivery_stop(&srv->delivery);
 	if (srv->spool_ev)
 		event_free(srv->spool_ev);
@@ -563,6 +631,8 @@ server_stop(struct server *srv)
 	for (int i = 0; i < 4; i++)
 		if (srv->signals[i])
 			event_free(srv->signals[i]);
+	if (srv->flush_ev)
+		event_free(srv->flush_ev);
 	server_users_put(&srv->users);
 	if (srv->tls)
 		SSL_CTX_free(srv->tls);

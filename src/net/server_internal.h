@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "local.h"
+#include "outbound.h"
 #include "spool.h"
 #include "users.h"
 #include "worker.h"
@@ -62,10 +63,12 @@ struct server {
 	struct spool *spool;
 	struct event *spool_ev;
 	struct local_delivery *delivery;
+	struct outbound *outbound;
 	struct worker *worker;
 	struct listener listeners[CONFIG_MAX_LISTENERS];
 	size_t nlisteners;
 	struct event *signals[4];
+	struct event *flush_ev;	  /* SIGUSR1: `mailport queue flush` */
 	struct session *sessions; /* all live sessions, for caps and shutdown */
 	unsigned nsessions;
 	unsigned long next_session_id;
@@ -82,6 +85,9 @@ void session_shutdown_all(struct server *srv);
  * the slow-down of password guessing.
  */
 unsigned server_auth_failed(struct server *srv, const char *addr);
+
+/* A message was committed to the queue: wake both delivery agents. */
+void server_queued(const char *qid, void *srv);
 
 /* The current users table with a reference taken; reloads it if the file changed. */
 struct users_ref *server_users_get(struct server *srv);

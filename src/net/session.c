@@ -291,7 +291,7 @@ on_commit(struct spool_msg *m, enum spool_result res, void *arg)
 					 : res == SPOOL_NO_SPACE ? SMTP_COMMIT_NO_SPACE
 								 : SMTP_COMMIT_IO_ERROR);
 	if (res == SPOOL_OK)
-		local_delivery_kick(s->srv->delivery, qid);
+		server_queued(qid, s->srv);
 	else
 		log_err("session=%s id=%s event=commit_failed result=%d", s->id, qid, (int)res);
 	if (s->dead) {

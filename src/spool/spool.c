@@ -48,6 +48,7 @@ struct spool {
 	char *dir;
 	int dir_fd, tmp_fd, queue_fd;
 	int lock_fd;		  /* -1 for a reader */
+	bool locked;		  /* we hold lock_fd's flock (and wrote our pid) */
 	int notify_rd, notify_wr; /* -1 for a reader */
 	bool thread_started;
 	pthread_t thread;
@@ -435,6 +436,15 @@ spool_commit_batch(struct spool *sp, struct spool_msg *batch)
 	}
 }
 
+enum spool_result
+spool_msg_commit_now(struct spool_msg *m)
+{
+	/* The same steps as a batch of one, on the caller's thread. */
+	m->next = NULL;
+	spool_commit_batch(m->sp, m);
+	return m->res;
+}
+
 static void
 spool_post_results(struct spool *sp, struct spool_msg *batch, struct spool_msg *last)
 {
@@ -624,7 +634,17 @@ spool_lock(struct spool *sp, char *err, size_t err_size)
 		spool_path_err(err, err_size, "cannot create the lock file in", sp->dir);
 		return -1;
 	}
-	if (flock(sp->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+	/*
+	 * `mailport queue flush` probes the lock (a shared flock held for
+	 * microseconds) to learn whether a server runs: a few short retries
+	 * keep such a probe from failing a server that starts at that moment.
+	 */
+	int rc;
+	for (int tries = 0;
+	     (rc = flock(sp->lock_fd, LOCK_EX | LOCK_NB)) < 0 && errno == EWOULDBLOCK && tries < 20;
+	     tries++)
+		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+	if (rc < 0) {
 		if (errno == EWOULDBLOCK)
 			snprintf(err, err_size,
 				 "the spool %s is in use by another mailport server "
@@ -634,6 +654,12 @@ spool_lock(struct spool *sp, char *err, size_t err_size)
 			spool_path_err(err, err_size, "cannot lock the spool", sp->dir);
 		return -1;
 	}
+	sp->locked = true;
+	/* Our pid, for `mailport queue flush` (spool.h); replaces a dead server's. */
+	char pid[32];
+	int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	if (ftruncate(sp->lock_fd, 0) < 0 || pwrite(sp->lock_fd, pid, (size_t)n, 0) != n)
+		log_warn("spool=%s event=lock_pid_failed reason=\"%s\"", sp->dir, strerror(errno));
 	return 0;
 }
 
@@ -692,6 +718,10 @@ spool_close(struct spool **sp_p)
 		pthread_join(sp->thread, NULL); /* it finishes every pending commit */
 		spool_dispatch_results(sp);
 	}
+	/* A stopped server leaves no pid behind that a later flush could signal;
+	 * only the lock's holder may touch it (not a second server refused). */
+	if (sp->locked && ftruncate(sp->lock_fd, 0) < 0)
+		log_warn("spool=%s event=lock_pid_failed reason=\"%s\"", sp->dir, strerror(errno));
 	int fds[] = {sp->notify_rd, sp->notify_wr, sp->queue_fd,
 		     sp->tmp_fd,    sp->lock_fd,   sp->dir_fd};
 	for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)

@@ -2,7 +2,11 @@
  * spool: the durable queue. A message is one file; the file is the truth.
  *
  * Layout under the spool directory:
- *   lock           held (flock) by the one server writing this spool
+ *   lock           held (flock, exclusive) by the one server writing this
+ *                  spool; holds that server's pid as "<pid>\n" while it runs
+ *                  (emptied at a clean stop), so `mailport queue flush` can
+ *                  signal it. Trust the pid only while the lock is held: a
+ *                  killed server leaves its stale pid behind.
  *   tmp/<qid>      being received (deleted on failure or at startup)
  *   queue/<qid>    committed: fsynced, renamed, directory fsynced
  *   queue/<qid>.state  recipients already delivered
@@ -67,9 +71,9 @@ typedef void (*spool_commit_cb)(struct spool_msg *m, enum spool_result res, void
 
 /*
  * Open (creating it, tmp/ and queue/ if needed) a spool directory for
- * writing, take its lock (one server per spool), remove leftovers in tmp/
- * (never acknowledged) and stale .state files, and start the group-commit
- * thread. NULL with a message in err on failure.
+ * writing, take its lock (one server per spool) and write our pid into
+ * it, remove leftovers in tmp/ (never acknowledged) and stale .state files,
+ * and start the group-commit thread. NULL with a message in err on failure.
  */
 struct spool *spool_open(const char *dir, char *err, size_t err_size);
 /*
@@ -106,6 +110,12 @@ int spool_msg_write(struct spool_msg *m, const void *p, size_t n);
  * spool_msg_free.
  */
 void spool_msg_commit(struct spool_msg *m, spool_commit_cb cb, void *arg);
+/*
+ * Commit on the calling thread, without the group-commit thread and its
+ * callback: for the delivery agents, which queue bounces and have no event
+ * loop. Durable (or failed, temp file gone) when it returns; then free.
+ */
+enum spool_result spool_msg_commit_now(struct spool_msg *m);
 /* Drop an unfinished message (removes the temp file). */
 void spool_msg_abort(struct spool_msg **mp);
 void spool_msg_free(struct spool_msg **mp);

@@ -281,6 +281,11 @@ class Server:
             lines.append("user %s" % self.run_user)
         for k, v in self.limits.items():
             lines.append("%s %s" % (k, v))
+        # Outbound delivery asks DNS about remote domains: keep it on loopback.
+        # Nothing listens on port 9, so lookups fail at once and remote mail
+        # stays queued (deferred) unless a test brings its own resolver.
+        if not any(x.split()[:1] == ["resolver"] for x in self.extra):
+            lines.append("resolver 127.0.0.1:9")
         lines += list(self.extra)
         return "\n".join(lines) + "\n"
 

@@ -1,0 +1,46 @@
+/*
+ * outbound: the delivery agent for recipients of other domains. A thread
+ * that takes queued messages, routes each recipient domain — the relay
+ * host if one is configured, else the domain's MX hosts by preference,
+ * else its A/AAAA (RFC 5321 5.1) — and speaks SMTP to it with the shared
+ * client core: STARTTLS whenever offered (required where a tls-policy says
+ * so), AUTH only over TLS to a relay host. 4xx and connection failures are
+ * retried on a growing schedule; 5xx, a null MX, a domain that does not
+ * exist and expiry bounce to the sender (RFC 3464), never to <>.
+ */
+#ifndef MP_OUTBOUND_H
+#define MP_OUTBOUND_H
+
+#include <stdbool.h>
+
+#include "retry.h"
+
+struct spool;
+struct outbound;
+
+struct outbound_config {
+	char hostname[256];  /* our EHLO name and the Reporting-MTA */
+	char resolver[256];  /* "HOST[:PORT]" or "" for /etc/resolv.conf */
+	char relayhost[256]; /* "HOST[:PORT]" or "" */
+	char relay_user[256];
+	char relay_secret_file[4096];
+	char relay_cafile[4096];
+	struct retry_policy retry;
+	unsigned timeout; /* seconds: connect and each reply */
+	/* Called from the agent's thread. */
+	bool (*is_local)(const char *domain, void *arg);
+	bool (*requires_tls)(const char *domain, void *arg);
+	/* A bounce was queued: have it delivered. */
+	void (*queued)(const char *qid, void *arg);
+	void *arg;
+};
+
+/* Start the thread; it scans the whole queue at once. NULL if it cannot start. */
+struct outbound *outbound_start(struct spool *sp, const struct outbound_config *cfg);
+/* A message was committed: look at it soon. Thread-safe; NULL is a no-op. */
+void outbound_kick(struct outbound *ob, const char *qid);
+/* Attempt every queued message now, whatever its schedule (queue flush). */
+void outbound_flush(struct outbound *ob);
+void outbound_stop(struct outbound **obp);
+
+#endif

@@ -1,0 +1,247 @@
+/*
+ * dns: MX and address lookups with c-ares (see the header).
+ *
+ * One channel per struct dns; each query runs c-ares' own event loop with
+ * select(2) until the answer or the deadline, so a lookup never takes
+ * longer than the timeout whatever the network does.
+ */
+#include "dns.h"
+
+#include <arpa/inet.h>
+#include <ares.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/select.h>
+#include <time.h>
+
+#include "str.h"
+#include "xmalloc.h"
+
+#ifndef T_MX
+#define T_MX 15
+#endif
+#define C_IN_CLASS 1
+#define T_A_TYPE 1
+#define T_AAAA_TYPE 28
+
+struct dns {
+	ares_channel channel;
+	int timeout_ms;
+};
+
+struct answer {
+	bool done;
+	int status;
+	unsigned char *buf;
+	int len;
+};
+
+static pthread_once_t dns_once = PTHREAD_ONCE_INIT;
+
+static void
+dns_library_init(void)
+{
+	ares_library_init(ARES_LIB_INIT_ALL);
+}
+
+struct dns *
+dns_new(const char *resolver, int timeout_ms, char *err, size_t err_size)
+{
+	pthread_once(&dns_once, dns_library_init);
+	struct dns *d = xcalloc(1, sizeof *d);
+	struct ares_options opts = {.timeout = timeout_ms / 2 > 0 ? timeout_ms / 2 : 1, .tries = 2};
+	int rc = ares_init_options(&d->channel, &opts, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+	if (rc == ARES_SUCCESS && resolver && resolver[0])
+		rc = ares_set_servers_ports_csv(d->channel, resolver);
+	if (rc != ARES_SUCCESS) {
+		snprintf(err, err_size, "cannot set up DNS (resolver %s): %s",
+			 resolver && resolver[0] ? resolver : "from /etc/resolv.conf",
+			 ares_strerror(rc));
+		if (d->channel)
+			ares_destroy(d->channel);
+		free(d);
+		return NULL;
+	}
+	d->timeout_ms = timeout_ms;
+	return d;
+}
+
+void
+dns_free(struct dns **dp)
+{
+	if (*dp == NULL)
+		return;
+	ares_destroy((*dp)->channel);
+	free(*dp);
+	*dp = NULL;
+}
+
+static void
+on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct answer *a = arg;
+	(void)timeouts;
+	a->done = true;
+	a->status = status;
+	if (status == ARES_SUCCESS && abuf && alen > 0) {
+		a->buf = xmalloc((size_t)alen);
+		memcpy(a->buf, abuf, (size_t)alen);
+		a->len = alen;
+	}
+}
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* One query, run to completion or the deadline. */
+static void
+query(struct dns *d, const char *name, int type, struct answer *a)
+{
+	memset(a, 0, sizeof *a);
+	ares_query(d->channel, name, C_IN_CLASS, type, on_answer, a);
+	long deadline = now_ms() + d->timeout_ms;
+	while (!a->done) {
+		fd_set r, w;
+		FD_ZERO(&r);
+		FD_ZERO(&w);
+		int nfds = ares_fds(d->channel, &r, &w);
+		long left = deadline - now_ms();
+		if (nfds == 0 || left <= 0)
+			break;
+		struct timeval max = {left / 1000, (left % 1000) * 1000}, tv;
+		struct timeval *tvp = ares_timeout(d->channel, &max, &tv);
+		select(nfds, &r, &w, NULL, tvp);
+		ares_process(d->channel, &r, &w);
+	}
+	if (!a->done) {
+		ares_cancel(d->channel); /* runs on_answer with ARES_ECANCELLED */
+		a->status = ARES_ETIMEOUT;
+	}
+}
+
+static enum dns_status
+status_of(int ares_status)
+{
+	switch (ares_status) {
+	case ARES_SUCCESS:
+		return DNS_OK;
+	case ARES_ENOTFOUND:
+		return DNS_NXDOMAIN;
+	case ARES_ENODATA:
+		return DNS_NODATA;
+	default:
+		return DNS_TEMPFAIL;
+	}
+}
+
+static int
+by_pref(const void *a, const void *b)
+{
+	const struct dns_mx *x = a, *y = b;
+	return (int)x->pref - (int)y->pref;
+}
+
+enum dns_status
+dns_mx(struct dns *d, const char *domain, struct dns_mx *mx, size_t *n_r)
+{
+	struct answer a;
+	*n_r = 0;
+	query(d, domain, T_MX, &a);
+	enum dns_status st = status_of(a.status);
+	struct ares_mx_reply *list = NULL;
+	if (st == DNS_OK && ares_parse_mx_reply(a.buf, a.len, &list) != ARES_SUCCESS)
+		st = DNS_NODATA;
+	free(a.buf);
+	for (struct ares_mx_reply *m = list; m && *n_r < DNS_MAX_MX; m = m->next) {
+		/* RFC 7505: a single "MX 0 ." says the domain takes no mail. */
+		if (m->host[0] == '\0' || strcmp(m->host, ".") == 0) {
+			ares_free_data(list);
+			*n_r = 0;
+			return DNS_NULL_MX;
+		}
+		str_copy(mx[*n_r].host, sizeof mx[*n_r].host, m->host);
+		mx[(*n_r)++].pref = m->priority;
+	}
+	if (list)
+		ares_free_data(list);
+	if (st == DNS_OK && *n_r == 0)
+		return DNS_NODATA;
+	/* Equal preferences in random order (RFC 5321 5.1), then sorted by preference. */
+	for (size_t i = *n_r; i > 1; i--) {
+		unsigned r;
+		if (getrandom(&r, sizeof r, 0) != sizeof r)
+			r = (unsigned)i;
+		size_t j = r % i;
+		struct dns_mx t = mx[i - 1];
+		mx[i - 1] = mx[j];
+		mx[j] = t;
+	}
+	qsort(mx, *n_r, sizeof *mx, by_pref);
+	return st;
+}
+
+static void
+add_addrs(struct answer *a, int type, char addrs[][64], size_t *n)
+{
+	if (type == T_A_TYPE) {
+		struct ares_addrttl v4[DNS_MAX_ADDRS];
+		int count = DNS_MAX_ADDRS;
+		if (ares_parse_a_reply(a->buf, a->len, NULL, v4, &count) != ARES_SUCCESS)
+			return;
+		for (int i = 0; i < count && *n < DNS_MAX_ADDRS; i++)
+			inet_ntop(AF_INET, &v4[i].ipaddr, addrs[(*n)++], 64);
+	} else {
+		struct ares_addr6ttl v6[DNS_MAX_ADDRS];
+		int count = DNS_MAX_ADDRS;
+		if (ares_parse_aaaa_reply(a->buf, a->len, NULL, v6, &count) != ARES_SUCCESS)
+			return;
+		for (int i = 0; i < count && *n < DNS_MAX_ADDRS; i++)
+			inet_ntop(AF_INET6, &v6[i].ip6addr, addrs[(*n)++], 64);
+	}
+}
+
+enum dns_status
+dns_addrs(struct dns *d, const char *host, char addrs[][64], size_t *n_r)
+{
+	struct answer a;
+	enum dns_status first = DNS_NODATA;
+	*n_r = 0;
+	/* An address literal needs no lookup. */
+	unsigned char tmp[16];
+	if (inet_pton(AF_INET, host, tmp) == 1 || inet_pton(AF_INET6, host, tmp) == 1) {
+		str_copy(addrs[0], 64, host);
+		*n_r = 1;
+		return DNS_OK;
+	}
+	const int types[] = {T_A_TYPE, T_AAAA_TYPE};
+	for (size_t t = 0; t < 2; t++) {
+		query(d, host, types[t], &a);
+		enum dns_status st = status_of(a.status);
+		if (st == DNS_OK)
+			add_addrs(&a, types[t], addrs, n_r);
+		free(a.buf);
+		if (t == 0)
+			first = st;
+		else if (first != DNS_OK && st != DNS_NODATA)
+			first = st;
+	}
+	if (*n_r > 0)
+		return DNS_OK;
+	return first == DNS_OK ? DNS_NODATA : first;
+}
+
+const char *
+dns_status_name(enum dns_status s)
+{
+	static const char *const names[] = {"ok", "nxdomain", "nodata", "null_mx", "tempfail"};
+	return names[s];
+}

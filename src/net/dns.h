@@ -1,0 +1,41 @@
+/*
+ * dns: the lookups outbound delivery needs — MX (RFC 5321 5.1, RFC 7505
+ * null MX) and A/AAAA — through c-ares, against the configured resolver
+ * (the `resolver` directive) or /etc/resolv.conf. Blocking with a bound:
+ * meant for the delivery thread, never the event loop.
+ */
+#ifndef MP_DNS_H
+#define MP_DNS_H
+
+#include <stddef.h>
+
+#define DNS_MAX_MX 16
+#define DNS_MAX_ADDRS 8
+
+enum dns_status {
+	DNS_OK,
+	DNS_NXDOMAIN, /* the name does not exist: permanent */
+	DNS_NODATA,   /* the name exists, no record of that type */
+	DNS_NULL_MX,  /* "MX 0 .": the domain accepts no mail (RFC 7505) */
+	DNS_TEMPFAIL, /* SERVFAIL, timeout, no answer: try again later */
+};
+
+struct dns_mx {
+	char host[256];
+	unsigned short pref;
+};
+
+struct dns;
+
+/* resolver: "HOST[:PORT]" or NULL/"" for the system's. NULL with err on failure. */
+struct dns *dns_new(const char *resolver, int timeout_ms, char *err, size_t err_size);
+void dns_free(struct dns **dp);
+
+/* MX hosts by preference, equal preferences shuffled (RFC 5321 5.1). */
+enum dns_status dns_mx(struct dns *d, const char *domain, struct dns_mx *mx, size_t *n_r);
+/* IPv4 then IPv6 addresses of host, as text. */
+enum dns_status dns_addrs(struct dns *d, const char *host, char addrs[][64], size_t *n_r);
+
+const char *dns_status_name(enum dns_status s);
+
+#endif
