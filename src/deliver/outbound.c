@@ -27,7 +27,6 @@
 #include "client_run.h"
 #include "dns.h"
 #include "log.h"
-#include "secret.h"
 #include "smtp_addr.h"
 #include "spool.h"
 #include "str.h"
@@ -55,6 +54,7 @@ struct outbound {
 	struct sched *sched;
 	size_t nsched;
 	struct dns *dns;
+	size_t relay_door; /* index of the relay host door that worked last */
 };
 
 enum rcpt_state { RS_PENDING, RS_SENT, RS_FAILED, RS_DEFERRED };
@@ -228,14 +228,7 @@ attempt(struct outbound *ob, const struct spool_entry *e, const struct buf *body
 		rcpts[i] = group[i]->addr;
 		utf8 = utf8 || has_8bit(rcpts[i], strlen(rcpts[i]));
 	}
-	char secret[1024] = "", err[512];
-	if (t->relay && ob->cfg.relay_user[0] &&
-	    secret_get(SECRET_FILE, ob->cfg.relay_secret_file, secret, sizeof secret, err,
-		       sizeof err) < 0) {
-		snprintf(why, why_size, "relay host login: %s", err);
-		free(rcpts);
-		return false;
-	}
+	const char *secret = t->relay && ob->cfg.relay_user[0] ? ob->cfg.relay_secret : "";
 	bool tls_required = t->relay || ob->cfg.requires_tls(domain_of(rcpts[0]), ob->cfg.arg);
 	struct smtp_client_config cfg = {
 	    .ehlo_name = ob->cfg.hostname,
@@ -267,7 +260,6 @@ attempt(struct outbound *ob, const struct spool_entry *e, const struct buf *body
 	struct smtp_client_rcpt_result *rr = xcalloc(n, sizeof *rr);
 	struct client_run_result r;
 	client_run(&copts, &cfg, &env, body->data ? body->data : "", body->len, NULL, &r, rr);
-	explicit_bzero(secret, sizeof secret);
 	bool decided = reached_mail(&r) || r.smtp.failure == CLIENT_SIZE_EXCEEDED ||
 		       r.smtp.failure == CLIENT_UTF8_UNSUPPORTED;
 	if (decided) {
@@ -279,6 +271,11 @@ attempt(struct outbound *ob, const struct spool_entry *e, const struct buf *body
 		snprintf(why, why_size, "%s[%s]:%u: %s%s%s", t->host, t->addr, t->door.port,
 			 oc->what, rep[0] || r.conn.detail[0] ? ": " : "",
 			 rep[0] ? rep : r.conn.detail);
+		/* Postfix-style: say why this host did not do, before trying the next. */
+		char esc[900];
+		log_info("id=%s event=attempt relay=%s[%s]:%u status=%s reason=\"%s\"", e->id,
+			 t->host, t->addr, t->door.port, outcome_status_name(oc->status),
+			 str_escape(esc, sizeof esc, why, strlen(why)));
 	}
 	free(rr);
 	free(rcpts);
@@ -305,7 +302,7 @@ fail_all(struct rcpt_outcome **group, size_t n, const char *dsn, const char *why
 static bool
 try_host(struct outbound *ob, const struct spool_entry *e, const struct buf *body, const char *host,
 	 const struct door *doors, size_t ndoors, bool relay, struct rcpt_outcome **group, size_t n,
-	 char *why, size_t why_size)
+	 char *why, size_t why_size, size_t *door_r)
 {
 	char addrs[DNS_MAX_ADDRS][64];
 	size_t naddrs = 0;
@@ -319,8 +316,10 @@ try_host(struct outbound *ob, const struct spool_entry *e, const struct buf *bod
 			struct target t = {.door = doors[d], .relay = relay};
 			str_copy(t.host, sizeof t.host, host);
 			str_copy(t.addr, sizeof t.addr, addrs[a]);
-			if (attempt(ob, e, body, &t, group, n, why, why_size))
+			if (attempt(ob, e, body, &t, group, n, why, why_size)) {
+				*door_r = d;
 				return true;
+			}
 		}
 	return false;
 }
@@ -344,7 +343,14 @@ deliver_via_relay(struct outbound *ob, const struct spool_entry *e, const struct
 		str_copy(host, sizeof host, ob->cfg.relayhost);
 		ndoors = submit_default_doors(doors); /* 587, 465, 2525 */
 	}
-	if (!try_host(ob, e, body, host, doors, ndoors, true, group, n, why, sizeof why))
+	/* The door that worked last time goes first, until it fails. */
+	struct door order[SUBMIT_MAX_DOORS];
+	size_t first = ob->relay_door < ndoors ? ob->relay_door : 0, worked = 0;
+	for (size_t i = 0; i < ndoors; i++)
+		order[i] = doors[(first + i) % ndoors];
+	if (try_host(ob, e, body, host, order, ndoors, true, group, n, why, sizeof why, &worked))
+		ob->relay_door = (first + worked) % ndoors;
+	else
 		defer_all(group, n, "4.4.1", why);
 }
 
@@ -375,8 +381,10 @@ deliver_via_mx(struct outbound *ob, const struct spool_entry *e, const struct bu
 	}
 	struct door port25 = {25, CLIENT_TLS_OPPORTUNISTIC};
 	snprintf(why, sizeof why, "no mail server for %s answered", domain);
+	size_t door;
 	for (size_t i = 0; i < nmx; i++)
-		if (try_host(ob, e, body, mx[i].host, &port25, 1, false, group, n, why, sizeof why))
+		if (try_host(ob, e, body, mx[i].host, &port25, 1, false, group, n, why, sizeof why,
+			     &door))
 			return;
 	defer_all(group, n, "4.4.1", why);
 }
@@ -682,6 +690,7 @@ outbound_stop(struct outbound **obp)
 	pthread_mutex_destroy(&ob->lock);
 	pthread_cond_destroy(&ob->wake);
 	free(ob->sched);
+	explicit_bzero(ob->cfg.relay_secret, sizeof ob->cfg.relay_secret);
 	free(ob);
 	*obp = NULL;
 }

@@ -23,7 +23,7 @@ struct outbound_config {
 	char resolver[256];  /* "HOST[:PORT]" or "" for /etc/resolv.conf */
 	char relayhost[256]; /* "HOST[:PORT]" or "" */
 	char relay_user[256];
-	char relay_secret_file[4096];
+	char relay_secret[1024]; /* read as root at start: the file is the admin's, 0600 */
 	char relay_cafile[4096];
 	struct retry_policy retry;
 	unsigned timeout; /* seconds: connect and each reply */

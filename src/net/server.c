@@ -34,6 +34,7 @@
 #include "log.h"
 #include "server_internal.h"
 #include "str.h"
+#include "secret.h"
 #include "tls.h"
 #include "xmalloc.h"
 
@@ -385,6 +386,16 @@ prepare_and_drop(struct server *srv)
 	bool users_ok;
 	struct users *u = users_load_or_empty(cfg, &users_ok);
 	srv->users = users_ref_new(u ? u : users_empty());
+	/* The relay host's password file is the admin's (0600): read it as root. */
+	char err[600];
+	if (cfg->relay_user[0] && secret_get(SECRET_FILE, cfg->relay_secret_file, srv->relay_secret,
+					     sizeof srv->relay_secret, err, sizeof err) < 0) {
+		fprintf(stderr,
+			"mailport: relayhost: %s\n  fix: check the SECRETFILE of the "
+			"relayhost line; its first line is the password\n",
+			err);
+		return -1;
+	}
 	if (!root)
 		return 0;
 	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0 ||
@@ -518,9 +529,11 @@ outbound_from_config(struct server *srv)
 	str_copy(oc.resolver, sizeof oc.resolver, cfg->resolver);
 	str_copy(oc.relayhost, sizeof oc.relayhost, cfg->relayhost);
 	str_copy(oc.relay_user, sizeof oc.relay_user, cfg->relay_user);
-	str_copy(oc.relay_secret_file, sizeof oc.relay_secret_file, cfg->relay_secret_file);
+	str_copy(oc.relay_secret, sizeof oc.relay_secret, srv->relay_secret);
 	str_copy(oc.relay_cafile, sizeof oc.relay_cafile, cfg->relay_cafile);
-	return outbound_start(srv->spool, &oc);
+	struct outbound *ob = outbound_start(srv->spool, &oc);
+	explicit_bzero(&oc, sizeof oc);
+	return ob;
 }
 
 static void
@@ -634,6 +647,7 @@ server_stop(struct server *srv)
 	if (srv->flush_ev)
 		event_free(srv->flush_ev);
 	server_users_put(&srv->users);
+	explicit_bzero(srv->relay_secret, sizeof srv->relay_secret);
 	if (srv->tls)
 		SSL_CTX_free(srv->tls);
 	event_base_free(srv->base);

@@ -64,6 +64,7 @@ struct server {
 	struct event *spool_ev;
 	struct local_delivery *delivery;
 	struct outbound *outbound;
+	char relay_secret[1024]; /* the relayhost password, read before dropping root */
 	struct worker *worker;
 	struct listener listeners[CONFIG_MAX_LISTENERS];
 	size_t nlisteners;
