@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "date.h"
 #include "str.h"
 #include "xmalloc.h"
 
@@ -39,15 +40,6 @@ read_all(const char *path, struct buf *out)
 		close(fd);
 	errno = saved;
 	return n < 0 ? -1 : 0;
-}
-
-static void
-date_now(char *out, size_t size)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-	localtime_r(&now, &tm);
-	strftime(out, size, "%a, %d %b %Y %H:%M:%S %z", &tm);
 }
 
 static void
@@ -180,7 +172,7 @@ send_message_make(const struct send_message_opts *o, struct buf *out, struct mes
 		  struct send_message_found *found, char *err, size_t err_size, int *exit_r)
 {
 	char date[64], mid[400];
-	date_now(date, sizeof date);
+	date_rfc5322(time(NULL), date, sizeof date);
 	message_id(o->from, mid, sizeof mid);
 	memset(info_r, 0, sizeof *info_r);
 	if (o->input)

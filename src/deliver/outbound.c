@@ -25,6 +25,7 @@
 
 #include "bounce.h"
 #include "client_run.h"
+#include "date.h"
 #include "dns.h"
 #include "log.h"
 #include "smtp_addr.h"
@@ -118,15 +119,6 @@ reply_text(const struct smtp_client_reply *r, char *out, size_t size)
 		snprintf(out, size, "%d %s%s%s", r->code, r->esc, r->esc[0] ? " " : "", r->text);
 	else
 		str_copy(out, size, r->text);
-}
-
-static void
-date_now(char *out, size_t size)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-	localtime_r(&now, &tm);
-	strftime(out, size, "%a, %d %b %Y %H:%M:%S %z", &tm);
 }
 
 static int
@@ -422,11 +414,8 @@ bounce(struct outbound *ob, const struct spool_entry *e, const struct buf *body,
 	struct bounce_rcpt br[n ? n : 1];
 	size_t nb = 0;
 	char date[64], arrival[64], mid[300], boundary[64], rnd[16];
-	date_now(date, sizeof date);
-	time_t at = (time_t)e->arrival;
-	struct tm tm;
-	localtime_r(&at, &tm);
-	strftime(arrival, sizeof arrival, "%a, %d %b %Y %H:%M:%S %z", &tm);
+	date_rfc5322(time(NULL), date, sizeof date);
+	date_rfc5322((time_t)e->arrival, arrival, sizeof arrival);
 	for (size_t i = 0; i < n; i++)
 		if (out[i].state == RS_FAILED)
 			br[nb++] = (struct bounce_rcpt){

@@ -37,6 +37,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 
+#include "date.h"
 #include "fixes.h"
 #include "log.h"
 #include "replies.h"
@@ -154,10 +155,7 @@ static void
 hook_date(void *ctx, char *out, size_t size)
 {
 	(void)ctx;
-	time_t now = time(NULL);
-	struct tm tm;
-	localtime_r(&now, &tm);
-	strftime(out, size, "%a, %d %b %Y %H:%M:%S %z", &tm);
+	date_rfc5322(time(NULL), out, size);
 }
 
 static void

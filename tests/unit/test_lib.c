@@ -1,9 +1,12 @@
 /* Unit tests for lib/: buf, str, b64. */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "b64.h"
 #include "buf.h"
+#include "date.h"
 #include "harness.h"
 #include "str.h"
 
@@ -71,9 +74,28 @@ test_b64(void)
 	CHECK(!b64_decode("Zg==Zg==", 8, out, sizeof out, &n)); /* padding mid-string */
 }
 
+static void
+test_date(void)
+{
+	char d[64];
+	setenv("TZ", "UTC0", 1);
+	tzset();
+	date_rfc5322(0, d, sizeof d);
+	CHECK_STR(d, "Thu, 01 Jan 1970 00:00:00 +0000");
+	setenv("TZ", "XYZ-5:30", 1); /* east of Greenwich, half hours */
+	tzset();
+	date_rfc5322(1795950000, d, sizeof d);
+	CHECK_STR(d, "Sun, 29 Nov 2026 16:30:00 +0530");
+	setenv("TZ", "ABC7", 1);
+	tzset();
+	date_rfc5322(1795950000, d, sizeof d);
+	CHECK_STR(d, "Sun, 29 Nov 2026 04:00:00 -0700");
+}
+
 int
 main(void)
 {
+	test_date();
 	test_buf();
 	test_str();
 	test_b64();
