@@ -55,7 +55,8 @@ struct outbound {
 	struct sched *sched;
 	size_t nsched;
 	struct dns *dns;
-	size_t relay_door; /* index of the relay host door that worked last */
+	size_t relay_door;    /* index of the relay host door that worked last */
+	char last_relay[400]; /* "host[ip]:port" of the last attempt that did not decide */
 };
 
 enum rcpt_state { RS_PENDING, RS_SENT, RS_FAILED, RS_DEFERRED };
@@ -260,9 +261,14 @@ attempt(struct outbound *ob, const struct spool_entry *e, const struct buf *body
 		const struct outcome *oc = run_outcome(&r, t->door);
 		char rep[700];
 		reply_text(&r.smtp.reply, rep, sizeof rep);
-		snprintf(why, why_size, "%s[%s]:%u: %s%s%s", t->host, t->addr, t->door.port,
-			 oc->what, rep[0] || r.conn.detail[0] ? ": " : "",
-			 rep[0] ? rep : r.conn.detail);
+		/* The core's own words may already be the outcome's: say them once. */
+		const char *more = rep[0] ? rep : r.conn.detail;
+		if (strcmp(more, oc->what) == 0)
+			more = "";
+		snprintf(ob->last_relay, sizeof ob->last_relay, "%s[%s]:%u", t->host, t->addr,
+			 t->door.port);
+		snprintf(why, why_size, "%s: %s%s%s", ob->last_relay, oc->what, more[0] ? ": " : "",
+			 more);
 		/* Postfix-style: say why this host did not do, before trying the next. */
 		char esc[900];
 		log_info("id=%s event=attempt relay=%s[%s]:%u status=%s reason=\"%s\"", e->id,
@@ -276,11 +282,16 @@ attempt(struct outbound *ob, const struct spool_entry *e, const struct buf *body
 
 /* ---- routing ---- */
 
+/* relay: the host that was tried last, or NULL when none was (DNS). */
 static void
-defer_all(struct rcpt_outcome **group, size_t n, const char *dsn, const char *why)
+defer_all(struct rcpt_outcome **group, size_t n, const char *dsn, const char *why,
+	  const char *relay)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		set_outcome(group[i], RS_DEFERRED, dsn, why);
+		if (relay && relay[0])
+			str_copy(group[i]->relay, sizeof group[i]->relay, relay);
+	}
 }
 
 static void
@@ -343,7 +354,7 @@ deliver_via_relay(struct outbound *ob, const struct spool_entry *e, const struct
 	if (try_host(ob, e, body, host, order, ndoors, true, group, n, why, sizeof why, &worked))
 		ob->relay_door = (first + worked) % ndoors;
 	else
-		defer_all(group, n, "4.4.1", why);
+		defer_all(group, n, "4.4.1", why, ob->last_relay);
 }
 
 static void
@@ -362,7 +373,8 @@ deliver_via_mx(struct outbound *ob, const struct spool_entry *e, const struct bu
 		fail_all(group, n, "5.1.2", "the recipient's domain does not exist (NXDOMAIN)");
 		return;
 	case DNS_TEMPFAIL:
-		defer_all(group, n, "4.4.3", "DNS lookup of the domain's MX failed (will retry)");
+		defer_all(group, n, "4.4.3", "DNS lookup of the domain's MX failed (will retry)",
+			  NULL);
 		return;
 	case DNS_NODATA: /* no MX: the domain itself (RFC 5321 5.1) */
 		str_copy(mx[0].host, sizeof mx[0].host, domain);
@@ -378,7 +390,7 @@ deliver_via_mx(struct outbound *ob, const struct spool_entry *e, const struct bu
 		if (try_host(ob, e, body, mx[i].host, &port25, 1, false, group, n, why, sizeof why,
 			     &door))
 			return;
-	defer_all(group, n, "4.4.1", why);
+	defer_all(group, n, "4.4.1", why, ob->last_relay);
 }
 
 /* ---- bounces ---- */
@@ -539,6 +551,7 @@ process(struct outbound *ob, const char *qid, bool force)
 			out[n++].addr = e.rcpts[i];
 	struct buf body;
 	buf_init(&body, BODY_MAX);
+	ob->last_relay[0] = '\0';
 	if (n > 0 && read_body(&e, &body) == 0) {
 		size_t deferred = deliver_remote(ob, &e, &body, out, n);
 		s = sched_find(ob, qid, true);

@@ -1,0 +1,274 @@
+"""A real DNS server for the outbound tests: dnsmasq on 127.0.0.1, a free port.
+
+`Dnsmasq` serves only what a test gives it, never forwards (--no-resolv), and
+answers NXDOMAIN for every other name under the served zones (--local):
+
+    dns = make_dns(mx={"a.test": [(10, "mx1.a.test"), (20, "mx2.a.test")]},
+                   hosts={"mx1.a.test": ["127.0.25.1"], "mx2.a.test": ["127.0.25.2"]},
+                   null_mx=["nullmx.test"])
+    srv = make_server(extra=[dns.resolver_line(), ...])
+
+`hosts` values are lists of IPv4/IPv6 addresses (A/AAAA records). A null MX
+(RFC 7505, "MX 0 .") is dnsmasq's --mx-host=DOMAIN,.,0 (checked by
+test_dnsmasq_null_mx_answer in test_outbound.py). A name with no MX but an A
+record is an implicit MX (RFC 5321 5.1).
+
+`query(name, qtype)` is a minimal stdlib DNS client over UDP, used to check
+that the server answers and what it answers.
+"""
+
+import os
+import random
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import free_port
+
+DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
+QTYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "MX": 15, "TXT": 16, "AAAA": 28}
+RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
+
+
+# ---------------------------------------------------------------- a tiny DNS client
+
+
+def _name(data, off):
+    """Reads a (possibly compressed) name at off; returns (name, offset after it)."""
+    labels, end, jumps = [], None, 0
+    while True:
+        n = data[off]
+        if n & 0xC0 == 0xC0:
+            if end is None:
+                end = off + 2
+            off = ((n & 0x3F) << 8) | data[off + 1]
+            jumps += 1
+            if jumps > 20:
+                raise ValueError("compression loop")
+            continue
+        off += 1
+        if n == 0:
+            return ".".join(labels) or ".", (end if end is not None else off)
+        labels.append(data[off:off + n].decode("ascii", errors="replace"))
+        off += n
+
+
+def query(name, qtype="A", port=53, server="127.0.0.1", timeout=2.0):
+    """One UDP query; returns (rcode name, [(type name, value)]) for the answer
+    section: A/AAAA -> address str, MX -> (preference, exchange), else raw bytes."""
+    qid = random.randrange(65536)
+    q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+    for label in name.rstrip(".").split("."):
+        q += bytes([len(label)]) + label.encode()
+    q += b"\0" + struct.pack(">HH", QTYPES[qtype], 1)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        s.sendto(q, (server, port))
+        while True:
+            data, _ = s.recvfrom(4096)
+            if struct.unpack(">H", data[:2])[0] == qid:
+                break
+    _, flags, qd, an, _, _ = struct.unpack(">HHHHHH", data[:12])
+    off = 12
+    for _ in range(qd):
+        _, off = _name(data, off)
+        off += 4
+    answers = []
+    names = {v: k for k, v in QTYPES.items()}
+    for _ in range(an):
+        _, off = _name(data, off)
+        rtype, _, _, rdlen = struct.unpack(">HHIH", data[off:off + 10])
+        off += 10
+        rdata = data[off:off + rdlen]
+        if rtype == 1:
+            value = socket.inet_ntop(socket.AF_INET, rdata)
+        elif rtype == 28:
+            value = socket.inet_ntop(socket.AF_INET6, rdata)
+        elif rtype == 15:
+            value = (struct.unpack(">H", rdata[:2])[0], _name(data, off + 2)[0])
+        else:
+            value = rdata
+        answers.append((names.get(rtype, str(rtype)), value))
+        off += rdlen
+    return RCODES.get(flags & 0xF, str(flags & 0xF)), answers
+
+
+# ---------------------------------------------------------------- dnsmasq
+
+
+def _udp_free(port, host="127.0.0.1"):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.bind((host, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+class Dnsmasq:
+    """One dnsmasq process. mx: {domain: [(pref, host), ...]}; hosts: {name:
+    [ip, ...]}; null_mx: [domain, ...]; zones: suffixes answered locally
+    (NXDOMAIN for unknown names; default: every suffix used, plus "test")."""
+
+    def __init__(self, root, *, mx=None, hosts=None, null_mx=(), zones=None):
+        if not os.access(DNSMASQ, os.X_OK):
+            pytest.skip("dnsmasq is not installed (scripts/deps.sh --test installs dnsmasq-base)")
+        self.dir = tempfile.mkdtemp(prefix="dnsmasq-", dir=root)
+        os.chmod(self.dir, 0o755)
+        self.mx = {d: list(v) for d, v in (mx or {}).items()}
+        self.hosts = {n: list(v) for n, v in (hosts or {}).items()}
+        self.null_mx = list(null_mx)
+        self.zones = list(zones) if zones is not None else ["test"]
+        self.port = None
+        self.proc = None
+        self.log = os.path.join(self.dir, "dnsmasq.log")
+        self.pid_file = os.path.join(self.dir, "dnsmasq.pid")
+
+    def args(self):
+        a = [DNSMASQ, "--keep-in-foreground", "--no-resolv", "--no-hosts",
+             "--port=%d" % self.port, "--listen-address=127.0.0.1", "--bind-interfaces",
+             "--conf-file=/dev/null", "--pid-file=%s" % self.pid_file,
+             "--no-negcache", "--log-queries", "--log-facility=-", "--user=root",
+             "--group=root"]
+        for z in self.zones:
+            a.append("--local=/%s/" % z)
+        for domain, mxs in self.mx.items():
+            for pref, host in mxs:
+                a.append("--mx-host=%s,%s,%d" % (domain, host, pref))
+        for domain in self.null_mx:
+            a.append("--mx-host=%s,.,0" % domain)
+        for name, ips in self.hosts.items():
+            # one --host-record per address, so any mix of A and AAAA works
+            for ip in ips:
+                a.append("--host-record=%s,%s" % (name, ip))
+        return a
+
+    def resolver_line(self):
+        return "resolver 127.0.0.1:%d" % self.port
+
+    def start(self, timeout=10.0):
+        for _ in range(20):
+            port = free_port()
+            if _udp_free(port):
+                break
+        self.port = port
+        with open(self.log, "ab") as lf:
+            self.proc = subprocess.Popen(self.args(), stdin=subprocess.DEVNULL,
+                                         stdout=lf, stderr=lf, cwd=self.dir)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("dnsmasq exited with %s:\n%s"
+                                     % (self.proc.returncode, self.log_text()[-3000:]))
+            try:
+                rcode, _ = query("ready-check.test", "A", port=self.port, timeout=0.3)
+                if rcode in ("NXDOMAIN", "NOERROR"):
+                    return self
+            except (OSError, socket.timeout):
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise AssertionError("dnsmasq not answering after %.0f s:\n%s"
+                             % (timeout, self.log_text()[-3000:]))
+
+    def query(self, name, qtype="A"):
+        return query(name, qtype, port=self.port)
+
+    def log_text(self):
+        try:
+            with open(self.log, "rb") as f:
+                return f.read().decode(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def stop(self):
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def make_dns(workroot):
+    """Factory: make_dns(mx=..., hosts=..., null_mx=...) -> a started Dnsmasq,
+    stopped after the test."""
+    made = []
+
+    def factory(**kw):
+        d = Dnsmasq(workroot, **kw)
+        made.append(d)
+        return d.start()
+
+    yield factory
+    for d in made:
+        d.cleanup()
+
+
+class ServfailServer:
+    """A UDP DNS server on 127.0.0.1 that answers SERVFAIL to every query (a
+    broken resolver: outbound delivery must retry, not bounce)."""
+
+    def __init__(self):
+        import threading
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.queries = 0
+        self._stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def resolver_line(self):
+        return "resolver 127.0.0.1:%d" % self.port
+
+    def _run(self):
+        while not self._stop:
+            try:
+                data, peer = self.sock.recvfrom(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if len(data) < 12:
+                continue
+            qid, flags, qd = struct.unpack(">HHH", data[:6])
+            end = 12
+            if qd:
+                _, end = _name(data, 12)
+                end += 4
+            reply = struct.pack(">HHHHHH", qid, 0x8000 | (flags & 0x0100) | 0x0080 | 2,
+                                1 if qd else 0, 0, 0, 0) + data[12:end]
+            self.queries += 1
+            try:
+                self.sock.sendto(reply, peer)
+            except OSError:
+                pass
+
+    def stop(self):
+        self._stop = True
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
+@pytest.fixture
+def servfail_dns():
+    s = ServfailServer()
+    yield s
+    s.stop()

@@ -1,0 +1,316 @@
+"""Receiving SMTP servers for the outbound tests, each on port 25 of its own
+loopback address (127.0.25.X), where MX delivery connects.
+
+`Receiver`: a scriptable Python receiver built on aiosmtpd (Debian
+python3-aiosmtpd) that records every message it accepts:
+
+    rx = make_receiver(tls=True, temp_fail_rcpt=2, reject={"bad@r.test": "550 5.1.1 no"},
+                       data_delay=5)
+    rx.ip                    # "127.0.25.N"; point an A record at it
+    rx.wait_messages(marker) # [Received(...)] with mail_from, rcpt_tos, data, tls, ...
+    rx.rcpt_log              # every RCPT seen: (address, reply code)
+
+`SmtpSink`: Postfix's smtp-sink (a third-party receiver), dumping every
+transaction into its own file: sink.wait_messages(marker) -> [bytes].
+
+Both need root (port 25); the factories skip otherwise. Addresses are handed
+out once per test run (next_ip), so no two receivers share one.
+"""
+
+import asyncio
+import os
+import random
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+import threading
+import time
+import pwd
+
+import pytest
+
+SMTP_SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
+
+_used = set()
+_rng = random.Random("%d-%f" % (os.getpid(), time.time()))
+
+
+def _bindable(ip, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind((ip, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def next_ip(net="127.0.25", ports=(25,)):
+    """A loopback address of net (127.0.25.X) not handed out before in this
+    process, where nothing holds the given ports now: another test run on the
+    same machine picks other addresses (random start, bind check)."""
+    start = _rng.randrange(2, 255)
+    for i in range(253):
+        ip = "%s.%d" % (net, 2 + (start - 2 + i) % 253)
+        if ip in _used:
+            continue
+        if all(_bindable(ip, p) for p in ports):
+            _used.add(ip)
+            return ip
+    raise RuntimeError("no free loopback address in %s.0/24" % net)
+
+
+def can_connect(ip, port, timeout=0.5):
+    try:
+        with socket.create_connection((ip, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def require_root():
+    if os.geteuid() != 0:
+        pytest.skip("receivers listen on port 25 of 127.0.25.X: needs root")
+
+
+# ---------------------------------------------------------------- aiosmtpd
+
+
+class Received:
+    """One message accepted by a Receiver."""
+
+    def __init__(self, mail_from, rcpt_tos, data, tls_version, helo, mail_options):
+        self.mail_from = mail_from
+        self.rcpt_tos = list(rcpt_tos)
+        self.data = data
+        self.tls_version = tls_version   # "TLSv1.3" etc., None in the clear
+        self.tls = tls_version is not None
+        self.helo = helo
+        self.mail_options = list(mail_options)
+        self.time = time.monotonic()
+
+    def __repr__(self):
+        return "Received(from=%r, to=%r, tls=%r, %d bytes)" % (
+            self.mail_from, self.rcpt_tos, self.tls_version, len(self.data))
+
+
+class _Handler:
+    def __init__(self, rx):
+        self.rx = rx
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        rx = self.rx
+        with rx.lock:
+            reply = None
+            if address.lower() in rx.reject:
+                reply = rx.reject[address.lower()]
+            elif rx.temp_fail_rcpt > 0:
+                rx.temp_fail_rcpt -= 1
+                reply = "451 4.3.0 Try again later (scripted)"
+            else:
+                envelope.rcpt_tos.append(address)
+                envelope.rcpt_options.extend(rcpt_options)
+                reply = "250 2.1.5 OK"
+            rx.rcpt_log.append((address, int(reply[:3])))
+        return reply
+
+    async def handle_DATA(self, server, session, envelope):
+        rx = self.rx
+        with rx.lock:
+            rx.data_started += 1
+        if rx.data_delay:
+            await asyncio.sleep(rx.data_delay)
+        with rx.lock:
+            rx.data_attempts += 1
+            if rx.temp_fail_data > 0:
+                rx.temp_fail_data -= 1
+                return "451 4.3.0 Try again later (scripted)"
+            version = None
+            if session.ssl is not None:
+                obj = session.ssl.get("ssl_object")
+                version = obj.version() if obj is not None else "TLS"
+            data = envelope.original_content or envelope.content or b""
+            if isinstance(data, str):
+                data = data.encode("utf-8", errors="surrogateescape")
+            rx.messages.append(Received(envelope.mail_from, envelope.rcpt_tos, data, version,
+                                        session.host_name, envelope.mail_options))
+        return "250 2.0.0 OK: recorded"
+
+
+class Receiver:
+    """aiosmtpd on ip:25. Options: tls (offer STARTTLS with the test CA's
+    leaf), temp_fail_rcpt / temp_fail_data (451 to the first N), reject
+    {address: full reply}, data_delay (seconds to sleep before the reply to
+    the end of DATA)."""
+
+    def __init__(self, certs=None, *, ip=None, port=25, tls=False, temp_fail_rcpt=0,
+                 temp_fail_data=0, reject=None, data_delay=0, hostname=None):
+        from aiosmtpd.controller import Controller  # Debian python3-aiosmtpd
+
+        self.ip = ip or next_ip(ports=(port,))
+        self.port = port
+        self.tls = tls
+        self.temp_fail_rcpt = temp_fail_rcpt
+        self.temp_fail_data = temp_fail_data
+        self.reject = {k.lower(): v for k, v in (reject or {}).items()}
+        self.data_delay = data_delay
+        self.lock = threading.Lock()
+        self.messages = []
+        self.rcpt_log = []
+        self.data_started = 0   # DATA transactions that reached the end of data
+        self.data_attempts = 0  # ... and were answered (after data_delay)
+        ctx = None
+        if tls:
+            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ctx.load_cert_chain(certs.chain_a, certs.key_a)
+        self.controller = Controller(_Handler(self), hostname=self.ip, port=port,
+                                     server_hostname=hostname or "rx-%s.test" % self.ip,
+                                     tls_context=ctx, require_starttls=False,
+                                     enable_SMTPUTF8=True, decode_data=False,
+                                     ready_timeout=10)
+
+    def start(self):
+        self.controller.start()
+        return self
+
+    def stop(self):
+        try:
+            self.controller.stop()
+        except (AssertionError, RuntimeError):
+            pass
+
+    def find(self, marker):
+        if isinstance(marker, str):
+            marker = marker.encode()
+        with self.lock:
+            return [m for m in self.messages if marker in m.data]
+
+    def wait_messages(self, marker, timeout=15.0, count=1):
+        """Polls until `count` recorded messages contain marker; returns them."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.find(marker)
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def make_receiver(certs):
+    """Factory: make_receiver(**Receiver options) -> a started Receiver on
+    127.0.25.X:25, stopped after the test."""
+    require_root()
+    pytest.importorskip("aiosmtpd", reason="python3-aiosmtpd is not installed "
+                        "(scripts/deps.sh --test installs it)")
+    made = []
+
+    def factory(**kw):
+        rx = Receiver(certs, **kw)
+        made.append(rx)
+        return rx.start()
+
+    yield factory
+    for rx in made:
+        rx.stop()
+
+
+# ---------------------------------------------------------------- smtp-sink
+
+
+class SmtpSink:
+    """Postfix's smtp-sink on ip:25; every transaction dumped into its own
+    file under dump_dir (smtp-sink -d), read back with messages()."""
+
+    def __init__(self, root, *, ip=None, port=25, extra_args=()):
+        if not os.access(SMTP_SINK, os.X_OK):
+            pytest.skip("smtp-sink is not installed (Debian package postfix)")
+        self.ip = ip or next_ip()
+        self.port = port
+        self.dir = tempfile.mkdtemp(prefix="smtp-sink-", dir=root)
+        os.chmod(self.dir, 0o755)
+        self.dump_dir = os.path.join(self.dir, "dump")
+        os.makedirs(self.dump_dir)
+        nobody = pwd.getpwnam("nobody")
+        os.chown(self.dump_dir, nobody.pw_uid, nobody.pw_gid)
+        self.log = os.path.join(self.dir, "smtp-sink.log")
+        self.extra_args = list(extra_args)
+        self.proc = None
+
+    def start(self, timeout=10.0):
+        cmd = [SMTP_SINK, "-u", "nobody", "-h", "sink-%s.test" % self.ip,
+               "-d", os.path.join(self.dump_dir, "%Y%m%d%H%M%S."), *self.extra_args,
+               "%s:%d" % (self.ip, self.port), "10"]
+        with open(self.log, "ab") as lf:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=lf, stderr=lf)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("smtp-sink exited with %s: %s"
+                                     % (self.proc.returncode, self.log_text()[-2000:]))
+            if can_connect(self.ip, self.port):
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise AssertionError("smtp-sink not listening on %s:%d" % (self.ip, self.port))
+
+    def log_text(self):
+        try:
+            with open(self.log, "rb") as f:
+                return f.read().decode(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def messages(self):
+        """Every dumped transaction (bytes), smtp-sink's X-* headers included."""
+        out = []
+        for dirpath, _, names in os.walk(self.dump_dir):
+            for n in sorted(names):
+                try:
+                    with open(os.path.join(dirpath, n), "rb") as f:
+                        out.append(f.read())
+                except FileNotFoundError:
+                    pass
+        return out
+
+    def wait_messages(self, marker, timeout=15.0, count=1):
+        if isinstance(marker, str):
+            marker = marker.encode()
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [m for m in self.messages() if marker in m]
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+
+    def stop(self):
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def make_sink(workroot):
+    """Factory: make_sink() -> a started SmtpSink on 127.0.25.X:25."""
+    require_root()
+    made = []
+
+    def factory(**kw):
+        s = SmtpSink(workroot, **kw)
+        made.append(s)
+        return s.start()
+
+    yield factory
+    for s in made:
+        s.cleanup()
