@@ -192,6 +192,12 @@ static const struct outcome outcomes[OUTCOME_COUNT] = {
 	  "does not offer it",
 	  "use an ASCII address; a non-ASCII domain can be written in its xn-- form, a non-ASCII "
 	  "local part cannot"),
+	O(OUTCOME_8BIT_UNSUPPORTED, REJECTED, EX_DATAERR, STOP, NO_NOTE,
+	  "the server does not take 8-bit mail",
+	  "the message has bytes above 127 outside a MIME encoding, and the server does not "
+	  "offer 8BITMIME (RFC 6152)",
+	  "send the text as quoted-printable or base64 (mailport send does this when it builds "
+	  "the message)"),
 };
 
 static const char *const status_names[OUTCOME_S_COUNT] = {
@@ -252,6 +258,8 @@ outcome_from_client(enum client_failure failure)
 		return &outcomes[OUTCOME_SIZE_EXCEEDED];
 	case CLIENT_UTF8_UNSUPPORTED:
 		return &outcomes[OUTCOME_UTF8_UNSUPPORTED];
+	case CLIENT_8BIT_UNSUPPORTED:
+		return &outcomes[OUTCOME_8BIT_UNSUPPORTED];
 	}
 	return &outcomes[OUTCOME_PROTOCOL];
 }

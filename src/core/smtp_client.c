@@ -755,6 +755,15 @@ envelope_ok(struct smtp_client *c)
 			  "SMTPUTF8 is needed; the server does not offer it");
 		return false;
 	}
+	/*
+	 * RFC 6152 3: a relaying MTA must not pass an 8-bit body to a server
+	 * that did not offer 8BITMIME; without a converter, it is returned.
+	 */
+	if (c->cfg->strict_8bitmime && env->eightbit && !c->caps.eightbitmime) {
+		fail_text(c, CLIENT_8BIT_UNSUPPORTED,
+			  "the message has 8-bit data; the server does not offer 8BITMIME");
+		return false;
+	}
 	/* RFC 1870 6: SIZE 0 means no fixed limit. */
 	if (c->caps.size && env->size > c->caps.size) {
 		fail_text(c, CLIENT_SIZE_EXCEEDED,
@@ -1173,7 +1182,7 @@ smtp_client_failure_name(enum client_failure f)
 	    "ok",	    "no-greeting",   "ehlo-failed",	 "starttls-missing",
 	    "tls-failed",   "auth-missing",  "auth-failed",	 "sender-rejected",
 	    "relay-denied", "rcpt-rejected", "data-rejected",	 "tempfail",
-	    "protocol",	    "size-exceeded", "utf8-unsupported",
+	    "protocol",	    "size-exceeded", "utf8-unsupported", "8bit-unsupported",
 	};
 	if ((size_t)f >= sizeof names / sizeof names[0])
 		return "unknown";

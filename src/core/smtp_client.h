@@ -53,6 +53,7 @@ struct smtp_client_config {
 	bool stop_after_auth;	     /* probe: EHLO, TLS, AUTH, then QUIT */
 	bool rset_instead_of_data;   /* probe/verify: MAIL + RCPT, then RSET, QUIT */
 	bool all_recipients_or_none; /* send: any RCPT refused -> RSET and fail */
+	bool strict_8bitmime;	     /* relaying MTA: 8-bit body needs 8BITMIME (RFC 6152 3) */
 };
 
 struct smtp_client_envelope {
@@ -88,6 +89,7 @@ enum client_failure {
 	CLIENT_PROTOCOL,	 /* a reply that makes no sense here */
 	CLIENT_SIZE_EXCEEDED,	 /* larger than the server's SIZE */
 	CLIENT_UTF8_UNSUPPORTED, /* SMTPUTF8 needed, not offered */
+	CLIENT_8BIT_UNSUPPORTED, /* strict_8bitmime: an 8-bit body, 8BITMIME not offered */
 };
 
 struct smtp_client_reply {

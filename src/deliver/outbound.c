@@ -180,6 +180,22 @@ dsn_of(const struct smtp_client_reply *r, char buf[BOUNCE_STATUS_SIZE])
 	return buf;
 }
 
+/* Failures decided before MAIL that no other host would change; their DSN. */
+static const char *
+permanent_failure(enum client_failure f)
+{
+	switch (f) {
+	case CLIENT_SIZE_EXCEEDED:
+		return "5.3.4"; /* message too big for system */
+	case CLIENT_UTF8_UNSUPPORTED:
+		return "5.6.7"; /* RFC 6531: non-ASCII addresses not permitted */
+	case CLIENT_8BIT_UNSUPPORTED:
+		return "5.6.3"; /* conversion required but not supported */
+	default:
+		return NULL;
+	}
+}
+
 /* Turn a session that reached MAIL into per-recipient outcomes. */
 static void
 judge(const struct client_run_result *r, const struct target *t, struct rcpt_outcome **group,
@@ -198,12 +214,10 @@ judge(const struct client_run_result *r, const struct target *t, struct rcpt_out
 		str_copy(o->tls, sizeof o->tls, r->tls_used ? r->tls.version : "none");
 		if (rr->accepted && r->smtp.failure == CLIENT_OK)
 			set_outcome(o, RS_SENT, final->esc[0] ? final->esc : "2.0.0", text);
-		else if (rep->code >= 500 || r->smtp.failure == CLIENT_SIZE_EXCEEDED ||
-			 r->smtp.failure == CLIENT_UTF8_UNSUPPORTED)
+		else if (rep->code >= 500 || permanent_failure(r->smtp.failure))
 			set_outcome(o, RS_FAILED,
-				    rep->code >= 500			      ? dsn_of(rep, dsn)
-				    : r->smtp.failure == CLIENT_SIZE_EXCEEDED ? "5.3.4"
-									      : "5.6.7",
+				    rep->code >= 500 ? dsn_of(rep, dsn)
+						     : permanent_failure(r->smtp.failure),
 				    text);
 		else
 			set_outcome(o, RS_DEFERRED, rep->code ? dsn_of(rep, dsn) : "4.4.2", text);
@@ -232,6 +246,7 @@ attempt(struct outbound *ob, const struct spool_entry *e, const struct buf *body
 	    .password = secret[0] ? secret : NULL,
 	    .host = t->host,
 	    .port = t->door.port,
+	    .strict_8bitmime = true,
 	};
 	struct smtp_client_envelope env = {
 	    .from = e->from,
@@ -253,8 +268,7 @@ attempt(struct outbound *ob, const struct spool_entry *e, const struct buf *body
 	struct smtp_client_rcpt_result *rr = xcalloc(n, sizeof *rr);
 	struct client_run_result r;
 	client_run(&copts, &cfg, &env, body->data ? body->data : "", body->len, NULL, &r, rr);
-	bool decided = reached_mail(&r) || r.smtp.failure == CLIENT_SIZE_EXCEEDED ||
-		       r.smtp.failure == CLIENT_UTF8_UNSUPPORTED;
+	bool decided = reached_mail(&r) || permanent_failure(r.smtp.failure);
 	if (decided) {
 		judge(&r, t, group, n);
 	} else {

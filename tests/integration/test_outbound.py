@@ -20,7 +20,9 @@ import pwd
 import re
 import shutil
 import smtplib
+import socketserver
 import subprocess
+import threading
 import time
 import warnings
 
@@ -692,3 +694,40 @@ def test_kill9_during_delivery_nothing_lost(make_server, make_dns, make_receiver
     if dups:
         warnings.warn("kill -9 during delivery: %d message(s) delivered more than once: %s"
                       % (len(dups), dups))
+
+
+class No8bitHandler(socketserver.StreamRequestHandler):
+    """An old receiver: ESMTP without 8BITMIME; records what it was sent."""
+
+    def handle(self):
+        self.wfile.write(b"220 old.example ESMTP\r\n")
+        while True:
+            line = self.rfile.readline()
+            if not line:
+                return
+            self.server.seen.append(line.decode(errors="replace").strip())
+            if line[:4].upper() == b"EHLO":
+                self.wfile.write(b"250-old.example\r\n250 PIPELINING\r\n")
+            elif line[:4].upper() == b"QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:
+                self.wfile.write(b"250 ok\r\n")
+
+
+def test_8bit_to_server_without_8bitmime_bounces(make_server, make_dns):
+    ip = next_ip()
+    rx = socketserver.ThreadingTCPServer((ip, 25), No8bitHandler)
+    rx.daemon_threads, rx.seen = True, []
+    threading.Thread(target=rx.serve_forever, daemon=True).start()
+    try:
+        dns = make_dns(mx={"old.test": [(10, "mx.old.test")]}, hosts={"mx.old.test": [ip]})
+        srv = outbound_server(make_server, dns)
+        m = token()
+        submit(srv, "x@old.test", m, body="caf\u00e9 au lait, 8-bit and unencoded\r\n")
+        data = wait_dsn(srv, m, timeout=15)
+        dsn_checks(data, "x@old.test", "5.6.3", m)
+        assert not any(s.upper().startswith(("MAIL", "DATA")) for s in rx.seen), rx.seen
+    finally:
+        rx.shutdown()
+        rx.server_close()

@@ -16,7 +16,7 @@
 #include "providers.h"
 
 /* The last enum client_failure value: move it when the enum grows. */
-#define LAST_CLIENT_FAILURE CLIENT_UTF8_UNSUPPORTED
+#define LAST_CLIENT_FAILURE CLIENT_8BIT_UNSUPPORTED
 
 static bool
 is_design_status(const char *s)

@@ -639,6 +639,8 @@ static const struct script_case cases[] = {
      GREET EHLO_PLAIN "C: MAIL FROM:<" USER ">\nS: 250 ok\nC: RCPT TO:<bob@example.net>\n"
      "S: 250 ok\nC: RSET\nS: 250 ok\nC: QUIT\n",
      CLIENT_OK, "done", 250, x_8bit_unannounced},
+    {"8-bit without 8BITMIME, strict", {.tls = CLIENT_TLS_NONE, .strict_8bitmime = true},
+     &env_8bit, false, GREET EHLO_PLAIN "C: QUIT\n", CLIENT_8BIT_UNSUPPORTED, "mail", 0, NULL},
     {"SMTPUTF8 unsupported", {.tls = CLIENT_TLS_NONE}, &env_utf8, false,
      GREET EHLO_PLAIN "C: QUIT\n",
      CLIENT_UTF8_UNSUPPORTED, "mail", 0, NULL},
