@@ -47,7 +47,7 @@ queue_usage(FILE *out)
 		     "      --json         one JSON object on stdout, for scripts (list, show)\n"
 		     "  -h, --help         show this help\n"
 		     "\n"
-		     "Mail for other domains stays queued: outbound delivery is not built yet.\n"
+		     "Deferred mail shows its next attempt and last error; flush tries it now.\n"
 		     "exit status: 0 ok, 64 bad usage, 66 no such message, 69 no server running\n"
 		     "(flush), 77 permission denied, 78 config error\n");
 }

@@ -9,8 +9,8 @@
  * recorded in the spool before anything else happens, so a crash repeats
  * at most the delivery in flight.
  *
- * The retry schedule lives in memory: after a restart every deferred
- * message is tried at once, then backs off again.
+ * The retry schedule is kept beside each message in the spool
+ * (spool_retry_*), so a restart goes on backing off where it was.
  */
 #include "outbound.h"
 
@@ -37,12 +37,6 @@
 #define PASS_SECONDS 1 /* how often the queue is looked at for due retries */
 #define BODY_MAX (256u * 1024 * 1024)
 
-struct sched {
-	char qid[SPOOL_QID_SIZE];
-	unsigned attempts;
-	int64_t next_at;
-};
-
 struct outbound {
 	struct spool *sp;
 	struct outbound_config cfg;
@@ -52,8 +46,6 @@ struct outbound {
 	bool stopping;
 	bool flush_all;
 	bool kicked;
-	struct sched *sched;
-	size_t nsched;
 	struct dns *dns;
 	size_t relay_door;    /* index of the relay host door that worked last */
 	char last_relay[400]; /* "host[ip]:port" of the last attempt that did not decide */
@@ -70,31 +62,6 @@ struct rcpt_outcome {
 	char mta[256];	 /* the host that said it, for the DSN */
 	char tls[32];
 };
-
-/* ---- the schedule ---- */
-
-static struct sched *
-sched_find(struct outbound *ob, const char *qid, bool create)
-{
-	for (size_t i = 0; i < ob->nsched; i++)
-		if (strcmp(ob->sched[i].qid, qid) == 0)
-			return &ob->sched[i];
-	if (!create)
-		return NULL;
-	ob->sched = xrealloc(ob->sched, (ob->nsched + 1) * sizeof *ob->sched);
-	struct sched *s = &ob->sched[ob->nsched++];
-	memset(s, 0, sizeof *s);
-	str_copy(s->qid, sizeof s->qid, qid);
-	return s;
-}
-
-static void
-sched_drop(struct outbound *ob, const char *qid)
-{
-	struct sched *s = sched_find(ob, qid, false);
-	if (s)
-		*s = ob->sched[--ob->nsched];
-}
 
 /* ---- small helpers ---- */
 
@@ -546,18 +513,31 @@ deliver_remote(struct outbound *ob, const struct spool_entry *e, const struct bu
 	return deferred;
 }
 
+/* Keep the schedule beside the message: the next attempt and the last error. */
+static void
+schedule(struct outbound *ob, struct spool_retry *rs, const struct rcpt_outcome *out, size_t n,
+	 int64_t next)
+{
+	rs->next_attempt = next;
+	rs->last_error[0] = '\0';
+	for (size_t i = 0; i < n && !rs->last_error[0]; i++)
+		if (out[i].state == RS_DEFERRED)
+			str_copy(rs->last_error, sizeof rs->last_error, out[i].reply);
+	if (spool_retry_write(ob->sp, rs) < 0)
+		log_warn("id=%s event=retry_write_failed reason=\"%s\"", rs->id, strerror(errno));
+}
+
 static void
 process(struct outbound *ob, const char *qid, bool force)
 {
 	int64_t now = (int64_t)time(NULL);
-	struct sched *s = sched_find(ob, qid, false);
-	if (s && !force && s->next_at > now)
+	struct spool_retry rs;
+	bool scheduled = spool_retry_read(ob->sp, qid, &rs) == 0;
+	if (scheduled && !force && rs.next_attempt > now)
 		return;
 	struct spool_entry e;
-	if (spool_entry_read(ob->sp, qid, &e) < 0) {
-		sched_drop(ob, qid);
+	if (spool_entry_read(ob->sp, qid, &e) < 0)
 		return;
-	}
 	struct rcpt_outcome *out = xcalloc(e.nrcpts ? e.nrcpts : 1, sizeof *out);
 	size_t n = 0;
 	for (size_t i = 0; i < e.nrcpts; i++)
@@ -568,16 +548,16 @@ process(struct outbound *ob, const char *qid, bool force)
 	ob->last_relay[0] = '\0';
 	if (n > 0 && read_body(&e, &body) == 0) {
 		size_t deferred = deliver_remote(ob, &e, &body, out, n);
-		s = sched_find(ob, qid, true);
-		s->attempts++;
+		rs.attempts = scheduled ? rs.attempts + 1 : 1;
+		str_copy(rs.id, sizeof rs.id, qid);
 		int64_t next = now;
-		bool expired = deferred > 0 && retry_next(&ob->cfg.retry, s->attempts, now,
+		bool expired = deferred > 0 && retry_next(&ob->cfg.retry, rs.attempts, now,
 							  e.arrival, &next) == RETRY_EXPIRED;
 		for (size_t i = 0; i < n; i++) {
 			if (expired && out[i].state == RS_DEFERRED) {
 				char why[700];
 				snprintf(why, sizeof why, "gave up after %u attempts: %s",
-					 s->attempts, out[i].reply);
+					 rs.attempts, out[i].reply);
 				set_outcome(&out[i], RS_FAILED, "4.4.7", why);
 			}
 			log_outcome(&e, &out[i], now);
@@ -585,9 +565,10 @@ process(struct outbound *ob, const char *qid, bool force)
 				spool_entry_mark_done(ob->sp, qid, out[i].addr);
 		}
 		bounce(ob, &e, &body, out, n);
-		s->next_at = next;
-		if (deferred == 0 || expired)
-			sched_drop(ob, qid);
+		if (deferred > 0 && !expired)
+			schedule(ob, &rs, out, n, next);
+		else if (scheduled)
+			spool_retry_clear(ob->sp, qid);
 		struct spool_entry left;
 		if (spool_entry_read(ob->sp, qid, &left) == 0) {
 			if (left.nrcpts == 0 && spool_entry_remove(ob->sp, qid) == 0)
@@ -705,7 +686,6 @@ outbound_stop(struct outbound **obp)
 	dns_free(&ob->dns);
 	pthread_mutex_destroy(&ob->lock);
 	pthread_cond_destroy(&ob->wake);
-	free(ob->sched);
 	explicit_bzero(ob->cfg.relay_secret, sizeof ob->cfg.relay_secret);
 	free(ob);
 	*obp = NULL;

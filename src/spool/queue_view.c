@@ -243,6 +243,7 @@ queue_msg_read(struct spool *sp, const char *id, bool with_headers, struct queue
 	str_copy(m->id, sizeof m->id, e.id);
 	m->arrival = e.arrival;
 	m->from = xstrdup(e.from);
+	m->has_retry = spool_retry_read(sp, e.id, &m->retry) == 0;
 	errno = 0;
 	int rc = read_rest(&e, with_headers, m);
 	int err = errno;
@@ -290,6 +291,16 @@ queue_age(char *out, size_t size, int64_t arrival, time_t now)
 	else
 		snprintf(out, size, "%" PRId64 "d", s / 86400);
 	return out;
+}
+
+/* "now", or how long until t, as queue_age writes durations. */
+static const char *
+retry_in(char *out, size_t size, int64_t t, time_t now)
+{
+	if (t <= (int64_t)now)
+		return str_copy(out, size, "now"), out;
+	/* queue_age counts from a past moment; mirror the future one into it. */
+	return queue_age(out, size, 2 * (int64_t)now - t, now);
 }
 
 /* Length of the valid UTF-8 sequence at s (1..4), 0 if it is not one. */
@@ -385,9 +396,14 @@ put_json_common(FILE *out, const struct queue_msg *m, time_t now)
 		put_json_str(out, m->rcpts[i].addr, false);
 		sep = ",";
 	}
-	/* Outbound delivery (retries, remote replies) is not built yet: the spool
-	 * records no next attempt and no error, so there is nothing to show. */
-	fputs("],\"next_attempt\":null,\"last_error\":null", out);
+	if (!m->has_retry) {
+		fputs("],\"attempts\":0,\"next_attempt\":null,\"last_error\":null", out);
+		return;
+	}
+	fprintf(out,
+		"],\"attempts\":%u,\"next_attempt\":%" PRId64 ",\"last_error\":", m->retry.attempts,
+		m->retry.next_attempt);
+	put_json_str(out, m->retry.last_error, false);
 }
 
 static void
@@ -420,9 +436,12 @@ queue_print_list(FILE *out, const struct queue_msg *msgs, size_t n, time_t now, 
 		"FROM -> PENDING RECIPIENTS");
 	for (size_t i = 0; i < n; i++) {
 		const struct queue_msg *m = &msgs[i];
-		/* NEXT and ERROR: see put_json_common, nothing recorded yet. */
+		char next[32] = "-";
+		if (m->has_retry)
+			retry_in(next, sizeof next, m->retry.next_attempt, now);
 		fprintf(out, "%-16s %10" PRIu64 " %5s %5s %5s  <", m->id, m->size,
-			queue_age(age, sizeof age, m->arrival, now), "-", "-");
+			queue_age(age, sizeof age, m->arrival, now), next,
+			m->has_retry && m->retry.last_error[0] ? "yes" : "-");
 		put_text(out, m->from, false);
 		fputs("> ->", out);
 		for (size_t j = 0; j < m->nrcpts; j++) {
@@ -433,6 +452,11 @@ queue_print_list(FILE *out, const struct queue_msg *msgs, size_t n, time_t now, 
 			fputs(">", out);
 		}
 		fputs("\n", out);
+		if (m->has_retry && m->retry.last_error[0]) {
+			fputs("    last error: ", out);
+			put_text(out, m->retry.last_error, false);
+			fputs("\n", out);
+		}
 		bytes += m->size;
 		pending += m->npending;
 	}
@@ -542,8 +566,17 @@ print_show_text(FILE *out, const struct queue_msg *m, time_t now)
 		fputs("\n", out);
 	}
 	fprintf(out, "smtputf8:     %s\n", m->smtputf8 ? "yes" : "no");
-	/* See put_json_common: outbound delivery records neither yet. */
-	fputs("next attempt: -\nlast error:   -\n\n", out);
+	if (m->has_retry) {
+		char next[32];
+		retry_in(next, sizeof next, m->retry.next_attempt, now);
+		fprintf(out,
+			"attempts:     %u\nnext attempt: unix %" PRId64 " (in %s)\nlast error:   ",
+			m->retry.attempts, m->retry.next_attempt, next);
+		put_text(out, m->retry.last_error[0] ? m->retry.last_error : "-", false);
+		fputs("\n\n", out);
+	} else {
+		fputs("attempts:     0\nnext attempt: -\nlast error:   -\n\n", out);
+	}
 	for (size_t i = 0; i < m->nheaders; i++) {
 		put_text(out, m->headers[i].name, false);
 		fputs(": ", out);

@@ -45,6 +45,8 @@ struct queue_msg {
 	size_t nrcpts, npending;
 	struct queue_header *headers; /* filled only when asked for */
 	size_t nheaders;
+	bool has_retry;		  /* outbound delivery deferred it: */
+	struct spool_retry retry; /* attempts, next attempt, last error */
 };
 
 /*

@@ -1000,12 +1000,104 @@ spool_entry_remove(struct spool *sp, const char *id)
 		errno = EINVAL;
 		return -1;
 	}
-	char name[SPOOL_QID_SIZE + 8];
+	char name[SPOOL_QID_SIZE + 8], retry[SPOOL_QID_SIZE + 8];
 	snprintf(name, sizeof name, "%s.state", id);
+	snprintf(retry, sizeof retry, "%s.retry", id);
 	/* The message first: see the file comment. */
 	if (unlinkat(sp->queue_fd, id, 0) < 0 && errno != ENOENT)
 		return -1;
 	if (unlinkat(sp->queue_fd, name, 0) < 0 && errno != ENOENT)
 		return -1;
+	unlinkat(sp->queue_fd, retry, 0); /* only a schedule: its loss costs an early retry */
 	return fsync(sp->queue_fd);
+}
+
+int
+spool_retry_write(struct spool *sp, const struct spool_retry *r)
+{
+	char tmp[SPOOL_QID_SIZE + 16], name[SPOOL_QID_SIZE + 8], esc[sizeof r->last_error * 3];
+	if (!is_qid(r->id)) {
+		errno = EINVAL;
+		return -1;
+	}
+	snprintf(tmp, sizeof tmp, "%s.retry.tmp", r->id);
+	snprintf(name, sizeof name, "%s.retry", r->id);
+	/* One line the reader splits on spaces: the error goes last, escaped. */
+	size_t o = 0;
+	for (const char *p = r->last_error; *p && o + 4 < sizeof esc; p++) {
+		unsigned char c = (unsigned char)*p;
+		o += (size_t)(c < 0x20 || c == 0x7f || c == '%'
+				  ? snprintf(esc + o, sizeof esc - o, "%%%02X", c)
+				  : snprintf(esc + o, sizeof esc - o, "%c", c));
+	}
+	esc[o] = '\0';
+	char line[sizeof esc + 64];
+	int n =
+	    snprintf(line, sizeof line, "%u %" PRId64 " %s\n", r->attempts, r->next_attempt, esc);
+	int fd = openat(sp->queue_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	int rc = write_all(fd, line, (size_t)n);
+	close(fd);
+	if (rc == 0)
+		rc = renameat(sp->queue_fd, tmp, sp->queue_fd, name);
+	if (rc != 0)
+		unlinkat(sp->queue_fd, tmp, 0);
+	return rc;
+}
+
+int
+spool_retry_read(struct spool *sp, const char *id, struct spool_retry *r_out)
+{
+	char name[SPOOL_QID_SIZE + 8], line[sizeof r_out->last_error * 3 + 64];
+	memset(r_out, 0, sizeof *r_out);
+	if (!is_qid(id)) {
+		errno = EINVAL;
+		return -1;
+	}
+	str_copy(r_out->id, sizeof r_out->id, id);
+	snprintf(name, sizeof name, "%s.retry", id);
+	int fd = openat(sp->queue_fd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, line, sizeof line - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	line[n] = '\0';
+	line[strcspn(line, "\n")] = '\0';
+	char *end, *p = line;
+	unsigned long attempts = strtoul(p, &end, 10);
+	if (end == p || *end != ' ')
+		return -1;
+	p = end + 1;
+	long long next = strtoll(p, &end, 10);
+	if (end == p || (*end != ' ' && *end != '\0'))
+		return -1;
+	r_out->attempts = (unsigned)attempts;
+	r_out->next_attempt = next;
+	size_t o = 0;
+	for (p = *end ? end + 1 : end; *p && o + 1 < sizeof r_out->last_error; p++) {
+		unsigned v;
+		if (p[0] == '%' && sscanf(p + 1, "%2X", &v) == 1 && p[1] && p[2]) {
+			r_out->last_error[o++] = (char)v;
+			p += 2;
+		} else {
+			r_out->last_error[o++] = *p;
+		}
+	}
+	r_out->last_error[o] = '\0';
+	return 0;
+}
+
+int
+spool_retry_clear(struct spool *sp, const char *id)
+{
+	char name[SPOOL_QID_SIZE + 8];
+	if (!is_qid(id)) {
+		errno = EINVAL;
+		return -1;
+	}
+	snprintf(name, sizeof name, "%s.retry", id);
+	return unlinkat(sp->queue_fd, name, 0) < 0 && errno != ENOENT ? -1 : 0;
 }

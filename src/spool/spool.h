@@ -152,4 +152,22 @@ int spool_entry_mark_done(struct spool *sp, const char *id, const char *rcpt);
  */
 int spool_entry_remove(struct spool *sp, const char *id);
 
+/*
+ * The retry schedule of a message with deferred recipients, kept beside it
+ * as queue/<qid>.retry so a restart keeps backing off and `mailport queue`
+ * can show the next attempt and the last error. Written atomically, not
+ * fsynced: losing it only brings the next attempt forward.
+ */
+struct spool_retry {
+	char id[SPOOL_QID_SIZE];
+	unsigned attempts;
+	int64_t next_attempt; /* unix seconds */
+	char last_error[512];
+};
+int spool_retry_write(struct spool *sp, const struct spool_retry *r);
+/* -1 (errno ENOENT) when the message has no schedule: never tried, or not deferred. */
+int spool_retry_read(struct spool *sp, const char *id, struct spool_retry *r_out);
+/* Forget the schedule (nothing deferred any more). */
+int spool_retry_clear(struct spool *sp, const char *id);
+
 #endif
