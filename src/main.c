@@ -19,6 +19,7 @@ static const struct {
     {"queue", cmd_queue, "list|show ID|flush [ID]|delete ID: the server's queue"},
     {"sendmail", cmd_sendmail, "sendmail-compatible submission (also as argv[0] 'sendmail')"},
     {"probe", cmd_probe, "test every door: connect, TLS, AUTH, relay, with the fix for each failure"},
+    {"verify", cmd_verify, "check addresses: syntax, MX, RCPT probe, catch-all, role, disposable"},
 };
 
 static void

@@ -12,5 +12,6 @@ int cmd_send(int argc, char **argv);
 int cmd_sendmail(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 #endif
