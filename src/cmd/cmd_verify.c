@@ -5,17 +5,24 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd.h"
 #include "dns.h"
 #include "str.h"
 #include "verify.h"
+#include "verify_lists.h"
 #include "xmalloc.h"
+
+#define VERIFY_MAX_DISPOSABLE 1000000 /* names read from --disposable-file */
 
 enum {
 	O_FILE = 256,
@@ -29,6 +36,8 @@ enum {
 	O_CSV,
 	O_NOSMTP,
 	O_RESOLVER,
+	O_GREYWAIT,
+	O_DISPFILE,
 	O_HELP
 };
 
@@ -44,15 +53,20 @@ static const struct option verify_longopts[] = {
     {"csv", no_argument, NULL, O_CSV},
     {"no-smtp", no_argument, NULL, O_NOSMTP},
     {"resolver", required_argument, NULL, O_RESOLVER},
+    {"greylist-wait", required_argument, NULL, O_GREYWAIT},
+    {"disposable-file", required_argument, NULL, O_DISPFILE},
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
 };
 
 struct verify_cmd {
 	struct verify_opts o;
-	const char *file, *column;
+	const char *file, *column, *disposable_file;
 	char helo[256];
-	int format; /* 0 table, O_JSON, O_CSV */
+	int format;		     /* 0 table, O_JSON, O_CSV */
+	struct verify_csv_in csv_in; /* the input CSV's columns, for --csv */
+	char *disposable_text;	     /* --disposable-file, cut into names */
+	const char **disposable;
 };
 
 static void
@@ -63,22 +77,33 @@ verify_usage(FILE *out)
 	    "usage: mailport verify ADDR... | --file F [--column NAME] [--from ADDR] [--helo "
 	    "NAME]\n"
 	    "                [--concurrency N] [--per-domain N] [--timeout S] [--json | --csv]\n"
-	    "                [--no-smtp] [--resolver HOST[:PORT]]\n\n"
+	    "                [--no-smtp] [--resolver HOST[:PORT]] [--greylist-wait S]\n"
+	    "                [--disposable-file F]\n\n"
 	    "Checks each address: syntax, domain (MX, null MX, NXDOMAIN), then asks its MX on\n"
 	    "port 25 (MAIL, RCPT, RSET: nothing is sent), with a made-up address to spot\n"
-	    "catch-all domains; flags role accounts and disposable domains. Verdicts:\n"
-	    "deliverable, undeliverable, risky, unknown, each with its reason.\n\n"
+	    "catch-all domains; flags role accounts, disposable domains and free providers,\n"
+	    "and suggests a fix for typos of big providers (gmial.com: gmail.com).\n"
+	    "Internationalised domains are looked up in their A-label (xn--) form.\n"
+	    "Verdicts: deliverable, undeliverable, risky, unknown, each with its reason.\n\n"
 	    "  --file F           one address a line (\"-\": stdin), or a CSV with --column NAME\n"
 	    "  --from ADDR        MAIL FROM (default: the null sender <>)\n"
 	    "  --helo NAME        our EHLO name (default: this host's name)\n"
 	    "  --concurrency N    worker threads (default 4); --per-domain N: sessions at once\n"
 	    "                     to one domain (default 1)\n"
 	    "  --timeout S        bound on each DNS query, connect and reply (default 10)\n"
-	    "  --json | --csv     one JSON array, or CSV with a header, on stdout\n"
+	    "  --json | --csv     one JSON array, or CSV with a header, on stdout (with a CSV\n"
+	    "                     --file: its columns first, the results appended)\n"
 	    "  --no-smtp          stop after DNS\n"
-	    "  --resolver H[:P]   DNS server (default /etc/resolv.conf)\n\n"
+	    "  --resolver H[:P]   DNS server (default /etc/resolv.conf)\n"
+	    "  --greylist-wait S  pause before asking a greylisted (4xx) address once more\n"
+	    "                     (default 60; 0: no second try)\n"
+	    "  --disposable-file F  more disposable domains, one a line (# comments), added\n"
+	    "                     to the built-in list: %s\n\n"
+	    "Ctrl-C prints the results so far and exits 130. A progress line goes to stderr\n"
+	    "when it is a terminal.\n"
 	    "Exit codes: 0 all checked (some may be undeliverable), 64 usage, 66 no such file,\n"
-	    "69 nothing could be checked.\n");
+	    "69 nothing could be checked, 130 interrupted.\n",
+	    verify_disposable_source);
 }
 
 static bool
@@ -118,6 +143,14 @@ verify_option(struct verify_cmd *vc, int c, const char *arg)
 	case O_RESOLVER:
 		vc->o.resolver = arg;
 		return -1;
+	case O_DISPFILE:
+		vc->disposable_file = arg;
+		return -1;
+	case O_GREYWAIT:
+		if (!number(arg, 0, 3600, &v))
+			break;
+		vc->o.greylist_wait_ms = (int)v * 1000;
+		return -1;
 	case O_CONC:
 	case O_PERDOM:
 		if (!number(arg, 1, 256, &v))
@@ -138,7 +171,7 @@ verify_option(struct verify_cmd *vc, int c, const char *arg)
 	}
 	fprintf(stderr,
 		"mailport verify: bad number '%s' (concurrency and per-domain: 1-256, "
-		"timeout: 1-600 seconds)\n",
+		"timeout: 1-600 seconds, greylist-wait: 0-3600 seconds)\n",
 		arg);
 	return EX_USAGE;
 }
@@ -184,7 +217,9 @@ verify_input(struct verify_cmd *vc, int argc, char **argv, char ***list, size_t 
 		fprintf(stderr, "mailport verify: %s: %s\n", vc->file, strerror(errno));
 		return EX_NOINPUT;
 	}
-	int rc = verify_read_input(text, len, vc->column, list, n, err, sizeof err);
+	int rc = verify_read_input(text, len, vc->column, list, n,
+				   vc->format == O_CSV && vc->column ? &vc->csv_in : NULL, err,
+				   sizeof err);
 	free(text);
 	if (rc < 0) {
 		fprintf(stderr, "mailport verify: %s: %s\n", vc->file, err);
@@ -193,11 +228,46 @@ verify_input(struct verify_cmd *vc, int argc, char **argv, char ***list, size_t 
 	return -1;
 }
 
+/* --disposable-file: its names, kept in vc; -1 to go on, else an exit code. */
+static int
+verify_disposable(struct verify_cmd *vc)
+{
+	if (vc->disposable_file == NULL)
+		return -1;
+	size_t len, bad = 0;
+	vc->disposable_text = slurp(vc->disposable_file, &len);
+	if (vc->disposable_text == NULL) {
+		fprintf(stderr, "mailport verify: %s: %s\n", vc->disposable_file, strerror(errno));
+		return EX_NOINPUT;
+	}
+	if (strlen(vc->disposable_text) != len) {
+		fprintf(stderr, "mailport verify: %s: not a text file\n", vc->disposable_file);
+		return EX_DATAERR;
+	}
+	size_t lines = 1;
+	for (const char *p = vc->disposable_text; *p; p++)
+		lines += *p == '\n';
+	lines = lines > VERIFY_MAX_DISPOSABLE ? VERIFY_MAX_DISPOSABLE : lines;
+	vc->disposable = xcalloc(lines, sizeof *vc->disposable);
+	size_t n = verify_parse_domains(vc->disposable_text, vc->disposable, lines, &bad);
+	if (n == (size_t)-1) {
+		fprintf(stderr, "mailport verify: %s:%zu: not a domain name\n", vc->disposable_file,
+			bad);
+		return EX_DATAERR;
+	}
+	vc->o.disposable = vc->disposable;
+	vc->o.ndisposable = n;
+	return -1;
+}
+
 /* Defaults, and a resolver that parses, before any work. */
 static int
 verify_settle(struct verify_cmd *vc)
 {
 	char err[256];
+	int rc = verify_disposable(vc);
+	if (rc >= 0)
+		return rc;
 	if (!vc->helo[0] && (gethostname(vc->helo, sizeof vc->helo - 1) < 0 || !vc->helo[0]))
 		str_copy(vc->helo, sizeof vc->helo, "localhost");
 	vc->o.helo = vc->helo;
@@ -215,19 +285,22 @@ verify_settle(struct verify_cmd *vc)
 	return -1;
 }
 
+/* The results; with of (interrupted), only the done ones, "of" in the summary. */
 static int
-verify_report(const struct verify_cmd *vc, const struct verify_item *items, size_t n)
+verify_report(const struct verify_cmd *vc, const struct verify_item *items, size_t n, size_t of)
 {
 	size_t count[4] = {0}, checked = 0;
 	struct buf out;
 	buf_init(&out, 0);
+	const struct verify_csv_in *in = vc->csv_in.head ? &vc->csv_in : NULL;
 	if (vc->format == O_JSON)
 		verify_json(items, n, &out);
 	else if (vc->format == O_CSV)
-		verify_csv(items, n, &out);
+		verify_csv(items, n, in, &out);
 	else
 		verify_text(items, n, &out);
 	fwrite(out.data ? out.data : "", 1, out.len, stdout);
+	fflush(stdout);
 	buf_free(&out);
 	for (size_t i = 0; i < n; i++) {
 		count[items[i].verdict]++;
@@ -237,8 +310,122 @@ verify_report(const struct verify_cmd *vc, const struct verify_item *items, size
 		"%zu addresses: %zu deliverable, %zu undeliverable, %zu risky, %zu unknown\n", n,
 		count[VERIFY_DELIVERABLE], count[VERIFY_UNDELIVERABLE], count[VERIFY_RISKY],
 		count[VERIFY_UNKNOWN]);
+	if (of)
+		fprintf(stderr, "interrupted: %zu of %zu addresses not checked\n", of - n, of);
 	/* Undeliverable is an answer; only "could not ask anything" fails. */
 	return n > 0 && checked == 0 ? EX_UNAVAILABLE : 0;
+}
+
+/* ---- the run, watched: progress on a terminal, Ctrl-C ---- */
+
+struct verify_job {
+	struct verify_cmd *vc;
+	struct verify_item *items;
+	size_t n;
+	atomic_bool finished;
+};
+
+static void *
+verify_job_main(void *arg)
+{
+	struct verify_job *j = arg;
+	verify_run(&j->vc->o, j->items, j->n);
+	atomic_store(&j->finished, true);
+	return NULL;
+}
+
+static unsigned long
+ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (unsigned long)((now.tv_sec - t0->tv_sec) * 1000 +
+			       (now.tv_nsec - t0->tv_nsec) / 1000000);
+}
+
+/*
+ * Ctrl-C: stop the run, print what is done (the CSV rows kept in step)
+ * and exit 130 at once: sessions still open are not waited for.
+ */
+static void
+verify_interrupted(struct verify_cmd *vc, struct verify_item *items, size_t n,
+		   struct verify_progress *pg)
+{
+	struct verify_item *done = xcalloc(n ? n : 1, sizeof *done);
+	struct verify_csv_in in = vc->csv_in;
+	char ***rows = xcalloc(n ? n : 1, sizeof *rows);
+	size_t *nfields = xcalloc(n ? n : 1, sizeof *nfields);
+	size_t m = 0;
+	pthread_mutex_lock(&pg->mu);
+	pg->stop = true;
+	for (size_t i = 0; i < n; i++) {
+		if (!items[i].done)
+			continue;
+		if (i < in.nrows) {
+			rows[m] = in.rows[i];
+			nfields[m] = in.nfields[i];
+		}
+		done[m++] = items[i];
+	}
+	pthread_mutex_unlock(&pg->mu);
+	if (vc->csv_in.head) {
+		vc->csv_in.rows = rows;
+		vc->csv_in.nfields = nfields;
+		vc->csv_in.nrows = m;
+	}
+	verify_report(vc, done, m, n);
+	fflush(stderr);
+	_exit(130);
+}
+
+/* verify_run on a thread; this one draws the progress line and waits for Ctrl-C. */
+static void
+verify_watch(struct verify_cmd *vc, struct verify_item *items, size_t n)
+{
+	struct verify_progress pg = {.done = 0};
+	pthread_mutex_init(&pg.mu, NULL);
+	vc->o.progress = &pg;
+	struct verify_job job = {.vc = vc, .items = items, .n = n};
+	atomic_init(&job.finished, false);
+	sigset_t set, old;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	/* Blocked here and so in every thread made from now: only sigtimedwait takes it. */
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	pthread_t t;
+	if (pthread_create(&t, NULL, verify_job_main, &job) != 0) {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		verify_job_main(&job);
+		pthread_mutex_destroy(&pg.mu);
+		vc->o.progress = NULL;
+		return;
+	}
+	bool tty = isatty(STDERR_FILENO);
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!atomic_load(&job.finished)) {
+		struct timespec tick = {0, 200 * 1000 * 1000};
+		if (sigtimedwait(&set, NULL, &tick) == SIGINT) {
+			if (tty)
+				fputs("\r\033[K", stderr);
+			verify_interrupted(vc, items, n, &pg);
+		}
+		if (tty) {
+			char line[160];
+			pthread_mutex_lock(&pg.mu);
+			size_t done = pg.done;
+			pthread_mutex_unlock(&pg.mu);
+			verify_progress_text(line, sizeof line, done, n, ms_since(&t0));
+			fprintf(stderr, "\r\033[K%s", line);
+			fflush(stderr);
+		}
+	}
+	pthread_join(t, NULL);
+	if (tty)
+		fputs("\r\033[K", stderr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	vc->o.progress = NULL;
+	pthread_mutex_destroy(&pg.mu);
 }
 
 int
@@ -246,8 +433,11 @@ cmd_verify(int argc, char **argv)
 {
 	static struct verify_cmd vc;
 	memset(&vc, 0, sizeof vc);
-	vc.o = (struct verify_opts){
-	    .from = "", .timeout_ms = 10000, .concurrency = 4, .per_domain = 1};
+	vc.o = (struct verify_opts){.from = "",
+				    .timeout_ms = 10000,
+				    .concurrency = 4,
+				    .per_domain = 1,
+				    .greylist_wait_ms = 60000};
 	optind = 1;
 	int c, rc = -1;
 	while (rc < 0 && (c = getopt_long(argc, argv, "h", verify_longopts, NULL)) != -1)
@@ -261,13 +451,16 @@ cmd_verify(int argc, char **argv)
 	if (rc < 0) {
 		struct verify_item *items = xcalloc(n ? n : 1, sizeof *items);
 		for (size_t i = 0; i < n; i++)
-			verify_prepare(&items[i], list[i]);
-		verify_run(&vc.o, items, n);
-		rc = verify_report(&vc, items, n);
+			verify_prepare(&items[i], list[i], &vc.o);
+		verify_watch(&vc, items, n);
+		rc = verify_report(&vc, items, n, 0);
 		free(items);
 	}
 	for (size_t i = 0; i < n; i++)
 		free(list[i]);
 	free(list);
+	verify_csv_in_free(&vc.csv_in);
+	free(vc.disposable);
+	free(vc.disposable_text);
 	return rc;
 }

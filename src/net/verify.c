@@ -6,11 +6,13 @@
  */
 #include "verify.h"
 
+#include <idn2.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "client_run.h"
 #include "dns.h"
@@ -44,7 +46,8 @@ struct vctx {
 	size_t ndoms;
 	size_t next_dns;
 	size_t left; /* items still waiting for SMTP */
-	pthread_mutex_t mu;
+	struct verify_progress *pg;
+	pthread_mutex_t *mu; /* &pg->mu: the work queue and the items' results */
 	pthread_cond_t cv;
 	struct dns **dns; /* one resolver per worker */
 };
@@ -64,8 +67,36 @@ set_verdict(struct verify_item *it, enum verify_verdict v, bool checked, const c
 	it->decided = true;
 }
 
+static bool
+has_8bit(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return true;
+	return false;
+}
+
+/* A U-label domain into A-labels (IDNA2008, NFC first); false with the reason set. */
+static bool
+to_alabels(struct verify_item *it)
+{
+	char *ascii = NULL;
+	int rc = idn2_to_ascii_8z(it->domain, &ascii, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+	if (rc != IDN2_OK || ascii == NULL || strlen(ascii) >= sizeof it->domain) {
+		set_verdict(it, VERIFY_UNDELIVERABLE, true,
+			    "bad syntax: the domain is not a valid internationalised name (%s)",
+			    rc != IDN2_OK ? idn2_strerror(rc) : "too long");
+		it->syntax_ok = false;
+		idn2_free(ascii);
+		return false;
+	}
+	str_copy(it->domain, sizeof it->domain, ascii);
+	idn2_free(ascii);
+	return true;
+}
+
 void
-verify_prepare(struct verify_item *it, const char *input)
+verify_prepare(struct verify_item *it, const char *input, const struct verify_opts *o)
 {
 	memset(it, 0, sizeof *it);
 	str_copy(it->input, sizeof it->input, input);
@@ -82,11 +113,52 @@ verify_prepare(struct verify_item *it, const char *input)
 	it->syntax_ok = true;
 	str_copy(it->local, sizeof it->local, a.local);
 	str_copy(it->domain, sizeof it->domain, a.domain);
+	if (has_8bit(it->domain) && !to_alabels(it))
+		return;
 	str_lower(it->domain);
+	snprintf(it->normalized, sizeof it->normalized, "%s@%s", it->local, it->domain);
 	if (verify_is_role(it->local))
 		it->flags |= VERIFY_F_ROLE;
-	if (verify_is_disposable(it->domain))
+	if (verify_is_disposable(it->domain, o->disposable, o->ndisposable))
 		it->flags |= VERIFY_F_DISPOSABLE;
+	if (verify_is_free(it->domain))
+		it->flags |= VERIFY_F_FREE;
+	char fix[SMTP_DOMAIN_MAX + 1];
+	if (verify_suggest_domain(it->domain, fix, sizeof fix))
+		snprintf(it->suggestion, sizeof it->suggestion, "%s@%s", it->local, fix);
+}
+
+/* Role and disposable make an otherwise good address risky. */
+static void
+apply_flags(struct verify_item *it, bool no_smtp)
+{
+	bool good = it->verdict == VERIFY_DELIVERABLE ||
+		    (no_smtp && it->checked && it->verdict == VERIFY_UNKNOWN);
+	if (!good || !(it->flags & (VERIFY_F_ROLE | VERIFY_F_DISPOSABLE)))
+		return;
+	char was[sizeof it->reason];
+	str_copy(was, sizeof was, it->reason);
+	set_verdict(it, VERIFY_RISKY, true, "%s%s; %s",
+		    it->flags & VERIFY_F_DISPOSABLE ? "disposable domain" : "role address",
+		    (it->flags & VERIFY_F_DISPOSABLE) && (it->flags & VERIFY_F_ROLE)
+			? ", role address"
+			: "",
+		    was);
+}
+
+/* Under x->mu: the result of *it is in place, unless the watcher said stop. */
+static bool
+store(struct vctx *x, struct verify_item *dst, const struct verify_item *src)
+{
+	if (x->pg->stop)
+		return false;
+	if (dst != src)
+		*dst = *src;
+	apply_flags(dst, x->o->no_smtp);
+	if (!dst->done)
+		x->pg->done++;
+	dst->done = true;
+	return true;
 }
 
 /* ---- grouping by domain ---- */
@@ -129,8 +201,13 @@ static void
 domain_verdict(struct vctx *x, struct vdomain *d, enum verify_verdict v, bool checked,
 	       const char *reason)
 {
-	for (size_t i = 0; i < d->nitems; i++)
-		set_verdict(&x->items[d->items[i]], v, checked, "%s", reason);
+	pthread_mutex_lock(x->mu);
+	for (size_t i = 0; i < d->nitems && !x->pg->stop; i++) {
+		struct verify_item *it = &x->items[d->items[i]];
+		set_verdict(it, v, checked, "%s", reason);
+		store(x, it, it);
+	}
+	pthread_mutex_unlock(x->mu);
 }
 
 /* "[192.0.2.1]" / "[IPv6:::1]": no DNS, the address is given. */
@@ -267,14 +344,19 @@ judge_rcpt(struct verify_item *it, const struct smtp_client_reply *rp, bool catc
 		judge_5xx(it, rp);
 	} else if (rp->code / 100 == 4) {
 		it->flags |= VERIFY_F_TEMPFAIL;
-		if (rp->code == 421 || strcmp(rp->esc, "4.5.3") == 0)
+		if (strcmp(rp->esc, "4.2.2") == 0) {
+			set_verdict(it, VERIFY_RISKY, true, "the mailbox is full (for now)");
+		} else if (rp->code == 421 || rp->code == 452 || strcmp(rp->esc, "4.5.3") == 0) {
 			set_verdict(it, VERIFY_UNKNOWN, false,
 				    "rate limited by the MX: try again later (not invalid)");
-		else if (strcmp(rp->esc, "4.2.2") == 0)
-			set_verdict(it, VERIFY_RISKY, true, "the mailbox is full (for now)");
-		else
+		} else {
 			set_verdict(it, VERIFY_RISKY, true,
-				    "temporarily refused (greylisting?): try again later");
+				    it->retried
+					? "temporarily refused twice (greylisting?): try "
+					  "again later"
+					: "temporarily refused (greylisting?): try again later");
+			it->greylisted = !it->retried; /* one more try, after the pause */
+		}
 	} else {
 		set_verdict(it, VERIFY_UNKNOWN, false, "an unexpected reply to RCPT");
 	}
@@ -314,15 +396,6 @@ session_failed(struct verify_item *it, const struct client_run_result *r, const 
 		set_verdict(it, VERIFY_UNKNOWN, false, "%s (%s port %d): %s", oc->what, host,
 			    VERIFY_PORT, oc->fix);
 	it->decided = false;
-}
-
-static bool
-has_8bit(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s >= 0x80)
-			return true;
-	return false;
 }
 
 /* One attempt at host h: the made-up address first, then the addresses. */
@@ -392,13 +465,27 @@ ask(struct vctx *x, struct vdomain *d, struct verify_item **todo, size_t n)
 	return answered;
 }
 
-/* Items [from, from+k) of d; again for the rest when a server hangs up early. */
+/*
+ * Items [from, from+k) of d; again for the rest when a server hangs up
+ * early. The work is done on copies, stored under the lock at the end.
+ */
 static void
 run_chunk(struct vctx *x, struct vdomain *d, size_t from, size_t k)
 {
 	struct verify_item **todo = xcalloc(k, sizeof *todo);
-	for (size_t i = 0; i < k; i++)
-		todo[i] = &x->items[d->items[from + i]];
+	struct verify_item *copy = xcalloc(k, sizeof *copy);
+	pthread_mutex_lock(x->mu);
+	for (size_t i = 0; i < k; i++) {
+		copy[i] = x->items[d->items[from + i]];
+		todo[i] = &copy[i];
+		if (copy[i].greylisted) { /* the second try: start afresh */
+			copy[i].greylisted = false;
+			copy[i].retried = true;
+			copy[i].decided = false;
+			copy[i].flags &= ~(unsigned)VERIFY_F_TEMPFAIL;
+		}
+	}
+	pthread_mutex_unlock(x->mu);
 	size_t n = k;
 	for (int s = 0; s < VERIFY_SESSIONS && n > 0; s++) {
 		if (ask(x, d, todo, n) == 0)
@@ -409,6 +496,19 @@ run_chunk(struct vctx *x, struct vdomain *d, size_t from, size_t k)
 				todo[m++] = todo[i];
 		n = m;
 	}
+	pthread_mutex_lock(x->mu);
+	for (size_t i = 0; i < k; i++) {
+		struct verify_item *it = &copy[i];
+		if (it->retried && !it->greylisted && it->verdict != VERIFY_RISKY) {
+			size_t len = strlen(it->reason);
+			snprintf(it->reason + len, sizeof it->reason - len,
+				 " (asked again after %d s: greylisting)",
+				 x->o->greylist_wait_ms / 1000);
+		}
+		store(x, &x->items[d->items[from + i]], it);
+	}
+	pthread_mutex_unlock(x->mu);
+	free(copy);
 	free(todo);
 }
 
@@ -425,10 +525,11 @@ dns_worker(void *arg)
 	struct vworker *w = arg;
 	struct vctx *x = w->x;
 	for (;;) {
-		pthread_mutex_lock(&x->mu);
+		pthread_mutex_lock(x->mu);
 		size_t i = x->next_dns++;
-		pthread_mutex_unlock(&x->mu);
-		if (i >= x->ndoms)
+		bool stop = x->pg->stop;
+		pthread_mutex_unlock(x->mu);
+		if (i >= x->ndoms || stop)
 			return NULL;
 		if (w->dns == NULL)
 			domain_verdict(x, &x->doms[i], VERIFY_UNKNOWN, false,
@@ -443,8 +544,8 @@ static bool
 take_chunk(struct vctx *x, struct vdomain **d_r, size_t *from_r, size_t *k_r)
 {
 	unsigned cap = x->o->per_domain;
-	pthread_mutex_lock(&x->mu);
-	while (x->left > 0) {
+	pthread_mutex_lock(x->mu);
+	while (x->left > 0 && !x->pg->stop) {
 		for (size_t i = 0; i < x->ndoms; i++) {
 			struct vdomain *d = &x->doms[i];
 			if (!d->smtp || d->next >= d->nitems || d->active >= cap)
@@ -459,12 +560,12 @@ take_chunk(struct vctx *x, struct vdomain **d_r, size_t *from_r, size_t *k_r)
 			d->next += k;
 			d->active++;
 			x->left -= k;
-			pthread_mutex_unlock(&x->mu);
+			pthread_mutex_unlock(x->mu);
 			return true;
 		}
-		pthread_cond_wait(&x->cv, &x->mu);
+		pthread_cond_wait(&x->cv, x->mu);
 	}
-	pthread_mutex_unlock(&x->mu);
+	pthread_mutex_unlock(x->mu);
 	return false;
 }
 
@@ -477,15 +578,15 @@ smtp_worker(void *arg)
 	size_t from, k;
 	while (take_chunk(x, &d, &from, &k)) {
 		run_chunk(x, d, from, k);
-		pthread_mutex_lock(&x->mu);
+		pthread_mutex_lock(x->mu);
 		d->active--;
 		pthread_cond_broadcast(&x->cv);
-		pthread_mutex_unlock(&x->mu);
+		pthread_mutex_unlock(x->mu);
 	}
 	/* Wake the others: they may wait for a chunk that will never come. */
-	pthread_mutex_lock(&x->mu);
+	pthread_mutex_lock(x->mu);
 	pthread_cond_broadcast(&x->cv);
-	pthread_mutex_unlock(&x->mu);
+	pthread_mutex_unlock(x->mu);
 	return NULL;
 }
 
@@ -511,41 +612,73 @@ stop_after_dns(struct vctx *x)
 {
 	for (size_t i = 0; i < x->ndoms; i++) {
 		struct vdomain *d = &x->doms[i];
+		pthread_mutex_lock(x->mu);
 		for (size_t j = 0; d->smtp && j < d->nitems; j++) {
 			struct verify_item *it = &x->items[d->items[j]];
+			if (x->pg->stop)
+				break;
 			str_copy(it->mx, sizeof it->mx, d->host[0]);
 			set_verdict(it, VERIFY_UNKNOWN, true,
 				    "the domain accepts mail (MX %s); the mailbox was not asked "
 				    "(--no-smtp)",
 				    d->host[0]);
+			store(x, it, it);
 		}
+		pthread_mutex_unlock(x->mu);
 	}
 }
 
-/* Role and disposable make an otherwise good address risky. */
-static void
-apply_flags(struct verify_item *it, bool no_smtp)
+/* The pause before the second try; false when the watcher said stop. */
+static bool
+greylist_pause(struct vctx *x)
 {
-	bool good = it->verdict == VERIFY_DELIVERABLE ||
-		    (no_smtp && it->checked && it->verdict == VERIFY_UNKNOWN);
-	if (!good || !(it->flags & (VERIFY_F_ROLE | VERIFY_F_DISPOSABLE)))
-		return;
-	char was[sizeof it->reason];
-	str_copy(was, sizeof was, it->reason);
-	set_verdict(it, VERIFY_RISKY, true, "%s%s; %s",
-		    it->flags & VERIFY_F_DISPOSABLE ? "disposable domain" : "role address",
-		    (it->flags & VERIFY_F_DISPOSABLE) && (it->flags & VERIFY_F_ROLE)
-			? ", role address"
-			: "",
-		    was);
+	for (int waited = 0; waited < x->o->greylist_wait_ms; waited += 100) {
+		pthread_mutex_lock(x->mu);
+		bool stop = x->pg->stop;
+		pthread_mutex_unlock(x->mu);
+		if (stop)
+			return false;
+		struct timespec ts = {0, 100 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	return true;
+}
+
+/* The greylisted addresses of each domain, queued again; how many. */
+static size_t
+requeue_greylisted(struct vctx *x)
+{
+	size_t total = 0;
+	pthread_mutex_lock(x->mu);
+	for (size_t i = 0; i < x->ndoms; i++) {
+		struct vdomain *d = &x->doms[i];
+		size_t m = 0;
+		for (size_t j = 0; d->smtp && j < d->nitems; j++)
+			if (x->items[d->items[j]].greylisted)
+				d->items[m++] = d->items[j];
+		d->nitems = d->smtp ? m : 0;
+		d->next = 0;
+		total += d->nitems;
+	}
+	x->left = total;
+	pthread_mutex_unlock(x->mu);
+	return total;
 }
 
 void
 verify_run(const struct verify_opts *o, struct verify_item *items, size_t n)
 {
-	struct vctx x = {.o = o, .items = items};
-	pthread_mutex_init(&x.mu, NULL);
+	struct verify_progress own = {.done = 0};
+	struct vctx x = {.o = o, .items = items, .pg = o->progress ? o->progress : &own};
+	if (o->progress == NULL)
+		pthread_mutex_init(&own.mu, NULL);
+	x.mu = &x.pg->mu;
 	pthread_cond_init(&x.cv, NULL);
+	pthread_mutex_lock(x.mu);
+	for (size_t i = 0; i < n; i++)
+		if (items[i].decided) /* bad syntax: done before any lookup */
+			store(&x, &items[i], &items[i]);
+	pthread_mutex_unlock(x.mu);
 	group(&x, n);
 	size_t nw = o->concurrency ? o->concurrency : 1;
 	nw = nw > x.ndoms ? (x.ndoms ? x.ndoms : 1) : nw;
@@ -563,9 +696,10 @@ verify_run(const struct verify_opts *o, struct verify_item *items, size_t n)
 		for (size_t i = 0; i < x.ndoms; i++)
 			x.left += x.doms[i].smtp ? x.doms[i].nitems : 0;
 		pool(&x, w, nw, smtp_worker);
+		/* Greylisting: one more try, as a real sender would, after a pause. */
+		if (o->greylist_wait_ms > 0 && requeue_greylisted(&x) > 0 && greylist_pause(&x))
+			pool(&x, w, nw, smtp_worker);
 	}
-	for (size_t i = 0; i < n; i++)
-		apply_flags(&items[i], o->no_smtp);
 	for (size_t i = 0; i < nw; i++)
 		dns_free(&w[i].dns);
 	for (size_t i = 0; i < x.ndoms; i++)
@@ -573,7 +707,8 @@ verify_run(const struct verify_opts *o, struct verify_item *items, size_t n)
 	free(x.doms);
 	free(w);
 	pthread_cond_destroy(&x.cv);
-	pthread_mutex_destroy(&x.mu);
+	if (o->progress == NULL)
+		pthread_mutex_destroy(&own.mu);
 }
 
 const char *
@@ -586,7 +721,7 @@ verify_verdict_name(enum verify_verdict v)
 void
 verify_flags_text(unsigned flags, char *out, size_t size)
 {
-	static const char *const names[] = {"role", "disposable", "catch-all", "tempfail"};
+	static const char *const names[] = {"role", "disposable", "catch-all", "tempfail", "free"};
 	size_t len = 0;
 	out[0] = '\0';
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)

@@ -29,6 +29,10 @@ text_row(const struct verify_item *it, int width, struct buf *out)
 		str_escape(esc, sizeof esc, it->smtp_reply, strlen(it->smtp_reply));
 		buf_printf(out, " [%s]", esc);
 	}
+	if (it->suggestion[0]) {
+		str_escape(esc, sizeof esc, it->suggestion, strlen(it->suggestion));
+		buf_printf(out, " (did you mean %s?)", esc);
+	}
 	buf_append_str(out, "\n");
 }
 
@@ -85,6 +89,16 @@ verify_json(const struct verify_item *items, size_t n, struct buf *out)
 		} else {
 			buf_append_str(out, ",\"smtp_code\":null,\"smtp_reply\":null");
 		}
+		buf_append_str(out, ",\"normalized\":");
+		if (it->normalized[0])
+			json_string(out, it->normalized);
+		else
+			buf_append_str(out, "null");
+		buf_append_str(out, ",\"suggestion\":");
+		if (it->suggestion[0])
+			json_string(out, it->suggestion);
+		else
+			buf_append_str(out, "null");
 		buf_append_str(out, "}");
 	}
 	buf_append_str(out, n ? "\n]\n" : "]\n");
@@ -105,23 +119,47 @@ csv_field(struct buf *out, const char *s, bool last)
 	buf_append_str(out, last ? "\r\n" : ",");
 }
 
+/*
+ * Without the input CSV: address and the result columns. With it: the
+ * input's columns (each row padded to the header's width), then the
+ * result columns ("address" is already among the input's).
+ */
 void
-verify_csv(const struct verify_item *items, size_t n, struct buf *out)
+verify_csv(const struct verify_item *items, size_t n, const struct verify_csv_in *in,
+	   struct buf *out)
 {
-	buf_append_str(out, "address,verdict,reason,flags,mx,smtp_code,smtp_reply\r\n");
+	const char *results = "verdict,reason,flags,mx,smtp_code,smtp_reply,normalized,suggestion";
+	if (in) {
+		for (size_t j = 0; j < in->nhead; j++)
+			csv_field(out, in->head[j], false);
+		buf_printf(out, "%s\r\n", results);
+	} else {
+		buf_printf(out, "address,%s\r\n", results);
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct verify_item *it = &items[i];
 		char flags[64], code[16] = "";
 		verify_flags_text(it->flags, flags, sizeof flags);
 		if (it->smtp_code)
 			snprintf(code, sizeof code, "%d", it->smtp_code);
-		csv_field(out, it->input, false);
+		if (in && i < in->nrows) {
+			size_t width = in->nhead > in->nfields[i] ? in->nhead : in->nfields[i];
+			for (size_t j = 0; j < width; j++)
+				csv_field(out, j < in->nfields[i] ? in->rows[i][j] : "", false);
+		} else if (in) {
+			for (size_t j = 0; j < in->nhead; j++)
+				csv_field(out, "", false);
+		} else {
+			csv_field(out, it->input, false);
+		}
 		csv_field(out, verify_verdict_name(it->verdict), false);
 		csv_field(out, it->reason, false);
 		csv_field(out, flags, false);
 		csv_field(out, it->mx, false);
 		csv_field(out, code, false);
-		csv_field(out, it->smtp_code ? it->smtp_reply : "", true);
+		csv_field(out, it->smtp_code ? it->smtp_reply : "", false);
+		csv_field(out, it->normalized, false);
+		csv_field(out, it->suggestion, true);
 	}
 }
 
@@ -180,40 +218,67 @@ csv_record(const char *t, size_t len, size_t *off, char ***f)
 	return nf;
 }
 
+void
+verify_csv_in_free(struct verify_csv_in *csv)
+{
+	free_list(csv->head, csv->nhead);
+	for (size_t i = 0; i < csv->nrows; i++)
+		free_list(csv->rows[i], csv->nfields[i]);
+	free(csv->rows);
+	free(csv->nfields);
+	memset(csv, 0, sizeof *csv);
+}
+
 static int
-read_csv(const char *t, size_t len, const char *column, char ***list, size_t *n_r, char *err,
-	 size_t err_size)
+read_csv(const char *t, size_t len, const char *column, char ***list, size_t *n_r,
+	 struct verify_csv_in *csv, char *err, size_t err_size)
 {
 	size_t off = 0, col = 0, nh;
 	char **head = NULL;
 	nh = csv_record(t, len, &off, &head);
 	while (col < nh && !str_eq_ci(head[col], column))
 		col++;
-	free_list(head, nh);
 	if (col == nh) {
+		free_list(head, nh);
 		snprintf(err, err_size, "no column named '%s' in the header line", column);
 		return -1;
+	}
+	if (csv) {
+		csv->head = head;
+		csv->nhead = nh;
+	} else {
+		free_list(head, nh);
 	}
 	while (off < len) {
 		char **f = NULL;
 		size_t nf = csv_record(t, len, &off, &f);
-		if (col < nf && f[col][0])
-			push(list, n_r, f[col], strlen(f[col]));
-		free_list(f, nf);
+		if (!(col < nf && f[col][0])) {
+			free_list(f, nf); /* a row without an address: nothing to check */
+			continue;
+		}
+		push(list, n_r, f[col], strlen(f[col]));
+		if (csv == NULL) {
+			free_list(f, nf);
+			continue;
+		}
+		csv->rows = xrealloc(csv->rows, (csv->nrows + 1) * sizeof *csv->rows);
+		csv->nfields = xrealloc(csv->nfields, (csv->nrows + 1) * sizeof *csv->nfields);
+		csv->rows[csv->nrows] = f;
+		csv->nfields[csv->nrows++] = nf;
 	}
 	return 0;
 }
 
 int
 verify_read_input(const char *text, size_t len, const char *column, char ***list, size_t *n_r,
-		  char *err, size_t err_size)
+		  struct verify_csv_in *csv, char *err, size_t err_size)
 {
 	if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
 		text += 3; /* the byte-order mark spreadsheets write */
 		len -= 3;
 	}
 	if (column)
-		return read_csv(text, len, column, list, n_r, err, err_size);
+		return read_csv(text, len, column, list, n_r, csv, err, err_size);
 	for (size_t off = 0; off < len;) {
 		const char *nl = memchr(text + off, '\n', len - off);
 		size_t end = nl ? (size_t)(nl - text) : len;

@@ -4,16 +4,21 @@ Every name resolves through dnsmasq on loopback (dns.py), every MX is a
 127.0.25.X:25 address (root): mailport's own server for example.test (550
 5.1.1 to unknown users, 250 to known ones), aiosmtpd receivers
 (receivers.py) as a catch-all, a greylisting one (451) and a rate-limited
-address (452 4.5.3). Nothing here leaves 127.0.0.0/8: disposable domains
-are served by the same dnsmasq.
+address (452 4.5.3). Nothing here leaves 127.0.0.0/8: disposable domains,
+gmail.com and its typo gmial.com, and an internationalised domain are
+served by the same dnsmasq.
 """
 
 import csv
 import io
 import json
 import os
+import pty
+import select
+import signal
 import socket
 import subprocess
+import time
 
 import pytest
 
@@ -59,16 +64,20 @@ class World:
                 "catchall.test": [(10, "mx.catchall.test")],
                 "grey.test": [(10, "mx.grey.test")],
                 "dead.test": [(10, "mx.dead.test")],
-                "mailinator.com": [(10, "mx.catchall.test")]},
+                "mailinator.com": [(10, "mx.catchall.test")],
+                "gmail.com": [(10, "mx.catchall.test")],
+                "gmial.com": [(10, "mx.catchall.test")],
+                "xn--bcher-kva.test": [(10, "mx.catchall.test")]},
             hosts={"mx.example.test": [self.mp_ip], "mx.catchall.test": [self.catch.ip],
                    "mx.grey.test": [self.grey.ip], "mx.dead.test": [self.dead],
                    "implicit.test": [self.catch.ip]},
-            null_mx=["nullmx.test"], zones=["test", "mailinator.com"])
+            null_mx=["nullmx.test"],
+            zones=["test", "mailinator.com", "gmail.com", "gmial.com"])
         self.resolver = "127.0.0.1:%d" % self.dns.port
 
     def run(self, *args, input=None):
         return verify("--resolver", self.resolver, "--timeout", "5", "--helo", "verifier.test",
-                      *args, input=input)
+                      "--greylist-wait", "1", *args, input=input)
 
     def no_data_sent(self):
         for rx in (self.catch, self.grey):
@@ -88,7 +97,7 @@ def by_address(p):
     assert isinstance(rows, list)
     for r in rows:
         assert set(r) == {"address", "verdict", "reason", "flags", "mx", "smtp_code",
-                          "smtp_reply"}, r
+                          "smtp_reply", "normalized", "suggestion"}, r
         assert r["verdict"] in ("deliverable", "undeliverable", "risky", "unknown")
         assert r["reason"], r
     return {r["address"]: r for r in rows}
@@ -115,8 +124,12 @@ def test_verdicts(world):
     slow = r["slow@catchall.test"]
     assert slow["verdict"] == "unknown" and slow["smtp_code"] == 452, slow
     assert "rate limited" in slow["reason"]
+    # Rate limiting is not greylisting: asked once, not again after the pause.
+    assert [a for a, _ in world.catch.rcpt_log].count("slow@catchall.test") == 1
     grey = r["x@grey.test"]
     assert grey["verdict"] == "risky" and grey["smtp_code"] == 451 and "tempfail" in grey["flags"]
+    assert "twice" in grey["reason"], grey  # 451 again after the pause
+    assert [a for a, _ in world.grey.rcpt_log].count("x@grey.test") == 2
     assert r["z@nullmx.test"]["verdict"] == "undeliverable"
     assert "null MX" in r["z@nullmx.test"]["reason"]
     assert r["a@nx.test"]["verdict"] == "undeliverable"
@@ -174,12 +187,36 @@ def test_csv_file_with_column(world, workroot):
     p = world.run("--file", path, "--column", "EMAIL", "--csv")
     assert p.returncode == 0, p.err
     rows = list(csv.DictReader(io.StringIO(p.out)))
-    assert [r["address"] for r in rows] == [ALICE, "nobody@example.test", "x@grey.test"]
+    # The input's columns first (quoted fields and line breaks kept), results appended.
+    assert list(rows[0]) == ["name", "email", "note", "verdict", "reason", "flags", "mx",
+                             "smtp_code", "smtp_reply", "normalized", "suggestion"]
+    assert [r["email"] for r in rows] == [ALICE, "nobody@example.test", "x@grey.test"]
+    assert [r["name"] for r in rows] == ["Alice, A.", "Nobody", "Grey"]
+    assert [r["note"] for r in rows] == ["x", "multi\nline", "y"]
     assert [r["verdict"] for r in rows] == ["deliverable", "undeliverable", "risky"]
     assert rows[1]["smtp_code"] == "550" and rows[2]["flags"] == "tempfail"
-    assert list(rows[0]) == ["address", "verdict", "reason", "flags", "mx", "smtp_code",
-                             "smtp_reply"]
+    assert rows[0]["normalized"] == ALICE and rows[0]["suggestion"] == ""
     world.no_data_sent()
+
+
+def test_csv_without_a_csv_input(world):
+    p = world.run("--csv", ALICE)
+    assert p.returncode == 0, p.err
+    rows = list(csv.DictReader(io.StringIO(p.out)))
+    assert list(rows[0]) == ["address", "verdict", "reason", "flags", "mx", "smtp_code",
+                             "smtp_reply", "normalized", "suggestion"]
+    assert rows[0]["address"] == ALICE and rows[0]["verdict"] == "deliverable"
+
+
+def test_csv_input_with_json_output(world, workroot):
+    # --column without --csv: the columns only pick the address.
+    d = new_dir(workroot, "verify-")
+    path = os.path.join(d, "list.csv")
+    with open(path, "w") as f:
+        f.write("email,n\nalice@example.test,1\n")
+    p = world.run("--file", path, "--column", "email", "--json")
+    assert p.returncode == 0, p.err
+    assert by_address(p)[ALICE]["verdict"] == "deliverable"
 
 
 def test_plain_file_and_no_smtp(world, workroot):
@@ -264,3 +301,207 @@ def test_port_that_times_out(make_dns):
         for s in fillers:
             s.close()
         lsock.close()
+
+
+class Greylist(dict):
+    """A Receiver's reject table that greylists: every address gets 451 the
+    first time it is seen, then known ones 250 and others 550."""
+
+    def __init__(self, known):
+        super().__init__()
+        self.known = set(known)
+        self.seen = set()
+
+    def __contains__(self, address):
+        return True
+
+    def __getitem__(self, address):
+        if address not in self.seen:
+            self.seen.add(address)
+            return "451 4.7.1 Greylisted, please try again later"
+        if address in self.known:
+            return "250 2.1.5 OK"
+        return "550 5.1.1 No such user"
+
+
+def greylist_world(make_dns, make_receiver):
+    rx = make_receiver()
+    rx.reject = Greylist(["ann@greylist.test"])
+    dns = make_dns(mx={"greylist.test": [(10, "mx.greylist.test")]},
+                   hosts={"mx.greylist.test": [rx.ip]})
+    return rx, "127.0.0.1:%d" % dns.port
+
+
+def test_greylisted_address_asked_again(make_dns, make_receiver):
+    rx, resolver = greylist_world(make_dns, make_receiver)
+    t0 = time.monotonic()
+    p = verify("--resolver", resolver, "--timeout", "5", "--greylist-wait", "2", "--json",
+               "ann@greylist.test", "ghost@greylist.test")
+    took = time.monotonic() - t0
+    assert p.returncode == 0, p.err
+    r = by_address(p)
+    ann = r["ann@greylist.test"]
+    assert ann["verdict"] == "deliverable" and ann["smtp_code"] == 250, ann
+    assert ann["flags"] == [] and "asked again after 2 s" in ann["reason"], ann
+    ghost = r["ghost@greylist.test"]
+    assert ghost["verdict"] == "undeliverable" and ghost["smtp_code"] == 550, ghost
+    assert took >= 2.0, took  # the pause was kept
+    seen = [a for a, _ in rx.rcpt_log]
+    assert seen.count("ann@greylist.test") == 2 and seen.count("ghost@greylist.test") == 2
+    assert rx.data_started == 0
+
+
+def test_greylist_wait_zero_asks_once(make_dns, make_receiver):
+    rx, resolver = greylist_world(make_dns, make_receiver)
+    p = verify("--resolver", resolver, "--timeout", "5", "--greylist-wait", "0", "--json",
+               "ann@greylist.test")
+    assert p.returncode == 0, p.err
+    ann = by_address(p)["ann@greylist.test"]
+    assert ann["verdict"] == "risky" and ann["smtp_code"] == 451, ann
+    assert "tempfail" in ann["flags"] and "twice" not in ann["reason"]
+    assert [a for a, _ in rx.rcpt_log].count("ann@greylist.test") == 1
+
+
+def test_typo_suggestion_and_free_flag(world):
+    p = world.run("--json", "bob@gmial.com", "carol@gmail.com", ALICE)
+    assert p.returncode == 0, p.err
+    r = by_address(p)
+    typo = r["bob@gmial.com"]
+    assert typo["suggestion"] == "bob@gmail.com" and "free" not in typo["flags"], typo
+    good = r["carol@gmail.com"]
+    assert good["suggestion"] is None and "free" in good["flags"], good
+    assert r[ALICE]["suggestion"] is None and r[ALICE]["flags"] == []
+    # The free flag alone does not make an address risky: gmail.com here is a catch-all.
+    assert "catch-all" in good["flags"]
+    t = world.run("bob@gmial.com")
+    assert "did you mean bob@gmail.com?" in t.out, t.out
+    c = world.run("--csv", "bob@gmial.com")
+    rows = list(csv.DictReader(io.StringIO(c.out)))
+    assert rows[0]["suggestion"] == "bob@gmail.com"
+
+
+def test_internationalised_domain(world):
+    nfd = "anna@Bu\u0308cher.test"  # decomposed and capitalised: NFC, then A-labels
+    p = world.run("--json", "anna@bücher.test", nfd, "x@\u2603.test")
+    assert p.returncode == 0, p.err
+    r = by_address(p)
+    for a in ("anna@bücher.test", nfd):
+        assert r[a]["normalized"] == "anna@xn--bcher-kva.test", r[a]
+        assert r[a]["mx"] == "mx.catchall.test" and "catch-all" in r[a]["flags"], r[a]
+    assert "anna@xn--bcher-kva.test" in [a for a, _ in world.catch.rcpt_log]
+    bad = r["x@\u2603.test"]
+    assert bad["verdict"] == "undeliverable" and "internationalised" in bad["reason"], bad
+    assert bad["normalized"] is None
+
+
+def test_disposable_file(world, workroot):
+    d = new_dir(workroot, "verify-")
+    path = os.path.join(d, "more.txt")
+    with open(path, "w") as f:
+        f.write("# more throwaway domains\nthrowaway.test\n\nCatchAll.test.  # a comment\n")
+    p = world.run("--json", "--disposable-file", path, "a@throwaway.test", "u@catchall.test",
+                  "d@mailinator.com", ALICE)
+    assert p.returncode == 0, p.err
+    r = by_address(p)
+    assert "disposable" in r["a@throwaway.test"]["flags"]
+    assert "disposable" in r["u@catchall.test"]["flags"]
+    assert "disposable" in r["d@mailinator.com"]["flags"]  # the built-in list still counts
+    assert r[ALICE]["flags"] == [] and r[ALICE]["verdict"] == "deliverable"
+    bad = os.path.join(d, "bad.txt")
+    with open(bad, "w") as f:
+        f.write("ok.test\nnot a domain\n")
+    p = world.run("--disposable-file", bad, ALICE)
+    assert p.returncode == 65 and "bad.txt:2" in p.err, p.err
+    assert world.run("--disposable-file", os.path.join(d, "none.txt"), ALICE).returncode == 66
+    h = verify("--help")
+    assert h.returncode == 0 and "--disposable-file" in h.out
+    assert "as of 2026-11-29" in h.out, h.out
+
+
+def test_ctrl_c_prints_what_is_done(world):
+    require_root()
+    ip = next_ip()
+    lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    lsock.bind((ip, 25))
+    lsock.listen(0)
+    socks = [lsock]
+    try:
+        for _ in range(4):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setblocking(False)
+            s.connect_ex((ip, 25))
+            socks.append(s)
+        # mx.hang.test is not in the DNS: give the hanging host as an address literal.
+        args = [binary_path(), "verify", "--resolver", world.resolver, "--timeout", "30",
+                "--concurrency", "2", "--json", "--greylist-wait", "1", ALICE,
+                "h@[%s]" % ip, "not an address"]
+        t0 = time.monotonic()
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(2)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+        took = time.monotonic() - t0
+        err = err.decode(errors="replace")
+        assert proc.returncode == 130, err
+        assert took < 10, took  # the hanging session is not waited for
+        rows = {r["address"]: r for r in json.loads(out)}
+        assert sorted(rows) == sorted([ALICE, "not an address"]), rows
+        assert rows[ALICE]["verdict"] == "deliverable"
+        assert "2 addresses: 1 deliverable, 1 undeliverable" in err, err
+        assert "interrupted: 1 of 3 addresses not checked" in err, err
+        assert "verify: " not in err and "\r" not in err  # no progress line off a terminal
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_progress_line_on_a_terminal(world):
+    require_root()
+    ip = next_ip()
+    lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    lsock.bind((ip, 25))
+    lsock.listen(0)
+    socks = [lsock]
+    master, slave = pty.openpty()
+    try:
+        for _ in range(4):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setblocking(False)
+            s.connect_ex((ip, 25))
+            socks.append(s)
+        args = [binary_path(), "verify", "--resolver", world.resolver, "--timeout", "30",
+                "--csv", ALICE, "h@[%s]" % ip]
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=slave)
+        os.close(slave)
+        slave = None
+        seen = b""
+        deadline = time.monotonic() + 10
+        while b"1/2 done" not in seen and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.5)[0]:
+                try:
+                    seen += os.read(master, 4096)
+                except OSError:
+                    break
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=10)
+        time.sleep(0.2)
+        while select.select([master], [], [], 0.2)[0]:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        text = seen.decode(errors="replace")
+        assert proc.returncode == 130, text
+        assert "verify: 1/2 done" in text and "/s, ETA" in text, text
+        assert "interrupted: 1 of 2 addresses not checked" in text, text
+        rows = list(csv.DictReader(io.StringIO(out.decode())))
+        assert [r["address"] for r in rows] == [ALICE]
+    finally:
+        os.close(master)
+        if slave is not None:
+            os.close(slave)
+        for s in socks:
+            s.close()
