@@ -3,7 +3,7 @@
 # missing, so `make run` and `make test` work on a fresh Debian 12 machine.
 set -euo pipefail
 
-build_pkgs=(build-essential cmake ninja-build pkg-config clang
+build_pkgs=(build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
 	libssl-dev libevent-dev libc-ares-dev libcrypt-dev libidn2-dev openssl)
 test_pkgs=(python3 python3-pytest swaks libnet-ssleay-perl dnsmasq-base strace util-linux python3-aiosmtpd)
 
