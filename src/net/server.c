@@ -29,6 +29,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "auth_cache.h"
 #include "config_load.h"
 #include "fixes.h"
 #include "log.h"
@@ -37,6 +38,10 @@
 #include "secret.h"
 #include "tls.h"
 #include "xmalloc.h"
+
+/* A successful login is trusted again without a new hash for an hour (Dovecot's default). */
+#define AUTH_CACHE_TTL 3600
+#define AUTH_CACHE_SLOTS 1024
 
 /* ---- the users table ---- */
 
@@ -82,6 +87,9 @@ users_replace(struct server *srv, struct users *u)
 {
 	server_users_put(&srv->users);
 	srv->users = users_ref_new(u);
+	/* A changed file may change a password: forget remembered logins. */
+	if (srv->auth_cache)
+		auth_cache_clear(srv->auth_cache);
 }
 
 /*
@@ -614,6 +622,7 @@ server_start(struct server *srv)
 				  on_spool_results, srv->spool);
 	event_add(srv->spool_ev, NULL);
 	srv->worker = worker_new(srv->base, 2);
+	srv->auth_cache = auth_cache_new(AUTH_CACHE_TTL, AUTH_CACHE_SLOTS);
 	srv->delivery =
 	    local_delivery_start(srv->spool, srv->cfg.mailbox_dir, delivery_is_local, srv);
 	srv->outbound = outbound_from_config(srv);
@@ -647,6 +656,7 @@ server_stop(struct server *srv)
 	if (srv->flush_ev)
 		event_free(srv->flush_ev);
 	server_users_put(&srv->users);
+	auth_cache_free(&srv->auth_cache);
 	explicit_bzero(srv->relay_secret, sizeof srv->relay_secret);
 	if (srv->tls)
 		SSL_CTX_free(srv->tls);

@@ -58,6 +58,7 @@ struct server {
 	char tls_key[4096];
 	SSL_CTX *tls;
 	struct users_ref *users;
+	struct auth_cache *auth_cache; /* recent successful logins */
 	struct timespec users_checked; /* last stat of the users file */
 	struct timespec users_mtime;
 	struct spool *spool;

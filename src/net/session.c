@@ -37,6 +37,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 
+#include "auth_cache.h"
 #include "date.h"
 #include "fixes.h"
 #include "log.h"
@@ -60,6 +61,8 @@ struct auth_job {
 	struct users_ref *users;
 	char user[SASL_FIELD_MAX + 1];
 	char password[SASL_FIELD_MAX + 1];
+	unsigned char digest[AUTH_CACHE_DIGEST]; /* remembered if the check succeeds */
+	bool cacheable;
 	bool ok;
 };
 
@@ -231,7 +234,10 @@ auth_done(struct worker_job *job)
 	struct auth_job *a = (struct auth_job *)job;
 	struct session *s = a->s;
 	bool ok = a->ok;
+	if (ok && a->cacheable)
+		auth_cache_store(s->srv->auth_cache, a->user, a->digest, time(NULL));
 	server_users_put(&a->users);
+	explicit_bzero(a, sizeof *a);
 	free(a);
 	s->auth = NULL;
 	if (s->dead) {
@@ -265,11 +271,27 @@ static void
 start_auth_check(struct session *s)
 {
 	const struct sasl_creds *c = smtp_server_auth_creds(s->smtp);
+	unsigned char digest[AUTH_CACHE_DIGEST];
+	struct users_ref *users = server_users_get(s->srv); /* may reload, clearing the cache */
+	bool cacheable = auth_cache_digest(s->srv->auth_cache, c->user, c->password, digest);
+	if (cacheable && auth_cache_hit(s->srv->auth_cache, c->user, digest, time(NULL))) {
+		server_users_put(&users);
+		explicit_bzero(digest, sizeof digest);
+		char user[600];
+		log_info("session=%s event=auth_cached user=%s", s->id,
+			 str_escape(user, sizeof user, c->user, strlen(c->user)));
+		s->auth_waiting = true;
+		auth_reply(s, true); /* a login that succeeded moments ago: no new hash */
+		return;
+	}
 	struct auth_job *a = xcalloc(1, sizeof *a);
+	memcpy(a->digest, digest, sizeof digest);
+	a->cacheable = cacheable;
+	explicit_bzero(digest, sizeof digest);
 	a->job.run = auth_run;
 	a->job.done = auth_done;
 	a->s = s;
-	a->users = server_users_get(s->srv);
+	a->users = users;
 	str_copy(a->user, sizeof a->user, c->user);
 	str_copy(a->password, sizeof a->password, c->password);
 	s->auth = a;
