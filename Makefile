@@ -5,7 +5,7 @@ BUILD      ?= build
 TEST_BUILD ?= build-test
 CONFIG     ?= etc/mailport.conf
 
-.PHONY: all deps run test unit fuzz integration format clean
+.PHONY: all deps run test unit fuzz integration format clean bench
 
 all: $(BUILD)/build.ninja
 	cmake --build $(BUILD)
@@ -31,6 +31,10 @@ test: $(TEST_BUILD)/build.ninja all
 	@scripts/install-peers.sh
 	cmake --build $(TEST_BUILD)
 	scripts/test.sh $(TEST_BUILD)
+
+# Benchmark against a private Postfix on loopback (root); see bench/RESULTS.md.
+bench: all
+	/usr/bin/python3 bench/bench.py
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

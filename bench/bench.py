@@ -1,0 +1,571 @@
+#!/usr/bin/python3
+"""mailport vs Postfix on loopback: accept rate, latency, idle-connection memory.
+
+Run with `make bench` (as root: the private Postfix instance needs it).
+
+What it does, all on 127.0.0.1, all under one temporary folder:
+  * mailport: build/mailport serve with an `smtp` (relay/MX) door for the local
+    domain bench.test; the message file is fsynced in its spool before 250,
+    then delivered to a Maildir (the script checks every 250 reached it).
+  * Postfix: a private instance (tests/integration/peers.py, `postfix -c DIR`),
+    its own queue in the temporary folder (the queue file is fsynced before
+    250), delivering everything to the discard transport.
+  * Load: Postfix's smtp-source, one connection per message (its default),
+    concurrency 1, 10, 50, 200, messages of 4 KiB and 100 KiB; each figure is
+    the median of 3 runs; mailport and Postfix runs alternate.
+  * Latency of one transaction (connect .. 221) at concurrency 1.
+  * Server memory with 1,000 idle connections (both) and 10,000 (mailport;
+    Postfix needs one process per connection).
+Everything it started is stopped and the folder removed, also on failure.
+
+Options (environment): BENCH_QUICK=1 for a short smoke run;
+BENCH_RUNS (default 3); BENCH_SECONDS (target seconds per run, default 3).
+"""
+
+import os
+import resource
+import selectors
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
+
+from conftest import free_port, make_certs  # noqa: E402
+from peers import PostfixPeer, ensure_postfix  # noqa: E402
+
+HOST = "127.0.0.1"
+DOMAIN = "bench.test"
+FROM = "from@" + DOMAIN
+TO = "to@" + DOMAIN
+AUTH_USER = "user@" + DOMAIN      # the STARTTLS+AUTH sender, on both servers
+AUTH_PW = "bench-auth-pw-7"
+SMTP_SOURCE = "/usr/sbin/smtp-source"
+MAILPORT = os.path.join(REPO, "build", "mailport")
+
+QUICK = os.environ.get("BENCH_QUICK") == "1"
+RUNS = int(os.environ.get("BENCH_RUNS", "1" if QUICK else "3"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "1" if QUICK else "3"))
+CONCURRENCY = (1, 10, 50) if QUICK else (1, 10, 50, 200)
+SIZES = ((4096, "4 KiB"), (102400, "100 KiB"))
+IDLE = (1000,) if QUICK else (1000, 10000)
+TLS_CONCURRENCY = (1, 10, 50)
+
+
+def log(*a):
+    print(*a, flush=True)
+
+
+# ---------------------------------------------------------------- servers
+
+
+class Mailport:
+    def __init__(self, root, certs):
+        self.dir = tempfile.mkdtemp(prefix="mailport-", dir=root)
+        os.chmod(self.dir, 0o755)
+        self.port = free_port()
+        self.sub_port = free_port()
+        self.maildir_new = os.path.join(self.dir, "mail", DOMAIN, "to", "new")
+        self.log_file = os.path.join(self.dir, "log.txt")
+        self.proc = None
+        self.acknowledged = 0   # 250s counted by smtp-source / the latency client
+        self.delivered = 0      # messages found in (and removed from) the Maildir
+        with open(os.path.join(self.dir, "users"), "wb") as f:
+            for addr, pw in ((TO, "bench-pw-1"), (AUTH_USER, AUTH_PW)):
+                p = subprocess.run([MAILPORT, "passwd", "--user", addr],
+                                   input=(pw + "\n").encode(),
+                                   capture_output=True, timeout=30, check=True)
+                f.write(p.stdout.strip().splitlines()[-1] + b"\n")
+        for src, dst in ((certs.chain_a, "cert.pem"), (certs.key_a, "key.pem")):
+            shutil.copy(src, os.path.join(self.dir, dst))
+            os.chmod(os.path.join(self.dir, dst), 0o644)
+        os.chmod(os.path.join(self.dir, "users"), 0o644)
+        with open(os.path.join(self.dir, "mailport.conf"), "w") as f:
+            f.write("hostname mx.%s\n" % DOMAIN
+                    + "domain %s\n" % DOMAIN
+                    + "users users\nspool spool\nmailboxes mail\n"
+                    + "tls cert.pem key.pem\n"
+                    + "listen %s:%d smtp\n" % (HOST, self.port)
+                    + "listen %s:%d submission\n" % (HOST, self.sub_port)
+                    + "max-connections 20000\nmax-connections-per-ip 20000\n"
+                    # Outbound DNS stays on loopback (nothing listens on 9).
+                    + "resolver 127.0.0.1:9\n")
+        os.chmod(os.path.join(self.dir, "mailport.conf"), 0o644)
+
+    def start(self, timeout=10.0):
+        with open(self.log_file, "wb") as lf:
+            self.proc = subprocess.Popen([MAILPORT, "serve", "-c", "mailport.conf"],
+                                         cwd=self.dir, stdin=subprocess.DEVNULL,
+                                         stdout=lf, stderr=lf)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("mailport exited (%s):\n%s"
+                                   % (self.proc.returncode, self.log_tail()))
+            if can_connect(self.port) and can_connect(self.sub_port):
+                return
+            time.sleep(0.05)
+        raise RuntimeError("mailport not ready:\n" + self.log_tail())
+
+    def log_tail(self):
+        try:
+            with open(self.log_file, "rb") as f:
+                return f.read()[-3000:].decode(errors="replace")
+        except OSError:
+            return ""
+
+    def pids(self):
+        return [self.proc.pid] if self.proc and self.proc.poll() is None else []
+
+    def stored(self):
+        try:
+            return len(os.listdir(self.maildir_new))
+        except FileNotFoundError:
+            return 0
+
+    def queued(self):
+        try:
+            return len(os.listdir(os.path.join(self.dir, "spool", "queue")))
+        except FileNotFoundError:
+            return 0
+
+    def clear_mail(self, timeout=30.0):
+        """Waits (bounded) until the queue has been delivered to the Maildir,
+        then empties the Maildir (outside the timing, to bound disk use).
+        self.delivered counts every message removed."""
+        deadline = time.monotonic() + timeout
+        while self.queued() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        try:
+            for n in os.listdir(self.maildir_new):
+                os.unlink(os.path.join(self.maildir_new, n))
+                self.delivered += 1
+        except FileNotFoundError:
+            pass
+
+    def stop(self):
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+def make_postfix(root, certs):
+    """A private Postfix: smtpd on one loopback port (STARTTLS offered, like
+    mailport's smtp door) and a submission port (STARTTLS + SASL required);
+    bench.test is local, everything goes to discard(8). No DNS."""
+    return PostfixPeer(
+        root, certs, name="postfix", hostname="mx." + DOMAIN, domains=(DOMAIN,),
+        users={AUTH_USER: AUTH_PW}, mailboxes=(), submission=True, smtp=True,
+        main_extra={
+            "mydestination": DOMAIN,
+            "virtual_mailbox_domains": "",
+            "virtual_mailbox_maps": "",
+            "local_recipient_maps": "",
+            "local_transport": "discard",
+            "default_transport": "discard",
+            # Room for 1,000 idle connections (one smtpd process each) and
+            # concurrency 200; the default (100) would queue them unanswered.
+            "default_process_limit": "1200",
+        })
+
+
+def can_connect(port):
+    try:
+        with socket.create_connection((HOST, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+# ---------------------------------------------------------------- load
+
+
+def smtp_source(port, count, conc, size, timeout):
+    cmd = [SMTP_SOURCE, "-c", "-m", str(count), "-s", str(conc), "-l", str(size),
+           "-f", FROM, "-t", TO, "-M", "client.bench.test", "%s:%d" % (HOST, port)]
+    t0 = time.monotonic()
+    p = subprocess.run(cmd, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    dt = time.monotonic() - t0
+    if p.returncode != 0 or p.stderr.strip():
+        raise RuntimeError("smtp-source failed (%d): %s\n%s"
+                           % (p.returncode, " ".join(cmd),
+                              (p.stdout + p.stderr).decode(errors="replace")[-2000:]))
+    done = p.stdout.replace(b"\n", b"\r").split(b"\r")
+    done = [x for x in done if x.strip().isdigit()]
+    return dt, int(done[-1]) if done else 0
+
+
+def throughput(servers, mp):
+    """{(size, conc): {name: [msgs/s per run]}}"""
+    res = {}
+    for size, _ in SIZES:
+        for conc in CONCURRENCY:
+            cell = res.setdefault((size, conc), {})
+            counts = {}
+            for name, port in servers:   # calibrate: a short run, not counted
+                n0 = max(40, 4 * conc)
+                dt, done = smtp_source(port, n0, conc, size, timeout=120)
+                if name == "mailport":
+                    mp.acknowledged += done
+                counts[name] = int(min(30000, max(5 * conc, n0 / dt * SECONDS)))
+                mp.clear_mail()
+            for r in range(RUNS):
+                for name, port in servers:
+                    n = counts[name]
+                    dt, done = smtp_source(port, n, conc, size, timeout=SECONDS * 20 + 60)
+                    if name == "mailport":
+                        mp.acknowledged += done
+                        mp.clear_mail()
+                    rate = done / dt
+                    cell.setdefault(name, []).append(rate)
+                    log("  %-8s size=%-6d conc=%-3d run %d: %5d msgs in %5.2f s = %7.1f msgs/s"
+                        "  load %s" % (name, size, conc, r + 1, done, dt, rate, loadavg()))
+    return res
+
+
+def read_reply(f):
+    while True:
+        line = f.readline()
+        if not line:
+            raise RuntimeError("connection closed")
+        if line[3:4] != b"-":
+            return line
+
+
+def one_transaction(port, body):
+    t0 = time.perf_counter()
+    with socket.create_connection((HOST, port), timeout=10) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        f = s.makefile("rb")
+        for cmd, want in ((None, b"220"), (b"EHLO client.bench.test\r\n", b"250"),
+                          (b"MAIL FROM:<%s>\r\n" % FROM.encode(), b"250"),
+                          (b"RCPT TO:<%s>\r\n" % TO.encode(), b"250"),
+                          (b"DATA\r\n", b"354"), (body, b"250"), (b"QUIT\r\n", b"221")):
+            if cmd:
+                s.sendall(cmd)
+            line = read_reply(f)
+            if not line.startswith(want):
+                raise RuntimeError("unexpected reply %r" % line)
+    return time.perf_counter() - t0
+
+
+def latency(servers, mp, n):
+    body = (b"Subject: latency\r\n\r\n" + (b"x" * 78 + b"\r\n") * 50 + b".\r\n")
+    out = {}
+    for name, port in servers:
+        for _ in range(10):
+            one_transaction(port, body)   # warm-up
+        ts = sorted(one_transaction(port, body) for _ in range(n))
+        if name == "mailport":
+            mp.acknowledged += n + 10
+        out[name] = (ts[len(ts) // 2] * 1000, ts[min(len(ts) - 1, int(len(ts) * 0.99))] * 1000)
+        log("  %-8s latency over %d transactions: p50 %.2f ms, p99 %.2f ms"
+            % (name, n, out[name][0], out[name][1]))
+    mp.clear_mail()
+    return out
+
+
+# ---------------------------------------------------------------- STARTTLS + AUTH
+
+
+def build_loadgen(root):
+    """Compiles bench/loadgen.c against the client core of the release build."""
+    out = os.path.join(root, "loadgen")
+    libs = subprocess.run(["pkg-config", "--libs", "libevent", "libevent_openssl",
+                           "libevent_pthreads", "libssl", "libcrypto", "libcares",
+                           "libcrypt", "libidn2"], capture_output=True, timeout=30,
+                          check=True).stdout.decode().split()
+    b = os.path.join(REPO, "build")
+    cmd = (["cc", "-O2", "-std=gnu11", "-Wall"]
+           + ["-I" + os.path.join(REPO, "src", d) for d in ("lib", "core", "config", "net")]
+           + ["-o", out, os.path.join(REPO, "bench", "loadgen.c"),
+              os.path.join(b, "libmp_effects.a"), os.path.join(b, "libmp_core.a"),
+              os.path.join(b, "libmp_lib.a")] + libs + ["-lpthread"])
+    p = subprocess.run(cmd, capture_output=True, timeout=120)
+    if p.returncode != 0:
+        raise RuntimeError("loadgen build failed:\n" + p.stderr.decode(errors="replace"))
+    return out
+
+
+def loadgen(binary, port, count, conc, size, cafile, timeout):
+    env = dict(os.environ, LOADGEN_PASSWORD=AUTH_PW)
+    cmd = [binary, HOST, str(port), AUTH_USER, AUTH_USER, TO, str(size), str(conc),
+           str(count), cafile]
+    p = subprocess.run(cmd, capture_output=True, timeout=timeout, env=env,
+                       stdin=subprocess.DEVNULL)
+    kv = dict(x.split("=", 1) for x in p.stdout.decode().split() if "=" in x)
+    if p.returncode != 0 or "rate" not in kv:
+        raise RuntimeError("loadgen failed (%d): %s\n%s%s"
+                           % (p.returncode, " ".join(cmd), p.stdout.decode(errors="replace"),
+                              p.stderr.decode(errors="replace")[-2000:]))
+    return {k: float(v) for k, v in kv.items()}
+
+
+def tls_throughput(binary, servers, mp, cafile):
+    """{conc: {name: [result dicts]}}, 4 KiB, STARTTLS + AUTH PLAIN, new connection each."""
+    res = {}
+    for conc in TLS_CONCURRENCY:
+        cell = res.setdefault(conc, {})
+        counts = {}
+        for name, port in servers:
+            n0 = max(20, 2 * conc)
+            r = loadgen(binary, port, n0, conc, 4096, cafile, timeout=120)
+            counts[name] = int(min(20000, max(2 * conc, r["rate"] * SECONDS)))
+            if name == "mailport":
+                mp.acknowledged += int(r["ok"])
+                mp.clear_mail()
+        for i in range(RUNS):
+            for name, port in servers:
+                r = loadgen(binary, port, counts[name], conc, 4096, cafile,
+                            timeout=SECONDS * 20 + 60)
+                if name == "mailport":
+                    mp.acknowledged += int(r["ok"])
+                    mp.clear_mail()
+                cell.setdefault(name, []).append(r)
+                log("  %-8s STARTTLS+AUTH conc=%-3d run %d: %5d msgs in %5.2f s = %7.1f msgs/s"
+                    " (p50 %.1f ms, p99 %.1f ms)  load %s"
+                    % (name, conc, i + 1, r["ok"], r["seconds"], r["rate"], r["p50_ms"],
+                       r["p99_ms"], loadavg()))
+    return res
+
+
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
+
+
+# ---------------------------------------------------------------- memory
+
+
+def mem_kib(pids):
+    """(sum of VmRSS, sum of Pss) in KiB over the pids that still exist."""
+    rss = pss = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/status" % pid) as f:
+                for ln in f:
+                    if ln.startswith("VmRSS:"):
+                        rss += int(ln.split()[1])
+            with open("/proc/%d/smaps_rollup" % pid) as f:
+                for ln in f:
+                    if ln.startswith("Pss:"):
+                        pss += int(ln.split()[1])
+        except (OSError, ValueError):
+            pass
+    return rss, pss
+
+
+def hold_idle(port, n, pids_fn, timeout):
+    """Opens n connections (in batches of 100), reads each greeting, measures
+    the server's memory, closes them all. Returns (greeted, rss_before,
+    pss_before, rss, pss, nprocs, outcomes) where outcomes counts what each
+    connection that was not greeted got instead."""
+    base = mem_kib(pids_fn())
+    socks, greeted, outcomes = [], 0, {}
+    sel = selectors.DefaultSelector()
+    deadline = time.monotonic() + timeout
+
+    def drain(wait):
+        nonlocal greeted
+        for key, _ in sel.select(timeout=wait):
+            s = key.fileobj
+            try:
+                data = s.recv(512)
+            except BlockingIOError:
+                continue
+            except OSError as e:
+                data = ("error %s" % (e.strerror or e)).encode()
+            sel.unregister(s)
+            if data.startswith(b"220"):
+                greeted += 1
+            else:
+                k = data[:60].decode(errors="replace").strip() or "closed"
+                outcomes[k] = outcomes.get(k, 0) + 1
+    try:
+        for i in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setblocking(False)
+            s.connect_ex((HOST, port))
+            socks.append(s)
+            sel.register(s, selectors.EVENT_READ)
+            if i % 100 == 99:   # let the server catch up
+                while (len(sel.get_map()) > 100 and time.monotonic() < deadline):
+                    drain(0.2)
+        while sel.get_map() and time.monotonic() < deadline:
+            drain(0.5)
+        if sel.get_map():
+            outcomes["no greeting within %d s" % timeout] = len(sel.get_map())
+        time.sleep(1.0)
+        pids = pids_fn()
+        rss, pss = mem_kib(pids)
+        return greeted, base[0], base[1], rss, pss, len(pids), outcomes
+    finally:
+        sel.close()
+        for s in socks:
+            s.close()
+
+
+def wait_processes_settle(pids_fn, limit, timeout=30):
+    deadline = time.monotonic() + timeout
+    while len(pids_fn()) > limit and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
+# ---------------------------------------------------------------- report
+
+
+def med(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def report(tp, tls, lat, mem):
+    out = ["", "## Accept rate (msgs/s, smtp-source, one connection per message, "
+           "median of %d runs)" % RUNS, "",
+           "| size | concurrency | mailport | Postfix | mailport / Postfix |",
+           "|---|---|---|---|---|"]
+    for size, label in SIZES:
+        for conc in CONCURRENCY:
+            cell = tp[(size, conc)]
+            m, p = med(cell.get("mailport", [])), med(cell.get("postfix", []))
+            out.append("| %s | %d | %.0f | %.0f | %.2f× |" % (label, conc, m, p, m / p))
+    if tls:
+        out += ["", "## STARTTLS + AUTH PLAIN, 4 KiB, new connection per message (bench/loadgen, "
+                "median of %d runs)" % RUNS, "",
+                "| concurrency | mailport msgs/s | Postfix msgs/s | mailport / Postfix | "
+                "mailport p50/p99 ms | Postfix p50/p99 ms |", "|---|---|---|---|---|---|"]
+        for conc in TLS_CONCURRENCY:
+            cell = tls[conc]
+            m = med([r["rate"] for r in cell["mailport"]])
+            p = med([r["rate"] for r in cell["postfix"]])
+            lm = (med([r["p50_ms"] for r in cell["mailport"]]),
+                  med([r["p99_ms"] for r in cell["mailport"]]))
+            lp = (med([r["p50_ms"] for r in cell["postfix"]]),
+                  med([r["p99_ms"] for r in cell["postfix"]]))
+            out.append("| %d | %.0f | %.0f | %.2f× | %.1f / %.1f | %.1f / %.1f |"
+                       % (conc, m, p, m / p, lm[0], lm[1], lp[0], lp[1]))
+    out += ["", "## Latency of one transaction (connect .. 221, 4 KiB, concurrency 1)", "",
+            "| server | p50 ms | p99 ms |", "|---|---|---|"]
+    for name, (p50, p99) in lat.items():
+        out.append("| %s | %.2f | %.2f |" % (name, p50, p99))
+    out += ["", "## Server memory with idle connections (after the greeting)", "",
+            "| server | connections | greeted | processes | RSS before → after (KiB) | "
+            "RSS per connection | PSS per connection |", "|---|---|---|---|---|---|---|"]
+    for name, n, (g, rb, pb, r, p, np, oc) in mem:
+        out.append("| %s | %d | %d | %d | %d → %d | %.1f KiB | %.1f KiB |"
+                   % (name, n, g, np, rb, r, (r - rb) / max(g, 1), (p - pb) / max(g, 1)))
+        if oc:
+            out.append("|  | not greeted: %s | | | | | |" % oc)
+    return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------- main
+
+
+def main():
+    if os.geteuid() != 0:
+        sys.exit("bench: run as root (the private Postfix instance needs it)")
+    reason = ensure_postfix()
+    if reason:
+        sys.exit("bench: " + reason)
+    if not os.access(MAILPORT, os.X_OK):
+        sys.exit("bench: %s missing; run make" % MAILPORT)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = min(max(hard, 65536), 1048576)
+    try:   # the servers inherit it
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, want))
+    except (ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+    root = tempfile.mkdtemp(prefix="mailport-bench-", dir="/var/tmp")
+    os.chmod(root, 0o755)
+    mp = pf = None
+    t_start = time.monotonic()
+    try:
+        certs_dir = os.path.join(root, "certs")
+        os.makedirs(certs_dir)
+        os.chmod(certs_dir, 0o755)
+        certs = make_certs(certs_dir)
+        mp = Mailport(root, certs)
+        mp.start()
+        pf = make_postfix(root, certs)
+        pf.start()
+        log("mailport on %s:%d/%d (pid %d), Postfix on %s:%d/%d, folder %s, load %s"
+            % (HOST, mp.port, mp.sub_port, mp.proc.pid, HOST, pf.ports["smtp"],
+               pf.ports["submission"], root, loadavg()))
+        servers = [("mailport", mp.port), ("postfix", pf.ports["smtp"])]
+
+        log("== idle connections")
+        mem = []
+        fdmax = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        for n in IDLE:
+            if n + 100 > fdmax:
+                log("  skip %d idle connections: fd limit %d" % (n, fdmax))
+                continue
+            r = hold_idle(mp.port, n, mp.pids, timeout=60)
+            log("  mailport %d: %s" % (n, r))
+            mem.append(("mailport", n, r))
+            if n <= 1000:   # Postfix: one smtpd process per connection
+                wait_processes_settle(pf.processes, 12, timeout=10)
+                r = hold_idle(pf.ports["smtp"], n, pf.processes, timeout=120)
+                log("  postfix  %d: %s" % (n, r))
+                mem.append(("postfix", n, r))
+        # 1,000 idle smtpd processes would linger (max_idle) and slow Postfix
+        # down in what follows: start it afresh.
+        pf.stop()
+        pf.start()
+        log("== accept rate")
+        tp = throughput(servers, mp)
+        log("== STARTTLS + AUTH")
+        tls = None
+        try:
+            lg = build_loadgen(root)
+            tls = tls_throughput(lg, [("mailport", mp.sub_port),
+                                      ("postfix", pf.ports["submission"])], mp, certs.ca)
+        except RuntimeError as e:
+            log("  STARTTLS + AUTH load not measured: %s" % e)
+        log("== latency")
+        lat = latency(servers, mp, 200 if QUICK else 1000)
+
+        mp.clear_mail()
+        check = ("mailport: %d messages acknowledged (250), %d delivered to the Maildir%s"
+                 % (mp.acknowledged, mp.delivered,
+                    "" if mp.acknowledged == mp.delivered else "  <-- MISMATCH"))
+        log(check)
+        text = report(tp, tls, lat, mem) + "\n" + check + "\n"
+        text += "\n(total bench time %.0f s)\n" % (time.monotonic() - t_start)
+        log(text)
+        with open(os.path.join(REPO, "bench", "last-run.md"), "w") as f:
+            f.write(text)
+    finally:
+        problems = []
+        if mp is not None:
+            try:
+                mp.stop()
+            except Exception as e:  # noqa: BLE001
+                problems.append("mailport stop: %r" % e)
+        if pf is not None:
+            try:
+                pf.stop()
+            except Exception as e:  # noqa: BLE001
+                problems.append("postfix stop: %r" % e)
+        shutil.rmtree(root, ignore_errors=True)
+        if problems:
+            log("cleanup problems: " + "; ".join(problems))
+
+
+if __name__ == "__main__":
+    main()
