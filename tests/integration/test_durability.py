@@ -4,6 +4,7 @@ import collections
 import os
 import re
 import shutil
+import signal
 import smtplib
 import subprocess
 import threading
@@ -239,6 +240,12 @@ def test_250_only_after_fsync_of_file_and_directory(make_server):
     while srv.wait_queue(m, timeout=0) and time.monotonic() < deadline:
         time.sleep(0.1)  # delivered: the queue file goes away
     time.sleep(0.5)
+    # The process started is strace; killing it would leave mailport running
+    # untraced, so the server (strace's child) goes first.
+    with open("/proc/%d/task/%d/children" % (srv.pid, srv.pid)) as f:
+        children = [int(p) for p in f.read().split()]
+    for child in children:
+        os.kill(child, signal.SIGKILL)
     srv.kill9()  # no LeakSanitizer run under ptrace
     srv.binary = real
     calls = parse_strace(open(trace, errors="replace").read())
