@@ -16,6 +16,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,6 +111,10 @@ connect_one(const struct addrinfo *ai, long deadline, struct conn_error *err)
 		set_error(err, CONN_IO, strerror(errno));
 		return -1;
 	}
+	/* Commands and replies are small and each waits for the other: without
+	 * this, Nagle holds the second of two writes for a delayed ACK (40 ms). */
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
 		return fd;
 	if (errno != EINPROGRESS) {

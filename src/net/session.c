@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -621,6 +622,9 @@ session_accept(struct listener *l, evutil_socket_t fd, struct sockaddr *sa, int 
 		return;
 	}
 	evutil_make_socket_nonblocking(fd);
+	/* Replies are small and the client waits for each: no Nagle delay. */
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	struct session *s = xcalloc(1, sizeof *s);
 	s->srv = srv;
 	s->l = l;
