@@ -775,3 +775,29 @@ def header_block(data):
         else:
             lines.append(ln)
     return lines
+
+
+def full_listener(ip, port):
+    """A listener that never accepts, its queue full: further SYNs are dropped,
+    so a client's connect times out, as behind a filtering firewall."""
+    lst = socket.socket()
+    lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lst.bind((ip, port))
+    lst.listen(0)
+    fillers = []
+    for _ in range(3):
+        c = socket.socket()
+        c.setblocking(False)
+        try:
+            c.connect((ip, port))
+        except BlockingIOError:
+            pass
+        fillers.append(c)
+    time.sleep(0.2)
+    return lst, fillers
+
+
+def close_all(lst, fillers):
+    for c in fillers:
+        c.close()
+    lst.close()

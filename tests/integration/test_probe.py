@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from conftest import HOST, USERS, free_port, new_dir
+from conftest import HOST, USERS, close_all, free_port, full_listener, new_dir
 
 ALICE = "alice@example.test"
 STATUSES = {"ok", "timeout", "refused", "dns_error", "no_greeting", "tls_failed",
@@ -135,31 +135,6 @@ def test_refused(mailport_bin):
     assert "verify the host name and the port" in d["fix"]
     assert p.json["recommendation"] is None
     assert p.returncode == 69
-
-
-def full_listener(ip, port):
-    """A listener that never accepts, its queue full: further SYNs are dropped."""
-    lst = socket.socket()
-    lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    lst.bind((ip, port))
-    lst.listen(0)
-    fillers = []
-    for _ in range(3):
-        c = socket.socket()
-        c.setblocking(False)
-        try:
-            c.connect((ip, port))
-        except BlockingIOError:
-            pass
-        fillers.append(c)
-    time.sleep(0.2)
-    return lst, fillers
-
-
-def close_all(lst, fillers):
-    for c in fillers:
-        c.close()
-    lst.close()
 
 
 def test_timeout_when_syns_are_dropped(mailport_bin):

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from conftest import HOST, USERS, Server, new_dir, token
+from conftest import HOST, USERS, Server, full_listener, new_dir, token
 from peers import PEER_USERS, make_postfix, postfix_submission  # noqa: F401
 
 ALICE = "alice@example.test"
@@ -116,25 +116,6 @@ def test_fallback_when_587_is_refused(make_server, mailport_bin, certs, ip_certs
     assert "127.0.0.2:587" in p.err and "refused" in p.err.lower()
     assert "sent via 127.0.0.2:465" in p.err
     assert srv.wait_mail(ALICE, m)
-
-
-def full_listener(ip, port):
-    """A listener that never accepts, its queue full: further SYNs are dropped."""
-    lst = socket.socket()
-    lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    lst.bind((ip, port))
-    lst.listen(0)
-    fillers = []
-    for _ in range(3):
-        c = socket.socket()
-        c.setblocking(False)
-        try:
-            c.connect((ip, port))
-        except BlockingIOError:
-            pass
-        fillers.append(c)
-    time.sleep(0.2)
-    return lst, fillers
 
 
 def test_fallback_when_587_times_out(make_server, mailport_bin, certs, ip_certs):
