@@ -28,6 +28,7 @@ struct probe_cmd {
 	enum secret_source pw_src;
 	const char *pw_spec;
 	const char *resolver;
+	char addr[64]; /* host's address from --resolver, used for the connections */
 	bool json;
 };
 
@@ -227,7 +228,18 @@ probe_run(struct probe_cmd *pc)
 		fprintf(stderr, "mailport probe: %s has no address; probing its MX host %s\n",
 			pc->host, dns.mx[0].host);
 		str_copy(pc->host, sizeof pc->host, dns.mx[0].host);
+		if (pc->resolver) { /* the MX host's address, from the same resolver */
+			struct probe_dns mx_dns;
+			probe_dns(pc->host, pc->resolver, pc->o.timeout_ms, &mx_dns);
+			if (mx_dns.naddrs > 0)
+				str_copy(pc->addr, sizeof pc->addr, mx_dns.addrs[0]);
+		}
+	} else if (pc->resolver && dns.naddrs > 0) {
+		str_copy(pc->addr, sizeof pc->addr, dns.addrs[0]);
 	}
+	/* With --resolver, connect where it said: the system may not know the name. */
+	if (pc->addr[0])
+		pc->o.connect_addr = pc->addr;
 	static struct probe_report r; /* large: kept off the stack */
 	memset(&r, 0, sizeof r);
 	r.opts = &pc->o;

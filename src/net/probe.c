@@ -132,6 +132,7 @@ run_once(const struct probe_opts *o, struct door d, bool insecure, bool login,
 	struct client_conn_opts copts = {
 	    .host = o->host,
 	    .port = d.port,
+	    .connect_addr = o->connect_addr,
 	    .timeout_ms = o->timeout_ms,
 	    .cafile = o->cafile,
 	    .insecure = insecure,
@@ -351,7 +352,7 @@ check_ctx(int min, int max, const char *ciphers)
 static SSL *
 raw_tls(const struct probe_opts *o, struct door d, SSL_CTX *ctx, const char *extra, int *fd_r)
 {
-	int fd = raw_connect(o->host, d.port, o->timeout_ms);
+	int fd = raw_connect(o->connect_addr ? o->connect_addr : o->host, d.port, o->timeout_ms);
 	if (fd < 0)
 		return NULL;
 	if (d.tls != CLIENT_TLS_IMPLICIT && raw_starttls(fd, o->ehlo_name, extra) < 0) {

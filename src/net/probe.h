@@ -63,6 +63,7 @@ void probe_dns(const char *name, const char *resolver, int timeout_ms, struct pr
 
 struct probe_opts {
 	const char *host;
+	const char *connect_addr;	 /* the address --resolver gave for host, or NULL */
 	const struct provider *provider; /* for the auth note; may be NULL */
 	int timeout_ms;
 	const char *cafile;

@@ -19,6 +19,7 @@ import time
 import pytest
 
 from conftest import HOST, USERS, close_all, free_port, full_listener, new_dir
+from dns import make_dns  # noqa: F401
 
 ALICE = "alice@example.test"
 STATUSES = {"ok", "timeout", "refused", "dns_error", "no_greeting", "tls_failed",
@@ -535,3 +536,12 @@ def test_old_tls_and_weak_ciphers_flagged(mailport_bin, workroot):
     ids = {f["id"]: f for f in door(p.json, port)["findings"]}
     assert "tls_old_version" in ids and "TLSv1" in ids["tls_old_version"]["what"], ids
     assert "weak_cipher" in ids and ids["weak_cipher"]["severity"] == "medium", ids
+
+
+def test_resolver_is_used_for_the_connections_too(server, mailport_bin, make_dns):
+    """A name only the --resolver knows: the doors are reached at its address."""
+    dns = make_dns(hosts={"mail.probe-only.test": ["127.0.0.1"]})
+    p = probe(mailport_bin, "--port", "%d:starttls" % server.port("submission"), "--insecure",
+              "--resolver", dns.resolver_line().split()[1], "--json",
+              host="mail.probe-only.test")
+    assert p.json["doors"][0]["status"] == "ok", p.out + p.err
