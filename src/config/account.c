@@ -26,7 +26,6 @@
 #include "str.h"
 #include "xmalloc.h"
 
-#define ESC_SIZE 80	   /* a user's word quoted back in a message */
 #define PATH_MAX_LEN 4095  /* what open(2) takes */
 #define NAME_MAX_LEN 64	   /* an account name */
 #define TIMEOUT_MAX 3600   /* an hour: anything longer is a typo */
@@ -126,13 +125,6 @@ fail(struct parse_ctx *pc, const char *fmt, ...)
 	return rc;
 }
 
-/* A user's word, made safe to print (it may hold control bytes). */
-static const char *
-esc(char out[ESC_SIZE], const char *word)
-{
-	return str_escape(out, ESC_SIZE, word, strlen(word));
-}
-
 /* "~/x" with home, "x" under base_dir, "/x" as is; into a new string at *dst. */
 static int
 set_path(struct parse_ctx *pc, char **dst, const char *value)
@@ -170,7 +162,7 @@ set_path(struct parse_ctx *pc, char **dst, const char *value)
 static int
 parse_account(struct parse_ctx *pc, const char *value)
 {
-	char e[ESC_SIZE];
+	char e[CONF_ESC_SIZE];
 	bool ok = value[0] != '-' && strlen(value) <= NAME_MAX_LEN;
 	for (const char *q = value; ok && *q; q++)
 		ok = (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
@@ -179,12 +171,12 @@ parse_account(struct parse_ctx *pc, const char *value)
 		return fail(pc,
 			    "\"%s\" is not an account name; use up to %d letters, digits and "
 			    "'.', '_', '-', '@', '+', e.g. \"account work\"",
-			    esc(e, value), NAME_MAX_LEN);
+			    conf_esc(e, value), NAME_MAX_LEN);
 	struct account_file *f = pc->file;
 	const struct account *dup = account_find(f, value);
 	if (dup != NULL)
 		return fail(pc, "account \"%s\" is already defined on line %d; rename one of them",
-			    esc(e, value), dup->line);
+			    conf_esc(e, value), dup->line);
 	f->accounts = xrealloc(f->accounts, (f->naccounts + 1) * sizeof f->accounts[0]);
 	pc->cur = &f->accounts[f->naccounts++];
 	memset(pc->cur, 0, sizeof *pc->cur);
@@ -208,7 +200,7 @@ parse_default(struct parse_ctx *pc, const char *value)
 static int
 parse_host(struct parse_ctx *pc, const char *value)
 {
-	char e[ESC_SIZE], ip[64], copy[300];
+	char e[CONF_ESC_SIZE], ip[64], copy[300];
 	unsigned char addr[16];
 	const char *host = value;
 	/* "[2001:db8::1]" as URLs write it: the brackets go, the address stays. */
@@ -230,23 +222,23 @@ parse_host(struct parse_ctx *pc, const char *value)
 		return fail(pc,
 			    "\"%s\" holds a port; put it on a line of its own, e.g. \"host "
 			    "smtp.example.com\" then \"port %s\"",
-			    esc(e, value), colon + 1);
+			    conf_esc(e, value), colon + 1);
 	return fail(pc,
 		    "\"%s\" is not a host name or IP address; use letters, digits, hyphens and "
 		    "dots, e.g. \"host smtp.example.com\"",
-		    esc(e, value));
+		    conf_esc(e, value));
 }
 
 static int
 parse_port(struct parse_ctx *pc, const char *value)
 {
-	char e[ESC_SIZE];
+	char e[CONF_ESC_SIZE];
 	uint64_t v;
 	if (!conf_parse_u64(value, &v) || v < 1 || v > 65535)
 		return fail(pc,
 			    "bad port \"%s\"; use a number from 1 to 65535: 587 (STARTTLS), 465 "
 			    "(implicit TLS) or 2525",
-			    esc(e, value));
+			    conf_esc(e, value));
 	pc->cur->port = (unsigned short)v;
 	return 0;
 }
@@ -260,7 +252,7 @@ parse_tls(struct parse_ctx *pc, const char *value)
 	} modes[] = {{"starttls", CLIENT_TLS_STARTTLS},
 		     {"implicit", CLIENT_TLS_IMPLICIT},
 		     {"none", CLIENT_TLS_NONE}};
-	char e[ESC_SIZE];
+	char e[CONF_ESC_SIZE];
 	for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
 		if (str_eq_ci(value, modes[i].word)) {
 			pc->cur->has_tls = true;
@@ -278,13 +270,13 @@ parse_tls(struct parse_ctx *pc, const char *value)
 	return fail(pc,
 		    "unknown TLS mode \"%s\"; %suse starttls (587, 2525), implicit (465) or none "
 		    "(a server on localhost only)",
-		    esc(e, value), hint);
+		    conf_esc(e, value), hint);
 }
 
 static int
 parse_provider(struct parse_ctx *pc, const char *value)
 {
-	char e[ESC_SIZE];
+	char e[CONF_ESC_SIZE];
 	const struct provider *p = provider_by_name(value);
 	if (p != NULL) {
 		pc->cur->provider = p;
@@ -298,12 +290,12 @@ parse_provider(struct parse_ctx *pc, const char *value)
 			best = provider_at(i)->name, best_d = d;
 	}
 	if (best != NULL)
-		return fail(pc, "unknown provider \"%s\"; did you mean \"%s\"?", esc(e, value),
+		return fail(pc, "unknown provider \"%s\"; did you mean \"%s\"?", conf_esc(e, value),
 			    best);
 	return fail(pc,
 		    "unknown provider \"%s\"; 'mailport send --provider list' shows them all, or "
 		    "give the server with \"host NAME\" instead",
-		    esc(e, value));
+		    conf_esc(e, value));
 }
 
 static int
@@ -340,7 +332,7 @@ static int
 parse_password_src(struct parse_ctx *pc, const char *value)
 {
 	struct account *a = pc->cur;
-	char e[ESC_SIZE];
+	char e[CONF_ESC_SIZE];
 	if (a->password_src != ACCOUNT_SRC_NONE) {
 		const char *other = a->password_src == ACCOUNT_SRC_FILE	 ? "password-file"
 				    : a->password_src == ACCOUNT_SRC_CMD ? "password-cmd"
@@ -359,7 +351,7 @@ parse_password_src(struct parse_ctx *pc, const char *value)
 			return fail(pc,
 				    "\"%s\" is not an environment variable name; use letters, "
 				    "digits and '_', e.g. \"password-env SMTP_PASSWORD\"",
-				    esc(e, value));
+				    conf_esc(e, value));
 		a->password_src = ACCOUNT_SRC_ENV;
 		a->password = xstrdup(value);
 		return 0;
@@ -397,7 +389,7 @@ parse_oauth2_src(struct parse_ctx *pc, const char *value)
 static int
 parse_from(struct parse_ctx *pc, const char *value)
 {
-	char e[ESC_SIZE];
+	char e[CONF_ESC_SIZE];
 	struct smtp_addr addr;
 	struct strv v = strv_from(value);
 	if (v.len >= 2 && v.p[0] == '<' && v.p[v.len - 1] == '>')
@@ -408,7 +400,7 @@ parse_from(struct parse_ctx *pc, const char *value)
 		return fail(pc,
 			    "\"%s\" is not an email address (%s); write it as local@domain, "
 			    "e.g. \"from you@example.com\"",
-			    esc(e, value), smtp_addr_err_text(ae));
+			    conf_esc(e, value), smtp_addr_err_text(ae));
 	pc->cur->from = xstrdup(value);
 	return 0;
 }
@@ -422,13 +414,13 @@ parse_cafile(struct parse_ctx *pc, const char *value)
 static int
 parse_timeout(struct parse_ctx *pc, const char *value)
 {
-	char e[ESC_SIZE];
+	char e[CONF_ESC_SIZE];
 	uint64_t v;
 	if (!conf_parse_u64(value, &v) || v < 1 || v > TIMEOUT_MAX)
 		return fail(pc,
 			    "bad timeout \"%s\"; use whole seconds from 1 to %d, e.g. \"timeout "
 			    "%d\"",
-			    esc(e, value), TIMEOUT_MAX, TIMEOUT_EXAMPLE);
+			    conf_esc(e, value), TIMEOUT_MAX, TIMEOUT_EXAMPLE);
 	pc->cur->timeout = (unsigned)v;
 	return 0;
 }
@@ -436,10 +428,11 @@ parse_timeout(struct parse_ctx *pc, const char *value)
 static int
 unknown_directive(struct parse_ctx *pc, const char *word)
 {
-	char e[ESC_SIZE];
+	char e[CONF_ESC_SIZE];
 	for (size_t i = 0; i < sizeof msmtp_hints / sizeof msmtp_hints[0]; i++)
 		if (str_eq_ci(word, msmtp_hints[i].theirs))
-			return fail(pc, "\"%s\" is msmtp's; %s", esc(e, word), msmtp_hints[i].hint);
+			return fail(pc, "\"%s\" is msmtp's; %s", conf_esc(e, word),
+				    msmtp_hints[i].hint);
 	const char *best = NULL;
 	size_t best_d = 3; /* suggest only within an edit distance of 2 */
 	for (size_t i = 0; i < NDIRECTIVES; i++) {
@@ -448,7 +441,7 @@ unknown_directive(struct parse_ctx *pc, const char *word)
 			best = directives[i].name, best_d = d;
 	}
 	if (best != NULL)
-		return fail(pc, "unknown directive \"%s\"; did you mean \"%s\"?", esc(e, word),
+		return fail(pc, "unknown directive \"%s\"; did you mean \"%s\"?", conf_esc(e, word),
 			    best);
 	char names[512] = "";
 	for (size_t i = 0; i < NDIRECTIVES; i++) {
@@ -458,7 +451,7 @@ unknown_directive(struct parse_ctx *pc, const char *word)
 		snprintf(names + len, sizeof names - len, "%s%s", len ? ", " : "",
 			 directives[i].name);
 	}
-	return fail(pc, "unknown directive \"%s\"; use one of: %s", esc(e, word), names);
+	return fail(pc, "unknown directive \"%s\"; use one of: %s", conf_esc(e, word), names);
 }
 
 /* Checks that need the whole section; pc->line is pointed at its "account" line. */
@@ -466,7 +459,7 @@ static int
 end_section(struct parse_ctx *pc)
 {
 	const struct account *a = pc->cur;
-	char e[ESC_SIZE];
+	char e[CONF_ESC_SIZE];
 	if (a == NULL)
 		return 0;
 	int line = pc->line;
@@ -476,18 +469,18 @@ end_section(struct parse_ctx *pc)
 		rc = fail(pc,
 			  "account \"%s\" has no server; add \"host smtp.example.com\" or a "
 			  "preset such as \"provider gmail\"",
-			  esc(e, a->name));
+			  conf_esc(e, a->name));
 	else if (a->password_src != ACCOUNT_SRC_NONE && a->oauth2_src != ACCOUNT_SRC_NONE)
 		rc = fail(pc,
 			  "account \"%s\" has both a password and an OAuth2 token; keep the one "
 			  "the server wants (OAuth2 for Outlook and Microsoft 365)",
-			  esc(e, a->name));
+			  conf_esc(e, a->name));
 	else if ((a->password_src != ACCOUNT_SRC_NONE || a->oauth2_src != ACCOUNT_SRC_NONE) &&
 		 account_user(a) == NULL)
 		rc = fail(pc,
 			  "account \"%s\" has a secret but no user to log in as; add e.g. \"user "
 			  "you@example.com\"",
-			  esc(e, a->name));
+			  conf_esc(e, a->name));
 	pc->line = line;
 	return rc;
 }
@@ -499,7 +492,7 @@ end_section(struct parse_ctx *pc)
 static int
 parse_line(struct parse_ctx *pc, char *line)
 {
-	char e[ESC_SIZE];
+	char e[CONF_ESC_SIZE];
 	line += strspn(line, " \t\r\f\v");
 	size_t len = strlen(line);
 	while (len > 0 && strchr(" \t\r\f\v", line[len - 1]) != NULL)
@@ -546,7 +539,7 @@ parse_line(struct parse_ctx *pc, char *line)
 			return fail(pc,
 				    "%s is already set for account \"%s\" on line %d; keep one of "
 				    "the two lines",
-				    d->name, esc(e, pc->cur->name), pc->seen[i]);
+				    d->name, conf_esc(e, pc->cur->name), pc->seen[i]);
 		pc->seen[i] = pc->line;
 	}
 	return d->parse(pc, value);
@@ -556,7 +549,7 @@ parse_line(struct parse_ctx *pc, char *line)
 static int
 finish(struct parse_ctx *pc)
 {
-	char e[ESC_SIZE];
+	char e[CONF_ESC_SIZE];
 	if (end_section(pc) < 0)
 		return -1;
 	struct account_file *f = pc->file;
@@ -579,9 +572,9 @@ finish(struct parse_ctx *pc)
 		return fail(pc,
 			    "default \"%s\" names no account, and there are none; add "
 			    "\"account %s\" with its lines",
-			    esc(e, pc->default_name), esc(e, pc->default_name));
+			    conf_esc(e, pc->default_name), conf_esc(e, pc->default_name));
 	return fail(pc, "default \"%s\" names no account; the accounts are: %s",
-		    esc(e, pc->default_name), names);
+		    conf_esc(e, pc->default_name), names);
 }
 
 int

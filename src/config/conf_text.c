@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "str.h"
+
 int
 conf_vfail(char *err, size_t err_size, const char *file, int line, const char *fmt, va_list ap)
 {
@@ -83,4 +85,10 @@ conf_edit_distance(const char *a, const char *b)
 		}
 	}
 	return row[lb];
+}
+
+const char *
+conf_esc(char out[CONF_ESC_SIZE], const char *word)
+{
+	return str_escape(out, CONF_ESC_SIZE, word, strlen(word));
 }

@@ -18,6 +18,10 @@ int conf_vfail(char *err, size_t err_size, const char *file, int line, const cha
 bool conf_parse_u64(const char *s, uint64_t *out_r);
 /* RFC 1123 2.1 host name: dot-separated labels of letters, digits, hyphens. */
 bool conf_is_hostname(const char *s);
+/* A user's word quoted back in a message. */
+#define CONF_ESC_SIZE 80
+/* word made safe to print (it may hold control bytes), into out. */
+const char *conf_esc(char out[CONF_ESC_SIZE], const char *word);
 /* Levenshtein distance, ASCII case ignored; SIZE_MAX for words over 32 characters. */
 size_t conf_edit_distance(const char *a, const char *b);
 

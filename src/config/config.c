@@ -26,7 +26,6 @@
 #include "xmalloc.h"
 
 #define MAX_WORDS 10 /* the directive and its arguments; more is an error */
-#define ESC_SIZE 80  /* a user's word quoted back in a message */
 
 struct parse_ctx;
 
@@ -160,13 +159,6 @@ fail(struct parse_ctx *pc, const char *fmt, ...)
 	return rc;
 }
 
-/* A user's word, made safe to print (it may hold control bytes). */
-static const char *
-esc(char out[ESC_SIZE], const char *word)
-{
-	return str_escape(out, ESC_SIZE, word, strlen(word));
-}
-
 static bool
 parse_port(const char *s, unsigned short *port_r)
 {
@@ -203,7 +195,7 @@ climb(char *dir, const char *name)
 static int
 join_path(struct parse_ctx *pc, char *dst, size_t size, const char *name)
 {
-	char dir[4096], e[ESC_SIZE];
+	char dir[4096], e[CONF_ESC_SIZE];
 	const char *orig = name;
 	bool ok;
 	while (name[0] == '.' && name[1] == '/')
@@ -226,21 +218,21 @@ join_path(struct parse_ctx *pc, char *dst, size_t size, const char *name)
 		return fail(pc,
 			    "the path \"%s\" is too long (more than %zu bytes with the config's "
 			    "folder); use a shorter path",
-			    esc(e, orig), size - 1);
+			    conf_esc(e, orig), size - 1);
 	return 0;
 }
 
 static int
 parse_hostname(struct parse_ctx *pc, char **argv, int argc)
 {
-	char e[ESC_SIZE];
+	char e[CONF_ESC_SIZE];
 	(void)argc;
 	if (!conf_is_hostname(argv[1]))
 		return fail(pc,
 			    "\"%s\" is not a valid host name; use letters, digits, hyphens and "
 			    "dots (an internationalised name in its xn-- form), e.g. "
 			    "\"hostname mx.example.test\"",
-			    esc(e, argv[1]));
+			    conf_esc(e, argv[1]));
 	str_copy(pc->cfg->hostname, sizeof pc->cfg->hostname, argv[1]);
 	str_lower(pc->cfg->hostname);
 	return 0;
@@ -250,18 +242,18 @@ static int
 parse_domain(struct parse_ctx *pc, char **argv, int argc)
 {
 	struct config *cfg = pc->cfg;
-	char e[ESC_SIZE];
+	char e[CONF_ESC_SIZE];
 	for (int i = 1; i < argc; i++) {
 		if (!conf_is_hostname(argv[i]))
 			return fail(pc,
 				    "\"%s\" is not a valid domain name; use letters, digits, "
 				    "hyphens and dots (an internationalised name in its xn-- "
 				    "form), e.g. \"domain example.test\"",
-				    esc(e, argv[i]));
+				    conf_esc(e, argv[i]));
 		if (config_is_local_domain(cfg, argv[i]))
 			return fail(pc,
 				    "the domain \"%s\" is listed twice; remove one of the lines",
-				    esc(e, argv[i]));
+				    conf_esc(e, argv[i]));
 		if (cfg->ndomains == CONFIG_MAX_DOMAINS)
 			return fail(pc,
 				    "too many domains (at most %d); serve the others from a "
@@ -336,7 +328,7 @@ canonical_ip(const char *host, int family, char *out, size_t size)
 static const struct policy *
 listen_service(struct parse_ctx *pc, const char *word)
 {
-	char name[32], e[ESC_SIZE];
+	char name[32], e[CONF_ESC_SIZE];
 	const struct policy *p = NULL;
 	if (str_copy(name, sizeof name, word)) {
 		str_lower(name);
@@ -352,7 +344,7 @@ listen_service(struct parse_ctx *pc, const char *word)
 	fail(pc,
 	     "unknown service \"%s\"; %suse smtp (relay/MX, port 25), submission (STARTTLS "
 	     "then AUTH, ports 587 and 2525) or submissions (implicit TLS, port 465)",
-	     esc(e, word), hint);
+	     conf_esc(e, word), hint);
 	return NULL;
 }
 
@@ -387,7 +379,7 @@ parse_listen(struct parse_ctx *pc, char **argv, int argc)
 {
 	struct config *cfg = pc->cfg;
 	struct config_listener l = {.line = pc->line};
-	char e[ESC_SIZE], *host, *port;
+	char e[CONF_ESC_SIZE], *host, *port;
 	bool bracketed;
 	(void)argc;
 	if ((l.policy = listen_service(pc, argv[2])) == NULL)
@@ -397,11 +389,11 @@ parse_listen(struct parse_ctx *pc, char **argv, int argc)
 		return fail(pc,
 			    "cannot read the address \"%s\"; write HOST:PORT, with an IPv6 "
 			    "address in brackets, e.g. \"listen [::1]:%u %s\"",
-			    esc(e, argv[1]), l.policy->default_port, l.policy->name);
+			    conf_esc(e, argv[1]), l.policy->default_port, l.policy->name);
 	if (port == NULL)
 		return fail(pc, "the address \"%s\" has no port; add one, e.g. \"listen %s:%u %s\"",
-			    esc(e, host), bracketed ? "[::1]" : "127.0.0.1", l.policy->default_port,
-			    l.policy->name);
+			    conf_esc(e, host), bracketed ? "[::1]" : "127.0.0.1",
+			    l.policy->default_port, l.policy->name);
 	if (!bracketed && strcmp(host, "*") == 0)
 		host = "0.0.0.0";
 	else if (!bracketed && str_eq_ci(host, "localhost"))
@@ -410,12 +402,12 @@ parse_listen(struct parse_ctx *pc, char **argv, int argc)
 		return fail(pc,
 			    "\"%s\" is not an IP address; listen takes 127.0.0.1, [::1], or * "
 			    "for every IPv4 address ([::] for every IPv6 address)",
-			    esc(e, host));
+			    conf_esc(e, host));
 	if (!parse_port(port, &l.port))
 		return fail(pc,
 			    "bad port \"%s\"; use a number from 1 to 65535, e.g. \"listen "
 			    "127.0.0.1:%u %s\"",
-			    esc(e, port), l.policy->default_port, l.policy->name);
+			    conf_esc(e, port), l.policy->default_port, l.policy->name);
 	if (listen_check_clash(pc, &l) < 0)
 		return -1;
 	if (cfg->nlisteners == CONFIG_MAX_LISTENERS)
@@ -434,19 +426,19 @@ parse_listen(struct parse_ctx *pc, char **argv, int argc)
 static int
 parse_host_port(struct parse_ctx *pc, const char *word, bool names_ok, char *dst, size_t size)
 {
-	char copy[300], e[ESC_SIZE], *host, *port;
+	char copy[300], e[CONF_ESC_SIZE], *host, *port;
 	bool bracketed;
 	unsigned short p;
 	char ip[64];
 	const char *example = names_ok ? "smtp.example.net:587" : "127.0.0.1:53";
 	if (!str_copy(copy, sizeof copy, word) || !str_copy(dst, size, word))
 		return fail(pc, "\"%s\" is too long; a host name has at most 253 characters",
-			    esc(e, word));
+			    conf_esc(e, word));
 	str_lower(dst);
 	bool ok = split_host_port(copy, &host, &port, &bracketed);
 	if (ok && port != NULL && !parse_port(port, &p))
 		return fail(pc, "bad port in \"%s\"; use a number from 1 to 65535, e.g. %s",
-			    esc(e, word), example);
+			    conf_esc(e, word), example);
 	if (ok)
 		ok = canonical_ip(host, AF_INET6, ip, sizeof ip) ||
 		     (!bracketed && canonical_ip(host, AF_INET, ip, sizeof ip)) ||
@@ -455,7 +447,7 @@ parse_host_port(struct parse_ctx *pc, const char *word, bool names_ok, char *dst
 		return fail(pc,
 			    "cannot read \"%s\"; write %s[:PORT] with an IPv6 address in "
 			    "brackets, e.g. %s",
-			    esc(e, word), names_ok ? "HOST" : "IP", example);
+			    conf_esc(e, word), names_ok ? "HOST" : "IP", example);
 	return 0;
 }
 
@@ -463,7 +455,7 @@ static int
 parse_relayhost(struct parse_ctx *pc, char **argv, int argc)
 {
 	struct config *cfg = pc->cfg;
-	char e[ESC_SIZE];
+	char e[CONF_ESC_SIZE];
 	if (argc == 3)
 		return fail(pc, "relayhost has a user but no secret file; write \"relayhost "
 				"HOST[:PORT] USER SECRETFILE\" with the password in SECRETFILE");
@@ -472,7 +464,7 @@ parse_relayhost(struct parse_ctx *pc, char **argv, int argc)
 	if (argc == 4) {
 		if (!str_copy(cfg->relay_user, sizeof cfg->relay_user, argv[2]))
 			return fail(pc, "the relay user \"%s\" is too long (at most %zu bytes)",
-				    esc(e, argv[2]), sizeof cfg->relay_user - 1);
+				    conf_esc(e, argv[2]), sizeof cfg->relay_user - 1);
 		return join_path(pc, cfg->relay_secret_file, sizeof cfg->relay_secret_file,
 				 argv[3]);
 	}
@@ -491,7 +483,7 @@ static int
 parse_user(struct parse_ctx *pc, char **argv, int argc)
 {
 	const char *s = argv[1];
-	char e[ESC_SIZE];
+	char e[CONF_ESC_SIZE];
 	bool ok = s[0] != '-' && strlen(s) < sizeof pc->cfg->run_user;
 	for (const char *q = s; ok && *q; q++)
 		ok = (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
@@ -501,7 +493,7 @@ parse_user(struct parse_ctx *pc, char **argv, int argc)
 		return fail(pc,
 			    "\"%s\" is not a user name; give the name of a system account "
 			    "(letters, digits, '.', '_', '-'), e.g. \"user mailport\"",
-			    esc(e, s));
+			    conf_esc(e, s));
 	str_copy(pc->cfg->run_user, sizeof pc->cfg->run_user, s);
 	return 0;
 }
@@ -541,13 +533,13 @@ static int
 parse_limit(struct parse_ctx *pc, char **argv, int argc)
 {
 	const struct directive *d = pc->dir;
-	char e[ESC_SIZE];
+	char e[CONF_ESC_SIZE];
 	uint64_t v;
 	bool ok = d->is_u64 ? parse_size(argv[1], &v) : conf_parse_u64(argv[1], &v);
 	(void)argc;
 	if (!ok || v < d->min || v > d->max)
 		return fail(pc, "bad %s \"%s\"; use a whole number from %llu to %llu, e.g. %s",
-			    d->name, esc(e, argv[1]), (unsigned long long)d->min,
+			    d->name, conf_esc(e, argv[1]), (unsigned long long)d->min,
 			    (unsigned long long)d->max, strchr(d->usage, '"'));
 	void *field = (char *)pc->cfg + d->offset;
 	if (d->is_u64)
@@ -562,7 +554,7 @@ static int
 parse_duration(struct parse_ctx *pc, char **argv, int argc)
 {
 	const struct directive *d = pc->dir;
-	char e[ESC_SIZE], digits[32];
+	char e[CONF_ESC_SIZE], digits[32];
 	uint64_t v;
 	size_t n = strlen(argv[1]);
 	static const struct {
@@ -579,7 +571,7 @@ parse_duration(struct parse_ctx *pc, char **argv, int argc)
 	if (!str_copy_n(digits, sizeof digits, argv[1], n) || !conf_parse_u64(digits, &v) ||
 	    v > d->max / mult || v * mult < d->min)
 		return fail(pc, "bad %s \"%s\"; use a duration like 30s, 5m, 1h or 5d, e.g. %s",
-			    d->name, esc(e, argv[1]), strchr(d->usage, '"'));
+			    d->name, conf_esc(e, argv[1]), strchr(d->usage, '"'));
 	*(unsigned *)((char *)pc->cfg + d->offset) = (unsigned)(v * mult);
 	return 0;
 }
@@ -587,16 +579,16 @@ parse_duration(struct parse_ctx *pc, char **argv, int argc)
 static int
 parse_tls_policy(struct parse_ctx *pc, char **argv, int argc)
 {
-	char e[ESC_SIZE];
+	char e[CONF_ESC_SIZE];
 	struct config *cfg = pc->cfg;
 	(void)argc;
 	if (!conf_is_hostname(argv[1]))
-		return fail(pc, "tls-policy: \"%s\" is not a domain name", esc(e, argv[1]));
+		return fail(pc, "tls-policy: \"%s\" is not a domain name", conf_esc(e, argv[1]));
 	if (strcmp(argv[2], "require") != 0)
 		return fail(pc,
 			    "tls-policy: \"%s\" is not a policy; the one policy is \"require\" "
 			    "(STARTTLS is always used when offered)",
-			    esc(e, argv[2]));
+			    conf_esc(e, argv[2]));
 	if (cfg->ntls_require == CONFIG_MAX_DOMAINS)
 		return fail(pc, "too many tls-policy lines (at most %d)", CONFIG_MAX_DOMAINS);
 	str_copy(cfg->tls_require[cfg->ntls_require], sizeof cfg->tls_require[0], argv[1]);
@@ -607,7 +599,7 @@ parse_tls_policy(struct parse_ctx *pc, char **argv, int argc)
 static int
 unknown_directive(struct parse_ctx *pc, const char *word)
 {
-	char e[ESC_SIZE];
+	char e[CONF_ESC_SIZE];
 	const char *best = NULL;
 	size_t best_d = 3; /* suggest only within an edit distance of 2 */
 	for (size_t i = 0; i < NDIRECTIVES; i++) {
@@ -616,7 +608,7 @@ unknown_directive(struct parse_ctx *pc, const char *word)
 			best = directives[i].name, best_d = d;
 	}
 	if (best != NULL)
-		return fail(pc, "unknown directive \"%s\"; did you mean \"%s\"?", esc(e, word),
+		return fail(pc, "unknown directive \"%s\"; did you mean \"%s\"?", conf_esc(e, word),
 			    best);
 	char names[512] = "";
 	for (size_t i = 0; i < NDIRECTIVES; i++) {
@@ -624,7 +616,7 @@ unknown_directive(struct parse_ctx *pc, const char *word)
 		snprintf(names + len, sizeof names - len, "%s%s", i ? ", " : "",
 			 directives[i].name);
 	}
-	return fail(pc, "unknown directive \"%s\"; use one of: %s", esc(e, word), names);
+	return fail(pc, "unknown directive \"%s\"; use one of: %s", conf_esc(e, word), names);
 }
 
 /* Cut the comment, split on blanks; argc is MAX_WORDS + 1 when too many. */

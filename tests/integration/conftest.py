@@ -801,3 +801,15 @@ def close_all(lst, fillers):
     for c in fillers:
         c.close()
     lst.close()
+
+
+def stop_process(proc, timeout=10.0):
+    """SIGTERM a helper process (dnsmasq, smtp-sink ...), SIGKILL it if it lingers."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)

@@ -20,7 +20,6 @@ that the server answers and what it answers.
 import os
 import random
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -29,7 +28,7 @@ import time
 
 import pytest
 
-from conftest import free_port
+from conftest import free_port, stop_process
 
 DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
 QTYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "MX": 15, "TXT": 16, "AAAA": 28}
@@ -190,14 +189,7 @@ class Dnsmasq:
             return ""
 
     def stop(self):
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+        stop_process(self.proc)
 
     def cleanup(self):
         self.stop()

@@ -31,6 +31,8 @@ import pwd
 
 import pytest
 
+from conftest import stop_process
+
 SMTP_SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
 
 _used = set()
@@ -286,14 +288,7 @@ class SmtpSink:
             time.sleep(0.05)
 
     def stop(self):
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+        stop_process(self.proc)
 
     def cleanup(self):
         self.stop()
