@@ -377,13 +377,18 @@ prepare_and_drop(struct server *srv)
 	const char *dirs[] = {cfg->spool_dir, cfg->mailbox_dir};
 	for (size_t i = 0; i < 2; i++) {
 		if (mkdir_p(dirs[i], 0700) < 0) {
-			fprintf(stderr, "mailport: cannot create %s: %s\n", dirs[i],
-				strerror(errno));
+			fprintf(stderr,
+				"mailport: cannot create %s: %s\n  fix: check the spool and "
+				"mailboxes lines of %s, and that this user may write there\n",
+				dirs[i], strerror(errno), srv->config_path);
 			return -1;
 		}
 		if (root && chown(dirs[i], pw->pw_uid, pw->pw_gid) < 0) {
-			fprintf(stderr, "mailport: cannot give %s to %s: %s\n", dirs[i],
-				pw->pw_name, strerror(errno));
+			fprintf(stderr,
+				"mailport: cannot give %s to %s: %s\n  fix: put the state "
+				"folders on a local file system root may chown on, or set "
+				"'user' to their owner\n",
+				dirs[i], pw->pw_name, strerror(errno));
 			return -1;
 		}
 	}
@@ -408,8 +413,10 @@ prepare_and_drop(struct server *srv)
 		return 0;
 	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0 ||
 	    setuid(0) == 0) {
-		fprintf(stderr, "mailport: cannot drop privileges to %s: %s\n", pw->pw_name,
-			strerror(errno));
+		fprintf(stderr,
+			"mailport: cannot drop privileges to %s: %s\n  fix: name an ordinary "
+			"account in the 'user' line (mailport will not run as root)\n",
+			pw->pw_name, strerror(errno));
 		return -1;
 	}
 	log_info("event=privileges user=%s uid=%u", pw->pw_name, (unsigned)pw->pw_uid);
