@@ -10,8 +10,9 @@
  * Input: byte 0 picks TLS mode (bits 0-1), credentials (bits 2-3: none,
  * password, token, both), stop_after_auth, rset_instead_of_data,
  * all_recipients_or_none and a failing handshake (bits 4-7); byte 1 picks
- * allowed_mechs (bits 0-3), the envelope (bits 4-5) and a timeout (bit 6);
- * then server lines separated by "\n".
+ * allowed_mechs (bits 0-3), the envelope (bits 4-5), a timeout (bit 6) and
+ * keep_open (bit 7: up to three more transactions on the connection, then
+ * QUIT); then server lines separated by "\n".
  */
 #include <stdint.h>
 #include <string.h>
@@ -70,6 +71,7 @@ struct state {
 	bool tls;	/* the handshake succeeded (or implicit) */
 	bool tls_fails; /* the handshake will fail */
 	bool done;	/* action DONE seen */
+	unsigned more;	/* keep_open: transactions still to start when idle */
 };
 
 static void
@@ -121,6 +123,8 @@ check_result(struct state *s)
 	if (res->failure == CLIENT_OK && s->done && strcmp(res->phase, "done") != 0)
 		__builtin_trap();
 	enum smtp_client_action act = smtp_client_action(s->c);
+	if (act == CLIENT_ACT_IDLE && !s->cfg.keep_open)
+		__builtin_trap();
 	if (act == CLIENT_ACT_START_TLS && s->cfg.tls != CLIENT_TLS_STARTTLS &&
 	    s->cfg.tls != CLIENT_TLS_OPPORTUNISTIC)
 		__builtin_trap();
@@ -150,6 +154,16 @@ settle(struct state *s)
 		}
 		if (act == CLIENT_ACT_SEND_BODY) {
 			smtp_client_body_sent(s->c);
+			continue;
+		}
+		if (act == CLIENT_ACT_IDLE) {
+			if (s->more > 0 && s->env) {
+				s->more--;
+				if (!smtp_client_next(s->c, s->env))
+					__builtin_trap();
+			} else {
+				smtp_client_quit(s->c);
+			}
 			continue;
 		}
 		return;
@@ -185,6 +199,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.cfg.allowed_mechs = data[1] & 0x0f;
 	unsigned e = (data[1] >> 4) & 3;
 	s.env = e < 3 ? &envs[e] : NULL;
+	s.cfg.keep_open = data[1] & 0x80;
+	s.more = 3;
 	s.tls = s.cfg.tls == CLIENT_TLS_IMPLICIT;
 	s.c = smtp_client_new(&s.cfg, s.env);
 	settle(&s);

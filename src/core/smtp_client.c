@@ -47,13 +47,14 @@ enum client_phase {
 	P_RCPT, /* rcpt_idx: whose reply comes next */
 	P_DATA,
 	P_BODY, /* 354 received: the glue streams, then the final reply */
-	P_RSET, /* the way out of a transaction, QUIT follows */
+	P_RSET, /* the way out of a transaction: QUIT, or idle with keep_open */
+	P_IDLE, /* keep_open: a transaction ended, the session waits for the next */
 	P_DONE,
 };
 
 static const char *const phase_names[] = {
-    "greeting", "ehlo", "ehlo", "starttls", "tls",  "auth",
-    "mail",	"rcpt", "data", "body",	    "quit", "done",
+    "greeting", "ehlo", "ehlo", "starttls", "tls",  "auth", "mail",
+    "rcpt",	"data", "body", "quit",	    "idle", "done",
 };
 
 /* What was awaited, for "connection timed out while waiting for ...". */
@@ -63,7 +64,8 @@ static const char *const phase_waits[] = {
     "the TLS handshake", "the reply to AUTH",
     "the reply to MAIL", "the reply to RCPT",
     "the reply to DATA", "the reply to the end of data",
-    "the reply to RSET", "nothing",
+    "the reply to RSET", "the next transaction",
+    "nothing",
 };
 
 enum auth_step {
@@ -239,6 +241,30 @@ finish(struct smtp_client *c, bool quit)
 		send_cmd(c, "QUIT");
 	enter(c, P_DONE);
 	c->action = CLIENT_ACT_DONE;
+}
+
+/* The transaction is over and the session sound: wait for the next one, or QUIT. */
+static void
+transaction_over(struct smtp_client *c)
+{
+	if (!c->cfg->keep_open) {
+		finish(c, true);
+		return;
+	}
+	enter(c, P_IDLE);
+	c->action = CLIENT_ACT_IDLE;
+}
+
+static void send_rset(struct smtp_client *c);
+
+/* A transaction refused part way: RSET leaves a session fit for the next. */
+static void
+abandon_transaction(struct smtp_client *c)
+{
+	if (c->cfg->keep_open)
+		send_rset(c);
+	else
+		finish(c, true);
 }
 
 /* ---- replies (RFC 5321 4.2) ---- */
@@ -780,7 +806,7 @@ start_mail(struct smtp_client *c)
 	const struct smtp_client_envelope *env = c->env;
 	enter(c, P_MAIL);
 	if (!envelope_ok(c)) {
-		finish(c, true);
+		transaction_over(c); /* nothing was sent: the session is as it was */
 		return;
 	}
 	char params[64] = "";
@@ -828,7 +854,7 @@ on_mail(struct smtp_client *c, const struct smtp_client_reply *r)
 	} else {
 		fail(c, failure_by_class(r->code, CLIENT_SENDER_REJECTED), r);
 		if (!c->pipelined) {
-			finish(c, true);
+			abandon_transaction(c);
 			return;
 		}
 		/* The RCPTs (and DATA) are on their way: read their replies. */
@@ -944,7 +970,7 @@ on_data(struct smtp_client *c, const struct smtp_client_reply *r)
 		return;
 	}
 	fail(c, failure_by_class(r->code, CLIENT_DATA_REJECTED), r);
-	finish(c, true);
+	abandon_transaction(c);
 }
 
 static void
@@ -959,7 +985,7 @@ on_body(struct smtp_client *c, const struct smtp_client_reply *r)
 	}
 	if (r->code / 100 != 2)
 		fail(c, failure_by_class(r->code, CLIENT_DATA_REJECTED), r);
-	finish(c, true);
+	transaction_over(c);
 }
 
 static void
@@ -1000,6 +1026,13 @@ on_reply(struct smtp_client *c, const struct smtp_client_reply *r)
 		on_body(c, r);
 		break;
 	case P_RSET:
+		if (r->code / 100 == 2)
+			transaction_over(c);
+		else
+			finish(c, true);
+		break;
+	case P_IDLE: /* nothing was asked */
+		fail(c, CLIENT_PROTOCOL, r);
 		finish(c, true);
 		break;
 	case P_TLS:
@@ -1144,6 +1177,36 @@ smtp_client_connection_lost(struct smtp_client *c, bool timeout)
 		explicit_bzero(c->out.data, c->out.cap);
 	buf_reset(&c->out);
 	finish(c, false);
+}
+
+bool
+smtp_client_next(struct smtp_client *c, const struct smtp_client_envelope *env)
+{
+	if (c->phase != P_IDLE || env == NULL)
+		return false;
+	/* What belongs to the session stays; what belonged to the transaction goes. */
+	unsigned mech = c->result.used_mech;
+	struct smtp_client_reply starttls_reply = c->result.starttls_reply;
+	free(c->result.rcpts);
+	memset(&c->result, 0, sizeof c->result);
+	c->result.failure = CLIENT_OK;
+	c->result.used_mech = mech;
+	c->result.starttls_reply = starttls_reply;
+	if (env->nrcpts)
+		c->result.rcpts = xcalloc(env->nrcpts, sizeof *c->result.rcpts);
+	c->env = env;
+	c->pipelined = c->data_sent = c->mail_ok = c->go = c->body_sent = false;
+	c->rcpt_idx = 0;
+	c->action = CLIENT_ACT_NONE;
+	start_mail(c);
+	return true;
+}
+
+void
+smtp_client_quit(struct smtp_client *c)
+{
+	if (c->phase == P_IDLE)
+		finish(c, true);
 }
 
 const struct smtp_client_result *

@@ -54,6 +54,11 @@ struct smtp_client_config {
 	bool rset_instead_of_data;   /* probe/verify: MAIL + RCPT, then RSET, QUIT */
 	bool all_recipients_or_none; /* send: any RCPT refused -> RSET and fail */
 	bool strict_8bitmime;	     /* relaying MTA: 8-bit body needs 8BITMIME (RFC 6152 3) */
+	/* Outbound and verify: a finished transaction leaves the session
+	 * idle (CLIENT_ACT_IDLE) instead of sending QUIT, and one refused part
+	 * way is closed with RSET; smtp_client_next() starts the next one on
+	 * the same connection. */
+	bool keep_open;
 };
 
 struct smtp_client_envelope {
@@ -70,6 +75,8 @@ enum smtp_client_action {
 	CLIENT_ACT_START_TLS, /* send the output, do the TLS handshake, call tls_done */
 	CLIENT_ACT_SEND_BODY, /* stream the dot-stuffed body and CRLF.CRLF, call body_sent */
 	CLIENT_ACT_DONE,      /* send the output (QUIT) and close: see result */
+	CLIENT_ACT_IDLE,      /* keep_open: the transaction is over (see result); call
+				 smtp_client_next() or smtp_client_quit() */
 };
 
 /* Why a session failed; maps to probe statuses and sysexits in one table. */
@@ -156,6 +163,15 @@ void smtp_client_tls_done(struct smtp_client *c, bool ok, const char *reason);
 void smtp_client_body_sent(struct smtp_client *c);
 /* The connection ended or timed out (phase kept for the result). */
 void smtp_client_connection_lost(struct smtp_client *c, bool timeout);
+
+/*
+ * keep_open, action IDLE: the next transaction on this connection (false
+ * when the session is not idle). env must outlive it; the result of the
+ * one before is gone, the capabilities and TLS stay.
+ */
+bool smtp_client_next(struct smtp_client *c, const struct smtp_client_envelope *env);
+/* keep_open, action IDLE: QUIT (action DONE). */
+void smtp_client_quit(struct smtp_client *c);
 
 const struct smtp_client_result *smtp_client_result(const struct smtp_client *c);
 const struct smtp_client_caps *smtp_client_caps(const struct smtp_client *c);

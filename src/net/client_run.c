@@ -47,7 +47,9 @@ static int
 send_output(struct client_conn *conn, struct smtp_client *c, struct conn_error *err)
 {
 	struct buf *out = smtp_client_output(c);
-	int rc = out->len ? client_conn_write(conn, out->data, out->len, err) : 0;
+	if (out->len == 0)
+		return 0;
+	int rc = client_conn_write(conn, out->data, out->len, err);
 	/* AUTH lines carry secrets: do not leave them in memory. */
 	explicit_bzero(out->data, out->len);
 	buf_reset(out);
@@ -110,10 +112,16 @@ perform(struct client_conn *conn, struct smtp_client *c, const char *body, size_
 	case CLIENT_ACT_DONE:
 		send_output(conn, c, &err); /* QUIT, best effort */
 		return false;
+	case CLIENT_ACT_IDLE: /* keep_open: the transaction is over, the connection kept */
+		return false;
 	}
 	return false;
 }
 
+/*
+ * Send what the core wrote, do what it asks, read the next reply line;
+ * until the session is done or, with keep_open, idle between transactions.
+ */
 static void
 dialogue(struct client_conn *conn, struct smtp_client *c, const char *body, size_t body_len,
 	 FILE *transcript, struct client_run_result *r)
@@ -121,15 +129,6 @@ dialogue(struct client_conn *conn, struct smtp_client *c, const char *body, size
 	char *line = xmalloc(REPLY_LINE_MAX);
 	struct conn_error err;
 	for (;;) {
-		size_t n;
-		if (client_conn_read_line(conn, line, REPLY_LINE_MAX, &n, &err) < 0) {
-			r->conn = err;
-			smtp_client_connection_lost(c, err.kind == CONN_TIMEOUT);
-			break;
-		}
-		if (!r->greeted && n >= 3 && memcmp(line, "220", 3) == 0)
-			r->greeted = true;
-		smtp_client_feed(c, (struct strv){line, n});
 		if (send_output(conn, c, &err) < 0) {
 			r->conn = err;
 			smtp_client_connection_lost(c, err.kind == CONN_TIMEOUT);
@@ -140,9 +139,125 @@ dialogue(struct client_conn *conn, struct smtp_client *c, const char *body, size
 		flush_transcript(c, transcript, r->tls_used);
 		if (!go_on)
 			break;
+		size_t n;
+		if (client_conn_read_line(conn, line, REPLY_LINE_MAX, &n, &err) < 0) {
+			r->conn = err;
+			smtp_client_connection_lost(c, err.kind == CONN_TIMEOUT);
+			break;
+		}
+		if (!r->greeted && n >= 3 && memcmp(line, "220", 3) == 0)
+			r->greeted = true;
+		smtp_client_feed(c, (struct strv){line, n});
 	}
 	flush_transcript(c, transcript, r->tls_used);
 	free(line);
+}
+
+struct client_session {
+	struct client_conn *conn;
+	struct smtp_client *c;
+	struct smtp_client_config cfg;
+	char host[256];
+	FILE *transcript;
+	bool tls_used;
+	struct tls_info tls;
+};
+
+/* The core's result into r; its per-recipient results into rcpt_results. */
+static void
+collect(const struct client_session *s, const struct smtp_client_envelope *env,
+	struct client_run_result *r, struct smtp_client_rcpt_result *rcpt_results)
+{
+	r->smtp = *smtp_client_result(s->c);
+	r->caps = *smtp_client_caps(s->c);
+	if (rcpt_results && r->smtp.rcpts && env)
+		memcpy(rcpt_results, r->smtp.rcpts, env->nrcpts * sizeof *rcpt_results);
+	r->smtp.rcpts = rcpt_results;
+}
+
+static bool
+idle(const struct client_session *s)
+{
+	return smtp_client_action(s->c) == CLIENT_ACT_IDLE;
+}
+
+struct client_session *
+client_session_open(const struct client_conn_opts *opts, const struct smtp_client_config *cfg,
+		    const struct smtp_client_envelope *env, const char *body, size_t body_len,
+		    FILE *transcript, struct client_run_result *r,
+		    struct smtp_client_rcpt_result *rcpt_results)
+{
+	memset(r, 0, sizeof *r);
+	struct client_session *s = xcalloc(1, sizeof *s);
+	s->cfg = *cfg;
+	if (cfg->host) {
+		str_copy(s->host, sizeof s->host, cfg->host);
+		s->cfg.host = s->host;
+	}
+	s->transcript = transcript;
+	s->conn = client_conn_open(opts, &r->conn);
+	if (s->conn == NULL) {
+		free(s);
+		return NULL;
+	}
+	r->connected = true;
+	if (transcript)
+		fprintf(transcript, "=== connected to %s:%u (%s)\n", opts->host, opts->port,
+			client_conn_peer(s->conn));
+	s->c = smtp_client_new(&s->cfg, env);
+	if (cfg->tls == CLIENT_TLS_IMPLICIT) {
+		if (client_conn_start_tls(s->conn, &r->conn) < 0) {
+			client_session_close(&s);
+			return NULL;
+		}
+		r->tls_used = true;
+		r->tls = *client_conn_tls(s->conn);
+	}
+	if (transcript && r->tls_used)
+		fprintf(transcript, "=== TLS %s %s\n", r->tls.version, r->tls.cipher);
+	dialogue(s->conn, s->c, body, body_len, transcript, r);
+	collect(s, env, r, rcpt_results);
+	s->tls_used = r->tls_used;
+	s->tls = r->tls;
+	if (!idle(s))
+		client_session_close(&s);
+	return s;
+}
+
+bool
+client_session_next(struct client_session *s, const struct smtp_client_envelope *env,
+		    const char *body, size_t body_len, struct client_run_result *r,
+		    struct smtp_client_rcpt_result *rcpt_results)
+{
+	memset(r, 0, sizeof *r);
+	r->connected = r->greeted = r->reused = true;
+	r->tls_used = s->tls_used;
+	r->tls = s->tls;
+	if (!smtp_client_next(s->c, env)) {
+		collect(s, env, r, rcpt_results);
+		return false;
+	}
+	dialogue(s->conn, s->c, body, body_len, s->transcript, r);
+	collect(s, env, r, rcpt_results);
+	return idle(s);
+}
+
+void
+client_session_close(struct client_session **sp)
+{
+	struct client_session *s = *sp;
+	if (s == NULL)
+		return;
+	if (s->c && idle(s)) {
+		struct conn_error err;
+		smtp_client_quit(s->c);
+		send_output(s->conn, s->c, &err); /* QUIT, best effort */
+		flush_transcript(s->c, s->transcript, s->tls_used);
+	}
+	smtp_client_free(&s->c);
+	client_conn_close(&s->conn);
+	free(s);
+	*sp = NULL;
 }
 
 void
@@ -151,32 +266,7 @@ client_run(const struct client_conn_opts *opts, const struct smtp_client_config 
 	   FILE *transcript, struct client_run_result *r,
 	   struct smtp_client_rcpt_result *rcpt_results)
 {
-	memset(r, 0, sizeof *r);
-	struct client_conn *conn = client_conn_open(opts, &r->conn);
-	if (conn == NULL)
-		return;
-	r->connected = true;
-	if (transcript)
-		fprintf(transcript, "=== connected to %s:%u (%s)\n", opts->host, opts->port,
-			client_conn_peer(conn));
-	struct smtp_client *c = smtp_client_new(cfg, env);
-	if (cfg->tls == CLIENT_TLS_IMPLICIT) {
-		if (client_conn_start_tls(conn, &r->conn) < 0) {
-			smtp_client_free(&c);
-			client_conn_close(&conn);
-			return;
-		}
-		r->tls_used = true;
-		r->tls = *client_conn_tls(conn);
-	}
-	if (transcript && r->tls_used)
-		fprintf(transcript, "=== TLS %s %s\n", r->tls.version, r->tls.cipher);
-	dialogue(conn, c, body, body_len, transcript, r);
-	r->smtp = *smtp_client_result(c);
-	r->caps = *smtp_client_caps(c);
-	if (rcpt_results && r->smtp.rcpts)
-		memcpy(rcpt_results, r->smtp.rcpts, env->nrcpts * sizeof *rcpt_results);
-	r->smtp.rcpts = rcpt_results;
-	smtp_client_free(&c);
-	client_conn_close(&conn);
+	struct client_session *s =
+	    client_session_open(opts, cfg, env, body, body_len, transcript, r, rcpt_results);
+	client_session_close(&s);
 }

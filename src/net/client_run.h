@@ -21,6 +21,7 @@ struct client_run_result {
 	bool tls_used;
 	struct smtp_client_result smtp; /* rcpts points into nothing after return */
 	struct smtp_client_caps caps;
+	bool reused; /* the transaction ran on a connection kept from before */
 };
 
 /*
@@ -32,5 +33,33 @@ void client_run(const struct client_conn_opts *opts, const struct smtp_client_co
 		const struct smtp_client_envelope *env, const char *body, size_t body_len,
 		FILE *transcript, struct client_run_result *r,
 		struct smtp_client_rcpt_result *rcpt_results);
+
+/*
+ * A connection kept for more transactions (cfg->keep_open): outbound
+ * delivery reuses one per destination, verify one per domain.
+ *
+ * client_session_open() connects and runs the first transaction like
+ * client_run(); it returns the session when the connection is idle and fit
+ * for another, else NULL (closed; r says why). The session copies cfg
+ * (the strings it points to must outlive it) and keeps transcript.
+ */
+struct client_session;
+struct client_session *client_session_open(const struct client_conn_opts *opts,
+					   const struct smtp_client_config *cfg,
+					   const struct smtp_client_envelope *env, const char *body,
+					   size_t body_len, FILE *transcript,
+					   struct client_run_result *r,
+					   struct smtp_client_rcpt_result *rcpt_results);
+/*
+ * The next transaction on the connection. Returns false when the session
+ * is over (lost, refused, or 421): then r says why and the caller closes
+ * it. A connection lost before MAIL's reply leaves r->reused set and
+ * r->smtp.phase "mail": nothing was accepted, a new connection may try.
+ */
+bool client_session_next(struct client_session *s, const struct smtp_client_envelope *env,
+			 const char *body, size_t body_len, struct client_run_result *r,
+			 struct smtp_client_rcpt_result *rcpt_results);
+/* QUIT when idle, close, free. NULL-safe. */
+void client_session_close(struct client_session **sp);
 
 #endif

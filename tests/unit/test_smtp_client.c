@@ -12,6 +12,8 @@
  *   T: ok       the TLS handshake succeeded; "T: fail reason" it failed
  *   B:          the glue has sent the body
  *   L: closed   the connection was lost ("L: timeout": timed out)
+ *   N: 2        keep_open: the next transaction, with env1, env2 or env3
+ *   Q:          keep_open: QUIT from the idle session
  * Every run also checks the invariants: with TLS required, no AUTH, MAIL,
  * RCPT or DATA before the handshake; no secret (raw or base64) in the
  * transcript; every output line ends in CRLF.
@@ -139,7 +141,7 @@ drain(struct run *r)
 	buf_reset(out);
 }
 
-static const char *const action_names[] = {"NONE", "START_TLS", "SEND_BODY", "DONE"};
+static const char *const action_names[] = {"NONE", "START_TLS", "SEND_BODY", "DONE", "IDLE"};
 
 static void
 run_begin(struct run *r, const struct script_case *tc)
@@ -197,6 +199,13 @@ run_step(struct run *r, const char *l, size_t len)
 		smtp_client_body_sent(r->c);
 	} else if (kind == 'L') {
 		smtp_client_connection_lost(r->c, alen && arg[0] == 't');
+	} else if (kind == 'N') {
+		const struct smtp_client_envelope *envs[] = {&env1, &env2, &env3};
+		unsigned k = alen ? (unsigned)(arg[0] - '1') : 0;
+		if (k > 2 || !smtp_client_next(r->c, envs[k]))
+			run_fail(r, "next transaction refused", arg);
+	} else if (kind == 'Q') {
+		smtp_client_quit(r->c);
 	} else {
 		run_fail(r, "unknown script line", l);
 	}
@@ -300,6 +309,8 @@ run_case(const struct script_case *tc)
 	MAIL_PLAIN "C: RCPT TO:<bob@example.net>\nC: DATA\nS: 250 2.1.0 Ok\nS: 250 2.1.5 Ok\n"
 #define EHLO_PLAIN "S: 250-mx.example.org\nS: 250 SIZE\n"
 #define EHLO_PIPE "S: 250-mx.example.org\nS: 250-SIZE\nS: 250 PIPELINING\n"
+#define KEEP {.tls = CLIENT_TLS_NONE, .keep_open = true}
+#define BODY_IDLE "S: 354 go\nA: SEND_BODY\nB:\nS: 250 2.0.0 queued as A\nA: IDLE\n"
 
 /* The happy dialogues; the 421 and connection-lost sweeps cut them anywhere. */
 static const char happy_starttls_pipe[] =
@@ -311,6 +322,22 @@ static const char happy_implicit_login[] = GREET EHLO_AUTH
     "S: 235 2.7.0 ok\n" ONE_RCPT_SEQ BODY_OK;
 
 /* ---- checks beyond failure and phase ---- */
+
+static void
+x_second_message(const struct smtp_client *c)
+{
+	const struct smtp_client_result *res = smtp_client_result(c);
+	CHECK(res->accepted == 1 && res->rcpts[0].accepted && !res->rcpts[1].accepted);
+	CHECK(res->rcpts[1].reply.code == 550);
+	CHECK_STR(res->reply.text, "queued as B");
+}
+
+static void
+x_three_accepted(const struct smtp_client *c)
+{
+	const struct smtp_client_result *res = smtp_client_result(c);
+	CHECK(res->accepted == 3 && res->rcpts[2].accepted);
+}
 
 static void
 x_queued(const struct smtp_client *c)
@@ -730,6 +757,41 @@ static const struct script_case cases[] = {
     {"invalid EHLO name", {.ehlo_name = "bad\r\nname"}, NULL, false,
      "S: 220 mx\nC: QUIT\n",
      CLIENT_EHLO_FAILED, "ehlo", 0, NULL},
+    /* keep_open: several transactions on one connection (outbound, verify) */
+    {"keep open: two messages, one connection", KEEP, NULL, false,
+     GREET EHLO_PIPE ONE_RCPT_PIPE BODY_IDLE "N: 2\n" MAIL_PLAIN
+     "C: RCPT TO:<bob@example.net>\nC: RCPT TO:<carol@example.net>\nC: DATA\n"
+     "S: 250 ok\nS: 250 ok\nS: 550 5.1.1 unknown\nS: 354 go\nA: SEND_BODY\nB:\n"
+     "S: 250 2.0.0 queued as B\nA: IDLE\nQ:\nC: QUIT\nA: DONE\n",
+     CLIENT_OK, "done", 250, x_second_message},
+    {"keep open: DATA refused, RSET, idle", KEEP, NULL, false,
+     GREET EHLO_PLAIN ONE_RCPT_SEQ "S: 554 5.5.1 no\nC: RSET\nS: 250 ok\nA: IDLE\nQ:\nC: QUIT\n",
+     CLIENT_DATA_REJECTED, "data", 554, NULL},
+    {"keep open: MAIL refused, RSET, the next one goes", KEEP, NULL, false,
+     GREET EHLO_PLAIN MAIL_PLAIN "S: 451 4.3.0 later\nC: RSET\nS: 250 ok\nA: IDLE\nN: 1\n"
+     ONE_RCPT_SEQ BODY_IDLE "Q:\nC: QUIT\nA: DONE\n",
+     CLIENT_OK, "done", 250, NULL},
+    {"keep open: RSET refused closes", KEEP, NULL, false,
+     GREET EHLO_PLAIN MAIL_PLAIN "S: 550 5.7.1 no\nC: RSET\nS: 500 what\nC: QUIT\nA: DONE\n",
+     CLIENT_SENDER_REJECTED, "mail", 550, NULL},
+    {"keep open: the server closed the idle connection", KEEP, NULL, false,
+     GREET EHLO_PIPE ONE_RCPT_PIPE BODY_IDLE "N: 1\n" MAIL_PLAIN
+     "C: RCPT TO:<bob@example.net>\nC: DATA\nL: closed\nA: DONE\n",
+     CLIENT_TEMPFAIL, "mail", 0, NULL},
+    {"keep open: too big for this server, the session stays", KEEP, NULL, false,
+     GREET "S: 250-mx.example.org\nS: 250 SIZE 1000\nA: IDLE\nQ:\nC: QUIT\nA: DONE\n",
+     CLIENT_SIZE_EXCEEDED, "mail", 0, NULL},
+    {"keep open: a reply nobody asked for", KEEP, NULL, false,
+     GREET EHLO_PIPE ONE_RCPT_PIPE BODY_IDLE "S: 250 surprise\nC: QUIT\nA: DONE\n",
+     CLIENT_PROTOCOL, "idle", 250, NULL},
+    {"keep open: verify batches with RSET", {.tls = CLIENT_TLS_NONE, .keep_open = true,
+      .rset_instead_of_data = true}, &env2, false,
+     GREET EHLO_PIPE MAIL_PLAIN "C: RCPT TO:<bob@example.net>\nC: RCPT TO:<carol@example.net>\n"
+     "S: 250 ok\nS: 250 ok\nS: 550 5.1.1 no\nC: RSET\nS: 250 ok\nA: IDLE\nN: 3\n" MAIL_PLAIN
+     "C: RCPT TO:<bob@example.net>\nC: RCPT TO:<carol@example.net>\n"
+     "C: RCPT TO:<dave@example.net>\nS: 250 ok\nS: 250 ok\nS: 250 ok\nS: 250 ok\nC: RSET\n"
+     "S: 250 ok\nA: IDLE\nQ:\nC: QUIT\nA: DONE\n",
+     CLIENT_OK, "done", 250, x_three_accepted},
 };
 
 /* Lost at the points no S: line marks: the handshake, the body. */
