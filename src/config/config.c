@@ -124,6 +124,11 @@ static const struct directive directives[] = {
 	     "queue-lifetime DURATION, e.g. \"queue-lifetime 5d\""),
     DURATION("outbound-timeout", outbound_timeout, 1, 3600,
 	     "outbound-timeout DURATION, e.g. \"outbound-timeout 30s\""),
+    LIMIT("outbound-connections", outbound_connections, false, 1, 1000,
+	  "outbound-connections N, e.g. \"outbound-connections 20\""),
+    LIMIT("outbound-connections-per-destination", outbound_connections_per_dest, false, 1, 1000,
+	  "outbound-connections-per-destination N, e.g. "
+	  "\"outbound-connections-per-destination 10\""),
 };
 
 #define NDIRECTIVES (sizeof directives / sizeof directives[0])
@@ -144,6 +149,8 @@ config_init(struct config *cfg)
 	cfg->retry_max_interval = 3600;
 	cfg->queue_lifetime = 5 * 86400; /* Postfix's maximal_queue_lifetime */
 	cfg->outbound_timeout = 30;
+	cfg->outbound_connections = 20; /* Postfix: 100 processes, 20 per destination */
+	cfg->outbound_connections_per_dest = 10;
 }
 
 static int fail(struct parse_ctx *pc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -61,6 +61,8 @@ struct config {
 	    retry_max_interval;	   /* "retry-max-interval", 3600 s: the interval doubles up to it */
 	unsigned queue_lifetime;   /* "queue-lifetime", 5 days: then the message bounces */
 	unsigned outbound_timeout; /* "outbound-timeout", 30 s: connect and each reply */
+	unsigned outbound_connections;		/* "outbound-connections", 20: deliveries at once */
+	unsigned outbound_connections_per_dest; /* "...-per-destination", 10: to one domain */
 	/*
 	 * "unprivileged-port-offset N", default 0: when not root and a port
 	 * below 1024 cannot be bound, serve binds port + N instead (25 ->

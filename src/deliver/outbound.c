@@ -1,13 +1,17 @@
 /*
  * outbound: the remote delivery agent (see the header).
  *
- * One thread. Each pass lists the queue and looks at the messages that
- * were kicked or whose retry time has come; for each, the recipients of
- * other domains are grouped by domain and delivered one domain at a time,
- * all of a domain's recipients in one transaction. Every recipient ends a
- * pass as sent, failed (bounced) or deferred, and the first two are
+ * A dispatcher thread and a pool of workers. A committed message is queued
+ * for the workers at once (outbound_kick); the dispatcher lists the queue
+ * every second for the messages whose retry time has come, and closes the
+ * connections that stayed idle too long. A message is held by one worker
+ * at a time: its recipients of other domains are grouped by domain, all
+ * of a domain's recipients in one transaction, each domain on a slot of
+ * the connection cache (conn_cache), so the caps hold and a connection
+ * left idle by the message before is used again. Every recipient ends an
+ * attempt as sent, failed (bounced) or deferred, and the first two are
  * recorded in the spool before anything else happens, so a crash repeats
- * at most the delivery in flight.
+ * at most the deliveries in flight.
  *
  * The retry schedule is kept beside each message in the spool
  * (spool_retry_*), so a restart goes on backing off where it was.
@@ -25,6 +29,7 @@
 
 #include "bounce.h"
 #include "client_run.h"
+#include "conn_cache.h"
 #include "date.h"
 #include "dns.h"
 #include "log.h"
@@ -36,19 +41,48 @@
 
 #define PASS_SECONDS 1 /* how often the queue is looked at for due retries */
 #define BODY_MAX (256u * 1024 * 1024)
+/* Postfix keeps an idle connection 2 s (smtp_connection_cache_time_limit);
+ * a burst reuses it, a trickle does not hold the remote's slots. */
+#define IDLE_KEEP_MS 2000
+#define CONN_MAX_USES 100 /* transactions on one connection, then a fresh one */
+#define HELD_BUCKETS 1024
+#define RELAY_DEST "[relayhost]" /* the destination key: no domain has brackets */
+
+/* A message waiting for a worker, or being delivered by one. */
+struct job {
+	char qid[SPOOL_QID_SIZE];
+	bool force;	      /* flush: whatever its retry schedule */
+	bool running;	      /* a worker has it */
+	char blocked_on[256]; /* put aside: this destination was at its cap */
+	struct job *next;     /* the queue of waiting jobs */
+	struct job *hnext;    /* the held set's bucket */
+};
+
+struct worker {
+	struct outbound *ob;
+	pthread_t thread;
+	bool started;
+	struct dns *dns;      /* c-ares channels are not shared between threads */
+	char last_relay[400]; /* "host[ip]:port" of the last attempt that did not decide */
+	bool aborted;	      /* a domain was left unattempted: stopping, or ... */
+	char blocked_on[256]; /* ... its destination at its cap: the message waits for it */
+};
 
 struct outbound {
 	struct spool *sp;
 	struct outbound_config cfg;
-	pthread_t thread;
+	pthread_t dispatcher;
+	struct worker *workers;
+	size_t nworkers;
 	pthread_mutex_t lock;
-	pthread_cond_t wake;
+	pthread_cond_t wake; /* the dispatcher: flush or stop */
+	pthread_cond_t work; /* the workers: a job, or stop */
 	bool stopping;
 	bool flush_all;
-	bool kicked;
-	struct dns *dns;
-	size_t relay_door;    /* index of the relay host door that worked last */
-	char last_relay[400]; /* "host[ip]:port" of the last attempt that did not decide */
+	struct job *head, *tail;	/* waiting, oldest first */
+	struct job *held[HELD_BUCKETS]; /* waiting or running: never twice */
+	size_t relay_door;		/* index of the relay host door that worked last */
+	struct conn_cache *conns;
 };
 
 enum rcpt_state { RS_PENDING, RS_SENT, RS_FAILED, RS_DEFERRED };
@@ -132,7 +166,8 @@ reached_mail(const struct client_run_result *r)
 	const char *p = r->smtp.phase ? r->smtp.phase : "";
 	return r->greeted &&
 	       (strcmp(p, "mail") == 0 || strcmp(p, "rcpt") == 0 || strcmp(p, "data") == 0 ||
-		strcmp(p, "body") == 0 || strcmp(p, "quit") == 0 || strcmp(p, "done") == 0);
+		strcmp(p, "body") == 0 || strcmp(p, "quit") == 0 || strcmp(p, "idle") == 0 ||
+		strcmp(p, "done") == 0);
 }
 
 static const char *
@@ -165,8 +200,8 @@ permanent_failure(enum client_failure f)
 
 /* Turn a session that reached MAIL into per-recipient outcomes. */
 static void
-judge(const struct client_run_result *r, const struct target *t, struct rcpt_outcome **group,
-      size_t n)
+judge(const struct client_run_result *r, const char *host, const char *relay,
+      struct rcpt_outcome **group, size_t n)
 {
 	const struct smtp_client_reply *final = &r->smtp.reply;
 	for (size_t i = 0; i < n; i++) {
@@ -176,8 +211,8 @@ judge(const struct client_run_result *r, const struct target *t, struct rcpt_out
 		char text[700], dsn[BOUNCE_STATUS_SIZE];
 		reply_text(rep, text, sizeof text);
 		struct rcpt_outcome *o = group[i];
-		snprintf(o->relay, sizeof o->relay, "%s[%s]:%u", t->host, t->addr, t->door.port);
-		str_copy(o->mta, sizeof o->mta, t->host);
+		str_copy(o->relay, sizeof o->relay, relay);
+		str_copy(o->mta, sizeof o->mta, host);
 		str_copy(o->tls, sizeof o->tls, r->tls_used ? r->tls.version : "none");
 		if (rr->accepted && r->smtp.failure == CLIENT_OK)
 			set_outcome(o, RS_SENT, final->esc[0] ? final->esc : "2.0.0", text);
@@ -191,17 +226,89 @@ judge(const struct client_run_result *r, const struct target *t, struct rcpt_out
 	}
 }
 
-/* One connection: true when the outcome is decided (no other host needed). */
-static bool
-attempt(struct outbound *ob, const struct spool_entry *e, const struct buf *body,
-	const struct target *t, struct rcpt_outcome **group, size_t n, char *why, size_t why_size)
+/* The envelope of a group's transaction; rcpts (n entries) is the caller's. */
+static void
+group_envelope(const struct spool_entry *e, const struct buf *body, struct rcpt_outcome **group,
+	       size_t n, const char **rcpts, struct smtp_client_envelope *env)
 {
-	const char **rcpts = xcalloc(n, sizeof *rcpts);
 	bool utf8 = has_8bit(e->from, strlen(e->from));
 	for (size_t i = 0; i < n; i++) {
 		rcpts[i] = group[i]->addr;
 		utf8 = utf8 || has_8bit(rcpts[i], strlen(rcpts[i]));
 	}
+	*env = (struct smtp_client_envelope){
+	    .from = e->from,
+	    .rcpts = rcpts,
+	    .nrcpts = n,
+	    .size = body->len,
+	    .eightbit = has_8bit(body->data ? body->data : "", body->len),
+	    .smtputf8 = utf8,
+	};
+}
+
+/* Keep the session of a decided transaction for the next message, if it is idle. */
+static struct cached_conn *
+keep_session(struct client_session *s, const char *host, const char *relay, unsigned uses)
+{
+	if (s == NULL)
+		return NULL;
+	struct cached_conn *c = xcalloc(1, sizeof *c);
+	c->session = s;
+	str_copy(c->host, sizeof c->host, host);
+	str_copy(c->relay, sizeof c->relay, relay);
+	c->uses = uses;
+	if (uses >= CONN_MAX_USES)
+		cached_conn_close(&c);
+	return c;
+}
+
+/*
+ * The group on a connection kept from before. False when it had gone
+ * stale (closed before MAIL had a reply): nothing was decided, and the
+ * caller connects anew. *keep: the connection, if it may serve again.
+ */
+static bool
+reuse(const struct spool_entry *e, const struct buf *body, struct cached_conn *cc,
+      struct rcpt_outcome **group, size_t n, struct cached_conn **keep)
+{
+	const char **rcpts = xcalloc(n, sizeof *rcpts);
+	struct smtp_client_envelope env;
+	group_envelope(e, body, group, n, rcpts, &env);
+	struct smtp_client_rcpt_result *rr = xcalloc(n, sizeof *rr);
+	struct client_run_result r;
+	bool idle =
+	    client_session_next(cc->session, &env, body->data ? body->data : "", body->len, &r, rr);
+	const char *phase = r.smtp.phase ? r.smtp.phase : "";
+	/* Closed, or a 421 said while it was idle (a server's idle timeout). */
+	bool stale = !idle && strcmp(phase, "mail") == 0 &&
+		     (r.smtp.reply.code == 0 || r.smtp.reply.code == 421);
+	if (stale) {
+		log_info("id=%s event=reuse_failed relay=%s reason=\"the kept connection was "
+			 "closed; connecting again\"",
+			 e->id, cc->relay);
+	} else {
+		judge(&r, cc->host, cc->relay, group, n);
+		cc->uses++;
+	}
+	if (idle && cc->uses < CONN_MAX_USES)
+		*keep = cc;
+	else
+		cached_conn_close(&cc);
+	free(rr);
+	free(rcpts);
+	return !stale;
+}
+
+/* One connection: true when the outcome is decided (no other host needed). */
+static bool
+attempt(struct worker *w, const struct spool_entry *e, const struct buf *body,
+	const struct target *t, struct rcpt_outcome **group, size_t n, char *why, size_t why_size,
+	struct cached_conn **keep)
+{
+	struct outbound *ob = w->ob;
+	const char **rcpts = xcalloc(n, sizeof *rcpts);
+	struct smtp_client_envelope env;
+	group_envelope(e, body, group, n, rcpts, &env);
 	const char *secret = t->relay && ob->cfg.relay_user[0] ? ob->cfg.relay_secret : "";
 	bool tls_required = t->relay || ob->cfg.requires_tls(domain_of(rcpts[0]), ob->cfg.arg);
 	struct smtp_client_config cfg = {
@@ -214,14 +321,7 @@ attempt(struct outbound *ob, const struct spool_entry *e, const struct buf *body
 	    .host = t->host,
 	    .port = t->door.port,
 	    .strict_8bitmime = true,
-	};
-	struct smtp_client_envelope env = {
-	    .from = e->from,
-	    .rcpts = rcpts,
-	    .nrcpts = n,
-	    .size = body->len,
-	    .eightbit = has_8bit(body->data ? body->data : "", body->len),
-	    .smtputf8 = utf8,
+	    .keep_open = true,
 	};
 	struct client_conn_opts copts = {
 	    .host = t->host,
@@ -232,13 +332,18 @@ attempt(struct outbound *ob, const struct spool_entry *e, const struct buf *body
 	    /* MX delivery is opportunistic: encrypted, not authenticated (RFC 7435). */
 	    .insecure = !t->relay,
 	};
+	char relay[400];
+	snprintf(relay, sizeof relay, "%s[%s]:%u", t->host, t->addr, t->door.port);
 	struct smtp_client_rcpt_result *rr = xcalloc(n, sizeof *rr);
 	struct client_run_result r;
-	client_run(&copts, &cfg, &env, body->data ? body->data : "", body->len, NULL, &r, rr);
+	struct client_session *s = client_session_open(
+	    &copts, &cfg, &env, body->data ? body->data : "", body->len, NULL, &r, rr);
 	bool decided = reached_mail(&r) || permanent_failure(r.smtp.failure);
 	if (decided) {
-		judge(&r, t, group, n);
+		judge(&r, t->host, relay, group, n);
+		*keep = keep_session(s, t->host, relay, 1);
 	} else {
+		client_session_close(&s);
 		const struct outcome *oc = run_outcome(&r, t->door);
 		char rep[700];
 		reply_text(&r.smtp.reply, rep, sizeof rep);
@@ -246,14 +351,12 @@ attempt(struct outbound *ob, const struct spool_entry *e, const struct buf *body
 		const char *more = rep[0] ? rep : r.conn.detail;
 		if (strcmp(more, oc->what) == 0)
 			more = "";
-		snprintf(ob->last_relay, sizeof ob->last_relay, "%s[%s]:%u", t->host, t->addr,
-			 t->door.port);
-		snprintf(why, why_size, "%s: %s%s%s", ob->last_relay, oc->what, more[0] ? ": " : "",
-			 more);
+		str_copy(w->last_relay, sizeof w->last_relay, relay);
+		snprintf(why, why_size, "%s: %s%s%s", relay, oc->what, more[0] ? ": " : "", more);
 		/* Postfix-style: say why this host did not do, before trying the next. */
 		char esc[900];
-		log_info("id=%s event=attempt relay=%s[%s]:%u status=%s reason=\"%s\"", e->id,
-			 t->host, t->addr, t->door.port, outcome_status_name(oc->status),
+		log_info("id=%s event=attempt relay=%s status=%s reason=\"%s\"", e->id, relay,
+			 outcome_status_name(oc->status),
 			 str_escape(esc, sizeof esc, why, strlen(why)));
 	}
 	free(rr);
@@ -284,13 +387,13 @@ fail_all(struct rcpt_outcome **group, size_t n, const char *dsn, const char *why
 
 /* Try each address of host on each door; true when decided. */
 static bool
-try_host(struct outbound *ob, const struct spool_entry *e, const struct buf *body, const char *host,
+try_host(struct worker *w, const struct spool_entry *e, const struct buf *body, const char *host,
 	 const struct door *doors, size_t ndoors, bool relay, struct rcpt_outcome **group, size_t n,
-	 char *why, size_t why_size, size_t *door_r)
+	 char *why, size_t why_size, size_t *door_r, struct cached_conn **keep)
 {
 	char addrs[DNS_MAX_ADDRS][64];
 	size_t naddrs = 0;
-	enum dns_status st = dns_addrs(ob->dns, host, addrs, &naddrs);
+	enum dns_status st = dns_addrs(w->dns, host, addrs, &naddrs);
 	if (st != DNS_OK) {
 		snprintf(why, why_size, "%s: no address (%s)", host, dns_status_name(st));
 		return false;
@@ -300,7 +403,7 @@ try_host(struct outbound *ob, const struct spool_entry *e, const struct buf *bod
 			struct target t = {.door = doors[d], .relay = relay};
 			str_copy(t.host, sizeof t.host, host);
 			str_copy(t.addr, sizeof t.addr, addrs[a]);
-			if (attempt(ob, e, body, &t, group, n, why, why_size)) {
+			if (attempt(w, e, body, &t, group, n, why, why_size, keep)) {
 				*door_r = d;
 				return true;
 			}
@@ -309,9 +412,10 @@ try_host(struct outbound *ob, const struct spool_entry *e, const struct buf *bod
 }
 
 static void
-deliver_via_relay(struct outbound *ob, const struct spool_entry *e, const struct buf *body,
-		  struct rcpt_outcome **group, size_t n)
+deliver_via_relay(struct worker *w, const struct spool_entry *e, const struct buf *body,
+		  struct rcpt_outcome **group, size_t n, struct cached_conn **keep)
 {
+	struct outbound *ob = w->ob;
 	char host[256], why[800] = "no relay host answered";
 	struct door doors[SUBMIT_MAX_DOORS];
 	size_t ndoors;
@@ -329,23 +433,29 @@ deliver_via_relay(struct outbound *ob, const struct spool_entry *e, const struct
 	}
 	/* The door that worked last time goes first, until it fails. */
 	struct door order[SUBMIT_MAX_DOORS];
+	pthread_mutex_lock(&ob->lock);
 	size_t first = ob->relay_door < ndoors ? ob->relay_door : 0, worked = 0;
+	pthread_mutex_unlock(&ob->lock);
 	for (size_t i = 0; i < ndoors; i++)
 		order[i] = doors[(first + i) % ndoors];
-	if (try_host(ob, e, body, host, order, ndoors, true, group, n, why, sizeof why, &worked))
+	if (try_host(w, e, body, host, order, ndoors, true, group, n, why, sizeof why, &worked,
+		     keep)) {
+		pthread_mutex_lock(&ob->lock);
 		ob->relay_door = (first + worked) % ndoors;
-	else
-		defer_all(group, n, "4.4.1", why, ob->last_relay);
+		pthread_mutex_unlock(&ob->lock);
+	} else {
+		defer_all(group, n, "4.4.1", why, w->last_relay);
+	}
 }
 
 static void
-deliver_via_mx(struct outbound *ob, const struct spool_entry *e, const struct buf *body,
-	       const char *domain, struct rcpt_outcome **group, size_t n)
+deliver_via_mx(struct worker *w, const struct spool_entry *e, const struct buf *body,
+	       const char *domain, struct rcpt_outcome **group, size_t n, struct cached_conn **keep)
 {
 	struct dns_mx mx[DNS_MAX_MX];
 	size_t nmx = 0;
 	char why[800];
-	enum dns_status st = dns_mx(ob->dns, domain, mx, &nmx);
+	enum dns_status st = dns_mx(w->dns, domain, mx, &nmx);
 	switch (st) {
 	case DNS_NULL_MX:
 		fail_all(group, n, "5.1.10", "the domain accepts no mail (null MX, RFC 7505)");
@@ -368,10 +478,44 @@ deliver_via_mx(struct outbound *ob, const struct spool_entry *e, const struct bu
 	snprintf(why, sizeof why, "no mail server for %s answered", domain);
 	size_t door;
 	for (size_t i = 0; i < nmx; i++)
-		if (try_host(ob, e, body, mx[i].host, &port25, 1, false, group, n, why, sizeof why,
-			     &door))
+		if (try_host(w, e, body, mx[i].host, &port25, 1, false, group, n, why, sizeof why,
+			     &door, keep))
 			return;
-	defer_all(group, n, "4.4.1", why, ob->last_relay);
+	defer_all(group, n, "4.4.1", why, w->last_relay);
+}
+
+/*
+ * One domain's recipients (all of them, to a relay host): on a slot of the
+ * connection cache, on the connection kept from before when there is one,
+ * else routed anew.
+ */
+static void
+deliver_group(struct worker *w, const struct spool_entry *e, const struct buf *body,
+	      const char *domain, struct rcpt_outcome **group, size_t n)
+{
+	struct outbound *ob = w->ob;
+	const char *dest = ob->cfg.relayhost[0] ? RELAY_DEST : domain;
+	struct cached_conn *kept;
+	enum conn_slot slot = conn_cache_acquire(ob->conns, dest, &kept);
+	if (slot == SLOT_STOPPING || slot == SLOT_FULL) {
+		/* Left pending: after the restart, or when the destination has room. */
+		w->aborted = true;
+		if (slot == SLOT_FULL)
+			str_copy(w->blocked_on, sizeof w->blocked_on, dest);
+		return;
+	}
+	struct cached_conn *keep = NULL;
+	if (kept == NULL || !reuse(e, body, kept, group, n, &keep)) {
+		if (ob->cfg.relayhost[0])
+			deliver_via_relay(w, e, body, group, n, &keep);
+		else
+			deliver_via_mx(w, e, body, domain, group, n, &keep);
+	}
+	conn_cache_release(ob->conns, dest, keep);
+	/* Messages put aside for this destination may go now. */
+	pthread_mutex_lock(&ob->lock);
+	pthread_cond_broadcast(&ob->work);
+	pthread_mutex_unlock(&ob->lock);
 }
 
 /* ---- bounces ---- */
@@ -489,21 +633,18 @@ by_domain(const void *a, const void *b)
 
 /* Deliver the remote recipients of e; returns how many are still deferred. */
 static size_t
-deliver_remote(struct outbound *ob, const struct spool_entry *e, const struct buf *body,
+deliver_remote(struct worker *w, const struct spool_entry *e, const struct buf *body,
 	       struct rcpt_outcome *out, size_t n)
 {
 	struct rcpt_outcome **order = xcalloc(n, sizeof *order);
 	for (size_t i = 0; i < n; i++)
 		order[i] = &out[i];
 	qsort(order, n, sizeof *order, by_domain);
-	for (size_t i = 0; i < n;) {
+	for (size_t i = 0; i < n && !w->aborted;) {
 		size_t j = i + 1;
 		while (j < n && by_domain(&order[i], &order[j]) == 0)
 			j++;
-		if (ob->cfg.relayhost[0])
-			deliver_via_relay(ob, e, body, order + i, j - i);
-		else
-			deliver_via_mx(ob, e, body, domain_of(order[i]->addr), order + i, j - i);
+		deliver_group(w, e, body, domain_of(order[i]->addr), order + i, j - i);
 		i = j;
 	}
 	free(order);
@@ -527,13 +668,21 @@ schedule(struct outbound *ob, struct spool_retry *rs, const struct rcpt_outcome 
 		log_warn("id=%s event=retry_write_failed reason=\"%s\"", rs->id, strerror(errno));
 }
 
-static void
-process(struct outbound *ob, const char *qid, bool force)
+/* Is a message with this schedule due for an attempt? */
+static bool
+due(const struct spool_retry *rs, bool scheduled, bool force, int64_t now)
 {
+	return !scheduled || force || rs->next_attempt <= now;
+}
+
+static void
+process(struct worker *w, const char *qid, bool force)
+{
+	struct outbound *ob = w->ob;
 	int64_t now = (int64_t)time(NULL);
 	struct spool_retry rs;
 	bool scheduled = spool_retry_read(ob->sp, qid, &rs) == 0;
-	if (scheduled && !force && rs.next_attempt > now)
+	if (!due(&rs, scheduled, force, now))
 		return;
 	struct spool_entry e;
 	if (spool_entry_read(ob->sp, qid, &e) < 0)
@@ -545,15 +694,19 @@ process(struct outbound *ob, const char *qid, bool force)
 			out[n++].addr = e.rcpts[i];
 	struct buf body;
 	buf_init(&body, BODY_MAX);
-	ob->last_relay[0] = '\0';
+	w->last_relay[0] = '\0';
+	w->aborted = false;
+	w->blocked_on[0] = '\0';
 	if (n > 0 && read_body(&e, &body) == 0) {
-		size_t deferred = deliver_remote(ob, &e, &body, out, n);
+		size_t deferred = deliver_remote(w, &e, &body, out, n);
 		rs.attempts = scheduled ? rs.attempts + 1 : 1;
 		str_copy(rs.id, sizeof rs.id, qid);
 		int64_t next = now;
 		bool expired = deferred > 0 && retry_next(&ob->cfg.retry, rs.attempts, now,
 							  e.arrival, &next) == RETRY_EXPIRED;
 		for (size_t i = 0; i < n; i++) {
+			if (out[i].state == RS_PENDING)
+				continue; /* the server is stopping: not attempted */
 			if (expired && out[i].state == RS_DEFERRED) {
 				char why[700];
 				snprintf(why, sizeof why, "gave up after %u attempts: %s",
@@ -565,9 +718,11 @@ process(struct outbound *ob, const char *qid, bool force)
 				spool_entry_mark_done(ob->sp, qid, out[i].addr);
 		}
 		bounce(ob, &e, &body, out, n);
-		if (deferred > 0 && !expired)
+		/* Stopping part way: the schedule stays as it was, the rest goes after the restart.
+		 */
+		if (!w->aborted && deferred > 0 && !expired)
 			schedule(ob, &rs, out, n, next);
-		else if (scheduled)
+		else if (!w->aborted && scheduled)
 			spool_retry_clear(ob->sp, qid);
 		struct spool_entry left;
 		if (spool_entry_read(ob->sp, qid, &left) == 0) {
@@ -581,39 +736,157 @@ process(struct outbound *ob, const char *qid, bool force)
 	spool_entry_free(&e);
 }
 
-/* ---- the thread ---- */
+/* ---- the jobs: each message held by one worker at a time ---- */
+
+static unsigned
+held_bucket(const char *qid)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)qid; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return h % HELD_BUCKETS;
+}
+
+/* Called with ob->lock held. */
+static struct job *
+held_find(struct outbound *ob, const char *qid)
+{
+	for (struct job *j = ob->held[held_bucket(qid)]; j; j = j->hnext)
+		if (strcmp(j->qid, qid) == 0)
+			return j;
+	return NULL;
+}
+
+static void
+append_locked(struct outbound *ob, struct job *j)
+{
+	j->next = NULL;
+	if (ob->tail)
+		ob->tail->next = j;
+	else
+		ob->head = j;
+	ob->tail = j;
+}
+
+/* Queue qid for the workers unless it is queued or running. Called with ob->lock held. */
+static void
+enqueue_locked(struct outbound *ob, const char *qid, bool force)
+{
+	struct job *j = held_find(ob, qid);
+	if (j) {
+		j->force = j->force || (force && !j->running);
+		return;
+	}
+	j = xcalloc(1, sizeof *j);
+	str_copy(j->qid, sizeof j->qid, qid);
+	j->force = force;
+	unsigned b = held_bucket(qid);
+	j->hnext = ob->held[b];
+	ob->held[b] = j;
+	append_locked(ob, j);
+	pthread_cond_signal(&ob->work);
+}
+
+static void
+held_remove_locked(struct outbound *ob, struct job *job)
+{
+	for (struct job **pp = &ob->held[held_bucket(job->qid)]; *pp; pp = &(*pp)->hnext)
+		if (*pp == job) {
+			*pp = job->hnext;
+			return;
+		}
+}
+
+/* The first waiting job whose destination has room; unlinked. Called with ob->lock held. */
+static struct job *
+take_runnable_locked(struct outbound *ob)
+{
+	for (struct job **pp = &ob->head, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->next) {
+		struct job *j = *pp;
+		if (j->blocked_on[0] && conn_cache_full(ob->conns, j->blocked_on))
+			continue;
+		*pp = j->next;
+		if (ob->tail == j)
+			ob->tail = prev;
+		j->next = NULL;
+		return j;
+	}
+	return NULL;
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct outbound *ob = w->ob;
+	pthread_mutex_lock(&ob->lock);
+	while (!ob->stopping) {
+		struct job *j = take_runnable_locked(ob);
+		if (j == NULL) {
+			pthread_cond_wait(&ob->work, &ob->lock);
+			continue;
+		}
+		j->running = true;
+		pthread_mutex_unlock(&ob->lock);
+		process(w, j->qid, j->force);
+		pthread_mutex_lock(&ob->lock);
+		j->running = false;
+		if (w->blocked_on[0] && !ob->stopping) {
+			/* What is left of it waits for room at that destination. */
+			str_copy(j->blocked_on, sizeof j->blocked_on, w->blocked_on);
+			append_locked(ob, j);
+		} else {
+			held_remove_locked(ob, j);
+			free(j);
+		}
+	}
+	pthread_mutex_unlock(&ob->lock);
+	return NULL;
+}
+
+/* ---- the dispatcher: due retries, flushes, idle connections ---- */
 
 static void
 pass(struct outbound *ob, bool force)
 {
 	char **ids;
 	size_t n;
+	int64_t now = (int64_t)time(NULL);
+	conn_cache_expire(ob->conns, IDLE_KEEP_MS);
+	pthread_mutex_lock(&ob->lock);
+	pthread_cond_broadcast(&ob->work); /* expired connections made room */
+	pthread_mutex_unlock(&ob->lock);
 	if (spool_list(ob->sp, &ids, &n) < 0)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		pthread_mutex_lock(&ob->lock);
-		bool stopping = ob->stopping;
+		bool skip = ob->stopping || held_find(ob, ids[i]) != NULL;
 		pthread_mutex_unlock(&ob->lock);
-		if (stopping)
-			break;
-		process(ob, ids[i], force);
+		if (skip)
+			continue;
+		struct spool_retry rs;
+		bool scheduled = spool_retry_read(ob->sp, ids[i], &rs) == 0;
+		if (!due(&rs, scheduled, force, now))
+			continue;
+		pthread_mutex_lock(&ob->lock);
+		enqueue_locked(ob, ids[i], force);
+		pthread_mutex_unlock(&ob->lock);
 	}
 	spool_ids_free(ids, n);
 }
 
 static void *
-outbound_main(void *arg)
+dispatcher_main(void *arg)
 {
 	struct outbound *ob = arg;
 	pthread_mutex_lock(&ob->lock);
 	while (!ob->stopping) {
 		bool force = ob->flush_all;
 		ob->flush_all = false;
-		ob->kicked = false;
 		pthread_mutex_unlock(&ob->lock);
 		pass(ob, force);
 		pthread_mutex_lock(&ob->lock);
-		if (ob->stopping || ob->kicked || ob->flush_all)
+		if (ob->stopping || ob->flush_all)
 			continue;
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
@@ -624,6 +897,39 @@ outbound_main(void *arg)
 	return NULL;
 }
 
+static void
+stop_threads(struct outbound *ob)
+{
+	pthread_mutex_lock(&ob->lock);
+	ob->stopping = true;
+	pthread_cond_broadcast(&ob->wake);
+	pthread_cond_broadcast(&ob->work);
+	pthread_mutex_unlock(&ob->lock);
+	conn_cache_stop(ob->conns);
+	for (size_t i = 0; i < ob->nworkers; i++)
+		if (ob->workers[i].started)
+			pthread_join(ob->workers[i].thread, NULL);
+}
+
+static void
+free_outbound(struct outbound *ob)
+{
+	for (size_t i = 0; i < ob->nworkers; i++)
+		dns_free(&ob->workers[i].dns);
+	free(ob->workers);
+	while (ob->head) {
+		struct job *j = ob->head;
+		ob->head = j->next;
+		free(j);
+	}
+	conn_cache_free(&ob->conns);
+	pthread_mutex_destroy(&ob->lock);
+	pthread_cond_destroy(&ob->wake);
+	pthread_cond_destroy(&ob->work);
+	explicit_bzero(ob->cfg.relay_secret, sizeof ob->cfg.relay_secret);
+	free(ob);
+}
+
 struct outbound *
 outbound_start(struct spool *sp, const struct outbound_config *cfg)
 {
@@ -631,45 +937,56 @@ outbound_start(struct spool *sp, const struct outbound_config *cfg)
 	struct outbound *ob = xcalloc(1, sizeof *ob);
 	ob->sp = sp;
 	ob->cfg = *cfg;
-	ob->dns = dns_new(cfg->resolver, (int)cfg->timeout * 1000, err, sizeof err);
-	if (ob->dns == NULL) {
-		log_err("event=outbound_failed reason=\"%s\"", err);
-		free(ob);
-		return NULL;
-	}
+	ob->nworkers = cfg->connections ? cfg->connections : 1;
+	ob->conns = conn_cache_new((unsigned)ob->nworkers, cfg->connections_per_dest);
+	ob->workers = xcalloc(ob->nworkers, sizeof *ob->workers);
 	pthread_mutex_init(&ob->lock, NULL);
 	pthread_cond_init(&ob->wake, NULL);
-	if (pthread_create(&ob->thread, NULL, outbound_main, ob) != 0) {
-		dns_free(&ob->dns);
-		free(ob);
+	pthread_cond_init(&ob->work, NULL);
+	for (size_t i = 0; i < ob->nworkers; i++) {
+		struct worker *w = &ob->workers[i];
+		w->ob = ob;
+		w->dns = dns_new(cfg->resolver, (int)cfg->timeout * 1000, err, sizeof err);
+		if (w->dns == NULL) {
+			log_err("event=outbound_failed reason=\"%s\"", err);
+			break;
+		}
+		w->started = pthread_create(&w->thread, NULL, worker_main, w) == 0;
+		if (!w->started) {
+			log_err("event=outbound_failed reason=\"cannot start a delivery thread\"");
+			break;
+		}
+	}
+	bool ok = ob->workers[ob->nworkers - 1].started &&
+		  pthread_create(&ob->dispatcher, NULL, dispatcher_main, ob) == 0;
+	if (!ok) {
+		stop_threads(ob);
+		free_outbound(ob);
 		return NULL;
 	}
 	return ob;
 }
 
-static void
-wake(struct outbound *ob, bool all)
+void
+outbound_kick(struct outbound *ob, const char *qid)
 {
 	if (ob == NULL)
 		return;
 	pthread_mutex_lock(&ob->lock);
-	ob->kicked = true;
-	ob->flush_all = ob->flush_all || all;
-	pthread_cond_signal(&ob->wake);
+	if (!ob->stopping)
+		enqueue_locked(ob, qid, false);
 	pthread_mutex_unlock(&ob->lock);
-}
-
-void
-outbound_kick(struct outbound *ob, const char *qid)
-{
-	(void)qid; /* a pass looks at every message that is due; a new one is due */
-	wake(ob, false);
 }
 
 void
 outbound_flush(struct outbound *ob)
 {
-	wake(ob, true);
+	if (ob == NULL)
+		return;
+	pthread_mutex_lock(&ob->lock);
+	ob->flush_all = true;
+	pthread_cond_signal(&ob->wake);
+	pthread_mutex_unlock(&ob->lock);
 }
 
 void
@@ -678,15 +995,8 @@ outbound_stop(struct outbound **obp)
 	struct outbound *ob = *obp;
 	if (ob == NULL)
 		return;
-	pthread_mutex_lock(&ob->lock);
-	ob->stopping = true;
-	pthread_cond_signal(&ob->wake);
-	pthread_mutex_unlock(&ob->lock);
-	pthread_join(ob->thread, NULL);
-	dns_free(&ob->dns);
-	pthread_mutex_destroy(&ob->lock);
-	pthread_cond_destroy(&ob->wake);
-	explicit_bzero(ob->cfg.relay_secret, sizeof ob->cfg.relay_secret);
-	free(ob);
+	stop_threads(ob);
+	pthread_join(ob->dispatcher, NULL);
+	free_outbound(ob);
 	*obp = NULL;
 }

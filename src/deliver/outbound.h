@@ -26,7 +26,9 @@ struct outbound_config {
 	char relay_secret[1024]; /* read as root at start: the file is the admin's, 0600 */
 	char relay_cafile[4096];
 	struct retry_policy retry;
-	unsigned timeout; /* seconds: connect and each reply */
+	unsigned timeout;	       /* seconds: connect and each reply */
+	unsigned connections;	       /* at most this many at once, idle ones included */
+	unsigned connections_per_dest; /* ... to one destination (domain or relay host) */
 	/* Called from the agent's thread. */
 	bool (*is_local)(const char *domain, void *arg);
 	bool (*requires_tls)(const char *domain, void *arg);

@@ -535,6 +535,8 @@ outbound_from_config(struct server *srv)
 	struct outbound_config oc = {
 	    .retry = {cfg->retry_interval, cfg->retry_max_interval, cfg->queue_lifetime},
 	    .timeout = cfg->outbound_timeout,
+	    .connections = cfg->outbound_connections,
+	    .connections_per_dest = cfg->outbound_connections_per_dest,
 	    .is_local = delivery_is_local,
 	    .requires_tls = delivery_requires_tls,
 	    .queued = server_queued,

@@ -9,6 +9,8 @@ python3-aiosmtpd) that records every message it accepts:
     rx.ip                    # "127.0.25.N"; point an A record at it
     rx.wait_messages(marker) # [Received(...)] with mail_from, rcpt_tos, data, tls, ...
     rx.rcpt_log              # every RCPT seen: (address, reply code)
+    rx.connections           # connections that carried a DATA; Received.conn says which
+    rx.max_in_data           # the most DATA transactions open at once
 
 `SmtpSink`: Postfix's smtp-sink (a third-party receiver), dumping every
 transaction into its own file: sink.wait_messages(marker) -> [bytes].
@@ -84,7 +86,7 @@ def require_root():
 class Received:
     """One message accepted by a Receiver."""
 
-    def __init__(self, mail_from, rcpt_tos, data, tls_version, helo, mail_options):
+    def __init__(self, mail_from, rcpt_tos, data, tls_version, helo, mail_options, conn=0):
         self.mail_from = mail_from
         self.rcpt_tos = list(rcpt_tos)
         self.data = data
@@ -92,6 +94,7 @@ class Received:
         self.tls = tls_version is not None
         self.helo = helo
         self.mail_options = list(mail_options)
+        self.conn = conn                 # which connection of the receiver carried it
         self.time = time.monotonic()
 
     def __repr__(self):
@@ -123,8 +126,17 @@ class _Handler:
         rx = self.rx
         with rx.lock:
             rx.data_started += 1
-        if rx.data_delay:
-            await asyncio.sleep(rx.data_delay)
+            if getattr(session, "mp_conn", None) is None:
+                rx.connections += 1
+                session.mp_conn = rx.connections
+            rx.in_data += 1
+            rx.max_in_data = max(rx.max_in_data, rx.in_data)
+        try:
+            if rx.data_delay:
+                await asyncio.sleep(rx.data_delay)
+        finally:
+            with rx.lock:
+                rx.in_data -= 1
         with rx.lock:
             rx.data_attempts += 1
             if rx.temp_fail_data > 0:
@@ -138,7 +150,8 @@ class _Handler:
             if isinstance(data, str):
                 data = data.encode("utf-8", errors="surrogateescape")
             rx.messages.append(Received(envelope.mail_from, envelope.rcpt_tos, data, version,
-                                        session.host_name, envelope.mail_options))
+                                        session.host_name, envelope.mail_options,
+                                        session.mp_conn))
         return "250 2.0.0 OK: recorded"
 
 
@@ -146,10 +159,12 @@ class Receiver:
     """aiosmtpd on ip:25. Options: tls (offer STARTTLS with the test CA's
     leaf), temp_fail_rcpt / temp_fail_data (451 to the first N), reject
     {address: full reply}, data_delay (seconds to sleep before the reply to
-    the end of DATA)."""
+    the end of DATA), idle_timeout (seconds before an idle connection is
+    dropped)."""
 
     def __init__(self, certs=None, *, ip=None, port=25, tls=False, temp_fail_rcpt=0,
-                 temp_fail_data=0, reject=None, data_delay=0, hostname=None):
+                 temp_fail_data=0, reject=None, data_delay=0, hostname=None,
+                 idle_timeout=300):
         from aiosmtpd.controller import Controller  # Debian python3-aiosmtpd
 
         self.ip = ip or next_ip(ports=(port,))
@@ -164,6 +179,9 @@ class Receiver:
         self.rcpt_log = []
         self.data_started = 0   # DATA transactions that reached the end of data
         self.data_attempts = 0  # ... and were answered (after data_delay)
+        self.connections = 0    # connections that carried a DATA
+        self.in_data = 0
+        self.max_in_data = 0
         ctx = None
         if tls:
             ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -172,7 +190,7 @@ class Receiver:
                                      server_hostname=hostname or "rx-%s.test" % self.ip,
                                      tls_context=ctx, require_starttls=False,
                                      enable_SMTPUTF8=True, decode_data=False,
-                                     ready_timeout=10)
+                                     ready_timeout=10, timeout=idle_timeout)
 
     def start(self):
         self.controller.start()

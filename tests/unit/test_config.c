@@ -226,22 +226,28 @@ test_base_dir(void)
 static void
 test_outbound(void)
 {
-	static const char text[] = "domain example.test\n"
-				   "retry-interval 5s\nretry-max-interval 2m\nqueue-lifetime 5d\n"
-				   "outbound-timeout 45\ntls-policy Bank.Example require\n";
+	static const char text[] =
+	    "domain example.test\n"
+	    "retry-interval 5s\nretry-max-interval 2m\nqueue-lifetime 5d\n"
+	    "outbound-timeout 45\ntls-policy Bank.Example require\n"
+	    "outbound-connections 50\noutbound-connections-per-destination 5\n";
 	struct config cfg;
 	char err[256];
 	config_init(&cfg);
 	CHECK(cfg.retry_interval == 300 && cfg.retry_max_interval == 3600);
 	CHECK(cfg.queue_lifetime == 432000 && cfg.outbound_timeout == 30);
+	CHECK(cfg.outbound_connections == 20 && cfg.outbound_connections_per_dest == 10);
 	CHECK(config_parse(&cfg, text, "m.conf", "/etc", err, sizeof err) == 0);
 	CHECK(cfg.retry_interval == 5 && cfg.retry_max_interval == 120);
 	CHECK(cfg.queue_lifetime == 5 * 86400 && cfg.outbound_timeout == 45);
+	CHECK(cfg.outbound_connections == 50 && cfg.outbound_connections_per_dest == 5);
 	CHECK(config_requires_tls(&cfg, "bank.example"));
 	CHECK(!config_requires_tls(&cfg, "example.org"));
-	static const char *const bad[] = {"retry-interval 5x\n", "retry-interval 0\n",
-					  "queue-lifetime 61d\n", "tls-policy example.org may\n",
-					  "tls-policy bad_name require\n", "outbound-timeout m\n"};
+	static const char *const bad[] = {
+	    "retry-interval 5x\n",	     "retry-interval 0\n",
+	    "queue-lifetime 61d\n",	     "tls-policy example.org may\n",
+	    "tls-policy bad_name require\n", "outbound-timeout m\n",
+	    "outbound-connections 0\n",	     "outbound-connections-per-destination many\n"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		config_init(&cfg);
 		CHECK(config_parse(&cfg, bad[i], "m.conf", "/etc", err, sizeof err) == -1);
