@@ -35,6 +35,7 @@ test: $(TEST_BUILD)/build.ninja all
 # Benchmark against a private Postfix on loopback (root); see bench/RESULTS.md.
 bench: all
 	/usr/bin/python3 bench/bench.py
+	/usr/bin/python3 bench/outbound_bench.py
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
