@@ -212,8 +212,8 @@ catch_all_of(struct vctx *x, struct vdomain *d, const struct smtp_client_reply *
 
 /*
  * todo[0..n) through as many transactions as it takes; with probe, the
- * made-up address first. False when the MX could not be asked at all (a
- * new connection got no reply to any RCPT): ln->r says why.
+ * made-up address first. False when the MX cannot be asked about any
+ * address of the domain now (no greeting, sender refused): ln->r says why.
  */
 static bool
 run_batch(struct lane *ln, struct verify_item **todo, size_t n, bool probe)
@@ -258,7 +258,10 @@ run_batch(struct lane *ln, struct verify_item **todo, size_t n, bool probe)
 		}
 		n = m;
 		if (answered == 0 && fresh) {
-			ok = false;
+			/* No greeting or no sender: no other batch would fare
+			 * better. Anything else (SMTPUTF8 missing, ...) may be
+			 * this batch's own. */
+			ok = ln->r.greeted && ln->r.smtp.failure != CLIENT_SENDER_REJECTED;
 			break;
 		}
 		/* A kept connection that answered nothing (lost, 421, MAIL

@@ -9,7 +9,7 @@ python3-aiosmtpd) that records every message it accepts:
     rx.ip                    # "127.0.25.N"; point an A record at it
     rx.wait_messages(marker) # [Received(...)] with mail_from, rcpt_tos, data, tls, ...
     rx.rcpt_log              # every RCPT seen: (address, reply code)
-    rx.connections, rx.peak_connections, rx.transactions, rx.rsets
+    rx.connections, rx.peak_connections, rx.transactions, rx.rsets, rx.peak_busy()
     rx.conn_log              # (connection number, "MAIL"/"RCPT addr"/"RSET") in order
 
 `refuse_after=N` answers 421 to the MAIL after N transactions of a connection
@@ -281,6 +281,25 @@ class Receiver:
             self.controller.stop()
         except (AssertionError, RuntimeError):
             pass
+
+    def peak_busy(self):
+        """The most connections in the middle of their dialogue at once: each
+        counts from its first command to its last in conn_log, whose order is
+        the order the server handled them. Unlike open sockets, this does not
+        lag behind the client: a client that waits for the last reply on one
+        connection before it uses the next one is never counted twice."""
+        with self.lock:
+            log = list(self.conn_log)
+        span = {}
+        for i, (conn, _) in enumerate(log):
+            span[conn] = (span.get(conn, (i, i))[0], i)
+        edges = sorted([(a, 1) for a, _ in span.values()] + [(b, -1) for _, b in span.values()],
+                       key=lambda e: (e[0], -e[1]))
+        peak = busy = 0
+        for _, step in edges:
+            busy += step
+            peak = max(peak, busy)
+        return peak
 
     def find(self, marker):
         if isinstance(marker, str):
