@@ -9,9 +9,10 @@
  * A-label form (libidn2) before anything is looked up. Addresses that got
  * a greylisting 4xx are asked once more after a pause.
  *
- * Addresses of one domain share one DNS lookup and one SMTP session (in
- * chunks); worker threads run domains in parallel, never more than
- * per_domain sessions at once to one domain.
+ * Addresses of one domain share one DNS lookup, one catch-all probe and
+ * one SMTP connection, kept open for a transaction per batch of RCPTs
+ * (RSET between); worker threads (one connection each) run domains in
+ * parallel, never more than per_domain connections at once to one domain.
  */
 #ifndef MP_VERIFY_H
 #define MP_VERIFY_H
@@ -74,8 +75,8 @@ struct verify_opts {
 	const char *helo;     /* our EHLO name */
 	const char *resolver; /* "HOST[:PORT]" or NULL for the system's */
 	int timeout_ms;	      /* each DNS query, connect and reply */
-	unsigned concurrency; /* worker threads */
-	unsigned per_domain;  /* sessions at once per domain */
+	unsigned concurrency; /* worker threads: connections (or lookups) at once */
+	unsigned per_domain;  /* connections at once per domain */
 	bool no_smtp;	      /* stop after DNS */
 	int greylist_wait_ms; /* pause before asking greylisted addresses again; 0: never */
 	const char *const *disposable; /* domains added to the built-in list */

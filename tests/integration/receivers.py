@@ -9,8 +9,12 @@ python3-aiosmtpd) that records every message it accepts:
     rx.ip                    # "127.0.25.N"; point an A record at it
     rx.wait_messages(marker) # [Received(...)] with mail_from, rcpt_tos, data, tls, ...
     rx.rcpt_log              # every RCPT seen: (address, reply code)
-    rx.connections           # connections that carried a DATA; Received.conn says which
+    rx.connections, rx.peak_connections, rx.transactions, rx.rsets, rx.peak_busy()
+    rx.conn_log              # (connection number, "MAIL"/"RCPT addr"/"RSET") in order
     rx.max_in_data           # the most DATA transactions open at once
+
+`refuse_after=N` answers 421 to the MAIL after N transactions of a connection
+and closes it; `hangup_after=N` closes it silently after the Nth RSET.
 
 `SmtpSink`: Postfix's smtp-sink (a third-party receiver), dumping every
 transaction into its own file: sink.wait_messages(marker) -> [bytes].
@@ -102,13 +106,90 @@ class Received:
             self.mail_from, self.rcpt_tos, self.tls_version, len(self.data))
 
 
+def _smtp_class():
+    from aiosmtpd.smtp import SMTP
+
+    class CountingSMTP(SMTP):
+        """Counts connections (a STARTTLS upgrade calls connection_made again
+        on the same object: counted once)."""
+
+        def __init__(self, rx, *a, **kw):
+            super().__init__(*a, **kw)
+            self.rx = rx
+            self.conn_no = 0
+            self.transactions = 0
+
+        def connection_made(self, transport):
+            first = self.conn_no == 0
+            super().connection_made(transport)
+            if first:
+                with self.rx.lock:
+                    self.rx.connections += 1
+                    self.conn_no = self.rx.connections
+                    self.rx.open_now += 1
+                    self.rx.peak_connections = max(self.rx.peak_connections,
+                                                   self.rx.open_now)
+
+        def connection_lost(self, error):
+            if self.conn_no > 0:
+                with self.rx.lock:
+                    self.rx.open_now -= 1
+                self.conn_no = -self.conn_no  # counted once
+            super().connection_lost(error)
+
+    return CountingSMTP
+
+
+def _controller_class():
+    from aiosmtpd.controller import Controller
+
+    class CountingController(Controller):
+        def __init__(self, rx, *a, **kw):
+            self.rx = rx
+            super().__init__(*a, **kw)
+
+        def factory(self):
+            return _smtp_class()(self.rx, self.handler, **self.SMTP_kwargs)
+
+    return CountingController
+
+
+def _close_soon(server):
+    # After the reply already written: close() flushes it, then FIN.
+    asyncio.get_running_loop().call_soon(server.transport.close)
+
+
 class _Handler:
     def __init__(self, rx):
         self.rx = rx
 
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        rx = self.rx
+        server.transactions += 1
+        with rx.lock:
+            rx.transactions += 1
+            rx.conn_log.append((abs(server.conn_no), "MAIL"))
+            refuse = rx.refuse_after and server.transactions > rx.refuse_after
+        if refuse:
+            _close_soon(server)
+            return "421 4.7.0 Too many transactions on one connection, closing"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RSET(self, server, session, envelope):
+        rx = self.rx
+        with rx.lock:
+            rx.rsets += 1
+            rx.conn_log.append((abs(server.conn_no), "RSET"))
+        if rx.hangup_after and server.transactions >= rx.hangup_after:
+            _close_soon(server)
+        return "250 OK"
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         rx = self.rx
         with rx.lock:
+            rx.conn_log.append((abs(server.conn_no), "RCPT " + address))
             reply = None
             if address.lower() in rx.reject:
                 reply = rx.reject[address.lower()]
@@ -126,9 +207,6 @@ class _Handler:
         rx = self.rx
         with rx.lock:
             rx.data_started += 1
-            if getattr(session, "mp_conn", None) is None:
-                rx.connections += 1
-                session.mp_conn = rx.connections
             rx.in_data += 1
             rx.max_in_data = max(rx.max_in_data, rx.in_data)
         try:
@@ -151,7 +229,7 @@ class _Handler:
                 data = data.encode("utf-8", errors="surrogateescape")
             rx.messages.append(Received(envelope.mail_from, envelope.rcpt_tos, data, version,
                                         session.host_name, envelope.mail_options,
-                                        session.mp_conn))
+                                        abs(server.conn_no)))
         return "250 2.0.0 OK: recorded"
 
 
@@ -164,8 +242,8 @@ class Receiver:
 
     def __init__(self, certs=None, *, ip=None, port=25, tls=False, temp_fail_rcpt=0,
                  temp_fail_data=0, reject=None, data_delay=0, hostname=None,
-                 idle_timeout=300):
-        from aiosmtpd.controller import Controller  # Debian python3-aiosmtpd
+                 refuse_after=0, hangup_after=0, idle_timeout=300):
+        Controller = _controller_class()  # Debian python3-aiosmtpd
 
         self.ip = ip or next_ip(ports=(port,))
         self.port = port
@@ -179,14 +257,21 @@ class Receiver:
         self.rcpt_log = []
         self.data_started = 0   # DATA transactions that reached the end of data
         self.data_attempts = 0  # ... and were answered (after data_delay)
-        self.connections = 0    # connections that carried a DATA
+        self.refuse_after = refuse_after
+        self.hangup_after = hangup_after
+        self.connections = 0       # opened, ever
+        self.open_now = 0
+        self.peak_connections = 0  # open at the same time, at most
+        self.transactions = 0      # MAIL commands
+        self.rsets = 0
+        self.conn_log = []
         self.in_data = 0
-        self.max_in_data = 0
+        self.max_in_data = 0       # DATA transactions open at once, at most
         ctx = None
         if tls:
             ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             ctx.load_cert_chain(certs.chain_a, certs.key_a)
-        self.controller = Controller(_Handler(self), hostname=self.ip, port=port,
+        self.controller = Controller(self, _Handler(self), hostname=self.ip, port=port,
                                      server_hostname=hostname or "rx-%s.test" % self.ip,
                                      tls_context=ctx, require_starttls=False,
                                      enable_SMTPUTF8=True, decode_data=False,
@@ -194,6 +279,13 @@ class Receiver:
 
     def start(self):
         self.controller.start()
+        # The controller's own readiness check connected once: not a client's.
+        deadline = time.monotonic() + 5
+        while self.open_now and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with self.lock:
+            self.connections = self.peak_connections = 0
+            self.conn_log = []
         return self
 
     def stop(self):
@@ -201,6 +293,25 @@ class Receiver:
             self.controller.stop()
         except (AssertionError, RuntimeError):
             pass
+
+    def peak_busy(self):
+        """The most connections in the middle of their dialogue at once: each
+        counts from its first command to its last in conn_log, whose order is
+        the order the server handled them. Unlike open sockets, this does not
+        lag behind the client: a client that waits for the last reply on one
+        connection before it uses the next one is never counted twice."""
+        with self.lock:
+            log = list(self.conn_log)
+        span = {}
+        for i, (conn, _) in enumerate(log):
+            span[conn] = (span.get(conn, (i, i))[0], i)
+        edges = sorted([(a, 1) for a, _ in span.values()] + [(b, -1) for _, b in span.values()],
+                       key=lambda e: (e[0], -e[1]))
+        peak = busy = 0
+        for _, step in edges:
+            busy += step
+            peak = max(peak, busy)
+        return peak
 
     def find(self, marker):
         if isinstance(marker, str):

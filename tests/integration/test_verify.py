@@ -158,13 +158,144 @@ def test_one_session_per_domain_with_a_catch_all_probe(world):
     world.no_data_sent()
 
 
-def test_per_domain_splits_sessions(world):
-    addrs = ["u%d@catchall.test" % i for i in range(6)]
-    p = world.run("--json", "--concurrency", "4", "--per-domain", "2", *addrs)
+class Mailboxes(dict):
+    """A Receiver's reject table for a domain that is no catch-all: 250 to the
+    known addresses, 550 5.1.1 to every other one (the made-up one too)."""
+
+    def __init__(self, known):
+        super().__init__()
+        self.known = {a.lower() for a in known}
+
+    def __contains__(self, address):
+        return True
+
+    def __getitem__(self, address):
+        return "250 2.1.5 OK" if address in self.known else "550 5.1.1 No such user"
+
+
+def transactions(rx):
+    """The receiver's conn_log as [(connection, [RCPT addresses], ended with RSET)]."""
+    out = []
+    for conn, what in rx.conn_log:
+        if what == "MAIL":
+            out.append([conn, [], False])
+        elif what.startswith("RCPT ") and out and out[-1][0] == conn:
+            out[-1][1].append(what[5:])
+        elif what == "RSET" and out and out[-1][0] == conn:
+            out[-1][2] = True
+    return [tuple(t) for t in out]
+
+
+def probes_of(rx, addrs):
+    """The made-up addresses the receiver was asked for the domain of addrs."""
+    domain = addrs[0].split("@")[1]
+    return [a for a, _ in rx.rcpt_log if a not in addrs and a.endswith("@" + domain)]
+
+
+def test_one_connection_for_many_addresses(make_dns, make_receiver):
+    # 120 addresses of one domain: one connection, a transaction per batch
+    # (RSET between, never more than 100 RCPTs each), one made-up address.
+    addrs = ["user%03d@many.test" % i for i in range(120)]
+    known = set(addrs[::3])
+    rx = make_receiver()
+    rx.reject = Mailboxes(known)
+    dns = make_dns(mx={"many.test": [(10, "mx.many.test")]}, hosts={"mx.many.test": [rx.ip]})
+    p = verify("--resolver", "127.0.0.1:%d" % dns.port, "--timeout", "5", "--json", *addrs)
     assert p.returncode == 0, p.err
-    seen = [a for a, _ in world.catch.rcpt_log]
-    assert len([a for a in seen if a not in addrs]) == 2, seen
-    assert sorted(a for a in seen if a in addrs) == sorted(addrs)
+    r = by_address(p)
+    for a in addrs:
+        want = "deliverable" if a in known else "undeliverable"
+        assert r[a]["verdict"] == want and r[a]["mx"] == "mx.many.test", r[a]
+    assert rx.connections == 1, rx.conn_log[:5]
+    tx = transactions(rx)
+    assert len(tx) >= 2, tx  # batches, not one huge transaction
+    assert all(rset for _, _, rset in tx), tx  # each ended with RSET
+    assert all(0 < len(rcpts) <= 100 for _, rcpts, _ in tx), [len(t[1]) for t in tx]
+    asked = [a for _, rcpts, _ in tx for a in rcpts]
+    assert sorted(a for a in asked if a in addrs) == sorted(addrs)  # each asked once
+    probes = probes_of(rx, addrs)
+    assert len(probes) == 1 and tx[0][1][0] == probes[0], probes  # first, once
+    assert rx.data_started == 0 and rx.messages == []
+
+
+def test_interleaved_domains_one_connection_and_one_lookup_each(make_dns, make_receiver):
+    # Three domains, each on its own MX, addresses interleaved in the input.
+    names = ["one.test", "two.test", "three.test"]
+    rxs = {n: make_receiver() for n in names}
+    dns = make_dns(mx={n: [(10, "mx." + n)] for n in names},
+                   hosts={"mx." + n: [rx.ip] for n, rx in rxs.items()})
+    addrs = ["u%d@%s" % (i, n) for i in range(70) for n in names]
+    p = verify("--resolver", "127.0.0.1:%d" % dns.port, "--timeout", "5", "--concurrency",
+               "3", "--json", *addrs)
+    assert p.returncode == 0, p.err
+    r = by_address(p)
+    assert all(r[a]["verdict"] == "risky" and "catch-all" in r[a]["flags"] for a in addrs)
+    for n, rx in rxs.items():
+        mine = [a for a in addrs if a.endswith("@" + n)]
+        assert rx.connections == 1, (n, rx.connections, transactions(rx))
+        assert len(probes_of(rx, mine)) == 1, (n, probes_of(rx, mine))
+        assert sorted(a for a, _ in rx.rcpt_log if a in mine) == sorted(mine)
+    # The MX of each domain was asked of the DNS once, not once per batch or address.
+    log = dns.log_text()
+    for n in names:
+        assert log.count("query[MX] %s " % n) == 1, (n, log.count("query[MX] %s " % n))
+
+
+def test_catch_all_asked_once_over_parallel_connections(make_dns, make_receiver):
+    # --per-domain 2: up to two connections to the domain, one made-up address.
+    addrs = ["u%d@wide.test" % i for i in range(200)]
+    rx = make_receiver()
+    dns = make_dns(mx={"wide.test": [(10, "mx.wide.test")]}, hosts={"mx.wide.test": [rx.ip]})
+    p = verify("--resolver", "127.0.0.1:%d" % dns.port, "--timeout", "5", "--json",
+               "--concurrency", "4", "--per-domain", "2", *addrs)
+    assert p.returncode == 0, p.err
+    r = by_address(p)
+    assert all(r[a]["verdict"] == "risky" and "catch-all" in r[a]["flags"] for a in addrs)
+    assert len(probes_of(rx, addrs)) == 1, probes_of(rx, addrs)
+    assert 1 <= rx.connections <= 2 and rx.peak_busy() <= 2, rx.connections
+    assert sorted(a for a, _ in rx.rcpt_log if a in addrs) == sorted(addrs)
+
+
+def test_concurrency_caps_connections(make_dns, make_receiver):
+    # Six domains on one MX, --concurrency 2: one connection per domain, two at once at most.
+    rx = make_receiver()
+    names = ["c%d.test" % i for i in range(6)]
+    dns = make_dns(mx={n: [(10, "mx.shared.test")] for n in names},
+                   hosts={"mx.shared.test": [rx.ip]})
+    addrs = ["u%d@%s" % (i, n) for n in names for i in range(60)]
+    p = verify("--resolver", "127.0.0.1:%d" % dns.port, "--timeout", "5", "--json",
+               "--concurrency", "2", *addrs)
+    assert p.returncode == 0, p.err
+    assert len(by_address(p)) == len(addrs)
+    assert rx.connections == 6 and rx.peak_busy() <= 2, (rx.connections, rx.peak_busy())
+    for n in names:
+        assert len(probes_of(rx, [a for a in addrs if a.endswith("@" + n)])) == 1
+
+
+@pytest.mark.parametrize("how", ["refuse_after", "hangup_after"])
+def test_server_ending_the_connection_gets_a_new_one(make_dns, make_receiver, how):
+    # After 2 transactions the server says 421 to the next MAIL, or hangs up
+    # after the RSET: verify connects again and every address gets its verdict.
+    addrs = ["user%03d@closing.test" % i for i in range(250)]
+    known = set(addrs[::2])
+    rx = make_receiver(**{how: 2})
+    rx.reject = Mailboxes(known)
+    dns = make_dns(mx={"closing.test": [(10, "mx.closing.test")]},
+                   hosts={"mx.closing.test": [rx.ip]})
+    p = verify("--resolver", "127.0.0.1:%d" % dns.port, "--timeout", "5", "--json", *addrs)
+    assert p.returncode == 0, p.err
+    r = by_address(p)
+    for a in addrs:
+        want = "deliverable" if a in known else "undeliverable"
+        assert r[a]["verdict"] == want, r[a]
+    tx = [t for t in transactions(rx) if t[1]]
+    per_conn = {}
+    for conn, _, _ in tx:
+        per_conn[conn] = per_conn.get(conn, 0) + 1
+    assert max(per_conn.values()) == 2 and len(tx) >= 3, per_conn  # reused until it ended
+    assert rx.connections == len(per_conn) < len(tx), (rx.connections, per_conn)
+    assert sorted(a for _, rcpts, _ in tx for a in rcpts if a in addrs) == sorted(addrs)
+    assert len(probes_of(rx, addrs)) == 1
 
 
 def test_text_table(world):
@@ -348,6 +479,10 @@ def test_greylisted_address_asked_again(make_dns, make_receiver):
     assert took >= 2.0, took  # the pause was kept
     seen = [a for a, _ in rx.rcpt_log]
     assert seen.count("ann@greylist.test") == 2 and seen.count("ghost@greylist.test") == 2
+    # The made-up address is the domain's, asked again on the retry (451 the
+    # first time): the greylister lets it through too.
+    probes = [a for a in seen if a.startswith("mpv-")]
+    assert len(probes) == 2 and probes[0] == probes[1], seen
     assert rx.data_started == 0
 
 
