@@ -472,11 +472,13 @@ ticket_key_init(const struct ticket_key *k, unsigned char *iv, EVP_CIPHER_CTX *c
 }
 
 /*
- * OpenSSL's ticket callback. Sealing: 1 with the current key. Opening: 1
- * with the current key, 2 with the previous one (OpenSSL then sends a fresh
- * ticket under the current key). 0 otherwise, never -1: an unknown key (a
- * ticket from before a restart) or a failure here costs a full handshake,
- * not the connection.
+ * OpenSSL's ticket callback. Sealing: 1 with the current key. Opening: 2
+ * with the current or the previous key, so OpenSSL sends a fresh ticket:
+ * every resumed connection leaves the client a new one (clients should not
+ * offer a ticket twice, RFC 8446 C.4, and OpenSSL's do not), and a ticket
+ * of the previous key is replaced before it expires. 0 otherwise, never
+ * -1: an unknown key (a ticket from before a restart) or a failure here
+ * costs a full handshake, not the connection.
  */
 static int
 ticket_cb(SSL *ssl, unsigned char key_name[TICKET_NAME_LEN], unsigned char *iv,
@@ -494,7 +496,7 @@ ticket_cb(SSL *ssl, unsigned char key_name[TICKET_NAME_LEN], unsigned char *iv,
 		memcpy(key_name, t->cur.name, TICKET_NAME_LEN);
 		rc = RAND_bytes(iv, ivlen) == 1 && ticket_key_init(&t->cur, iv, cctx, hctx, 1) == 0;
 	} else if (memcmp(key_name, t->cur.name, TICKET_NAME_LEN) == 0) {
-		rc = ticket_key_init(&t->cur, iv, cctx, hctx, 0) == 0;
+		rc = ticket_key_init(&t->cur, iv, cctx, hctx, 0) == 0 ? 2 : 0;
 	} else if (t->prev.set && memcmp(key_name, t->prev.name, TICKET_NAME_LEN) == 0) {
 		rc = ticket_key_init(&t->prev, iv, cctx, hctx, 0) == 0 ? 2 : 0;
 	} else {

@@ -90,6 +90,19 @@ connect_once(SSL_CTX *sctx, int version, SSL_SESSION **sess)
 	return rc;
 }
 
+/* A copy of the session's ticket, to tell whether a new one came. */
+static size_t
+ticket_of(const SSL_SESSION *sess, unsigned char *out, size_t size)
+{
+	const unsigned char *tick = NULL;
+	size_t len = 0;
+	SSL_SESSION_get0_ticket(sess, &tick, &len);
+	if (len > size)
+		len = size;
+	memcpy(out, tick, len);
+	return len;
+}
+
 static SSL_CTX *
 server_ctx(const char *cert, const char *key, struct tls_tickets *t)
 {
@@ -112,7 +125,16 @@ test_rotation(int version)
 	SSL_SESSION *sess = NULL;
 	CHECK(connect_once(ctx, version, &sess) == 0);
 	CHECK(sess != NULL);
+	if (sess == NULL)
+		return;
+	/* A resumed connection leaves a fresh ticket: a client never offers one twice. */
+	unsigned char before[4096];
+	size_t before_len = ticket_of(sess, before, sizeof before);
+	CHECK(before_len > 0);
 	CHECK(connect_once(ctx, version, &sess) == 1);
+	unsigned char after[4096];
+	size_t after_len = ticket_of(sess, after, sizeof after);
+	CHECK(after_len > 0 && (after_len != before_len || memcmp(before, after, after_len) != 0));
 
 	/* A reload: a new context with the same keys and certificate. */
 	SSL_CTX *ctx2 = server_ctx(cert_a, key_a, t);
