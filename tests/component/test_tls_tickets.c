@@ -163,6 +163,7 @@ test_rotation(int version)
 	tls_tickets_free(&other);
 
 	/* A new certificate voids the tickets of the old one. */
+	SSL_SESSION_free(sess);
 	sess = NULL;
 	CHECK(connect_once(ctx, version, &sess) == 0);
 	SSL_CTX *bctx = server_ctx(cert_b, key_b, t);
