@@ -13,9 +13,14 @@ What it does, all on 127.0.0.1, all under one temporary folder:
   * Load: Postfix's smtp-source, one connection per message (its default),
     concurrency 1, 10, 50, 200, messages of 4 KiB and 100 KiB; each figure is
     the median of 3 runs; mailport and Postfix runs alternate.
+  * STARTTLS + AUTH with bench/loadgen, with a full handshake each time and
+    with TLS session resumption (`loadgen --resume`).
   * Latency of one transaction (connect .. 221) at concurrency 1.
   * Server memory with 1,000 idle connections (both) and 10,000 (mailport;
-    Postfix needs one process per connection).
+    Postfix needs one process per connection), plaintext and after TLS
+    (STARTTLS, and implicit TLS on mailport's submissions door).
+  * mailport's peak RSS while it takes one 34 MiB message (plain, and
+    STARTTLS + AUTH) and delivers it.
 Everything it started is stopped and the folder removed, also on failure.
 
 Options (environment): BENCH_QUICK=1 for a short smoke run;
@@ -56,6 +61,8 @@ CONCURRENCY = (1, 10, 50) if QUICK else (1, 10, 50, 200)
 SIZES = ((4096, "4 KiB"), (102400, "100 KiB"))
 IDLE = (1000,) if QUICK else (1000, 10000)
 TLS_CONCURRENCY = (1, 10, 50)
+TLS_MODES = ("full", "resume")   # loadgen without and with --resume
+BIG_MESSAGE = 34 * 1024 * 1024   # under mailport's default 35 MiB limit
 
 
 def log(*a):
@@ -71,6 +78,7 @@ class Mailport:
         os.chmod(self.dir, 0o755)
         self.port = free_port()
         self.sub_port = free_port()
+        self.subs_port = free_port()   # submissions: implicit TLS
         self.maildir_new = os.path.join(self.dir, "mail", DOMAIN, "to", "new")
         self.log_file = os.path.join(self.dir, "log.txt")
         self.proc = None
@@ -93,6 +101,7 @@ class Mailport:
                     + "tls cert.pem key.pem\n"
                     + "listen %s:%d smtp\n" % (HOST, self.port)
                     + "listen %s:%d submission\n" % (HOST, self.sub_port)
+                    + "listen %s:%d submissions\n" % (HOST, self.subs_port)
                     + "max-connections 20000\nmax-connections-per-ip 20000\n"
                     # Outbound DNS stays on loopback (nothing listens on 9).
                     + "resolver 127.0.0.1:9\n")
@@ -108,7 +117,8 @@ class Mailport:
             if self.proc.poll() is not None:
                 raise RuntimeError("mailport exited (%s):\n%s"
                                    % (self.proc.returncode, self.log_tail()))
-            if can_connect(self.port) and can_connect(self.sub_port):
+            if (can_connect(self.port) and can_connect(self.sub_port)
+                    and can_connect(self.subs_port)):
                 return
             time.sleep(0.05)
         raise RuntimeError("mailport not ready:\n" + self.log_tail())
@@ -177,6 +187,10 @@ def make_postfix(root, certs):
             # Room for 1,000 idle connections (one smtpd process each) and
             # concurrency 200; the default (100) would queue them unanswered.
             "default_process_limit": "1200",
+            # TLS session resumption as Debian's default main.cf sets it up:
+            # tickets (keys from tlsmgr, Postfix's default) for TLS 1.3 and a
+            # session cache for TLS 1.2 clients without tickets.
+            "smtpd_tls_session_cache_database": "btree:${data_directory}/smtpd_scache",
         })
 
 
@@ -298,10 +312,11 @@ def build_loadgen(root):
     return out
 
 
-def loadgen(binary, port, count, conc, size, cafile, timeout):
+def loadgen(binary, port, count, conc, size, cafile, timeout, resume=False):
     env = dict(os.environ, LOADGEN_PASSWORD=AUTH_PW)
-    cmd = [binary, HOST, str(port), AUTH_USER, AUTH_USER, TO, str(size), str(conc),
-           str(count), cafile]
+    cmd = ([binary] + (["--resume"] if resume else [])
+           + [HOST, str(port), AUTH_USER, AUTH_USER, TO, str(size), str(conc), str(count),
+              cafile])
     p = subprocess.run(cmd, capture_output=True, timeout=timeout, env=env,
                        stdin=subprocess.DEVNULL)
     kv = dict(x.split("=", 1) for x in p.stdout.decode().split() if "=" in x)
@@ -309,34 +324,45 @@ def loadgen(binary, port, count, conc, size, cafile, timeout):
         raise RuntimeError("loadgen failed (%d): %s\n%s%s"
                            % (p.returncode, " ".join(cmd), p.stdout.decode(errors="replace"),
                               p.stderr.decode(errors="replace")[-2000:]))
-    return {k: float(v) for k, v in kv.items()}
+    r = {k: float(v) for k, v in kv.items()}
+    # Each thread's first connection is a full handshake. How many of the
+    # others resume depends on the server: OpenSSL's client offers a TLS 1.3
+    # session once, so a server that gives no new ticket on resumption
+    # (Postfix) resumes every other connection. The report shows the count;
+    # none at all would mean the row does not measure what it claims.
+    if resume and r["ok"] > conc and r["resumed"] == 0:
+        raise RuntimeError("loadgen --resume: no connection resumed (%s)" % " ".join(cmd))
+    return r
 
 
 def tls_throughput(binary, servers, mp, cafile):
-    """{conc: {name: [result dicts]}}, 4 KiB, STARTTLS + AUTH PLAIN, new connection each."""
+    """{(mode, conc): {name: [result dicts]}}, 4 KiB, STARTTLS + AUTH PLAIN, new
+    connection each; mode "full" (a full handshake each time) or "resume"."""
     res = {}
-    for conc in TLS_CONCURRENCY:
-        cell = res.setdefault(conc, {})
-        counts = {}
-        for name, port in servers:
-            n0 = max(20, 2 * conc)
-            r = loadgen(binary, port, n0, conc, 4096, cafile, timeout=120)
-            counts[name] = int(min(20000, max(2 * conc, r["rate"] * SECONDS)))
-            if name == "mailport":
-                mp.acknowledged += int(r["ok"])
-                mp.clear_mail()
-        for i in range(RUNS):
+    for mode in TLS_MODES:
+        resume = mode == "resume"
+        for conc in TLS_CONCURRENCY:
+            cell = res.setdefault((mode, conc), {})
+            counts = {}
             for name, port in servers:
-                r = loadgen(binary, port, counts[name], conc, 4096, cafile,
-                            timeout=SECONDS * 20 + 60)
+                n0 = max(20, 2 * conc)
+                r = loadgen(binary, port, n0, conc, 4096, cafile, timeout=120, resume=resume)
+                counts[name] = int(min(20000, max(2 * conc, r["rate"] * SECONDS)))
                 if name == "mailport":
                     mp.acknowledged += int(r["ok"])
                     mp.clear_mail()
-                cell.setdefault(name, []).append(r)
-                log("  %-8s STARTTLS+AUTH conc=%-3d run %d: %5d msgs in %5.2f s = %7.1f msgs/s"
-                    " (p50 %.1f ms, p99 %.1f ms)  load %s"
-                    % (name, conc, i + 1, r["ok"], r["seconds"], r["rate"], r["p50_ms"],
-                       r["p99_ms"], loadavg()))
+            for i in range(RUNS):
+                for name, port in servers:
+                    r = loadgen(binary, port, counts[name], conc, 4096, cafile,
+                                timeout=SECONDS * 20 + 60, resume=resume)
+                    if name == "mailport":
+                        mp.acknowledged += int(r["ok"])
+                        mp.clear_mail()
+                    cell.setdefault(name, []).append(r)
+                    log("  %-8s STARTTLS+AUTH %-6s conc=%-3d run %d: %5d msgs in %5.2f s = "
+                        "%7.1f msgs/s, %d resumed (p50 %.1f ms, p99 %.1f ms)  load %s"
+                        % (name, mode, conc, i + 1, r["ok"], r["seconds"], r["rate"],
+                           r["resumed"], r["p50_ms"], r["p99_ms"], loadavg()))
     return res
 
 
@@ -419,6 +445,129 @@ def hold_idle(port, n, pids_fn, timeout):
             s.close()
 
 
+def smtp_reply(sock):
+    """One SMTP reply (all its lines) from a blocking socket or SSL socket."""
+    data = b""
+    while True:
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise RuntimeError("connection closed after %r" % data[-200:])
+        data += chunk
+        lines = data.split(b"\r\n")
+        if len(lines) > 1 and lines[-1] == b"":
+            last = lines[-2]
+            if len(last) >= 4 and last[3:4] == b" ":
+                return data
+
+
+def tls_idle_connection(port, implicit, ctx):
+    """A connection that finished TLS (STARTTLS, or implicit TLS) and EHLO
+    over it, then stays idle: what a connected mail client looks like. The
+    EHLO reply also makes sure TLS 1.3 tickets have been read."""
+    s = socket.create_connection((HOST, port), timeout=60)
+    try:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if implicit:
+            s = ctx.wrap_socket(s, server_hostname="localhost")
+        if not smtp_reply(s).startswith(b"220"):
+            raise RuntimeError("no greeting")
+        if not implicit:
+            s.sendall(b"EHLO client.bench.test\r\n")
+            smtp_reply(s)
+            s.sendall(b"STARTTLS\r\n")
+            if not smtp_reply(s).startswith(b"220"):
+                raise RuntimeError("STARTTLS refused")
+            s = ctx.wrap_socket(s, server_hostname="localhost")
+        s.sendall(b"EHLO client.bench.test\r\n")
+        if not smtp_reply(s).startswith(b"250"):
+            raise RuntimeError("EHLO over TLS refused")
+        return s
+    except Exception:
+        s.close()
+        raise
+
+
+def hold_idle_tls(port, n, pids_fn, cafile, implicit, workers=8):
+    """Like hold_idle, with n connections that completed TLS and EHLO (full
+    handshakes, TLS 1.3, 8 at a time). Returns the same tuple."""
+    import concurrent.futures
+    import ssl
+    ctx = ssl.create_default_context(cafile=cafile)
+    base = mem_kib(pids_fn())
+    socks, outcomes = [], {}
+    try:
+        with concurrent.futures.ThreadPoolExecutor(workers) as ex:
+            futs = [ex.submit(tls_idle_connection, port, implicit, ctx) for _ in range(n)]
+            for f in futs:
+                try:
+                    socks.append(f.result())
+                except Exception as e:  # noqa: BLE001
+                    k = str(e)[:60] or type(e).__name__
+                    outcomes[k] = outcomes.get(k, 0) + 1
+        time.sleep(1.0)
+        pids = pids_fn()
+        rss, pss = mem_kib(pids)
+        return len(socks), base[0], base[1], rss, pss, len(pids), outcomes
+    finally:
+        for s in socks:
+            s.close()
+
+
+def proc_status_kib(pid, field):
+    with open("/proc/%d/status" % pid) as f:
+        for ln in f:
+            if ln.startswith(field + ":"):
+                return int(ln.split()[1])
+    return 0
+
+
+def big_message(mp, port, cafile, tls):
+    """One BIG_MESSAGE-byte message into mailport (plain on the relay door, or
+    STARTTLS + AUTH on submission), with the peak RSS reset just before
+    (clear_refs 5). Returns a dict of KiB figures: rss_before, peak_receive
+    (VmHWM when the 250 arrived), peak_delivery (VmHWM once it reached the
+    Maildir), rss_after, and the seconds the 250 took."""
+    import smtplib
+    import ssl
+    pid = mp.proc.pid
+    mp.clear_mail()
+    line = b"x" * 78 + b"\r\n"
+    body = (b"From: <%s>\r\nTo: <%s>\r\nSubject: big\r\n\r\n"
+            % (FROM.encode(), TO.encode())) + line * (BIG_MESSAGE // len(line))
+    if tls:
+        # Log in once before: the first check of a password runs yescrypt,
+        # which takes 16 MiB by itself (N=4096, r=32) and would be counted
+        # as the message's. The login cache answers the next one.
+        with smtplib.SMTP(HOST, port, local_hostname="client.bench.test", timeout=60) as c:
+            c.starttls(context=ssl.create_default_context(cafile=cafile))
+            c.login(AUTH_USER, AUTH_PW)
+    with open("/proc/%d/clear_refs" % pid, "w") as f:
+        f.write("5")   # VmHWM := VmRSS
+    before = proc_status_kib(pid, "VmRSS")
+    t0 = time.monotonic()
+    with smtplib.SMTP(HOST, port, local_hostname="client.bench.test", timeout=120) as c:
+        if tls:
+            c.starttls(context=ssl.create_default_context(cafile=cafile))
+            c.login(AUTH_USER, AUTH_PW)
+        refused = c.sendmail(AUTH_USER if tls else FROM, [TO], body)
+        if refused:
+            raise RuntimeError("big message refused: %r" % refused)
+    took = time.monotonic() - t0
+    peak_receive = proc_status_kib(pid, "VmHWM")
+    mp.acknowledged += 1
+    deadline = time.monotonic() + 120
+    while mp.stored() == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    delivered = mp.stored()
+    peak_delivery = proc_status_kib(pid, "VmHWM")
+    after = proc_status_kib(pid, "VmRSS")
+    mp.clear_mail()
+    if not delivered:
+        raise RuntimeError("big message not delivered within 120 s")
+    return {"rss_before": before, "peak_receive": peak_receive,
+            "peak_delivery": peak_delivery, "rss_after": after, "seconds": took}
+
+
 def wait_processes_settle(pids_fn, limit, timeout=30):
     deadline = time.monotonic() + timeout
     while len(pids_fn()) > limit and time.monotonic() < deadline:
@@ -432,7 +581,7 @@ def med(xs):
     return statistics.median(xs) if xs else float("nan")
 
 
-def report(tp, tls, lat, mem):
+def report(tp, tls, lat, mem, big):
     out = ["", "## Accept rate (msgs/s, smtp-source, one connection per message, "
            "median of %d runs)" % RUNS, "",
            "| size | concurrency | mailport | Postfix | mailport / Postfix |",
@@ -445,30 +594,50 @@ def report(tp, tls, lat, mem):
     if tls:
         out += ["", "## STARTTLS + AUTH PLAIN, 4 KiB, new connection per message (bench/loadgen, "
                 "median of %d runs)" % RUNS, "",
-                "| concurrency | mailport msgs/s | Postfix msgs/s | mailport / Postfix | "
-                "mailport p50/p99 ms | Postfix p50/p99 ms |", "|---|---|---|---|---|---|"]
-        for conc in TLS_CONCURRENCY:
-            cell = tls[conc]
-            m = med([r["rate"] for r in cell["mailport"]])
-            p = med([r["rate"] for r in cell["postfix"]])
-            lm = (med([r["p50_ms"] for r in cell["mailport"]]),
-                  med([r["p99_ms"] for r in cell["mailport"]]))
-            lp = (med([r["p50_ms"] for r in cell["postfix"]]),
-                  med([r["p99_ms"] for r in cell["postfix"]]))
-            out.append("| %d | %.0f | %.0f | %.2f× | %.1f / %.1f | %.1f / %.1f |"
-                       % (conc, m, p, m / p, lm[0], lm[1], lp[0], lp[1]))
+                "full: a full handshake every time; resume: `loadgen --resume`, each "
+                "thread offers its previous session (its first connection is full).", "",
+                "| handshake | concurrency | mailport msgs/s | Postfix msgs/s | "
+                "mailport / Postfix | mailport p50/p99 ms | Postfix p50/p99 ms | "
+                "resumed (mailport / Postfix) |", "|---|---|---|---|---|---|---|---|"]
+        for mode in TLS_MODES:
+            for conc in TLS_CONCURRENCY:
+                cell = tls[(mode, conc)]
+                m = med([r["rate"] for r in cell["mailport"]])
+                p = med([r["rate"] for r in cell["postfix"]])
+                lm = (med([r["p50_ms"] for r in cell["mailport"]]),
+                      med([r["p99_ms"] for r in cell["mailport"]]))
+                lp = (med([r["p50_ms"] for r in cell["postfix"]]),
+                      med([r["p99_ms"] for r in cell["postfix"]]))
+                rs = ["%d of %d" % (sum(r["resumed"] for r in cell[n]),
+                                    sum(r["ok"] for r in cell[n])) for n in ("mailport", "postfix")]
+                out.append("| %s | %d | %.0f | %.0f | %.2f× | %.1f / %.1f | %.1f / %.1f | %s |"
+                           % (mode, conc, m, p, m / p, lm[0], lm[1], lp[0], lp[1],
+                              " / ".join(rs)))
     out += ["", "## Latency of one transaction (connect .. 221, 4 KiB, concurrency 1)", "",
             "| server | p50 ms | p99 ms |", "|---|---|---|"]
     for name, (p50, p99) in lat.items():
         out.append("| %s | %.2f | %.2f |" % (name, p50, p99))
-    out += ["", "## Server memory with idle connections (after the greeting)", "",
-            "| server | connections | greeted | processes | RSS before → after (KiB) | "
-            "RSS per connection | PSS per connection |", "|---|---|---|---|---|---|---|"]
-    for name, n, (g, rb, pb, r, p, np, oc) in mem:
-        out.append("| %s | %d | %d | %d | %d → %d | %.1f KiB | %.1f KiB |"
-                   % (name, n, g, np, rb, r, (r - rb) / max(g, 1), (p - pb) / max(g, 1)))
+    out += ["", "## Server memory with idle connections", "",
+            "plain: after the greeting; STARTTLS / implicit TLS: after a full TLS 1.3 "
+            "handshake and EHLO over it.", "",
+            "| server | connection | connections | ready | processes | "
+            "RSS before → after (KiB) | RSS per connection | PSS per connection |",
+            "|---|---|---|---|---|---|---|---|"]
+    for name, kind, n, (g, rb, pb, r, p, np, oc) in mem:
+        out.append("| %s | %s | %d | %d | %d | %d → %d | %.1f KiB | %.1f KiB |"
+                   % (name, kind, n, g, np, rb, r, (r - rb) / max(g, 1), (p - pb) / max(g, 1)))
         if oc:
-            out.append("|  | not greeted: %s | | | | | |" % oc)
+            out.append("|  |  | not ready: %s | | | | | |" % oc)
+    if big:
+        out += ["", "## One %.0f MiB message (mailport's RSS, KiB; peak = VmHWM, reset just "
+                "before)" % (BIG_MESSAGE / 1048576), "",
+                "| path | RSS before | peak until the 250 | peak until delivered | "
+                "RSS after | growth of the peak | seconds to 250 |",
+                "|---|---|---|---|---|---|---|"]
+        for kind, r in big:
+            out.append("| %s | %d | %d | %d | %d | %+d KiB | %.2f |"
+                       % (kind, r["rss_before"], r["peak_receive"], r["peak_delivery"],
+                          r["rss_after"], r["peak_delivery"] - r["rss_before"], r["seconds"]))
     return "\n".join(out) + "\n"
 
 
@@ -515,18 +684,47 @@ def main():
             if n + 100 > fdmax:
                 log("  skip %d idle connections: fd limit %d" % (n, fdmax))
                 continue
+            # A fresh mailport for each figure: memory freed by the previous
+            # connections would otherwise be reused and hide the cost.
+            mp.stop()
+            mp.start()
             r = hold_idle(mp.port, n, mp.pids, timeout=60)
-            log("  mailport %d: %s" % (n, r))
-            mem.append(("mailport", n, r))
+            log("  mailport %d plain: %s" % (n, r))
+            mem.append(("mailport", "plain", n, r))
             if n <= 1000:   # Postfix: one smtpd process per connection
                 wait_processes_settle(pf.processes, 12, timeout=10)
                 r = hold_idle(pf.ports["smtp"], n, pf.processes, timeout=120)
-                log("  postfix  %d: %s" % (n, r))
-                mem.append(("postfix", n, r))
+                log("  postfix  %d plain: %s" % (n, r))
+                mem.append(("postfix", "plain", n, r))
+        for n in IDLE:
+            if n + 100 > fdmax:
+                continue
+            for kind, port, implicit in (("STARTTLS", mp.sub_port, False),
+                                         ("implicit TLS", mp.subs_port, True)):
+                mp.stop()
+                mp.start()
+                r = hold_idle_tls(port, n, mp.pids, certs.ca, implicit)
+                log("  mailport %d %s: %s" % (n, kind, r))
+                mem.append(("mailport", kind, n, r))
+            if n <= 1000:
+                # The plaintext run's idle smtpd processes linger (max_idle)
+                # and would be reused: start Postfix afresh.
+                pf.stop()
+                pf.start()
+                r = hold_idle_tls(pf.ports["smtp"], n, pf.processes, certs.ca, False)
+                log("  postfix  %d STARTTLS: %s" % (n, r))
+                mem.append(("postfix", "STARTTLS", n, r))
         # 1,000 idle smtpd processes would linger (max_idle) and slow Postfix
         # down in what follows: start it afresh.
         pf.stop()
         pf.start()
+        log("== one %d-byte message" % BIG_MESSAGE)
+        big = []
+        for kind, port, tls in (("plain, relay door", mp.port, False),
+                                ("STARTTLS + AUTH, submission door", mp.sub_port, True)):
+            r = big_message(mp, port, certs.ca, tls)
+            log("  mailport %s: %s" % (kind, r))
+            big.append((kind, r))
         log("== accept rate")
         tp = throughput(servers, mp)
         log("== STARTTLS + AUTH")
@@ -545,7 +743,7 @@ def main():
                  % (mp.acknowledged, mp.delivered,
                     "" if mp.acknowledged == mp.delivered else "  <-- MISMATCH"))
         log(check)
-        text = report(tp, tls, lat, mem) + "\n" + check + "\n"
+        text = report(tp, tls, lat, mem, big) + "\n" + check + "\n"
         text += "\n(total bench time %.0f s)\n" % (time.monotonic() - t_start)
         log(text)
         with open(os.path.join(REPO, "bench", "last-run.md"), "w") as f:

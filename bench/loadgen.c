@@ -3,11 +3,16 @@
  * message, on mailport's client core (net/client_run, core/smtp_client).
  * Used against every server alike by bench/bench.py.
  *
- *   loadgen HOST PORT USER FROM TO SIZE SESSIONS COUNT CAFILE
+ *   loadgen [--resume] HOST PORT USER FROM TO SIZE SESSIONS COUNT CAFILE
+ *
+ * With --resume each of the SESSIONS threads offers the TLS session its
+ * previous connection was granted (client_conn's tls_session), as a mail
+ * client that reconnects does; its first connection is a full handshake.
  *
  * The password is read from the environment (LOADGEN_PASSWORD). Prints one
- * line: "ok=N failed=F seconds=S rate=R p50_ms=A p99_ms=B" and, on failures,
- * the first failure's phase and reply on stderr. Exit 0 when all succeeded.
+ * line: "ok=N failed=F resumed=R seconds=S rate=R p50_ms=A p99_ms=B" and,
+ * on failures, the first failure's phase and reply on stderr. Exit 0 when
+ * all succeeded.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -26,7 +31,8 @@ static char *g_body;
 static size_t g_body_len;
 static atomic_long g_next;
 static long g_count;
-static atomic_long g_ok, g_failed;
+static atomic_long g_ok, g_failed, g_resumed;
+static int g_resume;
 static double *g_lat; /* seconds, by message index */
 static pthread_mutex_t g_err_lock = PTHREAD_MUTEX_INITIALIZER;
 static int g_err_shown;
@@ -41,6 +47,10 @@ static double now(void)
 static void *worker(void *arg)
 {
 	(void)arg;
+	SSL_SESSION *session = NULL;
+	struct client_conn_opts opts = g_opts;
+	if (g_resume)
+		opts.tls_session = &session;
 	for (;;) {
 		long i = atomic_fetch_add(&g_next, 1);
 		if (i >= g_count)
@@ -49,8 +59,10 @@ static void *worker(void *arg)
 		struct smtp_client_rcpt_result rr[1];
 		memset(&r, 0, sizeof r);
 		double t0 = now();
-		client_run(&g_opts, &g_cfg, &g_env, g_body, g_body_len, NULL, &r, rr);
+		client_run(&opts, &g_cfg, &g_env, g_body, g_body_len, NULL, &r, rr);
 		g_lat[i] = now() - t0;
+		if (r.tls_used && r.tls.resumed)
+			atomic_fetch_add(&g_resumed, 1);
 		if (r.connected && r.smtp.failure == CLIENT_OK && r.smtp.accepted == 1) {
 			atomic_fetch_add(&g_ok, 1);
 		} else {
@@ -64,6 +76,7 @@ static void *worker(void *arg)
 			pthread_mutex_unlock(&g_err_lock);
 		}
 	}
+	SSL_SESSION_free(session);
 	return NULL;
 }
 
@@ -75,8 +88,12 @@ static int cmp_double(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "--resume") == 0) {
+		g_resume = 1;
+		argv++, argc--;
+	}
 	if (argc != 10) {
-		fprintf(stderr, "usage: loadgen HOST PORT USER FROM TO SIZE SESSIONS COUNT CAFILE\n"
+		fprintf(stderr, "usage: loadgen [--resume] HOST PORT USER FROM TO SIZE SESSIONS COUNT CAFILE\n"
 				"(password in LOADGEN_PASSWORD)\n");
 		return 2;
 	}
@@ -136,8 +153,9 @@ int main(int argc, char **argv)
 			g_lat[m++] = g_lat[i];
 	qsort(g_lat, (size_t)m, sizeof *g_lat, cmp_double);
 	double p50 = m ? g_lat[m / 2] : 0, p99 = m ? g_lat[(m * 99) / 100 < m ? (m * 99) / 100 : m - 1] : 0;
-	printf("ok=%ld failed=%ld seconds=%.3f rate=%.1f p50_ms=%.2f p99_ms=%.2f\n", ok,
-	       atomic_load(&g_failed), dt, ok / dt, p50 * 1000, p99 * 1000);
+	printf("ok=%ld failed=%ld resumed=%ld seconds=%.3f rate=%.1f p50_ms=%.2f p99_ms=%.2f\n",
+	       ok, atomic_load(&g_failed), atomic_load(&g_resumed), dt, ok / dt, p50 * 1000,
+	       p99 * 1000);
 	free(th);
 	free(g_lat);
 	free(g_body);

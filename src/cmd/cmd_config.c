@@ -102,7 +102,7 @@ check_tls(const struct config *cfg, const char *path)
 			have_cert ? cfg->tls_cert : cfg->tls_key);
 		return -1;
 	}
-	SSL_CTX *ctx = tls_server_ctx_new(cfg->tls_cert, cfg->tls_key, err, sizeof err);
+	SSL_CTX *ctx = tls_server_ctx_new(cfg->tls_cert, cfg->tls_key, NULL, err, sizeof err);
 	if (ctx == NULL) {
 		fprintf(stderr, "%s\n", err);
 		return -1;

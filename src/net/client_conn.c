@@ -43,6 +43,7 @@ struct client_conn {
 	char peer[64];
 	const char *cafile;
 	bool insecure;
+	SSL_SESSION **session; /* opts->tls_session */
 	SSL_CTX *ctx;
 	SSL *ssl;
 	struct tls_info tls;
@@ -177,6 +178,7 @@ client_conn_open(const struct client_conn_opts *opts, struct conn_error *err)
 	c->timeout_ms = opts->timeout_ms;
 	c->cafile = opts->cafile;
 	c->insecure = opts->insecure;
+	c->session = opts->tls_session;
 	str_copy(c->host, sizeof c->host, opts->host);
 	addr_text(ai, c->peer, sizeof c->peer);
 	freeaddrinfo(list);
@@ -281,11 +283,28 @@ fill_tls_info(struct client_conn *c)
 			t->days_left = days;
 		X509_free(cert);
 	}
+	t->resumed = SSL_session_reused(c->ssl);
+	/* On resumption both come from the session: the verdict of its full handshake. */
 	long v = SSL_get_verify_result(c->ssl);
 	t->verified = cert != NULL && v == X509_V_OK;
 	str_copy(t->verify_error, sizeof t->verify_error,
 		 cert == NULL ? "the server sent no certificate"
 			      : (v == X509_V_OK ? "" : X509_verify_cert_error_string(v)));
+}
+
+/* A session the server granted: into the caller's slot (we own it: 1). */
+static int
+keep_session(SSL *ssl, SSL_SESSION *sess)
+{
+	struct client_conn *c = SSL_get_app_data(ssl);
+	/* Only a verified server's session: resuming skips the certificate. TLS
+	 * 1.2 grants it inside the handshake, before fill_tls_info. */
+	if (c == NULL || c->session == NULL || SSL_get0_peer_certificate(ssl) == NULL ||
+	    SSL_get_verify_result(ssl) != X509_V_OK)
+		return 0;
+	SSL_SESSION_free(*c->session);
+	*c->session = sess;
+	return 1;
 }
 
 static SSL_CTX *
@@ -307,6 +326,13 @@ client_ctx(const struct client_conn *c, struct conn_error *err)
 	}
 	/* Verdict checked after the handshake (see the file comment). */
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	if (c->session != NULL) {
+		/* TLS 1.3 tickets arrive after the handshake, whenever the next
+		 * read meets them: the callback catches each as it comes. */
+		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
+							SSL_SESS_CACHE_NO_INTERNAL_STORE);
+		SSL_CTX_sess_set_new_cb(ctx, keep_session);
+	}
 	return ctx;
 }
 
@@ -332,6 +358,9 @@ client_conn_start_tls(struct client_conn *c, struct conn_error *err)
 		return -1;
 	c->ssl = SSL_new(c->ctx);
 	SSL_set_fd(c->ssl, c->fd);
+	SSL_set_app_data(c->ssl, c);
+	if (c->session != NULL && *c->session != NULL)
+		SSL_set_session(c->ssl, *c->session);
 	struct in6_addr a6;
 	struct in_addr a4;
 	bool is_ip =

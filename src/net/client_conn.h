@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <openssl/ssl.h>
+
 enum conn_error_kind {
 	CONN_OK,
 	CONN_DNS,	    /* the name does not resolve */
@@ -40,6 +42,15 @@ struct client_conn_opts {
 	int timeout_ms;		  /* for the connect and for each read/write */
 	const char *cafile;	  /* NULL: the system's trust store */
 	bool insecure;		  /* do not verify the certificate (explicit, warned) */
+	/*
+	 * TLS resumption, for a caller that asks (NULL: a full handshake every
+	 * time). *tls_session, when set, is offered; it must come from an
+	 * earlier connection to the same host and door with the same cafile.
+	 * Each session the server grants replaces it (the old one is freed);
+	 * the caller frees the last with SSL_SESSION_free. One connection at a
+	 * time per slot: the slot is not locked.
+	 */
+	SSL_SESSION **tls_session;
 };
 
 /* What the TLS session turned out to be, for logs, -v and probe. */
@@ -52,6 +63,7 @@ struct tls_info {
 	char not_after[64]; /* "2027-12-01 10:00:00 UTC" */
 	long days_left;
 	bool verified;		/* chain verified and host name matched */
+	bool resumed;		/* an earlier session was resumed (no certificate sent) */
 	char verify_error[160]; /* why not, when not */
 };
 

@@ -274,7 +274,10 @@ static int
 tls_load(struct server *srv)
 {
 	char err[1024];
-	SSL_CTX *ctx = tls_server_ctx_new(srv->tls_cert, srv->tls_key, err, sizeof err);
+	if (srv->tickets == NULL)
+		srv->tickets = tls_tickets_new(); /* NULL: OpenSSL's per-context keys */
+	SSL_CTX *ctx =
+	    tls_server_ctx_new(srv->tls_cert, srv->tls_key, srv->tickets, err, sizeof err);
 	if (ctx == NULL) {
 		const struct fix *f = fix_get(FIX_CERT_LOAD);
 		log_err("event=tls_error error=\"%s\" what=\"%s\" cause=\"%s\" fix=\"%s\"", err,
@@ -669,6 +672,7 @@ server_stop(struct server *srv)
 	explicit_bzero(srv->relay_secret, sizeof srv->relay_secret);
 	if (srv->tls)
 		SSL_CTX_free(srv->tls);
+	tls_tickets_free(&srv->tickets);
 	event_base_free(srv->base);
 }
 

@@ -57,6 +57,7 @@ struct server {
 	char tls_cert[4096];
 	char tls_key[4096];
 	SSL_CTX *tls;
+	struct tls_tickets *tickets; /* outlive srv->tls, so tickets resume across reloads */
 	struct users_ref *users;
 	struct auth_cache *auth_cache; /* recent successful logins */
 	struct timespec users_checked; /* last stat of the users file */

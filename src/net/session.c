@@ -673,6 +673,14 @@ session_release(struct session *s)
 		if (s->delay_ev)
 			event_free(s->delay_ev);
 		s->delay_ev = NULL;
+		if (s->bev && s->tls && s->closing && !s->handshaking) {
+			/* A clean end (after 221 or 421) says so: close_notify, RFC 8446
+			 * 6.1; clients that check it report a truncation otherwise. Best
+			 * effort, never waited for. */
+			SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
+			if (ssl != NULL && SSL_is_init_finished(ssl) && SSL_shutdown(ssl) < 0)
+				ERR_clear_error();
+		}
 		if (s->bev)
 			bufferevent_free(s->bev);
 		s->bev = NULL;

@@ -12,6 +12,10 @@
  * are written to a temporary name, fsynced and renamed, so a crash never
  * leaves half a key; the key is mode 0600 from its creation. An existing
  * file is never overwritten: with only one of the two present, it stops.
+ *
+ * Session tickets are sealed with keys kept outside the contexts, so a
+ * SIGHUP (which builds a new context) does not cost every client a full
+ * handshake. The keys live in memory only: a restart starts afresh.
  */
 #include "tls.h"
 
@@ -24,10 +28,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <pthread.h>
+#include <time.h>
+
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
 #include "str.h"
@@ -324,6 +334,178 @@ tls_ensure_self_signed(const char *cert_path, const char *key_path, const char *
 	return rc;
 }
 
+/* ---- session tickets ---- */
+
+/*
+ * A ticket is sealed with the current key and opened with the current or
+ * the previous one. Keys rotate every TICKET_LIFETIME seconds and a ticket
+ * is good for that long, so a ticket made just before a rotation still
+ * opens until it expires, and a stolen key opens at most two periods of
+ * tickets. An hour matches Postfix's session cache timeout; mail clients
+ * that reconnect every few minutes resume almost always.
+ */
+#define TICKET_LIFETIME 3600
+#define TICKET_NAME_LEN 16
+#define TICKET_KEY_LEN 32
+
+struct ticket_key {
+	unsigned char name[TICKET_NAME_LEN];
+	unsigned char aes[TICKET_KEY_LEN];  /* AES-256-CBC */
+	unsigned char hmac[TICKET_KEY_LEN]; /* HMAC-SHA256 */
+	bool set;
+};
+
+struct tls_tickets {
+	/* Contexts of an old configuration may still run handshakes (and one
+	 * day, other event loops may share these keys): a lock is cheap here. */
+	pthread_mutex_t lock;
+	struct ticket_key cur, prev;
+	time_t rotated; /* CLOCK_MONOTONIC seconds of the last rotation */
+	/* The certificate the tickets were made under: a new one voids them. */
+	unsigned char cert_sha256[32];
+	bool cert_set;
+};
+
+static int ticket_ex_index = -1;
+static pthread_once_t ticket_ex_once = PTHREAD_ONCE_INIT;
+
+static void
+ticket_ex_init(void)
+{
+	ticket_ex_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+static time_t
+mono_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* Under the lock. */
+static int
+tickets_rotate_locked(struct tls_tickets *t)
+{
+	struct ticket_key k = {.set = true};
+	if (RAND_bytes(k.name, sizeof k.name) != 1 || RAND_priv_bytes(k.aes, sizeof k.aes) != 1 ||
+	    RAND_priv_bytes(k.hmac, sizeof k.hmac) != 1) {
+		OPENSSL_cleanse(&k, sizeof k);
+		return -1;
+	}
+	t->prev = t->cur;
+	t->cur = k;
+	OPENSSL_cleanse(&k, sizeof k);
+	t->rotated = mono_seconds();
+	return 0;
+}
+
+struct tls_tickets *
+tls_tickets_new(void)
+{
+	struct tls_tickets *t = xcalloc(1, sizeof *t);
+	pthread_mutex_init(&t->lock, NULL);
+	if (tickets_rotate_locked(t) < 0) {
+		tls_tickets_free(&t);
+		return NULL;
+	}
+	return t;
+}
+
+void
+tls_tickets_rotate(struct tls_tickets *t)
+{
+	pthread_mutex_lock(&t->lock);
+	tickets_rotate_locked(t); /* on failure the keys in use stay in use */
+	pthread_mutex_unlock(&t->lock);
+}
+
+void
+tls_tickets_free(struct tls_tickets **tp)
+{
+	struct tls_tickets *t = *tp;
+	if (t == NULL)
+		return;
+	pthread_mutex_destroy(&t->lock);
+	OPENSSL_cleanse(t, sizeof *t);
+	free(t);
+	*tp = NULL;
+}
+
+/*
+ * A ticket resumes the identity the server proved in the full handshake. A
+ * reload with another certificate (renewed, or replaced after a leak) must
+ * show clients the new one, so both keys go and every ticket with them.
+ */
+static int
+tickets_bind_cert(struct tls_tickets *t, SSL_CTX *ctx)
+{
+	unsigned char md[32];
+	unsigned int len = 0;
+	X509 *cert = SSL_CTX_get0_certificate(ctx);
+	if (cert == NULL || X509_digest(cert, EVP_sha256(), md, &len) != 1 || len != sizeof md)
+		return -1;
+	int rc = 0;
+	pthread_mutex_lock(&t->lock);
+	if (t->cert_set && memcmp(md, t->cert_sha256, sizeof md) != 0)
+		rc = tickets_rotate_locked(t) == 0 && tickets_rotate_locked(t) == 0 ? 0 : -1;
+	memcpy(t->cert_sha256, md, sizeof md);
+	t->cert_set = rc == 0;
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+static int
+ticket_key_init(const struct ticket_key *k, unsigned char *iv, EVP_CIPHER_CTX *cctx,
+		EVP_MAC_CTX *hctx, int enc)
+{
+	OSSL_PARAM params[] = {
+	    OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, (void *)k->hmac, sizeof k->hmac),
+	    OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+	    OSSL_PARAM_construct_end(),
+	};
+	if (EVP_MAC_CTX_set_params(hctx, params) != 1)
+		return -1;
+	if (EVP_CipherInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes, iv, enc) != 1)
+		return -1;
+	return 0;
+}
+
+/*
+ * OpenSSL's ticket callback. Sealing: 1 with the current key. Opening: 2
+ * with the current or the previous key, so OpenSSL sends a fresh ticket:
+ * every resumed connection leaves the client a new one (clients should not
+ * offer a ticket twice, RFC 8446 C.4, and OpenSSL's do not), and a ticket
+ * of the previous key is replaced before it expires. 0 otherwise, never
+ * -1: an unknown key (a ticket from before a restart) or a failure here
+ * costs a full handshake, not the connection.
+ */
+static int
+ticket_cb(SSL *ssl, unsigned char key_name[TICKET_NAME_LEN], unsigned char *iv,
+	  EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
+{
+	struct tls_tickets *t = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ticket_ex_index);
+	if (t == NULL)
+		return 0;
+	int rc;
+	pthread_mutex_lock(&t->lock);
+	if (mono_seconds() - t->rotated >= TICKET_LIFETIME)
+		tickets_rotate_locked(t);
+	if (enc) {
+		int ivlen = EVP_CIPHER_get_iv_length(EVP_aes_256_cbc());
+		memcpy(key_name, t->cur.name, TICKET_NAME_LEN);
+		rc = RAND_bytes(iv, ivlen) == 1 && ticket_key_init(&t->cur, iv, cctx, hctx, 1) == 0;
+	} else if (memcmp(key_name, t->cur.name, TICKET_NAME_LEN) == 0) {
+		rc = ticket_key_init(&t->cur, iv, cctx, hctx, 0) == 0 ? 2 : 0;
+	} else if (t->prev.set && memcmp(key_name, t->prev.name, TICKET_NAME_LEN) == 0) {
+		rc = ticket_key_init(&t->prev, iv, cctx, hctx, 0) == 0 ? 2 : 0;
+	} else {
+		rc = 0;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
 /* What a PEM file holds, from its BEGIN lines, to tell a swapped tls line. */
 enum pem_kind { PEM_CERT = 1, PEM_KEY = 2, PEM_ENCRYPTED = 4 };
 
@@ -417,7 +599,8 @@ mismatch:
 }
 
 SSL_CTX *
-tls_server_ctx_new(const char *cert_path, const char *key_path, char *err, size_t err_size)
+tls_server_ctx_new(const char *cert_path, const char *key_path, struct tls_tickets *tickets,
+		   char *err, size_t err_size)
 {
 	char reason[512];
 	ERR_clear_error();
@@ -446,13 +629,33 @@ tls_server_ctx_new(const char *cert_path, const char *key_path, char *err, size_
 	/* Mozilla intermediate: every suite is strong, so the client may pick. */
 	SSL_CTX_clear_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
 	SSL_CTX_set_dh_auto(ctx, 1); /* ffdhe2048 for the DHE-RSA suites */
+	/*
+	 * Resumption: tickets for TLS 1.3 and for 1.2 clients that take them, the
+	 * in-memory cache for 1.2 clients that do not. One session id context
+	 * for every door: a session from 587 may resume on 465, the same server.
+	 */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
 	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"mailport", 8);
+	SSL_CTX_set_timeout(ctx, TICKET_LIFETIME);
 	/* Idle SMTP sessions are many: give their buffers back between records. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	if (load_cert_and_key(ctx, cert_path, key_path, err, err_size) < 0) {
 		SSL_CTX_free(ctx);
 		return NULL;
+	}
+	if (tickets != NULL) {
+		pthread_once(&ticket_ex_once, ticket_ex_init);
+		if (ticket_ex_index < 0 ||
+		    SSL_CTX_set_ex_data(ctx, ticket_ex_index, tickets) != 1 ||
+		    SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb) != 1 ||
+		    tickets_bind_cert(tickets, ctx) < 0) {
+			snprintf(err, err_size,
+				 "tls: OpenSSL refused the session ticket keys: %s; check the "
+				 "OpenSSL 3 installation (libssl3)",
+				 tls_last_error(reason, sizeof reason));
+			SSL_CTX_free(ctx);
+			return NULL;
+		}
 	}
 	return ctx;
 }
