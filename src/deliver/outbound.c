@@ -271,31 +271,35 @@ static bool
 reuse(const struct spool_entry *e, const struct buf *body, struct cached_conn *cc,
       struct rcpt_outcome **group, size_t n, struct cached_conn **keep)
 {
-	const char **rcpts = xcalloc(n, sizeof *rcpts);
-	struct smtp_client_envelope env;
-	group_envelope(e, body, group, n, rcpts, &env);
-	struct smtp_client_rcpt_result *rr = xcalloc(n, sizeof *rr);
-	struct client_run_result r;
-	bool idle =
-	    client_session_next(cc->session, &env, body->data ? body->data : "", body->len, &r, rr);
-	const char *phase = r.smtp.phase ? r.smtp.phase : "";
-	/* Closed, or a 421 said while it was idle (a server's idle timeout). */
-	bool stale = !idle && strcmp(phase, "mail") == 0 &&
-		     (r.smtp.reply.code == 0 || r.smtp.reply.code == 421);
-	if (stale) {
+	/* Anything said while it was idle is its end, or a 421 before the end. */
+	bool stale = !client_session_quiet(cc->session), idle = false;
+	if (!stale) {
+		const char **rcpts = xcalloc(n, sizeof *rcpts);
+		struct smtp_client_envelope env;
+		group_envelope(e, body, group, n, rcpts, &env);
+		struct smtp_client_rcpt_result *rr = xcalloc(n, sizeof *rr);
+		struct client_run_result r;
+		idle = client_session_next(cc->session, &env, body->data ? body->data : "",
+					   body->len, &r, rr);
+		const char *phase = r.smtp.phase ? r.smtp.phase : "";
+		/* ... or it ended just now, before MAIL had a reply. */
+		stale = !idle && strcmp(phase, "mail") == 0 &&
+			(r.smtp.reply.code == 0 || r.smtp.reply.code == 421);
+		if (!stale) {
+			judge(&r, cc->host, cc->relay, group, n);
+			cc->uses++;
+		}
+		free(rr);
+		free(rcpts);
+	}
+	if (stale)
 		log_info("id=%s event=reuse_failed relay=%s reason=\"the kept connection was "
 			 "closed; connecting again\"",
 			 e->id, cc->relay);
-	} else {
-		judge(&r, cc->host, cc->relay, group, n);
-		cc->uses++;
-	}
-	if (idle && cc->uses < CONN_MAX_USES)
+	if (idle && !stale && cc->uses < CONN_MAX_USES)
 		*keep = cc;
 	else
 		cached_conn_close(&cc);
-	free(rr);
-	free(rcpts);
 	return !stale;
 }
 

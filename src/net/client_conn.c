@@ -527,3 +527,12 @@ conn_error_kind_name(enum conn_error_kind k)
 	};
 	return names[k];
 }
+
+bool
+client_conn_quiet(const struct client_conn *c)
+{
+	if (c->rlen > 0 || (c->ssl && SSL_pending(c->ssl) > 0))
+		return false;
+	struct pollfd p = {.fd = c->fd, .events = POLLIN};
+	return poll(&p, 1, 0) == 0;
+}

@@ -74,6 +74,12 @@ struct client_conn *client_conn_open(const struct client_conn_opts *opts, struct
 void client_conn_close(struct client_conn **cp);
 /* The address actually connected to, "192.0.2.1" or "::1". */
 const char *client_conn_peer(const struct client_conn *c);
+/*
+ * Between two transactions the server owes nothing: true when nothing can
+ * be read. Something readable (the end of the connection, a 421 from an
+ * idle timeout) means the connection is not fit for another transaction.
+ */
+bool client_conn_quiet(const struct client_conn *c);
 
 /*
  * Start TLS now (implicit TLS at once, or after a 220 to STARTTLS).

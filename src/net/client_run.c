@@ -242,6 +242,12 @@ client_session_next(struct client_session *s, const struct smtp_client_envelope 
 	return idle(s);
 }
 
+bool
+client_session_quiet(const struct client_session *s)
+{
+	return idle(s) && client_conn_quiet(s->conn);
+}
+
 void
 client_session_close(struct client_session **sp)
 {

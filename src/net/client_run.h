@@ -59,6 +59,8 @@ struct client_session *client_session_open(const struct client_conn_opts *opts,
 bool client_session_next(struct client_session *s, const struct smtp_client_envelope *env,
 			 const char *body, size_t body_len, struct client_run_result *r,
 			 struct smtp_client_rcpt_result *rcpt_results);
+/* Idle and nothing said since (client_conn_quiet): fit for the next transaction. */
+bool client_session_quiet(const struct client_session *s);
 /* QUIT when idle, close, free. NULL-safe. */
 void client_session_close(struct client_session **sp);
 
