@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -307,8 +308,52 @@ keep_session(SSL *ssl, SSL_SESSION *sess)
 	return 1;
 }
 
+/*
+ * One context per trust source and session mode, made once per process and
+ * shared (an SSL_CTX is safe to share between threads): OpenSSL 3 spends
+ * more on SSL_CTX_new and loading the CAs than a resumed handshake costs,
+ * and outbound delivery, verify and the load generator connect again and
+ * again. Beyond CTX_CACHE_MAX sources a context is made per connection.
+ */
+#define CTX_CACHE_MAX 8
+
+static struct {
+	char cafile[4096]; /* "" for the system store */
+	bool sessions;
+	SSL_CTX *ctx;
+} ctx_cache[CTX_CACHE_MAX];
+static size_t ctx_cached;
+static pthread_mutex_t ctx_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static SSL_CTX *new_client_ctx(const struct client_conn *c, struct conn_error *err);
+
+/* A reference the caller frees with SSL_CTX_free(). */
 static SSL_CTX *
 client_ctx(const struct client_conn *c, struct conn_error *err)
+{
+	const char *cafile = c->cafile ? c->cafile : "";
+	bool sessions = c->session != NULL;
+	SSL_CTX *ctx = NULL;
+	bool room = strlen(cafile) < sizeof ctx_cache[0].cafile;
+	pthread_mutex_lock(&ctx_lock);
+	for (size_t i = 0; i < ctx_cached && ctx == NULL; i++)
+		if (ctx_cache[i].sessions == sessions && strcmp(ctx_cache[i].cafile, cafile) == 0)
+			ctx = ctx_cache[i].ctx;
+	room = room && ctx_cached < CTX_CACHE_MAX;
+	if (ctx == NULL && room && (ctx = new_client_ctx(c, err)) != NULL) {
+		str_copy(ctx_cache[ctx_cached].cafile, sizeof ctx_cache[0].cafile, cafile);
+		ctx_cache[ctx_cached].sessions = sessions;
+		ctx_cache[ctx_cached++].ctx = ctx;
+	}
+	if (ctx)
+		SSL_CTX_up_ref(ctx);
+	pthread_mutex_unlock(&ctx_lock);
+	/* No room left: a context of its own, freed with the connection. */
+	return ctx || room ? ctx : new_client_ctx(c, err);
+}
+
+static SSL_CTX *
+new_client_ctx(const struct client_conn *c, struct conn_error *err)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
