@@ -25,12 +25,9 @@
 #include <string.h>
 
 #include "b64.h"
+#include "smtp_reply.h"
 #include "xmalloc.h"
 
-/* RFC 5321 4.5.3.1.5 allows 512 octets a line; a reply of more lines or
- * bytes than this is a broken or hostile server. */
-#define REPLY_LINES_MAX 100
-#define REPLY_BYTES_MAX 65536
 /* One transcript line is cut here; the glue resets the transcript, this
  * only bounds a glue that never does. */
 #define TRANSCRIPT_LINE_MAX 1024
@@ -75,13 +72,6 @@ enum auth_step {
 	AS_ABORTED,    /* error challenge answered or "*" sent: a 5xx comes next */
 };
 
-/* A reply being read, line by line. */
-struct reply_acc {
-	struct smtp_client_reply r;
-	unsigned lines;
-	size_t bytes;
-};
-
 struct smtp_client {
 	const struct smtp_client_config *cfg;
 	const struct smtp_client_envelope *env;
@@ -99,7 +89,7 @@ struct smtp_client {
 	size_t rcpt_idx;
 	enum auth_step auth_step;
 
-	struct reply_acc acc;
+	struct smtp_reply_reader acc;
 	struct smtp_client_caps caps;
 	struct smtp_client_caps next_caps; /* read from the EHLO reply in progress */
 	bool size_offered, next_size_offered;
@@ -267,150 +257,9 @@ abandon_transaction(struct smtp_client *c)
 		finish(c, true);
 }
 
-/* ---- replies (RFC 5321 4.2) ---- */
-
-static size_t
-count_digits(struct strv t, size_t *i, size_t max)
-{
-	size_t n = 0;
-	while (*i < t.len && t.p[*i] >= '0' && t.p[*i] <= '9' && n <= max) {
-		(*i)++;
-		n++;
-	}
-	return n;
-}
-
-/* RFC 3463 2: class "." subject "." detail, then a space or the end. */
-static size_t
-esc_len(struct strv t)
-{
-	size_t i = 0;
-	if (count_digits(t, &i, 1) != 1 || i >= t.len || t.p[i++] != '.')
-		return 0;
-	size_t n = count_digits(t, &i, 3);
-	if (n == 0 || n > 3 || i >= t.len || t.p[i++] != '.')
-		return 0;
-	n = count_digits(t, &i, 3);
-	if (n == 0 || n > 3 || (i < t.len && t.p[i] != ' '))
-		return 0;
-	return i;
-}
-
-/* Lines are joined with one space, trimmed, control bytes made '?'. */
-static void
-reply_append_text(struct smtp_client_reply *r, struct strv t)
-{
-	while (t.len && t.p[0] == ' ')
-		t.p++, t.len--;
-	while (t.len && t.p[t.len - 1] == ' ')
-		t.len--;
-	if (t.len == 0)
-		return;
-	size_t len = strlen(r->text);
-	if (len && len + 1 < sizeof r->text)
-		r->text[len++] = ' ';
-	for (size_t i = 0; i < t.len && len + 1 < sizeof r->text; i++)
-		r->text[len++] = is_ctl((unsigned char)t.p[i]) ? '?' : t.p[i];
-	r->text[len] = '\0';
-}
-
-enum line_rc { LINE_MORE, LINE_LAST, LINE_BAD };
-
-/* One line into the reply being read; *text_r is the text after the code. */
-static enum line_rc
-reply_add_line(struct reply_acc *a, struct strv line, struct strv *text_r)
-{
-	const char *p = line.p;
-	if (line.len < 3 || p[0] < '2' || p[0] > '5' || p[1] < '0' || p[1] > '9' || p[2] < '0' ||
-	    p[2] > '9')
-		return LINE_BAD;
-	if (line.len > 3 && p[3] != ' ' && p[3] != '-')
-		return LINE_BAD;
-	int code = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
-	if (a->lines > 0 && code != a->r.code)
-		return LINE_BAD;
-	if (++a->lines > REPLY_LINES_MAX || (a->bytes += line.len) > REPLY_BYTES_MAX)
-		return LINE_BAD;
-	struct strv t = {p + 3, 0};
-	if (line.len > 3)
-		t = (struct strv){p + 4, line.len - 4};
-	*text_r = t;
-	size_t el = esc_len(t);
-	if (a->lines == 1) {
-		a->r.code = code;
-		str_copy_n(a->r.esc, sizeof a->r.esc, t.p, el);
-	}
-	/* Servers repeat the enhanced code on every line; keep it once. */
-	if (el && el == strlen(a->r.esc) && memcmp(t.p, a->r.esc, el) == 0)
-		t = (struct strv){t.p + el, t.len - el};
-	reply_append_text(&a->r, t);
-	return line.len == 3 || p[3] == ' ' ? LINE_LAST : LINE_MORE;
-}
-
 /* ---- EHLO capabilities ---- */
 
-static unsigned
-parse_mechs(struct strv s)
-{
-	static const struct {
-		const char *name;
-		unsigned mech;
-	} known[] = {
-	    {"XOAUTH2", CLIENT_MECH_XOAUTH2},
-	    {"OAUTHBEARER", CLIENT_MECH_OAUTHBEARER},
-	    {"PLAIN", CLIENT_MECH_PLAIN},
-	    {"LOGIN", CLIENT_MECH_LOGIN},
-	};
-	unsigned mechs = 0;
-	size_t i = 0;
-	while (i < s.len) {
-		while (i < s.len && s.p[i] == ' ')
-			i++;
-		size_t start = i;
-		while (i < s.len && s.p[i] != ' ')
-			i++;
-		struct strv tok = {s.p + start, i - start};
-		for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
-			if (strv_eq_ci(tok, known[k].name))
-				mechs |= known[k].mech;
-	}
-	return mechs;
-}
-
-static uint64_t
-parse_size(struct strv s)
-{
-	uint64_t n = 0;
-	size_t i = 0;
-	while (i < s.len && s.p[i] == ' ')
-		i++;
-	for (; i < s.len && s.p[i] >= '0' && s.p[i] <= '9'; i++) {
-		if (n > (UINT64_MAX - 9) / 10)
-			return 0; /* absurd: treat as no limit */
-		n = n * 10 + (uint64_t)(s.p[i] - '0');
-	}
-	return n;
-}
-
-static void
-caps_auth(struct smtp_client *c, struct strv args, bool old_form)
-{
-	struct smtp_client_caps *k = &c->next_caps;
-	while (args.len && args.p[0] == ' ')
-		args.p++, args.len--;
-	k->auth_mechs |= parse_mechs(args);
-	if (!c->tls)
-		k->auth_before_tls = true;
-	/* The RFC 4954 form wins over the pre-standard AUTH= form. */
-	if (old_form && k->auth_line[0])
-		return;
-	size_t n = args.len < sizeof k->auth_line ? args.len : sizeof k->auth_line - 1;
-	for (size_t i = 0; i < n; i++)
-		k->auth_line[i] = is_ctl((unsigned char)args.p[i]) ? '?' : args.p[i];
-	k->auth_line[n] = '\0';
-}
-
-/* One EHLO keyword line (RFC 5321 4.1.1.1); line 1 is the server's name. */
+/* One line of the EHLO reply (RFC 5321 4.1.1.1); line 1 is the server's name. */
 static void
 caps_line(struct smtp_client *c, struct strv t, unsigned lineno)
 {
@@ -422,31 +271,7 @@ caps_line(struct smtp_client *c, struct strv t, unsigned lineno)
 		c->next_size_offered = false;
 		return;
 	}
-	size_t i = 0;
-	while (i < t.len && t.p[i] != ' ')
-		i++;
-	struct strv kw = {t.p, i}, args = {t.p + i, t.len - i};
-	if (strv_eq_ci(kw, "STARTTLS"))
-		k->starttls = true;
-	else if (strv_eq_ci(kw, "PIPELINING"))
-		k->pipelining = true;
-	else if (strv_eq_ci(kw, "8BITMIME"))
-		k->eightbitmime = true;
-	else if (strv_eq_ci(kw, "SMTPUTF8"))
-		k->smtputf8 = true;
-	else if (strv_eq_ci(kw, "CHUNKING"))
-		k->chunking = true;
-	else if (strv_eq_ci(kw, "ENHANCEDSTATUSCODES"))
-		k->enhancedstatuscodes = true;
-	else if (strv_eq_ci(kw, "DSN"))
-		k->dsn = true;
-	else if (strv_eq_ci(kw, "SIZE")) {
-		c->next_size_offered = true;
-		k->size = parse_size(args);
-	} else if (strv_eq_ci(kw, "AUTH"))
-		caps_auth(c, args, false);
-	else if (strv_prefix_ci(kw, "AUTH="))
-		caps_auth(c, (struct strv){t.p + 5, t.len - 5}, true);
+	smtp_ehlo_keyword(k, t, c->tls, &c->next_size_offered);
 }
 
 /* Forget the capabilities; the banner and auth_before_tls are findings. */
@@ -1089,8 +914,8 @@ smtp_client_feed(struct smtp_client *c, struct strv line)
 		return;
 	}
 	struct strv text;
-	enum line_rc rc = reply_add_line(&c->acc, line, &text);
-	if (rc == LINE_BAD) {
+	enum smtp_reply_line rc = smtp_reply_add_line(&c->acc, line, &text);
+	if (rc == REPLY_BAD) {
 		char shown[120];
 		str_escape(shown, sizeof shown, line.p, line.len);
 		fail_text(c, CLIENT_PROTOCOL, "malformed reply: \"%s\"", shown);
@@ -1099,7 +924,7 @@ smtp_client_feed(struct smtp_client *c, struct strv line)
 	}
 	if (c->phase == P_EHLO)
 		caps_line(c, text, c->acc.lines);
-	if (rc == LINE_MORE)
+	if (rc == REPLY_MORE)
 		return;
 	struct smtp_client_reply r = c->acc.r;
 	memset(&c->acc, 0, sizeof c->acc);
