@@ -86,6 +86,7 @@ struct session {
 	char postmaster_domain[256];
 	struct smtp_server_hooks hooks;
 	struct spool_msg *msg;
+	bool msg_remote; /* msg has a recipient outside our domains */
 
 	bool closing;	       /* send what is queued, then close */
 	bool dead;	       /* connection gone, waiting for an action's result */
@@ -137,6 +138,11 @@ hook_spool_begin(void *ctx, const struct smtp_envelope *env, char *qid, size_t q
 		return -1;
 	}
 	str_copy(qid, qid_size, spool_msg_id(s->msg));
+	/* Decided now, while the envelope is at hand: mail that is all local
+	 * need not wake the outbound agent, whose pass reads the whole queue. */
+	s->msg_remote = false;
+	for (size_t i = 0; i < env->nrcpts && !s->msg_remote; i++)
+		s->msg_remote = !config_is_local_domain(&s->srv->cfg, env->rcpts[i].to.domain);
 	return 0;
 }
 
@@ -311,8 +317,10 @@ on_commit(struct spool_msg *m, enum spool_result res, void *arg)
 	smtp_server_commit_done(s->smtp, res == SPOOL_OK	 ? SMTP_COMMIT_OK
 					 : res == SPOOL_NO_SPACE ? SMTP_COMMIT_NO_SPACE
 								 : SMTP_COMMIT_IO_ERROR);
-	if (res == SPOOL_OK)
+	if (res == SPOOL_OK && s->msg_remote)
 		server_queued(qid, s->srv);
+	else if (res == SPOOL_OK)
+		server_queued_local(qid, s->srv);
 	else
 		log_err("session=%s id=%s event=commit_failed result=%d", s->id, qid, (int)res);
 	if (s->dead) {
