@@ -994,22 +994,42 @@ spool_entry_mark_done(struct spool *sp, const char *id, const char *rcpt)
 }
 
 int
+spool_entries_remove(struct spool *sp, const char *const *ids, size_t n, int *errs)
+{
+	size_t unlinked = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *id = ids[i];
+		char name[SPOOL_QID_SIZE + 8], retry[SPOOL_QID_SIZE + 8];
+		int e = 0;
+		if (!is_qid(id)) {
+			e = EINVAL;
+		} else {
+			snprintf(name, sizeof name, "%s.state", id);
+			snprintf(retry, sizeof retry, "%s.retry", id);
+			/* The message first: see the file comment. */
+			if (unlinkat(sp->queue_fd, id, 0) < 0 && errno != ENOENT)
+				e = errno;
+			else if (unlinkat(sp->queue_fd, name, 0) < 0 && errno != ENOENT)
+				e = errno;
+			else /* only a schedule: its loss costs an early retry */
+				unlinkat(sp->queue_fd, retry, 0);
+		}
+		if (errs)
+			errs[i] = e;
+		unlinked += e == 0;
+	}
+	/* One directory sync makes every removal of the batch durable. */
+	return unlinked > 0 ? fsync(sp->queue_fd) : 0;
+}
+
+int
 spool_entry_remove(struct spool *sp, const char *id)
 {
-	if (!is_qid(id)) {
-		errno = EINVAL;
+	int e;
+	if (spool_entries_remove(sp, &id, 1, &e) < 0)
 		return -1;
-	}
-	char name[SPOOL_QID_SIZE + 8], retry[SPOOL_QID_SIZE + 8];
-	snprintf(name, sizeof name, "%s.state", id);
-	snprintf(retry, sizeof retry, "%s.retry", id);
-	/* The message first: see the file comment. */
-	if (unlinkat(sp->queue_fd, id, 0) < 0 && errno != ENOENT)
-		return -1;
-	if (unlinkat(sp->queue_fd, name, 0) < 0 && errno != ENOENT)
-		return -1;
-	unlinkat(sp->queue_fd, retry, 0); /* only a schedule: its loss costs an early retry */
-	return fsync(sp->queue_fd);
+	errno = e;
+	return e ? -1 : 0;
 }
 
 int
