@@ -96,9 +96,11 @@ int spool_notify_fd(const struct spool *sp);
 void spool_dispatch_results(struct spool *sp);
 
 /*
- * Start a message: create tmp/<qid>, write the envelope. NULL on error
- * (errno kept). The message is the caller's until spool_msg_commit, then
- * the spool's until the callback, then the caller's again to free.
+ * Start a message: pick its id, write the envelope (into the message's
+ * buffer: tmp/<qid> is created once the buffer overflows, or at the
+ * commit). NULL on error (errno kept). The message is the caller's until
+ * spool_msg_commit, then the spool's until the callback, then the caller's
+ * again to free.
  */
 struct spool_msg *spool_msg_begin(struct spool *sp, const struct spool_envelope *env);
 const char *spool_msg_id(const struct spool_msg *m);
