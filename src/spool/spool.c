@@ -2,15 +2,15 @@
  * spool: the durable queue; spool.h has the layout and the file format.
  *
  * Writing: a session writes tmp/<qid> through a 64 KiB buffer; a write error
- * is kept (sticky) and reported by the commit. Committing: one commit thread
- * takes every message waiting as one batch, flushes and fdatasyncs each
- * file, renames it into queue/ and then fsyncs queue/ once for the whole
- * batch (group commit). A few helper threads share the fdatasyncs and
- * renames of a batch with it, so they wait on the disk in parallel.
+ * is kept (sticky) and reported by the commit. Committing is a pipeline: a
+ * few worker threads each take a waiting message, write and fdatasync its
+ * file and rename it into queue/, in parallel; the syncer thread takes
+ * every file renamed so far and fsyncs queue/ once for all of them (group
+ * commit) while the workers go on with the next ones.
  * Results go to a done-list plus one byte into a pipe the event loop
  * watches; spool_dispatch_results runs the callbacks there.
  * From spool_msg_commit until its callback a message belongs to the commit
- * thread alone.
+ * threads alone (one at a time).
  * Reading: a file appears in queue/ only by rename, complete and synced, so
  * readers (another process too) never see half a message. Removal unlinks
  * the message before its .state: a crash in between leaves an orphan .state
@@ -41,19 +41,15 @@
 #define SPOOL_BUF_SIZE (64 * 1024)
 /* A bigger header than this is not one we wrote: treat the file as corrupt. */
 #define SPOOL_HEADER_MAX (8 * 1024 * 1024)
-/* Bounds the wait of the first message of a batch behind the others. */
-#ifndef SPOOL_BATCH_MAX
-#define SPOOL_BATCH_MAX 256
-#endif
 /*
- * Threads that help the commit thread sync the files of a batch. One
- * fdatasync of a new file waits for its data, its inode and its folder, one
- * after the other; several in flight at once keep the disk's queue full
+ * Threads that write, fdatasync and rename message files, each message on
+ * its own. One fdatasync waits for the file's data, then its inode, then
+ * the disk's flush; several in flight keep the disk's queue full
  * (measured on a virtio disk: 32 files synced one by one took 6-10 ms, by 4
  * threads 2.5-4 ms; more threads gained nothing).
  */
-#ifndef SPOOL_SYNC_HELPERS
-#define SPOOL_SYNC_HELPERS 3
+#ifndef SPOOL_SYNC_WORKERS
+#define SPOOL_SYNC_WORKERS 4
 #endif
 /* Removed message files kept in tmp/ for reuse (spool_pool_put). */
 #define SPOOL_POOL_MAX 1024
@@ -65,21 +61,18 @@ struct spool {
 	bool locked;		  /* we hold lock_fd's flock (and wrote our pid) */
 	int notify_rd, notify_wr; /* -1 for a reader */
 	bool thread_started;
-	pthread_t thread;
-	pthread_mutex_t mu; /* guards the two lists and stopping */
-	pthread_cond_t cond;
-	struct spool_msg *pending_head, *pending_tail;
-	struct spool_msg *done_head, *done_tail;
+	pthread_t thread; /* the directory syncer (spool_commit_main) */
+	pthread_t workers[SPOOL_SYNC_WORKERS];
+	size_t nworkers;
+	pthread_mutex_t mu;	    /* guards the three lists, stopping, workers_left */
+	pthread_cond_t cond;	    /* for the workers: a message waits, or stop */
+	pthread_cond_t synced_cond; /* for the syncer: a file is in queue/ */
+	struct spool_msg *pending_head, *pending_tail; /* committed, not yet written */
+	struct spool_msg *synced_head, *synced_tail;   /* in queue/, not yet durable */
+	struct spool_msg *done_head, *done_tail;       /* results for the event loop */
 	bool stopping;
+	size_t workers_left; /* still running */
 	atomic_uint counter;
-	/* The batch being synced, shared with the helpers (see spool_sync_batch). */
-	pthread_t helpers[SPOOL_SYNC_HELPERS];
-	size_t nhelpers;
-	pthread_mutex_t sync_mu; /* guards the sync_ fields and helpers_stop */
-	pthread_cond_t sync_cond, sync_done;
-	struct spool_msg **sync_items;
-	size_t sync_n, sync_next, sync_finished; /* items in all, taken, done */
-	bool helpers_stop;
 	/* tmp/free-<n>: files of removed messages, waiting for reuse. */
 	pthread_mutex_t pool_mu;
 	uint32_t pool[SPOOL_POOL_MAX];
@@ -490,34 +483,13 @@ spool_result_of(int err)
 	return (err == ENOSPC || err == EDQUOT) ? SPOOL_NO_SPACE : SPOOL_IO_ERROR;
 }
 
-/*
- * The files already created (bigger than the buffer): flush, start
- * writeback, so the fdatasyncs that follow wait in parallel. The others are
- * created and written by spool_sync_one, shared with the helpers.
- */
-static void
-spool_batch_write(struct spool_msg *batch)
-{
-	for (struct spool_msg *m = batch; m; m = m->next) {
-		if (!m->created)
-			continue;
-		spool_msg_flush(m);
-		free(m->buf);
-		m->buf = NULL;
-		if (m->err == 0)
-			sync_file_range(m->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-	}
-}
-
-/* Sync one file and rename it into queue/ (unlinked on failure). */
+/* Write out, sync the file and rename it into queue/ (unlinked on failure). */
 static void
 spool_sync_one(struct spool *sp, struct spool_msg *m)
 {
-	if (!m->created) {
-		spool_msg_flush(m);
-		free(m->buf);
-		m->buf = NULL;
-	}
+	spool_msg_flush(m); /* creates the file of a message that fit its buffer */
+	free(m->buf);
+	m->buf = NULL;
 	/* A reused file may be longer than this message. */
 	if (m->err == 0 && m->reused && ftruncate(m->fd, m->size) < 0)
 		m->err = errno;
@@ -532,82 +504,17 @@ spool_sync_one(struct spool *sp, struct spool_msg *m)
 		unlinkat(sp->tmp_fd, m->id, 0);
 }
 
-/*
- * Take items of the current batch until none is left; called and returns
- * with sync_mu held. Items are taken one at a time under the lock: it is
- * held for microseconds against milliseconds of fdatasync.
- */
+/* One fsync of queue/ makes every rename before it durable: then the results. */
 static void
-spool_sync_items(struct spool *sp)
-{
-	while (sp->sync_next < sp->sync_n) {
-		struct spool_msg *m = sp->sync_items[sp->sync_next++];
-		pthread_mutex_unlock(&sp->sync_mu);
-		spool_sync_one(sp, m);
-		pthread_mutex_lock(&sp->sync_mu);
-		if (++sp->sync_finished == sp->sync_n)
-			pthread_cond_signal(&sp->sync_done);
-	}
-}
-
-static void *
-spool_helper_main(void *arg)
-{
-	struct spool *sp = arg;
-	pthread_mutex_lock(&sp->sync_mu);
-	while (!sp->helpers_stop) {
-		if (sp->sync_next < sp->sync_n)
-			spool_sync_items(sp);
-		else
-			pthread_cond_wait(&sp->sync_cond, &sp->sync_mu);
-	}
-	pthread_mutex_unlock(&sp->sync_mu);
-	return NULL;
-}
-
-/*
- * fdatasync and rename every file of the batch, shared between this thread
- * and the helpers; returns once all are done. A batch of one needs no help.
- */
-static void
-spool_sync_batch(struct spool *sp, struct spool_msg *batch, size_t n)
-{
-	if (sp->nhelpers == 0 || n < 2) {
-		for (struct spool_msg *m = batch; m; m = m->next)
-			spool_sync_one(sp, m);
-		return;
-	}
-	struct spool_msg **items = xmalloc(n * sizeof *items);
-	size_t k = 0;
-	for (struct spool_msg *m = batch; m; m = m->next)
-		items[k++] = m;
-	pthread_mutex_lock(&sp->sync_mu);
-	sp->sync_items = items;
-	sp->sync_n = n;
-	sp->sync_next = sp->sync_finished = 0;
-	pthread_cond_broadcast(&sp->sync_cond);
-	spool_sync_items(sp);
-	while (sp->sync_finished < sp->sync_n)
-		pthread_cond_wait(&sp->sync_done, &sp->sync_mu);
-	sp->sync_items = NULL;
-	sp->sync_n = sp->sync_next = sp->sync_finished = 0;
-	pthread_mutex_unlock(&sp->sync_mu);
-	free(items);
-}
-
-static void
-spool_commit_batch(struct spool *sp, struct spool_msg *batch)
+spool_dir_sync(struct spool *sp, struct spool_msg *batch)
 {
 	size_t renamed = 0, size = 0;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	spool_batch_write(batch);
-	for (struct spool_msg *m = batch; m; m = m->next)
+	for (struct spool_msg *m = batch; m; m = m->next) {
 		size++;
-	spool_sync_batch(sp, batch, size);
-	for (struct spool_msg *m = batch; m; m = m->next)
 		renamed += m->err == 0;
-	/* One directory sync makes every rename of the batch durable. */
+	}
 	if (renamed > 0 && fsync(sp->queue_fd) < 0) {
 		int e = errno;
 		for (struct spool_msg *m = batch; m; m = m->next) {
@@ -619,7 +526,7 @@ spool_commit_batch(struct spool *sp, struct spool_msg *batch)
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	log_debug("event=commit_batch size=%zu committed=%zu ms=%.2f", size, renamed,
+	log_debug("event=commit_batch size=%zu committed=%zu dir_sync_ms=%.2f", size, renamed,
 		  (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 	for (struct spool_msg *m = batch; m; m = m->next) {
 		m->res = spool_result_of(m->err);
@@ -631,9 +538,10 @@ spool_commit_batch(struct spool *sp, struct spool_msg *batch)
 enum spool_result
 spool_msg_commit_now(struct spool_msg *m)
 {
-	/* The same steps as a batch of one, on the caller's thread. */
+	/* The same steps as the threads take, on the caller's thread. */
 	m->next = NULL;
-	spool_commit_batch(m->sp, m);
+	spool_sync_one(m->sp, m);
+	spool_dir_sync(m->sp, m);
 	return m->res;
 }
 
@@ -654,26 +562,61 @@ spool_post_results(struct spool *sp, struct spool_msg *batch, struct spool_msg *
 		;
 }
 
+/*
+ * A worker: takes the oldest message waiting, writes and syncs its file and
+ * renames it into queue/, hands it to the directory syncer, and takes the
+ * next. No worker waits for another: a slow file holds up only itself.
+ */
 static void *
-spool_commit_main(void *arg)
+spool_worker_main(void *arg)
 {
 	struct spool *sp = arg;
 	pthread_mutex_lock(&sp->mu);
 	for (;;) {
 		while (sp->pending_head == NULL && !sp->stopping)
 			pthread_cond_wait(&sp->cond, &sp->mu);
-		if (sp->pending_head == NULL)
-			break; /* stopping, and every commit asked for is done */
-		/* Take all that waits (up to the cap) as one batch. */
-		struct spool_msg *batch = sp->pending_head, *last = batch;
-		for (size_t n = 1; n < SPOOL_BATCH_MAX && last->next; n++)
-			last = last->next;
-		sp->pending_head = last->next;
+		struct spool_msg *m = sp->pending_head;
+		if (m == NULL)
+			break; /* stopping, and every commit asked for is taken */
+		sp->pending_head = m->next;
 		if (sp->pending_head == NULL)
 			sp->pending_tail = NULL;
-		last->next = NULL;
+		m->next = NULL;
 		pthread_mutex_unlock(&sp->mu);
-		spool_commit_batch(sp, batch);
+		spool_sync_one(sp, m);
+		pthread_mutex_lock(&sp->mu);
+		if (sp->synced_tail)
+			sp->synced_tail->next = m;
+		else
+			sp->synced_head = m;
+		sp->synced_tail = m;
+		pthread_cond_signal(&sp->synced_cond);
+	}
+	if (--sp->workers_left == 0)
+		pthread_cond_signal(&sp->synced_cond);
+	pthread_mutex_unlock(&sp->mu);
+	return NULL;
+}
+
+/*
+ * The directory syncer: takes every file the workers have renamed so far,
+ * makes them durable with one fsync of queue/ (group commit) and posts the
+ * results; files renamed meanwhile wait for the next round.
+ */
+static void *
+spool_commit_main(void *arg)
+{
+	struct spool *sp = arg;
+	pthread_mutex_lock(&sp->mu);
+	for (;;) {
+		while (sp->synced_head == NULL && sp->workers_left > 0)
+			pthread_cond_wait(&sp->synced_cond, &sp->mu);
+		struct spool_msg *batch = sp->synced_head, *last = sp->synced_tail;
+		if (batch == NULL)
+			break; /* the workers are gone, and everything is posted */
+		sp->synced_head = sp->synced_tail = NULL;
+		pthread_mutex_unlock(&sp->mu);
+		spool_dir_sync(sp, batch);
 		spool_post_results(sp, batch, last);
 		pthread_mutex_lock(&sp->mu);
 	}
@@ -794,9 +737,7 @@ spool_new(const char *dir)
 	pthread_mutex_init(&sp->mu, NULL);
 	pthread_cond_init(&sp->cond, NULL);
 	atomic_init(&sp->counter, 0);
-	pthread_mutex_init(&sp->sync_mu, NULL);
-	pthread_cond_init(&sp->sync_cond, NULL);
-	pthread_cond_init(&sp->sync_done, NULL);
+	pthread_cond_init(&sp->synced_cond, NULL);
 	pthread_mutex_init(&sp->pool_mu, NULL);
 	return sp;
 }
@@ -877,12 +818,14 @@ spool_open(const char *dir, char *err, size_t err_size)
 	}
 	sp->notify_rd = p[0];
 	sp->notify_wr = p[1];
-	/* Without helpers the commit thread syncs alone: slower, still correct. */
-	while (sp->nhelpers < SPOOL_SYNC_HELPERS &&
-	       pthread_create(&sp->helpers[sp->nhelpers], NULL, spool_helper_main, sp) == 0)
-		sp->nhelpers++;
-	int rc = pthread_create(&sp->thread, NULL, spool_commit_main, sp);
-	if (rc != 0) {
+	/* Fewer workers than asked for are slower, still correct; none is no spool. */
+	int rc = 0;
+	while (sp->nworkers < SPOOL_SYNC_WORKERS &&
+	       (rc = pthread_create(&sp->workers[sp->nworkers], NULL, spool_worker_main, sp)) == 0)
+		sp->workers_left = ++sp->nworkers;
+	if (sp->nworkers > 0)
+		rc = pthread_create(&sp->thread, NULL, spool_commit_main, sp);
+	if (rc != 0 || sp->nworkers == 0) {
 		snprintf(err, err_size, "cannot start the spool commit thread: %s", strerror(rc));
 		goto fail;
 	}
@@ -910,20 +853,18 @@ spool_close(struct spool **sp_p)
 	struct spool *sp = *sp_p;
 	if (sp == NULL)
 		return;
-	if (sp->thread_started) {
+	if (sp->nworkers > 0) {
 		pthread_mutex_lock(&sp->mu);
 		sp->stopping = true;
-		pthread_cond_signal(&sp->cond);
+		pthread_cond_broadcast(&sp->cond);
 		pthread_mutex_unlock(&sp->mu);
-		pthread_join(sp->thread, NULL); /* it finishes every pending commit */
+		/* They finish every pending commit, then the syncer the last round. */
+		for (size_t i = 0; i < sp->nworkers; i++)
+			pthread_join(sp->workers[i], NULL);
+		if (sp->thread_started)
+			pthread_join(sp->thread, NULL);
 		spool_dispatch_results(sp);
 	}
-	pthread_mutex_lock(&sp->sync_mu);
-	sp->helpers_stop = true;
-	pthread_cond_broadcast(&sp->sync_cond);
-	pthread_mutex_unlock(&sp->sync_mu);
-	for (size_t i = 0; i < sp->nhelpers; i++)
-		pthread_join(sp->helpers[i], NULL);
 	/* A clean stop leaves nothing in tmp/. */
 	for (size_t i = 0; i < sp->npool; i++) {
 		char name[32];
@@ -942,9 +883,7 @@ spool_close(struct spool **sp_p)
 			close(fds[i]);
 	pthread_cond_destroy(&sp->cond);
 	pthread_mutex_destroy(&sp->mu);
-	pthread_cond_destroy(&sp->sync_cond);
-	pthread_cond_destroy(&sp->sync_done);
-	pthread_mutex_destroy(&sp->sync_mu);
+	pthread_cond_destroy(&sp->synced_cond);
 	pthread_mutex_destroy(&sp->pool_mu);
 	free(sp->dir);
 	free(sp);
