@@ -166,13 +166,11 @@ batch_finish(struct local_delivery *ld, struct local_batch *b)
 		if (r->file >= 0 &&
 		    maildir_batch_result(b->files, (size_t)r->file, r->err, sizeof r->err) < 0)
 			r->file = -1;
-		if (r->file < 0) {
+		if (r->file < 0)
 			b->msgs[r->msg].left++;
-			log_deferred(&b->msgs[r->msg].e, r->rcpt, r->err);
-		} else {
-			log_delivered(ld, &b->msgs[r->msg].e, r->rcpt);
-		}
 	}
+	/* The queue is settled first and the log written after, so that a kill
+	 * finds as few delivered messages as possible still queued. */
 	/* Delivered either way: if a record fails, removing the message later
 	 * still prevents a second delivery; only a message that stays queued
 	 * would deliver that recipient again. */
@@ -195,6 +193,13 @@ batch_finish(struct local_delivery *ld, struct local_batch *b)
 			ids[nids++] = b->msgs[i].e.id;
 	int rc = spool_entries_remove(ld->sp, ids, nids, errs);
 	int sync_err = errno;
+	for (size_t i = 0; i < b->nrcpts; i++) {
+		struct local_rcpt *r = &b->rcpts[i];
+		if (r->file < 0)
+			log_deferred(&b->msgs[r->msg].e, r->rcpt, r->err);
+		else
+			log_delivered(ld, &b->msgs[r->msg].e, r->rcpt);
+	}
 	for (size_t i = 0; i < nids; i++) {
 		if (rc == 0 && errs[i] == 0)
 			log_info("id=%s event=removed", ids[i]);

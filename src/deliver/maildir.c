@@ -386,6 +386,8 @@ void
 maildir_batch_commit(struct maildir_batch *b)
 {
 	char err[4096 + 1600];
+	/* Every file synced before the first enters new/: a kill in between
+	 * leaves the fewest delivered files whose queue entry is still there. */
 	for (size_t i = 0; i < b->n; i++) {
 		struct maildir_item *it = &b->items[i];
 		if (it->fd < 0)
@@ -400,15 +402,22 @@ maildir_batch_commit(struct maildir_batch *b)
 			snprintf(err, sizeof err, "cannot %s %s: %s", what, it->tmp_path,
 				 strerror(errno));
 			item_fail(it, err);
-		} else if (link(it->tmp_path, it->new_path) < 0) {
-			/* link, not rename: it refuses to replace a file of the same name. */
+		}
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		struct maildir_item *it = &b->items[i];
+		if (it->tmp_path == NULL)
+			continue; /* committed before */
+		/* link, not rename: it refuses to replace a file of the same name. */
+		if (it->err == NULL && link(it->tmp_path, it->new_path) < 0) {
 			snprintf(err, sizeof err, "cannot link %s into new/: %s", it->tmp_path,
 				 strerror(errno));
 			item_fail(it, err);
-		} else {
-			it->linked = true;
 		}
+		it->linked = it->err == NULL;
 		unlink(it->tmp_path);
+		free(it->tmp_path);
+		it->tmp_path = NULL;
 	}
 	/* One fsync per new/ folder makes every link of the batch into it durable. */
 	for (size_t d = 0; d < b->ndirs; d++) {
