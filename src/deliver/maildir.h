@@ -26,6 +26,23 @@ int maildir_deliver(const char *root, const char *rcpt, const char *from, const 
 		    uint64_t body_offset, char *err, size_t err_size);
 
 /*
+ * Many deliveries made durable together (see maildir.c). add writes the
+ * file into tmp/ and returns its index, or -1 with a message in err (then
+ * nothing was left behind). commit syncs and links every file added and
+ * fsyncs each new/ folder once; then result says, per index, 0 (durable in
+ * new/) or -1 with the reason. free removes the tmp/ files of a batch that
+ * was never committed. One thread per batch.
+ */
+struct maildir_batch;
+struct maildir_batch *maildir_batch_new(const char *root);
+int maildir_batch_add(struct maildir_batch *b, const char *rcpt, const char *from,
+		      const char *spool_path, uint64_t body_offset, char *err, size_t err_size);
+size_t maildir_batch_count(const struct maildir_batch *b);
+void maildir_batch_commit(struct maildir_batch *b);
+int maildir_batch_result(const struct maildir_batch *b, size_t i, char *err, size_t err_size);
+void maildir_batch_free(struct maildir_batch **b);
+
+/*
  * The folder a recipient's mail goes to: "<root>/<domain>/<base local>";
  * out is "" when rcpt cannot be a mailbox (see above) or does not fit.
  */

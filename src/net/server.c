@@ -518,6 +518,12 @@ server_queued(const char *qid, void *arg)
 	outbound_kick(srv->outbound, qid);
 }
 
+void
+server_queued_local(const char *qid, struct server *srv)
+{
+	local_delivery_kick(srv->delivery, qid);
+}
+
 static bool
 delivery_requires_tls(const char *domain, void *arg)
 {

@@ -91,6 +91,12 @@ unsigned server_auth_failed(struct server *srv, const char *addr);
 
 /* A message was committed to the queue: wake both delivery agents. */
 void server_queued(const char *qid, void *srv);
+/*
+ * The same for a message whose recipients are all local: only the local
+ * agent is woken (the outbound agent's periodic pass still sees the message,
+ * should a reload have made one of its domains remote meanwhile).
+ */
+void server_queued_local(const char *qid, struct server *srv);
 
 /* The current users table with a reference taken; reloads it if the file changed. */
 struct users_ref *server_users_get(struct server *srv);

@@ -28,9 +28,12 @@
  * The file is written once and never edited; delivery state of recipients
  * lives in queue/<qid>.state (one encoded address per delivered recipient,
  * appended and fsynced after each delivery), so a crash never loses a
- * recipient and repeats at most the one delivery in flight: a crash after
+ * recipient and repeats at most the deliveries in flight: a crash after
  * the Maildir file is linked and before its .state line is synced delivers
- * that recipient twice (at least once, never zero times).
+ * that recipient twice (at least once, never zero times). A message whose
+ * recipients are all delivered at once gets no .state: it is removed, and
+ * the local agent removes a batch of them with one directory sync, so a
+ * crash before that sync delivers that batch again.
  *
  * Queue ids are 16 upper-case hex characters, unique per spool: 8 of arrival
  * time, 4 of a counter, 4 random; sorting ids sorts by arrival. Safe as file
@@ -93,9 +96,11 @@ int spool_notify_fd(const struct spool *sp);
 void spool_dispatch_results(struct spool *sp);
 
 /*
- * Start a message: create tmp/<qid>, write the envelope. NULL on error
- * (errno kept). The message is the caller's until spool_msg_commit, then
- * the spool's until the callback, then the caller's again to free.
+ * Start a message: pick its id, write the envelope (into the message's
+ * buffer: tmp/<qid> is created once the buffer overflows, or at the
+ * commit). NULL on error (errno kept). The message is the caller's until
+ * spool_msg_commit, then the spool's until the callback, then the caller's
+ * again to free.
  */
 struct spool_msg *spool_msg_begin(struct spool *sp, const struct spool_envelope *env);
 const char *spool_msg_id(const struct spool_msg *m);
@@ -151,6 +156,12 @@ int spool_entry_mark_done(struct spool *sp, const char *id, const char *rcpt);
  * 0 also when it was already gone.
  */
 int spool_entry_remove(struct spool *sp, const char *id);
+/*
+ * The same for n messages with one fsync of the directory for all: errs[i]
+ * (errs may be NULL) is 0 when ids[i] is gone, else the errno of its
+ * unlink. -1 when the directory sync failed: then none is known removed.
+ */
+int spool_entries_remove(struct spool *sp, const char *const *ids, size_t n, int *errs);
 
 /*
  * The retry schedule of a message with deferred recipients, kept beside it

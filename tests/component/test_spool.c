@@ -526,6 +526,73 @@ test_state(void)
 	rm_rf(dir);
 }
 
+/*
+ * A removed message's file is reused for a later one (no inode freed): the
+ * new message must read back exactly, however long the old one was, a
+ * reader of the old id must see it gone, and a clean close leaves tmp/ empty.
+ */
+static void
+test_reuse(void)
+{
+	char *dir = make_tmpdir(), err[256];
+	struct spool *sp = spool_open(dir, err, sizeof err);
+	CHECK(sp != NULL);
+	struct smtp_mail_args mail = {0};
+	set_addr(&mail.from, "a", "b.test");
+	struct smtp_rcpt_args rcpt = {0};
+	set_addr(&rcpt.to, "c", "d.test");
+	struct spool_envelope env = {&mail, &rcpt, 1, NULL, NULL, NULL};
+	size_t big_len = 100 * 1024;
+	char *big = malloc(big_len + 1);
+	memset(big, 'x', big_len);
+	big[big_len] = '\0';
+	struct waiter w1, w2, w3;
+	CHECK(spool_one(sp, &env, big, &w1) == SPOOL_OK);
+	CHECK(spool_one(sp, &env, "small one\r\n", &w2) == SPOOL_OK);
+	struct stat st1, st2;
+	char path[512];
+	snprintf(path, sizeof path, "%s/queue/%s", dir, w1.id);
+	CHECK(stat(path, &st1) == 0);
+	const char *ids[] = {w1.id, w2.id};
+	int errs[2] = {-1, -1};
+	CHECK(spool_entries_remove(sp, ids, 2, errs) == 0 && errs[0] == 0 && errs[1] == 0);
+	CHECK(count_files(dir, "queue") == 0);
+	CHECK(count_files(dir, "tmp") == 2); /* kept for reuse */
+	struct spool_entry e;
+	CHECK(spool_entry_read(sp, w1.id, &e) < 0 && errno == ENOENT);
+	/* Both new messages take a kept file, the big one's included. */
+	CHECK(spool_one(sp, &env, "third\r\n", &w3) == SPOOL_OK);
+	CHECK(spool_one(sp, &env, "fourth, a little longer\r\n", &w2) == SPOOL_OK);
+	CHECK(count_files(dir, "tmp") == 0);
+	const char *want[] = {"third\r\n", "fourth, a little longer\r\n"};
+	const char *got_ids[] = {w3.id, w2.id};
+	bool reused_big = false;
+	for (int i = 0; i < 2; i++) {
+		CHECK(spool_entry_read(sp, got_ids[i], &e) == 0);
+		size_t len;
+		char *file = read_file(e.path, &len);
+		CHECK(file != NULL && e.body_offset < len);
+		if (file && e.body_offset < len)
+			CHECK_STR(file + e.body_offset, want[i]);
+		free(file);
+		if (stat(e.path, &st2) == 0 && st2.st_ino == st1.st_ino)
+			reused_big = true;
+		spool_entry_free(&e);
+	}
+	CHECK(reused_big);
+	/* A reader's handle removes for good. */
+	struct spool *rd = spool_open_reader(dir, err, sizeof err);
+	CHECK(rd != NULL && spool_entry_remove(rd, w3.id) == 0);
+	spool_close(&rd);
+	CHECK(count_files(dir, "tmp") == 0);
+	CHECK(spool_entry_remove(sp, w2.id) == 0);
+	CHECK(count_files(dir, "tmp") == 1);
+	spool_close(&sp);
+	CHECK(count_files(dir, "tmp") == 0);
+	free(big);
+	rm_rf(dir);
+}
+
 int
 main(void)
 {
@@ -534,5 +601,6 @@ main(void)
 	test_open_cleanup_and_reader();
 	test_write_error();
 	test_state();
+	test_reuse();
 	return test_summary("test_spool");
 }

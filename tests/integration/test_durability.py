@@ -279,8 +279,14 @@ def test_250_only_after_fsync_of_file_and_directory(make_server):
     newsync = [c for c in calls if c["name"] in SYNCS and ok(c)
                and fd_path(c).rstrip("/").endswith("/alice/new") and c["start"] > lnk["end"]]
     assert newsync, "new/ not fsynced after the link"
-    rm = [c for c in calls if c["name"] in ("unlink", "unlinkat") and qid in c["args"]
-          and ".state" not in c["args"] and "tmp" not in c["args"].split(qid)[0][-8:]]
+    # Removal: an unlink of the queue file, or its rename out of queue/ into
+    # tmp/free-N (the spool keeps the inode to reuse it); not the unlink of
+    # its .state or .retry, nor of a tmp/ file.
+    rm = [c for c in calls if ok(c) and qid in c["args"]
+          and ".state" not in c["args"] and ".retry" not in c["args"]
+          and ((c["name"] in ("unlink", "unlinkat")
+                and "tmp" not in c["args"].split(qid)[0][-8:])
+               or (c["name"] in RENAMES and "free-" in c["args"]))]
     assert rm, "queue file %s never removed after delivery" % qid
     assert rm[0]["start"] > newsync[0]["end"], \
         "queue file removed before the delivered copy was durable"
