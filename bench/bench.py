@@ -9,7 +9,9 @@ What it does, all on 127.0.0.1, all under one temporary folder:
     then delivered to a Maildir (the script checks every 250 reached it).
   * Postfix: a private instance (tests/integration/peers.py, `postfix -c DIR`),
     its own queue in the temporary folder (the queue file is fsynced before
-    250), delivering everything to the discard transport.
+    250), delivering everything to the discard transport; and for the accept
+    rate a second instance that delivers to a Maildir with virtual(8), which
+    syncs each file, as mailport does (the like-for-like column).
   * Load: Postfix's smtp-source, one connection per message (its default),
     concurrency 1, 10, 50, 200, messages of 4 KiB and 100 KiB; each figure is
     the median of 3 runs; mailport and Postfix runs alternate.
@@ -194,6 +196,35 @@ def make_postfix(root, certs):
         })
 
 
+def make_postfix_maildir(root, certs):
+    """A second private Postfix for the like-for-like accept rate: it
+    delivers to@bench.test to a Maildir with virtual(8), which syncs each
+    file before it links it, as mailport does; only its smtp port."""
+    return PostfixPeer(
+        root, certs, name="postfix-maildir", hostname="mx." + DOMAIN, domains=(DOMAIN,),
+        users={}, mailboxes=(TO,), submission=False, smtp=True,
+        main_extra={"default_process_limit": "1200"})
+
+
+def postfix_queued(pf):
+    return sum(len(names) for sub in ("incoming", "active", "deferred", "maildrop")
+               for _, _, names in os.walk(os.path.join(pf.queue_dir, sub)))
+
+
+def clear_postfix_maildir(pf, timeout=60.0):
+    """Like Mailport.clear_mail: waits (bounded) for the queue to drain,
+    then empties the Maildir, outside the timing."""
+    deadline = time.monotonic() + timeout
+    while postfix_queued(pf) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    box = os.path.join(pf.mail_base, DOMAIN, TO.split("@")[0], "new")
+    try:
+        for n in os.listdir(box):
+            os.unlink(os.path.join(box, n))
+    except FileNotFoundError:
+        pass
+
+
 def can_connect(port):
     try:
         with socket.create_connection((HOST, port), timeout=0.5):
@@ -220,8 +251,9 @@ def smtp_source(port, count, conc, size, timeout):
     return dt, int(done[-1]) if done else 0
 
 
-def throughput(servers, mp):
-    """{(size, conc): {name: [msgs/s per run]}}"""
+def throughput(servers, mp, pfm=None):
+    """{(size, conc): {name: [msgs/s per run]}}; pfm: the Maildir Postfix, emptied
+    after each of its runs."""
     res = {}
     for size, _ in SIZES:
         for conc in CONCURRENCY:
@@ -234,6 +266,8 @@ def throughput(servers, mp):
                     mp.acknowledged += done
                 counts[name] = int(min(30000, max(5 * conc, n0 / dt * SECONDS)))
                 mp.clear_mail()
+                if pfm is not None and name == "postfix-maildir":
+                    clear_postfix_maildir(pfm)
             for r in range(RUNS):
                 for name, port in servers:
                     n = counts[name]
@@ -241,6 +275,8 @@ def throughput(servers, mp):
                     if name == "mailport":
                         mp.acknowledged += done
                         mp.clear_mail()
+                    if pfm is not None and name == "postfix-maildir":
+                        clear_postfix_maildir(pfm)
                     rate = done / dt
                     cell.setdefault(name, []).append(rate)
                     log("  %-8s size=%-6d conc=%-3d run %d: %5d msgs in %5.2f s = %7.1f msgs/s"
@@ -584,13 +620,19 @@ def med(xs):
 def report(tp, tls, lat, mem, big):
     out = ["", "## Accept rate (msgs/s, smtp-source, one connection per message, "
            "median of %d runs)" % RUNS, "",
-           "| size | concurrency | mailport | Postfix | mailport / Postfix |",
-           "|---|---|---|---|---|"]
+           "Postfix: delivers to discard(8). Postfix (Maildir): a second instance that "
+           "delivers to a Maildir with virtual(8), as mailport does.", "",
+           "| size | concurrency | mailport | Postfix | mailport / Postfix | "
+           "Postfix (Maildir) | mailport / Postfix (Maildir) |",
+           "|---|---|---|---|---|---|---|"]
     for size, label in SIZES:
         for conc in CONCURRENCY:
             cell = tp[(size, conc)]
             m, p = med(cell.get("mailport", [])), med(cell.get("postfix", []))
-            out.append("| %s | %d | %.0f | %.0f | %.2f× |" % (label, conc, m, p, m / p))
+            pm = med(cell.get("postfix-maildir", [])) if cell.get("postfix-maildir") else 0
+            out.append("| %s | %d | %.0f | %.0f | %.2f× | %s | %s |"
+                       % (label, conc, m, p, m / p, "%.0f" % pm if pm else "-",
+                          "%.2f×" % (m / pm) if pm else "-"))
     if tls:
         out += ["", "## STARTTLS + AUTH PLAIN, 4 KiB, new connection per message (bench/loadgen, "
                 "median of %d runs)" % RUNS, "",
@@ -661,7 +703,7 @@ def main():
 
     root = tempfile.mkdtemp(prefix="mailport-bench-", dir="/var/tmp")
     os.chmod(root, 0o755)
-    mp = pf = None
+    mp = pf = pfm = None
     t_start = time.monotonic()
     try:
         certs_dir = os.path.join(root, "certs")
@@ -726,7 +768,10 @@ def main():
             log("  mailport %s: %s" % (kind, r))
             big.append((kind, r))
         log("== accept rate")
-        tp = throughput(servers, mp)
+        pfm = make_postfix_maildir(root, certs)
+        pfm.start()
+        tp = throughput(servers + [("postfix-maildir", pfm.ports["smtp"])], mp, pfm)
+        pfm.stop()
         log("== STARTTLS + AUTH")
         tls = None
         try:
@@ -755,11 +800,13 @@ def main():
                 mp.stop()
             except Exception as e:  # noqa: BLE001
                 problems.append("mailport stop: %r" % e)
-        if pf is not None:
+        for name, peer in (("postfix", pf), ("postfix-maildir", pfm)):
+            if peer is None:
+                continue
             try:
-                pf.stop()
+                peer.stop()
             except Exception as e:  # noqa: BLE001
-                problems.append("postfix stop: %r" % e)
+                problems.append("%s stop: %r" % (name, e))
         shutil.rmtree(root, ignore_errors=True)
         if problems:
             log("cleanup problems: " + "; ".join(problems))
