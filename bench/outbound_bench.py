@@ -27,7 +27,6 @@ Options (environment): BENCH_QUICK=1 (1 run of 500 messages), BENCH_RUNS
 
 import os
 import shutil
-import signal
 import smtplib
 import ssl
 import statistics
@@ -39,7 +38,7 @@ import time
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 
-from conftest import free_port, make_certs  # noqa: E402
+from conftest import free_port, make_certs, stop_process  # noqa: E402
 from dns import Dnsmasq  # noqa: E402
 from peers import PostfixPeer, ensure_postfix  # noqa: E402
 from receivers import SmtpSink, next_ip  # noqa: E402
@@ -141,17 +140,8 @@ class MailportRun:
         if sent < n:
             raise RuntimeError("mailport logged %d sent of %d" % (sent, n))
 
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-
     def cleanup(self):
-        self.stop()
+        stop_process(self.proc, timeout=15)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
