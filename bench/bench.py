@@ -26,7 +26,9 @@ What it does, all on 127.0.0.1, all under one temporary folder:
 Everything it started is stopped and the folder removed, also on failure.
 
 Options (environment): BENCH_QUICK=1 for a short smoke run;
-BENCH_RUNS (default 3); BENCH_SECONDS (target seconds per run, default 3).
+BENCH_RUNS (default 3); BENCH_SECONDS (target seconds per run, default 3);
+BENCH_CERT=ecdsa to give both servers a P-256 leaf from the test CA instead
+of its RSA-2048 one.
 """
 
 import os
@@ -63,6 +65,7 @@ CONCURRENCY = (1, 10, 50) if QUICK else (1, 10, 50, 200)
 SIZES = ((4096, "4 KiB"), (102400, "100 KiB"))
 IDLE = (1000,) if QUICK else (1000, 10000)
 TLS_CONCURRENCY = (1, 10, 50)
+CERT = os.environ.get("BENCH_CERT", "rsa")  # the servers' certificate: rsa or ecdsa
 TLS_MODES = ("full", "resume")   # loadgen without and with --resume
 BIG_MESSAGE = 34 * 1024 * 1024   # under mailport's default 35 MiB limit
 
@@ -194,6 +197,29 @@ def make_postfix(root, certs):
             # session cache for TLS 1.2 clients without tickets.
             "smtpd_tls_session_cache_database": "btree:${data_directory}/smtpd_scache",
         })
+
+
+def use_ecdsa_leaf(certs):
+    """Both servers get a P-256 leaf from the test CA's intermediate instead
+    of its RSA-2048 one (BENCH_CERT=ecdsa): ECDSA is what a server should
+    prefer, and signing with it costs a fraction of RSA's."""
+    d = certs.dir
+
+    def o(*args):
+        subprocess.run(["openssl", *args], cwd=d, capture_output=True, timeout=60, check=True)
+
+    o("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+      "-keyout", "key-ec.pem", "-out", "leaf-ec.csr", "-subj", "/CN=%s" % certs.cn_a)
+    o("x509", "-req", "-in", "leaf-ec.csr", "-CA", "int.pem", "-CAkey", "int.key",
+      "-CAcreateserial", "-out", "leaf-ec.pem", "-days", "30", "-extfile", "leaf.ext")
+    with open(os.path.join(d, "chain-ec.pem"), "w") as f:
+        for part in ("leaf-ec.pem", "int.pem"):
+            with open(os.path.join(d, part)) as g:
+                f.write(g.read())
+    for name in ("key-ec.pem", "chain-ec.pem"):
+        os.chmod(os.path.join(d, name), 0o644)
+    certs.chain_a = os.path.join(d, "chain-ec.pem")
+    certs.key_a = os.path.join(d, "key-ec.pem")
 
 
 def make_postfix_maildir(root, certs):
@@ -710,6 +736,8 @@ def main():
         os.makedirs(certs_dir)
         os.chmod(certs_dir, 0o755)
         certs = make_certs(certs_dir)
+        if CERT == "ecdsa":
+            use_ecdsa_leaf(certs)
         mp = Mailport(root, certs)
         mp.start()
         pf = make_postfix(root, certs)
