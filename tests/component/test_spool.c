@@ -74,6 +74,17 @@ set_addr(struct smtp_addr *a, const char *local, const char *domain)
 	snprintf(a->domain, sizeof a->domain, "%s", domain);
 }
 
+/* The envelope most tests use: <a@b.test> to <c@d.test>. */
+static struct spool_envelope
+simple_envelope(struct smtp_mail_args *mail, struct smtp_rcpt_args *rcpt)
+{
+	memset(mail, 0, sizeof *mail);
+	memset(rcpt, 0, sizeof *rcpt);
+	set_addr(&mail->from, "a", "b.test");
+	set_addr(&rcpt->to, "c", "d.test");
+	return (struct spool_envelope){mail, rcpt, 1, NULL, NULL, NULL};
+}
+
 struct waiter {
 	int calls;
 	enum spool_result res;
@@ -326,11 +337,11 @@ test_group_commit(void)
 	char *dir = make_tmpdir(), err[256];
 	struct spool *sp = spool_open(dir, err, sizeof err);
 	CHECK(sp != NULL);
-	struct smtp_mail_args mail = {0};
-	set_addr(&mail.from, "a", "b.test");
-	struct smtp_rcpt_args rcpt = {0};
-	set_addr(&rcpt.to, "c", "d.test");
-	struct spool_envelope env = {&mail, &rcpt, 1, "127.0.0.1", "h", NULL};
+	struct smtp_mail_args mail;
+	struct smtp_rcpt_args rcpt;
+	struct spool_envelope env = simple_envelope(&mail, &rcpt);
+	env.client_addr = "127.0.0.1";
+	env.helo = "h";
 	static struct worker wk[THREADS];
 	pthread_t th[THREADS], dth;
 	struct dispatcher d = {sp, 0, 0};
@@ -441,11 +452,9 @@ test_write_error(void)
 	char *dir = make_tmpdir(), err[256];
 	struct spool *sp = spool_open(dir, err, sizeof err);
 	CHECK(sp != NULL);
-	struct smtp_mail_args mail = {0};
-	set_addr(&mail.from, "a", "b.test");
-	struct smtp_rcpt_args rcpt = {0};
-	set_addr(&rcpt.to, "c", "d.test");
-	struct spool_envelope env = {&mail, &rcpt, 1, NULL, NULL, NULL};
+	struct smtp_mail_args mail;
+	struct smtp_rcpt_args rcpt;
+	struct spool_envelope env = simple_envelope(&mail, &rcpt);
 
 	/* Past RLIMIT_FSIZE write(2) fails with EFBIG (SIGXFSZ ignored). */
 	struct rlimit old, lim;
@@ -537,11 +546,9 @@ test_reuse(void)
 	char *dir = make_tmpdir(), err[256];
 	struct spool *sp = spool_open(dir, err, sizeof err);
 	CHECK(sp != NULL);
-	struct smtp_mail_args mail = {0};
-	set_addr(&mail.from, "a", "b.test");
-	struct smtp_rcpt_args rcpt = {0};
-	set_addr(&rcpt.to, "c", "d.test");
-	struct spool_envelope env = {&mail, &rcpt, 1, NULL, NULL, NULL};
+	struct smtp_mail_args mail;
+	struct smtp_rcpt_args rcpt;
+	struct spool_envelope env = simple_envelope(&mail, &rcpt);
 	size_t big_len = 100 * 1024;
 	char *big = malloc(big_len + 1);
 	memset(big, 'x', big_len);

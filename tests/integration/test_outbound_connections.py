@@ -29,20 +29,27 @@ def wait_sent(srv, rcpts, timeout=30.0):
         assert wait_delivery(srv, rc, "sent", timeout=timeout), rc + "\n" + log_tail(srv)
 
 
+def burst_on_one_slot(make_server, make_dns, rx, domain, n):
+    """n messages to domain (MX: rx) with one connection allowed to it; all
+    delivered, over exactly one connection. Returns (server, received)."""
+    dns = make_dns(mx={domain: [(10, "mx." + domain)]}, hosts={"mx." + domain: [rx.ip]})
+    srv = outbound_server(make_server, dns, extra=["outbound-connections-per-destination 1"])
+    m = token()
+    rcpts = ["u%d@%s" % (i, domain) for i in range(n)]
+    submit_many(srv, [[r] for r in rcpts], m)
+    got = rx.wait_messages(m, count=n, timeout=30)
+    assert len(got) == n, log_tail(srv)
+    wait_sent(srv, rcpts)
+    assert rx.connections == 1, "%d connections for %d messages\n%s" % (
+        rx.connections, n, log_tail(srv))
+    assert {g.conn for g in got} == {1}
+    return srv, got
+
+
 def test_messages_to_one_destination_share_a_connection(make_server, make_dns, make_receiver):
     """Twelve messages to one domain, one slot: all on one connection."""
     rx = make_receiver()
-    dns = make_dns(mx={"reuse.test": [(10, "mx.reuse.test")]}, hosts={"mx.reuse.test": [rx.ip]})
-    srv = outbound_server(make_server, dns, extra=["outbound-connections-per-destination 1"])
-    m = token()
-    rcpts = ["u%d@reuse.test" % i for i in range(12)]
-    submit_many(srv, [[r] for r in rcpts], m)
-    got = rx.wait_messages(m, count=12, timeout=30)
-    assert len(got) == 12, log_tail(srv)
-    wait_sent(srv, rcpts)
-    assert rx.connections == 1, "%d connections for 12 messages\n%s" % (
-        rx.connections, log_tail(srv))
-    assert {g.conn for g in got} == {1}
+    srv, _ = burst_on_one_slot(make_server, make_dns, rx, "reuse.test", 12)
     relays = {d["relay"] for d in deliveries(srv) if d["to"].endswith("@reuse.test")}
     assert relays == {"mx.reuse.test[%s]:25" % rx.ip}, relays
 
@@ -50,16 +57,7 @@ def test_messages_to_one_destination_share_a_connection(make_server, make_dns, m
 def test_kept_connection_reused_over_starttls(make_server, make_dns, make_receiver):
     """A kept connection keeps its TLS: every message says it came over TLS."""
     rx = make_receiver(tls=True)
-    dns = make_dns(mx={"tlsreuse.test": [(10, "mx.tlsreuse.test")]},
-                   hosts={"mx.tlsreuse.test": [rx.ip]})
-    srv = outbound_server(make_server, dns, extra=["outbound-connections-per-destination 1"])
-    m = token()
-    rcpts = ["t%d@tlsreuse.test" % i for i in range(5)]
-    submit_many(srv, [[r] for r in rcpts], m)
-    got = rx.wait_messages(m, count=5, timeout=30)
-    assert len(got) == 5, log_tail(srv)
-    wait_sent(srv, rcpts)
-    assert rx.connections == 1, log_tail(srv)
+    srv, got = burst_on_one_slot(make_server, make_dns, rx, "tlsreuse.test", 5)
     assert all(g.tls_version for g in got), got
     tls = {d["tls"] for d in deliveries(srv) if d["to"].endswith("@tlsreuse.test")}
     assert tls and "none" not in tls, tls
