@@ -13,6 +13,7 @@
 #include "outbound.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -254,15 +255,23 @@ outbound_start(struct spool *sp, const struct outbound_config *cfg)
 			log_err("event=outbound_failed reason=\"%s\"", err);
 			break;
 		}
-		w->started = pthread_create(&w->thread, NULL, worker_main, w) == 0;
+		int rc = pthread_create(&w->thread, NULL, worker_main, w);
+		w->started = rc == 0;
 		if (!w->started) {
-			log_err("event=outbound_failed reason=\"cannot start a delivery thread\"");
+			log_err("event=outbound_failed reason=\"cannot start a delivery thread: "
+				"%s; lower outbound-connections or raise the process limits "
+				"(ulimit -u, memory)\"",
+				strerror(rc));
 			break;
 		}
 	}
-	bool ok = ob->workers[ob->nworkers - 1].started &&
-		  pthread_create(&ob->dispatcher, NULL, dispatcher_main, ob) == 0;
-	if (!ok) {
+	bool ok = ob->workers[ob->nworkers - 1].started;
+	int rc = ok ? pthread_create(&ob->dispatcher, NULL, dispatcher_main, ob) : 0;
+	if (rc != 0)
+		log_err("event=outbound_failed reason=\"cannot start the queue scanner thread: %s; "
+			"raise the process limits (ulimit -u, memory)\"",
+			strerror(rc));
+	if (!ok || rc != 0) {
 		stop_threads(ob);
 		free_outbound(ob);
 		return NULL;

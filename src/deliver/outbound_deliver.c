@@ -110,15 +110,22 @@ struct target {
 	bool relay; /* AUTH and a verified certificate */
 };
 
-/* Did the session get as far as MAIL? Before that, another host may do better. */
+/*
+ * Did this host decide the recipients' fate? Not before MAIL, and not when
+ * MAIL met a 4xx or the end of the connection: the next MX host may take
+ * the message then, as RFC 5321 5.1 asks. From the RCPTs on, each reply
+ * decides its recipient.
+ */
 static bool
-reached_mail(const struct client_run_result *r)
+host_decided(const struct client_run_result *r)
 {
 	const char *p = r->smtp.phase ? r->smtp.phase : "";
-	return r->greeted &&
-	       (strcmp(p, "mail") == 0 || strcmp(p, "rcpt") == 0 || strcmp(p, "data") == 0 ||
-		strcmp(p, "body") == 0 || strcmp(p, "quit") == 0 || strcmp(p, "idle") == 0 ||
-		strcmp(p, "done") == 0);
+	if (!r->greeted)
+		return false;
+	if (strcmp(p, "mail") == 0)
+		return r->smtp.reply.code >= 500;
+	return strcmp(p, "rcpt") == 0 || strcmp(p, "data") == 0 || strcmp(p, "body") == 0 ||
+	       strcmp(p, "quit") == 0 || strcmp(p, "idle") == 0 || strcmp(p, "done") == 0;
 }
 
 static const char *
@@ -197,9 +204,9 @@ group_envelope(const struct spool_entry *e, const struct buf *body, struct rcpt_
 	};
 }
 
-/* Keep the session of a decided transaction for the next message, if it is idle. */
+/* A new connection's first transaction is decided: keep it for the next, if it is idle. */
 static struct cached_conn *
-keep_session(struct client_session *s, const char *host, const char *relay, unsigned uses)
+keep_session(struct client_session *s, const char *host, const char *relay)
 {
 	if (s == NULL)
 		return NULL;
@@ -207,9 +214,7 @@ keep_session(struct client_session *s, const char *host, const char *relay, unsi
 	c->session = s;
 	str_copy(c->host, sizeof c->host, host);
 	str_copy(c->relay, sizeof c->relay, relay);
-	c->uses = uses;
-	if (uses >= CONN_MAX_USES)
-		cached_conn_close(&c);
+	c->uses = 1;
 	return c;
 }
 
@@ -293,10 +298,10 @@ attempt(struct worker *w, const struct spool_entry *e, const struct buf *body,
 	struct client_run_result r;
 	struct client_session *s = client_session_open(
 	    &copts, &cfg, &env, body->data ? body->data : "", body->len, NULL, &r, rr);
-	bool decided = reached_mail(&r) || permanent_failure(r.smtp.failure);
+	bool decided = host_decided(&r) || permanent_failure(r.smtp.failure);
 	if (decided) {
 		judge(&r, t->host, relay, group, n);
-		*keep = keep_session(s, t->host, relay, 1);
+		*keep = keep_session(s, t->host, relay);
 	} else {
 		client_session_close(&s);
 		const struct outcome *oc = run_outcome(&r, t->door);

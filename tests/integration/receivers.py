@@ -170,6 +170,10 @@ class _Handler:
             rx.transactions += 1
             rx.conn_log.append((abs(server.conn_no), "MAIL"))
             refuse = rx.refuse_after and server.transactions > rx.refuse_after
+            later = rx.temp_fail_mail > 0
+            rx.temp_fail_mail -= later
+        if later:
+            return "451 4.3.2 Try again later (scripted)"
         if refuse:
             _close_soon(server)
             return "421 4.7.0 Too many transactions on one connection, closing"
@@ -235,14 +239,14 @@ class _Handler:
 
 class Receiver:
     """aiosmtpd on ip:25. Options: tls (offer STARTTLS with the test CA's
-    leaf), temp_fail_rcpt / temp_fail_data (451 to the first N), reject
+    leaf), temp_fail_mail / temp_fail_rcpt / temp_fail_data (451 to the first N), reject
     {address: full reply}, data_delay (seconds to sleep before the reply to
     the end of DATA), idle_timeout (seconds before an idle connection is
     dropped)."""
 
     def __init__(self, certs=None, *, ip=None, port=25, tls=False, temp_fail_rcpt=0,
                  temp_fail_data=0, reject=None, data_delay=0, hostname=None,
-                 refuse_after=0, hangup_after=0, idle_timeout=300):
+                 refuse_after=0, hangup_after=0, idle_timeout=300, temp_fail_mail=0):
         Controller = _controller_class()  # Debian python3-aiosmtpd
 
         self.ip = ip or next_ip(ports=(port,))
@@ -250,6 +254,7 @@ class Receiver:
         self.tls = tls
         self.temp_fail_rcpt = temp_fail_rcpt
         self.temp_fail_data = temp_fail_data
+        self.temp_fail_mail = temp_fail_mail
         self.reject = {k.lower(): v for k, v in (reject or {}).items()}
         self.data_delay = data_delay
         self.lock = threading.Lock()

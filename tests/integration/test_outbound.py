@@ -233,6 +233,26 @@ def test_second_mx_when_first_refuses(make_server, make_dns, make_receiver):
     assert sent and sent[0]["relay"] == "mx2.two.test[%s]:25" % rx.ip, log_tail(srv)
 
 
+def test_second_mx_when_first_answers_mail_with_4xx(make_server, make_dns, make_receiver):
+    """A 451 to MAIL decides nothing: the next MX takes the message in the
+    same attempt (RFC 5321 5.1), and the first host's refusal is logged."""
+    busy = make_receiver(temp_fail_mail=100)
+    rx = make_receiver()
+    dns = make_dns(mx={"busy.test": [(10, "mx1.busy.test"), (20, "mx2.busy.test")]},
+                   hosts={"mx1.busy.test": [busy.ip], "mx2.busy.test": [rx.ip]})
+    srv = outbound_server(make_server, dns)
+    m = token()
+    submit(srv, "x@busy.test", m)
+    assert len(rx.wait_messages(m)) == 1, log_tail(srv)
+    lines = deliveries(srv, "x@busy.test")
+    assert [d["status"] for d in lines] == ["sent"], [d["line"] for d in lines]
+    assert lines[0]["relay"] == "mx2.busy.test[%s]:25" % rx.ip, lines[0]["line"]
+    attempts = [ln for ln in srv.log_text().splitlines()
+                if "event=attempt" in ln and busy.ip in ln]
+    assert attempts and "451" in attempts[0], log_tail(srv)
+    assert busy.transactions >= 1 and not busy.messages
+
+
 def test_implicit_mx(make_server, make_dns, make_receiver):
     rx = make_receiver()
     dns = make_dns(hosts={"implicit.test": [rx.ip]})
