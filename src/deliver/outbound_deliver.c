@@ -313,11 +313,13 @@ attempt(struct worker *w, const struct spool_entry *e, const struct buf *body,
 			more = "";
 		str_copy(w->last_relay, sizeof w->last_relay, relay);
 		snprintf(why, why_size, "%s: %s%s%s", relay, oc->what, more[0] ? ": " : "", more);
-		/* Postfix-style: say why this host did not do, before trying the next. */
-		char esc[900];
-		log_info("id=%s event=attempt relay=%s status=%s reason=\"%s\"", e->id, relay,
-			 outcome_status_name(oc->status),
-			 str_escape(esc, sizeof esc, why, strlen(why)));
+		/* Postfix-style: say why this host did not do, before trying the
+		 * next, with the fix `send` gives for the same failure. */
+		char esc[900], fix[600];
+		log_info("id=%s event=attempt relay=%s status=%s reason=\"%s\" fix=\"%s\"", e->id,
+			 relay, outcome_status_name(oc->status),
+			 str_escape(esc, sizeof esc, why, strlen(why)),
+			 str_escape(fix, sizeof fix, oc->fix, strlen(oc->fix)));
 	}
 	free(rr);
 	free(rcpts);

@@ -250,6 +250,7 @@ def test_second_mx_when_first_answers_mail_with_4xx(make_server, make_dns, make_
     attempts = [ln for ln in srv.log_text().splitlines()
                 if "event=attempt" in ln and busy.ip in ln]
     assert attempts and "451" in attempts[0], log_tail(srv)
+    assert re.search(r'fix="[^"]{10,}"', attempts[0]), attempts[0]
     assert busy.transactions >= 1 and not busy.messages
 
 
