@@ -302,6 +302,24 @@ maildir_write_tmp(const char *tmp_path, const char *from, const char *spool_path
 
 /* ---- batches ---- */
 
+/*
+ * tmp/ to new/ without ever replacing a file of the same name: one
+ * renameat2(RENAME_NOREPLACE), or where the filesystem lacks it, the
+ * classic link() and unlink() of the Maildir specification.
+ */
+static int
+move_noreplace(const char *from, const char *to)
+{
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	if (link(from, to) < 0)
+		return -1;
+	unlink(from);
+	return 0;
+}
+
 struct maildir_item {
 	char *tmp_path, *new_path;
 	size_t dir; /* index into the batch's new/ folders */
@@ -408,14 +426,14 @@ maildir_batch_commit(struct maildir_batch *b)
 		struct maildir_item *it = &b->items[i];
 		if (it->tmp_path == NULL)
 			continue; /* committed before */
-		/* link, not rename: it refuses to replace a file of the same name. */
-		if (it->err == NULL && link(it->tmp_path, it->new_path) < 0) {
-			snprintf(err, sizeof err, "cannot link %s into new/: %s", it->tmp_path,
+		if (it->err == NULL && move_noreplace(it->tmp_path, it->new_path) < 0) {
+			snprintf(err, sizeof err, "cannot move %s into new/: %s", it->tmp_path,
 				 strerror(errno));
 			item_fail(it, err);
 		}
 		it->linked = it->err == NULL;
-		unlink(it->tmp_path);
+		if (!it->linked)
+			unlink(it->tmp_path);
 		free(it->tmp_path);
 		it->tmp_path = NULL;
 	}

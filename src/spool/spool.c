@@ -51,8 +51,20 @@
 #ifndef SPOOL_SYNC_WORKERS
 #define SPOOL_SYNC_WORKERS 4
 #endif
-/* Removed message files kept in tmp/ for reuse (spool_pool_put). */
-#define SPOOL_POOL_MAX 1024
+/*
+ * Removed message files kept in tmp/ for reuse (spool_pool_put). Enough
+ * files for a burst's whole backlog: a burst of 8,000 messages that found
+ * room for only 1,024 freed the other 7,000, and the next burst's creates
+ * walked past them (see spool_pool_take). The bytes they hold are bounded
+ * too, since a pooled file keeps its old message's blocks until reused.
+ */
+#define SPOOL_POOL_FILES 16384
+#define SPOOL_POOL_BYTES (256 * 1024 * 1024)
+
+struct pooled {
+	uint32_t n; /* tmp/free-<n> */
+	off_t size;
+};
 
 struct spool {
 	char *dir;
@@ -75,8 +87,9 @@ struct spool {
 	atomic_uint counter;
 	/* tmp/free-<n>: files of removed messages, waiting for reuse. */
 	pthread_mutex_t pool_mu;
-	uint32_t pool[SPOOL_POOL_MAX];
-	size_t npool;
+	struct pooled *pool; /* pool_files slots */
+	size_t npool, pool_files;
+	off_t pool_bytes, pool_bytes_max;
 	uint32_t pool_counter;
 };
 
@@ -310,8 +323,11 @@ spool_pool_take(struct spool *sp, uint32_t *n_r)
 {
 	pthread_mutex_lock(&sp->pool_mu);
 	bool got = sp->npool > 0;
-	if (got)
-		*n_r = sp->pool[--sp->npool];
+	if (got) {
+		struct pooled *p = &sp->pool[--sp->npool];
+		*n_r = p->n;
+		sp->pool_bytes -= p->size;
+	}
 	pthread_mutex_unlock(&sp->pool_mu);
 	return got;
 }
@@ -739,7 +755,20 @@ spool_new(const char *dir)
 	atomic_init(&sp->counter, 0);
 	pthread_cond_init(&sp->synced_cond, NULL);
 	pthread_mutex_init(&sp->pool_mu, NULL);
+	sp->pool_files = SPOOL_POOL_FILES;
+	sp->pool_bytes_max = SPOOL_POOL_BYTES;
+	sp->pool = xcalloc(sp->pool_files, sizeof *sp->pool);
 	return sp;
+}
+
+void
+spool_set_pool_limits(struct spool *sp, size_t files, off_t bytes)
+{
+	pthread_mutex_lock(&sp->pool_mu);
+	if (files < sp->pool_files) /* only ever lowered: the array stays */
+		sp->pool_files = files;
+	sp->pool_bytes_max = bytes;
+	pthread_mutex_unlock(&sp->pool_mu);
 }
 
 /* Open dir, tmp/ and queue/ (creating them when create is set). */
@@ -868,7 +897,7 @@ spool_close(struct spool **sp_p)
 	/* A clean stop leaves nothing in tmp/. */
 	for (size_t i = 0; i < sp->npool; i++) {
 		char name[32];
-		pool_name(name, sizeof name, sp->pool[i]);
+		pool_name(name, sizeof name, sp->pool[i].n);
 		unlinkat(sp->tmp_fd, name, 0);
 	}
 	sp->npool = 0;
@@ -885,6 +914,7 @@ spool_close(struct spool **sp_p)
 	pthread_mutex_destroy(&sp->mu);
 	pthread_cond_destroy(&sp->synced_cond);
 	pthread_mutex_destroy(&sp->pool_mu);
+	free(sp->pool);
 	free(sp->dir);
 	free(sp);
 	*sp_p = NULL;
@@ -1157,13 +1187,17 @@ spool_entry_mark_done(struct spool *sp, const char *id, const char *rcpt)
  * is full or the removal did not become durable (see spool_pool_take).
  */
 static void
-spool_pool_put(struct spool *sp, uint32_t n, bool durable)
+spool_pool_put(struct spool *sp, struct pooled p, bool durable)
 {
 	pthread_mutex_lock(&sp->pool_mu);
-	bool kept = durable && sp->npool < SPOOL_POOL_MAX;
-	if (kept)
-		sp->pool[sp->npool++] = n;
+	bool kept =
+	    durable && sp->npool < sp->pool_files && sp->pool_bytes + p.size <= sp->pool_bytes_max;
+	if (kept) {
+		sp->pool[sp->npool++] = p;
+		sp->pool_bytes += p.size;
+	}
 	pthread_mutex_unlock(&sp->pool_mu);
+	uint32_t n = p.n;
 	if (!kept) {
 		char name[32];
 		pool_name(name, sizeof name, n);
@@ -1171,9 +1205,9 @@ spool_pool_put(struct spool *sp, uint32_t n, bool durable)
 	}
 }
 
-/* Remove one message's files; its file goes to tmp/free-<*moved_r> if moved. */
+/* Remove one message's files; its file goes to tmp/free-<moved_r->n> if moved. */
 static int
-spool_entry_unlink(struct spool *sp, const char *id, bool *moved, uint32_t *moved_r)
+spool_entry_unlink(struct spool *sp, const char *id, bool *moved, struct pooled *moved_r)
 {
 	char name[SPOOL_QID_SIZE + 8], retry[SPOOL_QID_SIZE + 8];
 	if (!is_qid(id))
@@ -1182,12 +1216,14 @@ spool_entry_unlink(struct spool *sp, const char *id, bool *moved, uint32_t *move
 	snprintf(retry, sizeof retry, "%s.retry", id);
 	*moved = false;
 	/* The message first: see the file comment. A writer keeps the inode. */
-	if (sp->locked) {
+	struct stat st;
+	if (sp->locked && fstatat(sp->queue_fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		pthread_mutex_lock(&sp->pool_mu);
-		*moved_r = sp->pool_counter++;
+		moved_r->n = sp->pool_counter++;
 		pthread_mutex_unlock(&sp->pool_mu);
+		moved_r->size = (off_t)st.st_blocks * 512; /* what it holds on disk */
 		char to[32];
-		pool_name(to, sizeof to, *moved_r);
+		pool_name(to, sizeof to, moved_r->n);
 		*moved = renameat2(sp->queue_fd, id, sp->tmp_fd, to, RENAME_NOREPLACE) == 0;
 	}
 	if (!*moved && unlinkat(sp->queue_fd, id, 0) < 0 && errno != ENOENT)
@@ -1202,7 +1238,7 @@ int
 spool_entries_remove(struct spool *sp, const char *const *ids, size_t n, int *errs)
 {
 	size_t unlinked = 0, nmoved = 0;
-	uint32_t *moved = xmalloc((n ? n : 1) * sizeof *moved);
+	struct pooled *moved = xmalloc((n ? n : 1) * sizeof *moved);
 	for (size_t i = 0; i < n; i++) {
 		bool was_moved = false;
 		int e = spool_entry_unlink(sp, ids[i], &was_moved, &moved[nmoved]);

@@ -49,6 +49,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "smtp_cmd.h"
 
@@ -162,6 +163,12 @@ int spool_entry_remove(struct spool *sp, const char *id);
  * unlink. -1 when the directory sync failed: then none is known removed.
  */
 int spool_entries_remove(struct spool *sp, const char *const *ids, size_t n, int *errs);
+/*
+ * Lower how many removed files (and how many bytes of them) are kept in
+ * tmp/ for reuse; the defaults (16,384 files, 256 MiB) suit every server.
+ * For tests of the limits.
+ */
+void spool_set_pool_limits(struct spool *sp, size_t files, off_t bytes);
 
 /*
  * The retry schedule of a message with deferred recipients, kept beside it

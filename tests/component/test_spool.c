@@ -600,6 +600,82 @@ test_reuse(void)
 	rm_rf(dir);
 }
 
+/* Commit n messages at once (the pipeline takes them together); their ids. */
+static char **
+spool_many(struct spool *sp, const struct spool_envelope *env, const char *body, size_t n)
+{
+	struct waiter *w = calloc(n, sizeof *w);
+	char **ids = calloc(n, sizeof *ids);
+	for (size_t i = 0; i < n; i++) {
+		struct spool_msg *m = spool_msg_begin(sp, env);
+		CHECK(m != NULL);
+		if (m == NULL)
+			break;
+		spool_msg_write(m, body, strlen(body));
+		spool_msg_commit(m, record_cb, &w[i]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		wait_commit(sp, &w[i]);
+		CHECK(w[i].calls == 1 && w[i].res == SPOOL_OK);
+		ids[i] = strdup(w[i].id);
+	}
+	free(w);
+	return ids;
+}
+
+/*
+ * A burst's whole backlog is kept for reuse (a pool of 1,024 freed the
+ * rest, and later creates walked past the freed inodes), within the file
+ * and byte limits.
+ */
+static void
+test_pool_limits(void)
+{
+	char *dir = make_tmpdir(), err[256];
+	struct spool *sp = spool_open(dir, err, sizeof err);
+	CHECK(sp != NULL);
+	struct smtp_mail_args mail;
+	struct smtp_rcpt_args rcpt;
+	struct spool_envelope env = simple_envelope(&mail, &rcpt);
+	size_t n = 1500;
+	char **ids = spool_many(sp, &env, "burst\r\n", n);
+	CHECK(spool_entries_remove(sp, (const char *const *)ids, n, NULL) == 0);
+	CHECK(count_files(dir, "queue") == 0);
+	CHECK(count_files(dir, "tmp") == n);
+	spool_ids_free(ids, n);
+	/* The next burst takes them all: no file is created. */
+	ids = spool_many(sp, &env, "again\r\n", n);
+	CHECK(count_files(dir, "tmp") == 0);
+	CHECK(spool_entries_remove(sp, (const char *const *)ids, n, NULL) == 0);
+	spool_ids_free(ids, n);
+	spool_close(&sp);
+	CHECK(count_files(dir, "tmp") == 0);
+
+	/* Lowered limits: 3 files; then bytes for one 100 KiB file only. */
+	sp = spool_open(dir, err, sizeof err);
+	CHECK(sp != NULL);
+	spool_set_pool_limits(sp, 3, 1 << 30);
+	ids = spool_many(sp, &env, "five\r\n", 5);
+	CHECK(spool_entries_remove(sp, (const char *const *)ids, 5, NULL) == 0);
+	CHECK(count_files(dir, "tmp") == 3);
+	spool_ids_free(ids, 5);
+	spool_close(&sp);
+	sp = spool_open(dir, err, sizeof err);
+	CHECK(sp != NULL);
+	spool_set_pool_limits(sp, 100, 150 * 1024);
+	size_t big_len = 100 * 1024;
+	char *big = malloc(big_len + 1);
+	memset(big, 'x', big_len);
+	big[big_len] = '\0';
+	ids = spool_many(sp, &env, big, 2);
+	CHECK(spool_entries_remove(sp, (const char *const *)ids, 2, NULL) == 0);
+	CHECK(count_files(dir, "tmp") == 1);
+	spool_ids_free(ids, 2);
+	free(big);
+	spool_close(&sp);
+	rm_rf(dir);
+}
+
 int
 main(void)
 {
@@ -609,5 +685,6 @@ main(void)
 	test_write_error();
 	test_state();
 	test_reuse();
+	test_pool_limits();
 	return test_summary("test_spool");
 }

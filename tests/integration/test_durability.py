@@ -269,7 +269,7 @@ def test_250_only_after_fsync_of_file_and_directory(make_server):
                  and c["start"] > ren["end"] and c["end"] < w250["start"]]
     assert fsync_dir, "queue/ not fsynced between the rename of %s and the 250" % qid
 
-    # Delivery: Maildir file fsynced, linked into new/, new/ fsynced, and only
+    # Delivery: Maildir file fsynced, moved into new/, new/ fsynced, and only
     # then the queue file removed.
     lnk = [c for c in calls if c["name"] in RENAMES and ok(c) and "/alice/new/" in c["args"]]
     assert lnk, "no link/rename into alice's new/"
@@ -278,7 +278,7 @@ def test_250_only_after_fsync_of_file_and_directory(make_server):
             and c["end"] < lnk["start"]], "Maildir file not fsynced before it entered new/"
     newsync = [c for c in calls if c["name"] in SYNCS and ok(c)
                and fd_path(c).rstrip("/").endswith("/alice/new") and c["start"] > lnk["end"]]
-    assert newsync, "new/ not fsynced after the link"
+    assert newsync, "new/ not fsynced after the move"
     # Removal: an unlink of the queue file, or its rename out of queue/ into
     # tmp/free-N (the spool keeps the inode to reuse it); not the unlink of
     # its .state or .retry, nor of a tmp/ file.
