@@ -69,7 +69,7 @@ CERT = os.environ.get("BENCH_CERT", "rsa")  # the servers' certificate: rsa or e
 TLS_MODES = ("full", "resume")   # loadgen without and with --resume
 BIG_MESSAGE = 34 * 1024 * 1024   # under mailport's default 35 MiB limit
 
-# Delivered mail is kept until the end of the bench, not deleted after each
+# KEEP_MAIL: delivered mail is kept until the end of the bench, not deleted after each
 # run. On ext4 without a journal (this machine's disk), a new inode is not
 # taken from those freed in the last 60 s (up to 6 minutes while their
 # table block is dirty): every file creation walks past them one by one.
@@ -277,9 +277,10 @@ def smtp_source(port, count, conc, size, timeout):
     return dt, int(done[-1]) if done else 0
 
 
-def throughput(servers, mp, pfm=None):
-    """{(size, conc): {name: [msgs/s per run]}}; pfm: the Maildir Postfix, emptied
-    after each of its runs."""
+def throughput(servers, mp, settle):
+    """{(size, conc): {name: [msgs/s per run]}}. settle[name]() waits until
+    that server has delivered what it accepted, outside the timing, so no
+    run shares the machine with the previous run's deliveries."""
     res = {}
     for size, _ in SIZES:
         for conc in CONCURRENCY:
@@ -291,18 +292,14 @@ def throughput(servers, mp, pfm=None):
                 if name == "mailport":
                     mp.acknowledged += done
                 counts[name] = int(min(30000, max(5 * conc, n0 / dt * SECONDS)))
-                mp.settle()
-                if pfm is not None and name == "postfix-maildir":
-                    settle_postfix(pfm)
+                settle[name]()
             for r in range(RUNS):
                 for name, port in servers:
                     n = counts[name]
                     dt, done = smtp_source(port, n, conc, size, timeout=SECONDS * 20 + 60)
                     if name == "mailport":
                         mp.acknowledged += done
-                        mp.settle()
-                    if pfm is not None and name == "postfix-maildir":
-                        settle_postfix(pfm)
+                    settle[name]()
                     rate = done / dt
                     cell.setdefault(name, []).append(rate)
                     log("  %-8s size=%-6d conc=%-3d run %d: %5d msgs in %5.2f s = %7.1f msgs/s"
@@ -397,7 +394,7 @@ def loadgen(binary, port, count, conc, size, cafile, timeout, resume=False):
     return r
 
 
-def tls_throughput(binary, servers, mp, cafile):
+def tls_throughput(binary, servers, mp, cafile, settle):
     """{(mode, conc): {name: [result dicts]}}, 4 KiB, STARTTLS + AUTH PLAIN, new
     connection each; mode "full" (a full handshake each time) or "resume"."""
     res = {}
@@ -412,14 +409,14 @@ def tls_throughput(binary, servers, mp, cafile):
                 counts[name] = int(min(20000, max(2 * conc, r["rate"] * SECONDS)))
                 if name == "mailport":
                     mp.acknowledged += int(r["ok"])
-                    mp.settle()
+                settle[name]()
             for i in range(RUNS):
                 for name, port in servers:
                     r = loadgen(binary, port, counts[name], conc, 4096, cafile,
                                 timeout=SECONDS * 20 + 60, resume=resume)
                     if name == "mailport":
                         mp.acknowledged += int(r["ok"])
-                        mp.settle()
+                    settle[name]()
                     cell.setdefault(name, []).append(r)
                     log("  %-8s STARTTLS+AUTH %-6s conc=%-3d run %d: %5d msgs in %5.2f s = "
                         "%7.1f msgs/s, %d resumed (p50 %.1f ms, p99 %.1f ms)  load %s"
@@ -747,6 +744,7 @@ def main():
             % (HOST, mp.port, mp.sub_port, mp.proc.pid, HOST, pf.ports["smtp"],
                pf.ports["submission"], root, loadavg()))
         servers = [("mailport", mp.port), ("postfix", pf.ports["smtp"])]
+        settle = {"mailport": mp.settle, "postfix": lambda: settle_postfix(pf)}
 
         log("== idle connections")
         mem = []
@@ -796,22 +794,24 @@ def main():
             r = big_message(mp, port, certs.ca, tls)
             log("  mailport %s: %s" % (kind, r))
             big.append((kind, r))
-        # STARTTLS + AUTH before the plain runs: these leave tens of
-        # thousands of just-deleted files, and on ext4 a new file walks past
-        # recently freed inodes for a while; mailport creates two files per
-        # message and the discarding Postfix none.
+        # STARTTLS + AUTH before the plain runs: the discarding Postfix
+        # frees a queue file per message, and for a minute after, a new file
+        # in the same inode group walks past them (see KEEP_MAIL); the plain
+        # runs free tens of thousands.
         log("== STARTTLS + AUTH")
         tls = None
         try:
             lg = build_loadgen(root)
             tls = tls_throughput(lg, [("mailport", mp.sub_port),
-                                      ("postfix", pf.ports["submission"])], mp, certs.ca)
+                                      ("postfix", pf.ports["submission"])], mp, certs.ca,
+                                 settle)
         except RuntimeError as e:
             log("  STARTTLS + AUTH load not measured: %s" % e)
         log("== accept rate")
         pfm = make_postfix_maildir(root, certs)
         pfm.start()
-        tp = throughput(servers + [("postfix-maildir", pfm.ports["smtp"])], mp, pfm)
+        settle["postfix-maildir"] = lambda: settle_postfix(pfm)
+        tp = throughput(servers + [("postfix-maildir", pfm.ports["smtp"])], mp, settle)
         pfm.stop()
         log("== latency")
         lat = latency(servers, mp, 200 if QUICK else 1000)

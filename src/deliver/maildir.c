@@ -28,6 +28,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "self.h"
 #include "str.h"
 #include "xmalloc.h"
 
@@ -174,14 +175,11 @@ static void
 maildir_unique(char *out, size_t size)
 {
 	struct timeval tv;
-	char host[256], safe[1024];
+	char safe[1024];
 	gettimeofday(&tv, NULL);
-	if (gethostname(host, sizeof host) < 0)
-		str_copy(host, sizeof host, "localhost");
-	host[sizeof host - 1] = '\0';
 	size_t o = 0;
 	/* The Maildir spec: '/' and ':' cannot appear in the host part. */
-	for (const char *h = host; *h && o + 5 < sizeof safe; h++) {
+	for (const char *h = self_hostname(); *h && o + 5 < sizeof safe; h++) {
 		if (*h == '/' || *h == ':')
 			o += (size_t)snprintf(safe + o, sizeof safe - o, "\\%03o", *h);
 		else
@@ -189,8 +187,8 @@ maildir_unique(char *out, size_t size)
 	}
 	safe[o] = '\0';
 	unsigned q = atomic_fetch_add(&maildir_counter, 1) + 1;
-	snprintf(out, size, "%lld.M%ldP%ldQ%u.%s", (long long)tv.tv_sec, (long)tv.tv_usec,
-		 (long)getpid(), q, safe);
+	snprintf(out, size, "%lld.M%ldP%dQ%u.%s", (long long)tv.tv_sec, (long)tv.tv_usec,
+		 self_pid(), q, safe);
 }
 
 struct copy_out {

@@ -3,7 +3,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
-#include <unistd.h>
+
+#include "self.h"
 
 static enum log_level log_min = LOG_INFO;
 
@@ -27,7 +28,7 @@ log_msg(enum log_level level, const char *fmt, ...)
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
 	int n = snprintf(line, sizeof line, "%s.%03ldZ mailport[%d]: %s: ", stamp,
-			 ts.tv_nsec / 1000000, (int)getpid(), names[level]);
+			 ts.tv_nsec / 1000000, self_pid(), names[level]);
 	va_list ap;
 	va_start(ap, fmt);
 	if (n > 0 && (size_t)n < sizeof line)

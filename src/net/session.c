@@ -644,7 +644,7 @@ session_accept(struct listener *l, evutil_socket_t fd, struct sockaddr *sa, int 
 		refuse_connection(l, fd, addr, R_TOO_MANY_CONN_IP);
 		return;
 	}
-	evutil_make_socket_nonblocking(fd);
+	/* The listener's accept4() made fd non-blocking and close-on-exec. */
 	/* Replies are small and the client waits for each: no Nagle delay. */
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
