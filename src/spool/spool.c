@@ -1,8 +1,9 @@
 /*
  * spool: the durable queue; spool.h has the layout and the file format.
  *
- * Writing: a session writes tmp/<qid> through a 64 KiB buffer; a write error
- * is kept (sticky) and reported by the commit. Committing is a pipeline: a
+ * Writing: a session writes tmp/<qid> (or a reused tmp/free-<n>) through a
+ * 64 KiB buffer; a write error is kept (sticky) and reported by the commit.
+ * Committing is a pipeline: a
  * few worker threads each take a waiting message, write and fdatasync its
  * file and rename it into queue/, in parallel; the syncer thread takes
  * every file renamed so far and fsyncs queue/ once for all of them (group
@@ -63,7 +64,8 @@
 
 struct pooled {
 	uint32_t n; /* tmp/free-<n> */
-	off_t size;
+	off_t disk; /* bytes it holds on disk */
+	off_t size; /* its length */
 };
 
 struct spool {
@@ -97,12 +99,14 @@ struct spool_msg {
 	struct spool *sp;
 	struct spool_msg *next;
 	char id[SPOOL_QID_SIZE];
-	int fd;	      /* -1 until the file is created (see spool_msg_create) */
-	bool created; /* tmp/<id> exists: ours to remove on failure */
-	bool reused;  /* ... and was a removed message's file: cut to size */
-	off_t size;   /* bytes written to the file */
-	int err;      /* sticky errno of the first failure, 0 while all is well */
-	char *buf;    /* SPOOL_BUF_SIZE bytes; freed once the file is synced */
+	int fd;				   /* -1 until the file is created (see spool_msg_create) */
+	bool created;			   /* tmp/<tmp_name> exists: ours to remove on failure */
+	bool reused;			   /* ... and was a removed message's file: cut to size */
+	char tmp_name[SPOOL_QID_SIZE + 8]; /* <id>, or free-<n> when reused */
+	off_t old_size;			   /* a reused file's length before */
+	off_t size;			   /* bytes written to the file */
+	int err;   /* sticky errno of the first failure, 0 while all is well */
+	char *buf; /* SPOOL_BUF_SIZE bytes; freed once the file is synced */
 	size_t len;
 	spool_commit_cb cb;
 	void *arg;
@@ -294,14 +298,14 @@ write_all(int fd, const void *p, size_t n)
 }
 
 /*
- * tmp/<id> is created when the first bytes must leave the buffer: at the
- * commit for a message that fits in it (most mail), by a commit helper and
- * not by the event loop. Creating an inode is the most expensive step of a
- * small message: ext4 without a journal walks past every inode freed in
- * the last half minute to find a free one, and a busy queue frees one per
- * message. O_EXCL still catches a clash of ids (spool_make_qid); the
- * message then fails with the error instead of trying another id, since
- * the id has already been given out.
+ * The file is taken (from the pool, else created as tmp/<id>) when the
+ * first bytes must leave the buffer: at the commit for a message that fits
+ * in it (most mail), by a commit helper and not by the event loop. Creating
+ * an inode is the most expensive step of a small message: ext4 without a
+ * journal walks past every inode freed in the last minute to find a free
+ * one. O_EXCL, and RENAME_NOREPLACE for a reused file, still catch a clash
+ * of ids (spool_make_qid); the message then fails with the error instead
+ * of trying another id, since the id has already been given out.
  */
 /* ---- the pool of reusable files ---- */
 
@@ -319,14 +323,13 @@ write_all(int fd, const void *p, size_t n)
  * the message as gone.
  */
 static bool
-spool_pool_take(struct spool *sp, uint32_t *n_r)
+spool_pool_take(struct spool *sp, struct pooled *p_r)
 {
 	pthread_mutex_lock(&sp->pool_mu);
 	bool got = sp->npool > 0;
 	if (got) {
-		struct pooled *p = &sp->pool[--sp->npool];
-		*n_r = p->n;
-		sp->pool_bytes -= p->size;
+		*p_r = sp->pool[--sp->npool];
+		sp->pool_bytes -= p_r->disk;
 	}
 	pthread_mutex_unlock(&sp->pool_mu);
 	return got;
@@ -338,25 +341,23 @@ pool_name(char *out, size_t size, uint32_t n)
 	snprintf(out, size, "free-%08" PRIX32, n);
 }
 
-/* Reuse a pooled file as tmp/<id>; false (nothing changed) when none is left. */
+/*
+ * Write into a pooled file where it lies (tmp/free-<n>): the commit renames
+ * it into queue/<id> once. false (nothing changed) when none is left.
+ */
 static bool
 spool_msg_reuse(struct spool_msg *m)
 {
 	struct spool *sp = m->sp;
-	uint32_t n;
-	char name[32];
-	while (spool_pool_take(sp, &n)) {
-		pool_name(name, sizeof name, n);
-		/* NOREPLACE keeps the O_EXCL promise: an existing tmp/<id> is never replaced. */
-		if (renameat2(sp->tmp_fd, name, sp->tmp_fd, m->id, RENAME_NOREPLACE) < 0) {
-			unlinkat(sp->tmp_fd, name, 0);
-			return false;
-		}
-		m->fd = openat(sp->tmp_fd, m->id, O_WRONLY | O_CLOEXEC);
+	struct pooled p;
+	while (spool_pool_take(sp, &p)) {
+		pool_name(m->tmp_name, sizeof m->tmp_name, p.n);
+		m->fd = openat(sp->tmp_fd, m->tmp_name, O_WRONLY | O_CLOEXEC);
 		if (m->fd < 0) {
-			unlinkat(sp->tmp_fd, m->id, 0);
+			unlinkat(sp->tmp_fd, m->tmp_name, 0);
 			continue;
 		}
+		m->old_size = p.size;
 		m->created = m->reused = true;
 		return true;
 	}
@@ -368,6 +369,7 @@ spool_msg_create(struct spool_msg *m)
 {
 	if (m->created || m->err || spool_msg_reuse(m))
 		return;
+	str_copy(m->tmp_name, sizeof m->tmp_name, m->id);
 	m->fd = openat(m->sp->tmp_fd, m->id, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (m->fd < 0)
 		m->err = errno;
@@ -485,7 +487,7 @@ spool_msg_abort(struct spool_msg **mp)
 	if (m == NULL)
 		return;
 	if (m->created)
-		unlinkat(m->sp->tmp_fd, m->id, 0);
+		unlinkat(m->sp->tmp_fd, m->tmp_name, 0);
 	spool_msg_free(mp);
 }
 
@@ -499,6 +501,20 @@ spool_result_of(int err)
 	return (err == ENOSPC || err == EDQUOT) ? SPOOL_NO_SPACE : SPOOL_IO_ERROR;
 }
 
+/*
+ * NOREPLACE keeps O_EXCL's promise for a reused file: an id already in
+ * queue/ is never replaced. Where the filesystem lacks it, a plain rename.
+ */
+static int
+rename_noreplace(int from_dir, const char *from, int to_dir, const char *to)
+{
+	if (renameat2(from_dir, from, to_dir, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	return renameat(from_dir, from, to_dir, to);
+}
+
 /* Write out, sync the file and rename it into queue/ (unlinked on failure). */
 static void
 spool_sync_one(struct spool *sp, struct spool_msg *m)
@@ -507,17 +523,17 @@ spool_sync_one(struct spool *sp, struct spool_msg *m)
 	free(m->buf);
 	m->buf = NULL;
 	/* A reused file may be longer than this message. */
-	if (m->err == 0 && m->reused && ftruncate(m->fd, m->size) < 0)
+	if (m->err == 0 && m->reused && m->size < m->old_size && ftruncate(m->fd, m->size) < 0)
 		m->err = errno;
 	if (m->err == 0 && fdatasync(m->fd) < 0)
 		m->err = errno;
 	if (m->fd >= 0 && close(m->fd) < 0 && m->err == 0 && errno != EINTR)
 		m->err = errno;
 	m->fd = -1;
-	if (m->err == 0 && renameat(sp->tmp_fd, m->id, sp->queue_fd, m->id) < 0)
+	if (m->err == 0 && rename_noreplace(sp->tmp_fd, m->tmp_name, sp->queue_fd, m->id) < 0)
 		m->err = errno;
 	if (m->err && m->created)
-		unlinkat(sp->tmp_fd, m->id, 0);
+		unlinkat(sp->tmp_fd, m->tmp_name, 0);
 }
 
 /* One fsync of queue/ makes every rename before it durable: then the results. */
@@ -1191,10 +1207,10 @@ spool_pool_put(struct spool *sp, struct pooled p, bool durable)
 {
 	pthread_mutex_lock(&sp->pool_mu);
 	bool kept =
-	    durable && sp->npool < sp->pool_files && sp->pool_bytes + p.size <= sp->pool_bytes_max;
+	    durable && sp->npool < sp->pool_files && sp->pool_bytes + p.disk <= sp->pool_bytes_max;
 	if (kept) {
 		sp->pool[sp->npool++] = p;
-		sp->pool_bytes += p.size;
+		sp->pool_bytes += p.disk;
 	}
 	pthread_mutex_unlock(&sp->pool_mu);
 	uint32_t n = p.n;
@@ -1221,7 +1237,8 @@ spool_entry_unlink(struct spool *sp, const char *id, bool *moved, struct pooled 
 		pthread_mutex_lock(&sp->pool_mu);
 		moved_r->n = sp->pool_counter++;
 		pthread_mutex_unlock(&sp->pool_mu);
-		moved_r->size = (off_t)st.st_blocks * 512; /* what it holds on disk */
+		moved_r->disk = (off_t)st.st_blocks * 512;
+		moved_r->size = st.st_size;
 		char to[32];
 		pool_name(to, sizeof to, moved_r->n);
 		*moved = renameat2(sp->queue_fd, id, sp->tmp_fd, to, RENAME_NOREPLACE) == 0;

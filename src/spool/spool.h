@@ -8,6 +8,8 @@
  *                  signal it. Trust the pid only while the lock is held: a
  *                  killed server leaves its stale pid behind.
  *   tmp/<qid>      being received (deleted on failure or at startup)
+ *   tmp/free-<n>   a removed message's file kept for reuse; a message being
+ *                  received may be written into it where it lies
  *   queue/<qid>    committed: fsynced, renamed, directory fsynced
  *   queue/<qid>.state  recipients already delivered
  * File format: an envelope header of "key value\n" lines, a blank line,

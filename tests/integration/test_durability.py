@@ -214,6 +214,28 @@ def fd_path(c):
     return m.group(1) if m else ""
 
 
+def check_commit(calls, w250):
+    """The message acknowledged by w250: its file fsynced, renamed into
+    queue/, and queue/ fsynced, in that order, before the 250. Returns its
+    qid and the name its file had in tmp/."""
+    ren = [c for c in calls if c["name"] in RENAMES and ok(c) and "queue" in c["args"]
+           and c["end"] < w250["start"] and "/mail/" not in c["args"]
+           and "/spool/queue>" in c["args"].split(",")[2]]
+    assert ren, "no rename into queue/ before the 250"
+    ren = ren[-1]
+    names = re.findall(r'"([^"]*)"', ren["args"])
+    assert len(names) >= 2, ren
+    src, qid = names[0], names[1]
+    fsync_file = [c for c in calls if c["name"] in SYNCS and ok(c)
+                  and fd_path(c).endswith("/tmp/" + src) and c["end"] < ren["start"]]
+    assert fsync_file, "message file %s not fsynced before its rename into queue/" % qid
+    fsync_dir = [c for c in calls if c["name"] in SYNCS and ok(c)
+                 and fd_path(c).rstrip("/").endswith("/spool/queue")
+                 and c["start"] > ren["end"] and c["end"] < w250["start"]]
+    assert fsync_dir, "queue/ not fsynced between the rename of %s and the 250" % qid
+    return qid, src
+
+
 def test_250_only_after_fsync_of_file_and_directory(make_server):
     if not strace_usable():
         pytest.skip("strace is missing or cannot trace here (ptrace not permitted), so the "
@@ -228,17 +250,22 @@ def test_250_only_after_fsync_of_file_and_directory(make_server):
     os.chmod(wrapper, 0o755)
     srv.binary = wrapper
     srv.start()
-    m = token()
-    with Conn(srv.port("smtp")) as c:
-        c.ehlo()
-        r = send_raw_message(c, "a@remote.test", ["alice@example.test"],
-                             message(m).encode() + b".\r\n")
-        assert r.code == 250, r
-        assert c.cmd("QUIT").code == 221
-    assert srv.wait_mail("alice@example.test", m)
-    deadline = time.monotonic() + 10
-    while srv.wait_queue(m, timeout=0) and time.monotonic() < deadline:
-        time.sleep(0.1)  # delivered: the queue file goes away
+    # Two messages, the second once the first is delivered and removed: the
+    # first gets a new spool file, the second reuses the first one's.
+    marks = []
+    for _ in range(2):
+        m = token()
+        marks.append(m)
+        with Conn(srv.port("smtp")) as c:
+            c.ehlo()
+            r = send_raw_message(c, "a@remote.test", ["alice@example.test"],
+                                 message(m).encode() + b".\r\n")
+            assert r.code == 250, r
+            assert c.cmd("QUIT").code == 221
+        assert srv.wait_mail("alice@example.test", m)
+        deadline = time.monotonic() + 10
+        while srv.wait_queue(m, timeout=0) and time.monotonic() < deadline:
+            time.sleep(0.1)  # delivered: the queue file goes away
     time.sleep(0.5)
     # The process started is strace; killing it would leave mailport running
     # untraced, so the server (strace's child) goes first.
@@ -250,24 +277,15 @@ def test_250_only_after_fsync_of_file_and_directory(make_server):
     srv.binary = real
     calls = parse_strace(open(trace, errors="replace").read())
 
-    w354 = next(c for c in calls if c["name"] in WRITES and '"354 ' in c["args"])
-    w250 = next(c for c in calls if c["name"] in WRITES and c["start"] > w354["start"]
-                and '"250 ' in c["args"])
-    # The queue file: committed by a rename into queue/ before the 250.
-    ren = [c for c in calls if c["name"] in RENAMES and ok(c) and "queue" in c["args"]
-           and c["end"] < w250["start"] and "/mail/" not in c["args"]]
-    assert ren, "no rename into queue/ before the 250"
-    ren = ren[-1]
-    qid = re.findall(r'"([^"/]+)"', ren["args"])[-1] if '"' in ren["args"] else \
-        os.path.basename(re.findall(r"queue/([^\"\s,>)]+)", ren["args"])[-1])
-    assert os.path.basename(qid), ren
-    fsync_file = [c for c in calls if c["name"] in SYNCS and ok(c) and qid in fd_path(c)
-                  and c["end"] < ren["start"]]
-    assert fsync_file, "message file %s not fsynced before its rename into queue/" % qid
-    fsync_dir = [c for c in calls if c["name"] in SYNCS and ok(c)
-                 and fd_path(c).rstrip("/").endswith("/spool/queue")
-                 and c["start"] > ren["end"] and c["end"] < w250["start"]]
-    assert fsync_dir, "queue/ not fsynced between the rename of %s and the 250" % qid
+    w250s = []
+    for w354 in [c for c in calls if c["name"] in WRITES and '"354 ' in c["args"]]:
+        w250s.append(next(c for c in calls if c["name"] in WRITES
+                          and c["start"] > w354["start"] and '"250 ' in c["args"]))
+    assert len(w250s) == 2, w250s
+    qid, src = check_commit(calls, w250s[0])
+    assert src == qid, "the first message should get a new file, not %s" % src
+    qid2, src2 = check_commit(calls, w250s[1])
+    assert src2.startswith("free-"), "the second message did not reuse a file: %s" % src2
 
     # Delivery: Maildir file fsynced, moved into new/, new/ fsynced, and only
     # then the queue file removed.
@@ -286,7 +304,8 @@ def test_250_only_after_fsync_of_file_and_directory(make_server):
           and ".state" not in c["args"] and ".retry" not in c["args"]
           and ((c["name"] in ("unlink", "unlinkat")
                 and "tmp" not in c["args"].split(qid)[0][-8:])
-               or (c["name"] in RENAMES and "free-" in c["args"]))]
+               or (c["name"] in RENAMES and "free-" in c["args"]
+                   and c["args"].index(qid) < c["args"].index("free-")))]
     assert rm, "queue file %s never removed after delivery" % qid
     assert rm[0]["start"] > newsync[0]["end"], \
         "queue file removed before the delivered copy was durable"
