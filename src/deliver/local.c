@@ -193,6 +193,7 @@ batch_finish(struct local_delivery *ld, struct local_batch *b)
 			ids[nids++] = b->msgs[i].e.id;
 	int rc = spool_entries_remove(ld->sp, ids, nids, errs);
 	int sync_err = errno;
+	log_hold();
 	for (size_t i = 0; i < b->nrcpts; i++) {
 		struct local_rcpt *r = &b->rcpts[i];
 		if (r->file < 0)
@@ -207,6 +208,7 @@ batch_finish(struct local_delivery *ld, struct local_batch *b)
 			log_err("id=%s event=remove_failed reason=\"%s\"", ids[i],
 				strerror(rc < 0 ? sync_err : errs[i]));
 	}
+	log_release();
 	for (size_t i = 0; i < b->nmsgs; i++)
 		spool_entry_free(&b->msgs[i].e);
 	b->nmsgs = b->nrcpts = 0;

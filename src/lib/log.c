@@ -1,12 +1,50 @@
 #include "log.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "self.h"
+#include "xmalloc.h"
 
 static enum log_level log_min = LOG_INFO;
+
+/* This thread's held lines (log_hold), whole lines only. */
+#define LOG_HELD_MAX (32 * 1024)
+static _Thread_local struct {
+	bool on;
+	char *buf;
+	size_t len, cap;
+} held;
+
+/* One write for all: whole lines, so other threads' lines fall between them. */
+static void
+log_write_held(void)
+{
+	if (held.len > 0) {
+		fwrite(held.buf, 1, held.len, stderr);
+		fflush(stderr);
+	}
+	held.len = 0;
+}
+
+static void
+log_keep(const char *line)
+{
+	size_t n = strlen(line) + 1;
+	if (held.len + n > LOG_HELD_MAX)
+		log_write_held();
+	if (held.buf == NULL) { /* a line is at most 4 KiB: it always fits */
+		held.cap = LOG_HELD_MAX;
+		held.buf = xmalloc(held.cap);
+	}
+	memcpy(held.buf + held.len, line, n - 1);
+	held.buf[held.len + n - 1] = '\n';
+	held.len += n;
+}
 
 void
 log_set_level(enum log_level min)
@@ -34,7 +72,27 @@ log_msg(enum log_level level, const char *fmt, ...)
 	if (n > 0 && (size_t)n < sizeof line)
 		vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
 	va_end(ap);
+	if (held.on) {
+		log_keep(line);
+		return;
+	}
 	/* One write per line, so lines of concurrent threads never interleave. */
 	fprintf(stderr, "%s\n", line);
 	fflush(stderr);
+}
+
+void
+log_hold(void)
+{
+	held.on = true;
+}
+
+void
+log_release(void)
+{
+	log_write_held();
+	free(held.buf);
+	held.buf = NULL;
+	held.len = held.cap = 0;
+	held.on = false;
 }

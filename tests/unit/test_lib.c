@@ -1,13 +1,17 @@
 /* Unit tests for lib/: buf, str, b64. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "b64.h"
 #include "buf.h"
 #include "date.h"
 #include "harness.h"
+#include "log.h"
+#include "self.h"
 #include "str.h"
 
 static void
@@ -92,9 +96,56 @@ test_date(void)
 	CHECK_STR(d, "Sun, 29 Nov 2026 04:00:00 -0700");
 }
 
+/* stderr's bytes so far, from the file it was pointed at. */
+static size_t
+stderr_read(int fd, char *out, size_t size)
+{
+	ssize_t n = pread(fd, out, size - 1, 0);
+	out[n > 0 ? n : 0] = '\0';
+	return n > 0 ? (size_t)n : 0;
+}
+
+/* Held lines reach stderr only at release, whole, in order, with one write. */
+static void
+test_log_hold(void)
+{
+	char path[] = "/tmp/mp-log-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	fflush(stderr);
+	int saved = dup(2);
+	dup2(fd, 2);
+	log_info("event=first");
+	char got[4096];
+	CHECK(strstr((stderr_read(fd, got, sizeof got), got), "event=first\n") != NULL);
+	size_t before = strlen(got);
+	log_hold();
+	log_info("event=second n=%d", 2);
+	log_warn("event=third");
+	CHECK(stderr_read(fd, got, sizeof got) == before); /* nothing yet */
+	log_release();
+	stderr_read(fd, got, sizeof got);
+	const char *second = strstr(got, "info: event=second n=2\n");
+	const char *third = strstr(got, "warning: event=third\n");
+	CHECK(second != NULL && third != NULL && second < third);
+	log_info("event=fourth"); /* released: written at once again */
+	CHECK(strstr((stderr_read(fd, got, sizeof got), got), "event=fourth\n") != NULL);
+	char pid[32];
+	snprintf(pid, sizeof pid, "mailport[%d]:", (int)getpid());
+	CHECK(strstr(got, pid) != NULL);
+	CHECK(self_pid() == (int)getpid());
+	CHECK(self_hostname()[0] != '\0');
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	unlink(path);
+}
+
 int
 main(void)
 {
+	test_log_hold();
 	test_date();
 	test_buf();
 	test_str();
