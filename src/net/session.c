@@ -197,8 +197,12 @@ session_flush(struct session *s)
 		if (n > 0)
 			sent = (size_t)n;
 	}
-	if (sent < out->len)
+	if (sent < out->len) {
+		/* Writing is enabled only once something waits (see session_accept). */
+		if (!(bufferevent_get_enabled(s->bev) & EV_WRITE))
+			bufferevent_enable(s->bev, EV_WRITE);
 		bufferevent_write(s->bev, out->data + sent, out->len - sent);
+	}
 	buf_reset(out);
 }
 
@@ -680,7 +684,13 @@ session_accept(struct listener *l, evutil_socket_t fd, struct sockaddr *sa, int 
 	smtp_server_greet(s->smtp);
 	session_flush(s);
 	session_set_timeouts(s);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	/*
+	 * Reading only: replies go out with send() while the socket takes
+	 * them, and an enabled write event with nothing to write costs two
+	 * epoll_ctl calls and a wakeup per connection. session_flush enables
+	 * it once a reply has to wait.
+	 */
+	bufferevent_enable(s->bev, EV_READ);
 }
 
 /* Close the connection now; free the session once no action is in flight. */
