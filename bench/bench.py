@@ -827,9 +827,9 @@ def main():
         pf.stop()
         log("== one %d-byte message" % BIG_MESSAGE)
         big = []
-        for kind, port, tls in (("plain, relay door", mp.port, False),
-                                ("STARTTLS + AUTH, submission door", mp.sub_port, True)):
-            r = big_message(mp, port, certs.ca, tls)
+        for kind, port, over_tls in (("plain, relay door", mp.port, False),
+                                     ("STARTTLS + AUTH, submission door", mp.sub_port, True)):
+            r = big_message(mp, port, certs.ca, over_tls)
             log("  mailport %s: %s" % (kind, r))
             big.append((kind, r))
         mp.settle()
