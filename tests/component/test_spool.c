@@ -535,6 +535,17 @@ test_state(void)
 	rm_rf(dir);
 }
 
+/* A 100 KiB body of one repeated letter (free it). */
+static char *
+big_body(void)
+{
+	size_t len = 100 * 1024;
+	char *big = malloc(len + 1);
+	memset(big, 'x', len);
+	big[len] = '\0';
+	return big;
+}
+
 /*
  * A removed message's file is reused for a later one (no inode freed): the
  * new message must read back exactly, however long the old one was, a
@@ -549,10 +560,7 @@ test_reuse(void)
 	struct smtp_mail_args mail;
 	struct smtp_rcpt_args rcpt;
 	struct spool_envelope env = simple_envelope(&mail, &rcpt);
-	size_t big_len = 100 * 1024;
-	char *big = malloc(big_len + 1);
-	memset(big, 'x', big_len);
-	big[big_len] = '\0';
+	char *big = big_body();
 	struct waiter w1, w2, w3;
 	CHECK(spool_one(sp, &env, big, &w1) == SPOOL_OK);
 	CHECK(spool_one(sp, &env, "small one\r\n", &w2) == SPOOL_OK);
@@ -663,10 +671,7 @@ test_pool_limits(void)
 	sp = spool_open(dir, err, sizeof err);
 	CHECK(sp != NULL);
 	spool_set_pool_limits(sp, 100, 150 * 1024);
-	size_t big_len = 100 * 1024;
-	char *big = malloc(big_len + 1);
-	memset(big, 'x', big_len);
-	big[big_len] = '\0';
+	char *big = big_body();
 	ids = spool_many(sp, &env, big, 2);
 	CHECK(spool_entries_remove(sp, (const char *const *)ids, 2, NULL) == 0);
 	CHECK(count_files(dir, "tmp") == 1);
