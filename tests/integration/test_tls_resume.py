@@ -39,6 +39,30 @@ def s_client(srv, door, version, *, sess_in=None, sess_out=None):
     return (m.group(1), m.group(2)), cn.group(1).strip() if cn else None
 
 
+def tickets_after(srv, door, sess_in=None):
+    """How many TLS 1.3 tickets one connection brings (s_client announces
+    each), and whether it resumed."""
+    args = [OPENSSL, "s_client", "-connect", "%s:%d" % (HOST, srv.port(door)),
+            "-CAfile", srv.certs.ca, "-verify_return_error", "-ign_eof", "-nocommands",
+            VERSIONS["TLSv1.3"]] + (["-sess_in", sess_in] if sess_in else [])
+    if srv.doors[door] != "submissions":
+        args += ["-starttls", "smtp"]
+    p = subprocess.run(args, input=b"QUIT\r\n", capture_output=True, timeout=30)
+    out = p.stdout.decode(errors="replace")
+    assert p.returncode == 0 and re.search(r"^221 ", out, re.M), out[-2000:]
+    return out.count("Post-Handshake New Session Ticket arrived"), "Reused, TLSv1.3" in out
+
+
+@pytest.mark.parametrize("door", ["submission", "submissions"])
+def test_one_ticket_per_connection(server, tmp_path, door):
+    """One ticket after a full handshake (OpenSSL's default is two), and a
+    fresh one after each resumed handshake, so a client keeps resuming."""
+    sess = str(tmp_path / "sess.pem")
+    new_session(server, door, "TLSv1.3", sess)
+    assert tickets_after(server, door) == (1, False)
+    assert tickets_after(server, door, sess_in=sess) == (1, True)
+
+
 def new_session(srv, door, version, path):
     (kind, got), _ = s_client(srv, door, version, sess_out=path)
     assert (kind, got) == ("New", version)
