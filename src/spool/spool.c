@@ -3,11 +3,11 @@
  *
  * Writing: a session writes tmp/<qid> (or a reused tmp/free-<n>) through a
  * 64 KiB buffer; a write error is kept (sticky) and reported by the commit.
- * Committing is a pipeline: a
- * few worker threads each take a waiting message, write and fdatasync its
- * file and rename it into queue/, in parallel; the syncer thread takes
- * every file renamed so far and fsyncs queue/ once for all of them (group
- * commit) while the workers go on with the next ones.
+ * Committing is a pipeline: a few worker threads each take a waiting
+ * message, write and fdatasync its file and rename it into queue/, in
+ * parallel; the syncer thread takes every file renamed so far and fsyncs
+ * queue/ once for all of them (group commit) while the workers go on with
+ * the next ones.
  * Results go to a done-list plus one byte into a pipe the event loop
  * watches; spool_dispatch_results runs the callbacks there.
  * From spool_msg_commit until its callback a message belongs to the commit
