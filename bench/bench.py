@@ -46,7 +46,7 @@ import time
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 
-from conftest import free_port, make_certs  # noqa: E402
+from conftest import free_port, make_certs, read_text  # noqa: E402
 from peers import PostfixPeer, ensure_postfix  # noqa: E402
 
 HOST = "127.0.0.1"
@@ -144,11 +144,7 @@ class Mailport:
         raise RuntimeError("mailport not ready:\n" + self.log_tail())
 
     def log_tail(self):
-        try:
-            with open(self.log_file, "rb") as f:
-                return f.read()[-3000:].decode(errors="replace")
-        except OSError:
-            return ""
+        return read_text(self.log_file)[-3000:]
 
     def pids(self):
         return [self.proc.pid] if self.proc and self.proc.poll() is None else []

@@ -38,7 +38,7 @@ import time
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 
-from conftest import free_port, make_certs, stop_process  # noqa: E402
+from conftest import free_port, make_certs, read_text, stop_process  # noqa: E402
 from dns import Dnsmasq  # noqa: E402
 from peers import PostfixPeer, ensure_postfix  # noqa: E402
 from receivers import SmtpSink, next_ip  # noqa: E402
@@ -115,11 +115,7 @@ class MailportRun:
         time.sleep(0.2)
 
     def log_text(self):
-        try:
-            with open(self.log_file, "rb") as f:
-                return f.read().decode(errors="replace")
-        except FileNotFoundError:
-            return ""
+        return read_text(self.log_file)
 
     def fill(self, n):
         ctx = ssl.create_default_context(cafile=self.certs.ca)

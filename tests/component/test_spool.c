@@ -85,6 +85,19 @@ simple_envelope(struct smtp_mail_args *mail, struct smtp_rcpt_args *rcpt)
 	return (struct spool_envelope){mail, rcpt, 1, NULL, NULL, NULL};
 }
 
+/* A spool in a new temporary folder (*dir_r: remove it with rm_rf). */
+static struct spool *
+open_fresh_spool(char **dir_r)
+{
+	char err[256];
+	*dir_r = make_tmpdir();
+	struct spool *sp = spool_open(*dir_r, err, sizeof err);
+	if (sp == NULL)
+		fprintf(stderr, "spool_open: %s\n", err);
+	CHECK(sp != NULL);
+	return sp;
+}
+
 struct waiter {
 	int calls;
 	enum spool_result res;
@@ -188,9 +201,8 @@ check_spooled_file(const struct spool_entry *e, const char *body)
 static void
 test_round_trip(void)
 {
-	char *dir = make_tmpdir(), err[256];
-	struct spool *sp = spool_open(dir, err, sizeof err);
-	CHECK(sp != NULL);
+	char *dir;
+	struct spool *sp = open_fresh_spool(&dir);
 	struct smtp_mail_args mail = {0};
 	set_addr(&mail.from, "\"john q. doe\"", "Example.COM");
 	mail.ret = SMTP_RET_HDRS;
@@ -334,9 +346,8 @@ dispatcher_main(void *arg)
 static void
 test_group_commit(void)
 {
-	char *dir = make_tmpdir(), err[256];
-	struct spool *sp = spool_open(dir, err, sizeof err);
-	CHECK(sp != NULL);
+	char *dir;
+	struct spool *sp = open_fresh_spool(&dir);
 	struct smtp_mail_args mail;
 	struct smtp_rcpt_args rcpt;
 	struct spool_envelope env = simple_envelope(&mail, &rcpt);
@@ -396,9 +407,8 @@ touch(const char *dir, const char *name, const char *text)
 static void
 test_open_cleanup_and_reader(void)
 {
-	char *dir = make_tmpdir(), err[256];
-	struct spool *sp = spool_open(dir, err, sizeof err);
-	CHECK(sp != NULL);
+	char *dir, err[256];
+	struct spool *sp = open_fresh_spool(&dir);
 	spool_close(&sp);
 	touch(dir, "tmp/0000000000000001", "half a message");
 	touch(dir, "tmp/junk", "x");
@@ -449,9 +459,8 @@ test_open_cleanup_and_reader(void)
 static void
 test_write_error(void)
 {
-	char *dir = make_tmpdir(), err[256];
-	struct spool *sp = spool_open(dir, err, sizeof err);
-	CHECK(sp != NULL);
+	char *dir;
+	struct spool *sp = open_fresh_spool(&dir);
 	struct smtp_mail_args mail;
 	struct smtp_rcpt_args rcpt;
 	struct spool_envelope env = simple_envelope(&mail, &rcpt);
@@ -492,9 +501,8 @@ test_write_error(void)
 static void
 test_state(void)
 {
-	char *dir = make_tmpdir(), err[256];
-	struct spool *sp = spool_open(dir, err, sizeof err);
-	CHECK(sp != NULL);
+	char *dir, err[256];
+	struct spool *sp = open_fresh_spool(&dir);
 	struct smtp_mail_args mail = {0};
 	set_addr(&mail.from, "a", "b.test");
 	struct smtp_rcpt_args rcpts[3] = {0};
@@ -554,9 +562,8 @@ big_body(void)
 static void
 test_reuse(void)
 {
-	char *dir = make_tmpdir(), err[256];
-	struct spool *sp = spool_open(dir, err, sizeof err);
-	CHECK(sp != NULL);
+	char *dir, err[256];
+	struct spool *sp = open_fresh_spool(&dir);
 	struct smtp_mail_args mail;
 	struct smtp_rcpt_args rcpt;
 	struct spool_envelope env = simple_envelope(&mail, &rcpt);
@@ -639,9 +646,8 @@ spool_many(struct spool *sp, const struct spool_envelope *env, const char *body,
 static void
 test_pool_limits(void)
 {
-	char *dir = make_tmpdir(), err[256];
-	struct spool *sp = spool_open(dir, err, sizeof err);
-	CHECK(sp != NULL);
+	char *dir, err[256];
+	struct spool *sp = open_fresh_spool(&dir);
 	struct smtp_mail_args mail;
 	struct smtp_rcpt_args rcpt;
 	struct spool_envelope env = simple_envelope(&mail, &rcpt);

@@ -57,6 +57,15 @@ def token():
     return "t" + uuid.uuid4().hex[:16]
 
 
+def read_text(path):
+    """A log file's text so far; empty while the program has not made it."""
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode(errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
 _used_ports = set()
 
 

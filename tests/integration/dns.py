@@ -28,7 +28,7 @@ import time
 
 import pytest
 
-from conftest import free_port, stop_process
+from conftest import free_port, read_text, stop_process
 
 DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
 QTYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "MX": 15, "TXT": 16, "AAAA": 28}
@@ -182,11 +182,7 @@ class Dnsmasq:
         return query(name, qtype, port=self.port)
 
     def log_text(self):
-        try:
-            with open(self.log, "rb") as f:
-                return f.read().decode(errors="replace")
-        except FileNotFoundError:
-            return ""
+        return read_text(self.log)
 
     def stop(self):
         stop_process(self.proc)

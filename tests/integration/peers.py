@@ -45,7 +45,7 @@ import time
 
 import pytest
 
-from conftest import HOST, free_port
+from conftest import HOST, free_port, read_text
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 INSTALL_SCRIPT = os.path.join(REPO, "scripts", "install-peers.sh")
@@ -587,11 +587,7 @@ class PostfixPeer:
     # ------------------------------------------------------------ log
 
     def log_text(self):
-        try:
-            with open(self.log_file, "rb") as f:
-                return f.read().decode(errors="replace")
-        except FileNotFoundError:
-            return ""
+        return read_text(self.log_file)
 
     def log_size(self):
         return len(self.log_text())

@@ -37,7 +37,7 @@ import pwd
 
 import pytest
 
-from conftest import stop_process
+from conftest import read_text, stop_process
 
 SMTP_SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
 
@@ -393,11 +393,7 @@ class SmtpSink:
         raise AssertionError("smtp-sink not listening on %s:%d" % (self.ip, self.port))
 
     def log_text(self):
-        try:
-            with open(self.log, "rb") as f:
-                return f.read().decode(errors="replace")
-        except FileNotFoundError:
-            return ""
+        return read_text(self.log)
 
     def messages(self):
         """Every dumped transaction (bytes), smtp-sink's X-* headers included."""
