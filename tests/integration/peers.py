@@ -463,8 +463,13 @@ class PostfixPeer:
         while time.monotonic() < deadline:
             if self.master_pid is None or not self.alive():
                 self.master_pid = self._read_master_pid()
+            # `postfix start` runs `master -w`: the daemon listens and writes its
+            # pid file before the process that forked it exits, so until the
+            # supervisor has seen `postfix start` return, the master's parent is
+            # still that process, not the supervisor.
             if self.master_pid and self.alive() and all(
-                    _can_connect(port) for port in self.ports.values()):
+                    _can_connect(port) for port in self.ports.values()) and \
+                    "postfix start: exit 0" in self._supervisor_text():
                 return
             if self.supervisor is not None and self.supervisor.poll() is not None:
                 break
