@@ -10,7 +10,7 @@
  *   tmp/<qid>      being received (deleted on failure or at startup)
  *   tmp/free-<n>   a removed message's file kept for reuse; a message being
  *                  received may be written into it where it lies
- *   queue/<qid>    committed: fsynced, renamed, directory fsynced
+ *   queue/<qid>    committed: synced, renamed, directory fsynced
  *   queue/<qid>.state  recipients already delivered
  * File format: an envelope header of "key value\n" lines, a blank line,
  * then the message exactly as it will be delivered (CRLF line ends,
@@ -110,9 +110,10 @@ const char *spool_msg_id(const struct spool_msg *m);
 /* Append message bytes (buffered). -1 on error (ENOSPC, EIO), sticky. */
 int spool_msg_write(struct spool_msg *m, const void *p, size_t n);
 /*
- * Queue the message for commit: flush, fsync the file, rename into queue/,
- * fsync the directory — batched with the other messages waiting, one
- * directory fsync per batch (group commit). cb runs on the event loop
+ * Queue the message for commit: flush, make the file durable, rename into
+ * queue/, fsync the directory — batched with the other messages waiting:
+ * one syncfs and one directory fsync per batch (group commit; see
+ * spool_set_syncfs_limits). cb runs on the event loop
  * thread (from spool_dispatch_results) after the message is durable or has
  * failed; on failure the temp file is gone. After cb, free with
  * spool_msg_free.
@@ -171,6 +172,14 @@ int spool_entries_remove(struct spool *sp, const char *const *ids, size_t n, int
  * For tests of the limits.
  */
 void spool_set_pool_limits(struct spool *sp, size_t files, off_t bytes);
+/*
+ * Commits are made durable a round at a time with one syncfs of the
+ * spool's filesystem; a syncfs slower than slow_ms (default 100) makes the
+ * commit threads sync each file on its own for backoff_ms (default 60 s).
+ * For tests of the switch; spool_syncs_by_group tells which way is in use.
+ */
+void spool_set_syncfs_limits(struct spool *sp, unsigned slow_ms, unsigned backoff_ms);
+bool spool_syncs_by_group(struct spool *sp);
 
 /*
  * The retry schedule of a message with deferred recipients, kept beside it

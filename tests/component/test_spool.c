@@ -687,6 +687,69 @@ test_pool_limits(void)
 	rm_rf(dir);
 }
 
+/* Commit body; it must be in queue/ whole, tmp/ empty again. */
+static void
+check_commit_lands(struct spool *sp, const char *dir, const struct spool_envelope *env,
+		   const char *body)
+{
+	struct waiter w;
+	CHECK(spool_one(sp, env, body, &w) == SPOOL_OK);
+	struct spool_entry e;
+	CHECK(spool_entry_read(sp, w.id, &e) == 0);
+	size_t len;
+	char *file = read_file(e.path, &len);
+	CHECK(file != NULL && (size_t)e.body_offset < len);
+	if (file && (size_t)e.body_offset < len)
+		CHECK_STR(file + e.body_offset, body);
+	free(file);
+	spool_entry_free(&e);
+	CHECK(count_files(dir, "tmp") == 0);
+	CHECK(spool_entry_remove(sp, w.id) == 0);
+}
+
+/*
+ * Commits are synced a round at a time with syncfs; a slow syncfs switches
+ * the commit threads to an fdatasync per file for the backoff, and then
+ * syncfs is tried again. Mail commits whole either way.
+ */
+static void
+test_syncfs_switch(void)
+{
+	char *dir;
+	struct spool *sp = open_fresh_spool(&dir);
+	struct smtp_mail_args mail;
+	struct smtp_rcpt_args rcpt;
+	struct spool_envelope env = simple_envelope(&mail, &rcpt);
+	spool_set_pool_limits(sp, 0, 0); /* every commit creates its file */
+	CHECK(spool_syncs_by_group(sp));
+	check_commit_lands(sp, dir, &env, "by syncfs\r\n");
+	CHECK(spool_syncs_by_group(sp));
+
+	/* Every syncfs is slow: one round, then a file at a time. */
+	spool_set_syncfs_limits(sp, 0, 60 * 1000);
+	check_commit_lands(sp, dir, &env, "slow syncfs\r\n");
+	CHECK(!spool_syncs_by_group(sp));
+	check_commit_lands(sp, dir, &env, "by fdatasync\r\n");
+	CHECK(!spool_syncs_by_group(sp));
+	spool_close(&sp);
+
+	/* A short backoff: once it is over, the next rounds use syncfs again. */
+	char err[256];
+	sp = spool_open(dir, err, sizeof err);
+	CHECK(sp != NULL);
+	spool_set_syncfs_limits(sp, 0, 50);
+	check_commit_lands(sp, dir, &env, "slow again\r\n");
+	CHECK(!spool_syncs_by_group(sp));
+	spool_set_syncfs_limits(sp, 60 * 1000, 50);
+	struct timespec pause = {0, 100 * 1000 * 1000};
+	nanosleep(&pause, NULL);
+	check_commit_lands(sp, dir, &env, "after the backoff\r\n");
+	check_commit_lands(sp, dir, &env, "by syncfs again\r\n");
+	CHECK(spool_syncs_by_group(sp));
+	spool_close(&sp);
+	rm_rf(dir);
+}
+
 int
 main(void)
 {
@@ -697,5 +760,6 @@ main(void)
 	test_state();
 	test_reuse();
 	test_pool_limits();
+	test_syncfs_switch();
 	return test_summary("test_spool");
 }
