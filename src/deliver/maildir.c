@@ -266,10 +266,11 @@ out:
 	return rc;
 }
 
-/* Write tmp_path from the spool; the fd stays open for the sync. */
+/* Write tmp/<name> of box from the spool; the fd stays open for the sync. */
 static int
-maildir_write_tmp(const char *tmp_path, const char *from, const char *spool_path,
-		  uint64_t body_offset, int *fd_r, char *err, size_t err_size)
+maildir_write_tmp(const char *box, int tmp_fd, const char *name, const char *from,
+		  const char *spool_path, uint64_t body_offset, int *fd_r, char *err,
+		  size_t err_size)
 {
 	int in = open(spool_path, O_RDONLY | O_CLOEXEC);
 	if (in < 0) {
@@ -277,9 +278,9 @@ maildir_write_tmp(const char *tmp_path, const char *from, const char *spool_path
 			 strerror(errno));
 		return -1;
 	}
-	int out = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int out = openat(tmp_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (out < 0) {
-		snprintf(err, err_size, "cannot create %s: %s", tmp_path, strerror(errno));
+		snprintf(err, err_size, "cannot create %s/tmp/%s: %s", box, name, strerror(errno));
 		close(in);
 		return -1;
 	}
@@ -287,9 +288,10 @@ maildir_write_tmp(const char *tmp_path, const char *from, const char *spool_path
 	int rc = maildir_copy(in, body_offset, out, from, &what);
 	close(in);
 	if (rc < 0) {
-		snprintf(err, err_size, "cannot %s %s: %s", what, tmp_path, strerror(errno));
+		snprintf(err, err_size, "cannot %s %s/tmp/%s: %s", what, box, name,
+			 strerror(errno));
 		close(out);
-		unlink(tmp_path);
+		unlinkat(tmp_fd, name, 0);
 		return -1;
 	}
 	/* Start the write-back now, so the fdatasyncs of a batch wait in parallel. */
@@ -306,22 +308,32 @@ maildir_write_tmp(const char *tmp_path, const char *from, const char *spool_path
  * classic link() and unlink() of the Maildir specification.
  */
 static int
-move_noreplace(const char *from, const char *to)
+move_noreplace(int tmp_fd, int new_fd, const char *name)
 {
-	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+	if (renameat2(tmp_fd, name, new_fd, name, RENAME_NOREPLACE) == 0)
 		return 0;
 	if (errno != EINVAL && errno != ENOSYS)
 		return -1;
-	if (link(from, to) < 0)
+	if (linkat(tmp_fd, name, new_fd, name, 0) < 0)
 		return -1;
-	unlink(from);
+	unlinkat(tmp_fd, name, 0);
 	return 0;
 }
 
+/*
+ * A mailbox of the batch, its tmp/ and new/ open: files are created, moved
+ * and synced by name within them, without a walk from / for every file.
+ */
+struct maildir_box {
+	char *path; /* <root>/<domain>/<local> */
+	int tmp_fd, new_fd;
+};
+
 struct maildir_item {
-	char *tmp_path, *new_path;
-	size_t dir; /* index into the batch's new/ folders */
+	char *name; /* its unique name, in tmp/ and then in new/ */
+	size_t box; /* index into the batch's mailboxes */
 	int fd;	    /* open from add until commit */
+	bool in_tmp;
 	bool linked;
 	char *err; /* NULL while all is well */
 };
@@ -330,8 +342,8 @@ struct maildir_batch {
 	char *root;
 	struct maildir_item *items;
 	size_t n, cap;
-	char **dirs; /* the distinct new/ folders, each fsynced once */
-	size_t ndirs;
+	struct maildir_box *boxes; /* each new/ is fsynced once per commit */
+	size_t nboxes;
 };
 
 struct maildir_batch *
@@ -348,15 +360,35 @@ maildir_batch_count(const struct maildir_batch *b)
 	return b->n;
 }
 
-static size_t
-batch_dir(struct maildir_batch *b, const char *new_dir)
+static int
+open_subdir(const char *box, const char *sub)
 {
-	for (size_t i = 0; i < b->ndirs; i++)
-		if (strcmp(b->dirs[i], new_dir) == 0)
-			return i;
-	b->dirs = xrealloc(b->dirs, (b->ndirs + 1) * sizeof *b->dirs);
-	b->dirs[b->ndirs] = xstrdup(new_dir);
-	return b->ndirs++;
+	char path[4096 + 8];
+	snprintf(path, sizeof path, "%s/%s", box, sub);
+	return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* The index of mailbox box in the batch, made and opened the first time. */
+static int
+batch_box(struct maildir_batch *b, const char *box, char *err, size_t err_size)
+{
+	for (size_t i = 0; i < b->nboxes; i++)
+		if (strcmp(b->boxes[i].path, box) == 0)
+			return (int)i;
+	if (maildir_make(box, err, err_size) < 0)
+		return -1;
+	int tmp_fd = open_subdir(box, "tmp");
+	int new_fd = tmp_fd < 0 ? -1 : open_subdir(box, "new");
+	if (new_fd < 0) {
+		snprintf(err, err_size, "cannot open the mailbox folder %s/%s: %s", box,
+			 tmp_fd < 0 ? "tmp" : "new", strerror(errno));
+		if (tmp_fd >= 0)
+			close(tmp_fd);
+		return -1;
+	}
+	b->boxes = xrealloc(b->boxes, (b->nboxes + 1) * sizeof *b->boxes);
+	b->boxes[b->nboxes] = (struct maildir_box){xstrdup(box), tmp_fd, new_fd};
+	return (int)b->nboxes++;
 }
 
 static void
@@ -371,30 +403,27 @@ maildir_batch_add(struct maildir_batch *b, const char *rcpt, const char *from,
 		  const char *spool_path, uint64_t body_offset, char *err, size_t err_size)
 {
 	char local[MAILDIR_PART_MAX], domain[MAILDIR_PART_MAX], uniq[1400];
-	char box[4096], path[4096 + 1500];
+	char box[4096];
 	if (maildir_split(rcpt, local, domain, err, err_size) < 0)
 		return -1;
 	if ((size_t)snprintf(box, sizeof box, "%s/%s/%s", b->root, domain, local) >= sizeof box) {
 		snprintf(err, err_size, "the mailbox path is too long");
 		return -1;
 	}
-	if (maildir_make(box, err, err_size) < 0)
+	int bi = batch_box(b, box, err, err_size);
+	if (bi < 0)
 		return -1;
 	maildir_unique(uniq, sizeof uniq);
-	snprintf(path, sizeof path, "%s/tmp/%s", box, uniq);
 	int fd;
-	if (maildir_write_tmp(path, from, spool_path, body_offset, &fd, err, err_size) < 0)
+	if (maildir_write_tmp(box, b->boxes[bi].tmp_fd, uniq, from, spool_path, body_offset, &fd,
+			      err, err_size) < 0)
 		return -1;
 	if (b->n == b->cap) {
 		b->cap = b->cap ? b->cap * 2 : 16;
 		b->items = xrealloc(b->items, b->cap * sizeof *b->items);
 	}
-	struct maildir_item *it = &b->items[b->n];
-	*it = (struct maildir_item){.tmp_path = xstrdup(path), .fd = fd};
-	snprintf(path, sizeof path, "%s/new", box);
-	it->dir = batch_dir(b, path);
-	snprintf(path, sizeof path, "%s/new/%s", box, uniq);
-	it->new_path = xstrdup(path);
+	b->items[b->n] = (struct maildir_item){
+	    .name = xstrdup(uniq), .box = (size_t)bi, .fd = fd, .in_tmp = true};
 	return (int)b->n++;
 }
 
@@ -415,40 +444,41 @@ maildir_batch_commit(struct maildir_batch *b)
 			what = "close";
 		it->fd = -1;
 		if (what) {
-			snprintf(err, sizeof err, "cannot %s %s: %s", what, it->tmp_path,
-				 strerror(errno));
+			snprintf(err, sizeof err, "cannot %s %s/tmp/%s: %s", what,
+				 b->boxes[it->box].path, it->name, strerror(errno));
 			item_fail(it, err);
 		}
 	}
 	for (size_t i = 0; i < b->n; i++) {
 		struct maildir_item *it = &b->items[i];
-		if (it->tmp_path == NULL)
+		if (!it->in_tmp)
 			continue; /* committed before */
-		if (it->err == NULL && move_noreplace(it->tmp_path, it->new_path) < 0) {
-			snprintf(err, sizeof err, "cannot move %s into new/: %s", it->tmp_path,
-				 strerror(errno));
+		const struct maildir_box *box = &b->boxes[it->box];
+		if (it->err == NULL && move_noreplace(box->tmp_fd, box->new_fd, it->name) < 0) {
+			snprintf(err, sizeof err, "cannot move %s/tmp/%s into new/: %s", box->path,
+				 it->name, strerror(errno));
 			item_fail(it, err);
 		}
 		it->linked = it->err == NULL;
 		if (!it->linked)
-			unlink(it->tmp_path);
-		free(it->tmp_path);
-		it->tmp_path = NULL;
+			unlinkat(box->tmp_fd, it->name, 0);
+		it->in_tmp = false;
 	}
 	/* One fsync per new/ folder makes every link of the batch into it durable. */
-	for (size_t d = 0; d < b->ndirs; d++) {
+	for (size_t d = 0; d < b->nboxes; d++) {
 		bool any = false;
 		for (size_t i = 0; i < b->n && !any; i++)
-			any = b->items[i].dir == d && b->items[i].linked && !b->items[i].err;
-		if (!any || fsync_dir(b->dirs[d]) == 0)
+			any = b->items[i].box == d && b->items[i].linked && !b->items[i].err;
+		if (!any || fsync(b->boxes[d].new_fd) == 0)
 			continue;
-		snprintf(err, sizeof err, "cannot fsync %s: %s", b->dirs[d], strerror(errno));
+		snprintf(err, sizeof err, "cannot fsync %s/new: %s", b->boxes[d].path,
+			 strerror(errno));
 		for (size_t i = 0; i < b->n; i++) {
 			struct maildir_item *it = &b->items[i];
-			if (it->dir != d || !it->linked || it->err)
+			if (it->box != d || !it->linked || it->err)
 				continue;
 			/* Not durable: take it back so the retry does not deliver twice. */
-			unlink(it->new_path);
+			unlinkat(b->boxes[d].new_fd, it->name, 0);
 			item_fail(it, err);
 		}
 	}
@@ -472,17 +502,19 @@ maildir_batch_free(struct maildir_batch **bp)
 		return;
 	for (size_t i = 0; i < b->n; i++) {
 		struct maildir_item *it = &b->items[i];
-		if (it->fd >= 0) { /* never committed: nothing reached new/ */
+		if (it->fd >= 0) /* never committed: nothing reached new/ */
 			close(it->fd);
-			unlink(it->tmp_path);
-		}
-		free(it->tmp_path);
-		free(it->new_path);
+		if (it->in_tmp)
+			unlinkat(b->boxes[it->box].tmp_fd, it->name, 0);
+		free(it->name);
 		free(it->err);
 	}
-	for (size_t d = 0; d < b->ndirs; d++)
-		free(b->dirs[d]);
-	free(b->dirs);
+	for (size_t d = 0; d < b->nboxes; d++) {
+		close(b->boxes[d].tmp_fd);
+		close(b->boxes[d].new_fd);
+		free(b->boxes[d].path);
+	}
+	free(b->boxes);
 	free(b->items);
 	free(b->root);
 	free(b);
