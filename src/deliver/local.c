@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "group_sync.h"
 #include "log.h"
 #include "maildir.h"
 #include "spool.h"
@@ -63,6 +64,7 @@ struct local_delivery {
 	struct timespec gather_until; /* the first waiting kick's batch starts then */
 	bool want_scan;
 	atomic_bool stop;
+	struct group_sync gsync; /* a batch's Maildir files: one syncfs while cheap */
 };
 
 static bool
@@ -213,7 +215,7 @@ batch_finish(struct local_delivery *ld, struct local_batch *b)
 		spool_entry_free(&b->msgs[i].e);
 	b->nmsgs = b->nrcpts = 0;
 	maildir_batch_free(&b->files);
-	b->files = maildir_batch_new(ld->mailbox_dir);
+	b->files = maildir_batch_new(ld->mailbox_dir, &ld->gsync);
 }
 
 /* Deliver the messages named by ids, LOCAL_BATCH_MAX at a time. */
@@ -221,7 +223,7 @@ static void
 local_process(struct local_delivery *ld, const char *const *ids, size_t n)
 {
 	struct local_batch *b = xcalloc(1, sizeof *b);
-	b->files = maildir_batch_new(ld->mailbox_dir);
+	b->files = maildir_batch_new(ld->mailbox_dir, &ld->gsync);
 	for (size_t i = 0; i < n && !atomic_load(&ld->stop); i++) {
 		batch_add(ld, b, ids[i]);
 		if (b->nmsgs == LOCAL_BATCH_MAX || maildir_batch_count(b->files) >= LOCAL_BATCH_MAX)
@@ -300,6 +302,7 @@ local_delivery_start(struct spool *sp, const char *mailbox_dir,
 		     bool (*is_local)(const char *domain, void *arg), void *arg)
 {
 	struct local_delivery *ld = xcalloc(1, sizeof *ld);
+	group_sync_init(&ld->gsync, "mailboxes");
 	ld->sp = sp;
 	ld->mailbox_dir = xstrdup(mailbox_dir);
 	ld->is_local = is_local;

@@ -34,7 +34,9 @@ int maildir_deliver(const char *root, const char *rcpt, const char *from, const 
  * was never committed. One thread per batch.
  */
 struct maildir_batch;
-struct maildir_batch *maildir_batch_new(const char *root);
+struct group_sync;
+/* gsync (may be NULL) decides whether a batch's files get one syncfs. */
+struct maildir_batch *maildir_batch_new(const char *root, struct group_sync *gsync);
 int maildir_batch_add(struct maildir_batch *b, const char *rcpt, const char *from,
 		      const char *spool_path, uint64_t body_offset, char *err, size_t err_size);
 size_t maildir_batch_count(const struct maildir_batch *b);

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "group_sync.h"
 #include "harness.h"
 #include "local.h"
 #include "maildir.h"
@@ -367,12 +368,68 @@ test_local_agent(void)
 	rm_rf(dir);
 }
 
+/* A batch of n files for two mailboxes, committed; every one in new/. */
+static void
+check_batch(const char *root, struct group_sync *gs, const char *spool_path, size_t n)
+{
+	char err[512], path[1024];
+	size_t before[2];
+	const char *boxes[2] = {"ann", "ben"};
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof path, "%s/example.test/%s/new", root, boxes[i]);
+		before[i] = list_dir(path, NULL, 0);
+	}
+	struct maildir_batch *b = maildir_batch_new(root, gs);
+	for (size_t i = 0; i < n; i++) {
+		char rcpt[64];
+		snprintf(rcpt, sizeof rcpt, "%s@example.test", boxes[i % 2]);
+		CHECK(maildir_batch_add(b, rcpt, "s@x.test", spool_path, 0, err, sizeof err) ==
+		      (int)i);
+	}
+	maildir_batch_commit(b);
+	for (size_t i = 0; i < n; i++)
+		CHECK(maildir_batch_result(b, i, err, sizeof err) == 0);
+	maildir_batch_free(&b);
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof path, "%s/example.test/%s/new", root, boxes[i]);
+		CHECK(list_dir(path, NULL, 0) == before[i] + n / 2);
+		snprintf(path, sizeof path, "%s/example.test/%s/tmp", root, boxes[i]);
+		CHECK(list_dir(path, NULL, 0) == 0);
+	}
+}
+
+/*
+ * A batch's files get one syncfs; a slow syncfs switches the batches to an
+ * fdatasync per file for the backoff. Every file lands in new/ either way.
+ */
+static void
+test_batch_group_sync(void)
+{
+	char *dir = make_tmpdir(), root[128], spool_path[128];
+	snprintf(root, sizeof root, "%s/mail", dir);
+	snprintf(spool_path, sizeof spool_path, "%s/msg", dir);
+	const char *msg = "Subject: batch\r\n\r\nbody\r\n";
+	write_file(spool_path, msg, strlen(msg));
+	struct group_sync gs;
+	group_sync_init(&gs, "mailboxes");
+	check_batch(root, &gs, spool_path, 4);
+	CHECK(group_sync_enabled(&gs));
+	group_sync_set_limits(&gs, 0, 60 * 1000); /* every syncfs is slow */
+	check_batch(root, &gs, spool_path, 4);
+	CHECK(!group_sync_enabled(&gs));
+	check_batch(root, &gs, spool_path, 2);
+	CHECK(!group_sync_enabled(&gs));
+	check_batch(root, NULL, spool_path, 2);
+	rm_rf(dir);
+}
+
 int
 main(void)
 {
 	test_paths();
 	test_deliver();
 	test_deliver_failures();
+	test_batch_group_sync();
 	test_local_agent();
 	return test_summary("test_maildir");
 }

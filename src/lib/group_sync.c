@@ -1,0 +1,78 @@
+/*
+ * group_sync: one syncfs for many files, file by file while it is slow
+ * (group_sync.h).
+ */
+#include "group_sync.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define GROUP_SYNC_SLOW_MS 100
+#define GROUP_SYNC_BACKOFF_MS (60 * 1000)
+
+static long long
+now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+void
+group_sync_init(struct group_sync *g, const char *what)
+{
+	g->what = what;
+	atomic_init(&g->on, true);
+	atomic_init(&g->slow_ms, GROUP_SYNC_SLOW_MS);
+	atomic_init(&g->backoff_ms, GROUP_SYNC_BACKOFF_MS);
+	atomic_init(&g->retry_ms, 0);
+}
+
+void
+group_sync_set_limits(struct group_sync *g, unsigned slow_ms, unsigned backoff_ms)
+{
+	atomic_store(&g->slow_ms, slow_ms);
+	atomic_store(&g->backoff_ms, backoff_ms);
+}
+
+bool
+group_sync_enabled(struct group_sync *g)
+{
+	if (atomic_load(&g->on))
+		return true;
+	if (now_ms() < atomic_load(&g->retry_ms))
+		return false;
+	atomic_store(&g->on, true);
+	return true;
+}
+
+int
+group_sync_run(struct group_sync *g, int fd, size_t files)
+{
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int rc = syncfs(fd);
+	int e = errno;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (rc < 0) {
+		log_warn("event=syncfs_failed files=%s count=%zu reason=\"%s\" "
+			 "then=\"each file is synced on its own\"",
+			 g->what, files, strerror(e));
+		errno = e;
+		return -1;
+	}
+	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	if (ms > atomic_load(&g->slow_ms)) {
+		unsigned backoff = atomic_load(&g->backoff_ms);
+		atomic_store(&g->retry_ms, now_ms() + backoff);
+		atomic_store(&g->on, false);
+		log_info("event=syncfs_slow files=%s count=%zu syncfs_ms=%.0f "
+			 "what=\"other writes are pending on the filesystem\" "
+			 "then=\"each file is synced on its own for %u s\"",
+			 g->what, files, ms, backoff / 1000);
+	}
+	return 0;
+}
