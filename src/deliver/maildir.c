@@ -215,11 +215,50 @@ out_flush(struct copy_out *o)
 }
 
 static int
-out_put(struct copy_out *o, char c)
+out_put_n(struct copy_out *o, const char *p, size_t n)
 {
-	if (o->len == MAILDIR_BUF_SIZE && out_flush(o) < 0)
-		return -1;
-	o->buf[o->len++] = c;
+	while (n > 0) {
+		if (o->len == MAILDIR_BUF_SIZE && out_flush(o) < 0)
+			return -1;
+		size_t k = MAILDIR_BUF_SIZE - o->len;
+		if (k > n)
+			k = n;
+		memcpy(o->buf + o->len, p, k);
+		o->len += k;
+		p += k;
+		n -= k;
+	}
+	return 0;
+}
+
+/*
+ * p[0..n) with each CRLF written as LF; a CR not followed by LF is kept. A
+ * CR at the end is held in *cr until the next byte is known.
+ */
+static int
+out_put_lf(struct copy_out *o, const char *p, size_t n, bool *cr)
+{
+	if (*cr && n > 0) {
+		if (p[0] != '\n' && out_put_n(o, "\r", 1) < 0)
+			return -1;
+		*cr = false;
+	}
+	while (n > 0) {
+		const char *q = memchr(p, '\r', n);
+		size_t run = q ? (size_t)(q - p) : n;
+		if (out_put_n(o, p, run) < 0)
+			return -1;
+		if (q == NULL)
+			break;
+		if (run + 1 == n) {
+			*cr = true;
+			break;
+		}
+		if (q[1] != '\n' && out_put_n(o, "\r", 1) < 0)
+			return -1;
+		p = q + 1;
+		n -= run + 1;
+	}
 	return 0;
 }
 
@@ -238,9 +277,8 @@ maildir_copy(int in, uint64_t off, int out, const char *from, const char **what_
 	bool cr = false;
 	ssize_t n;
 	snprintf(head, sizeof head, "Return-Path: <%s>\n", from);
-	for (const char *h = head; *h; h++)
-		if (out_put(&o, *h) < 0)
-			goto out;
+	if (out_put_n(&o, head, strlen(head)) < 0)
+		goto out;
 	*what_r = "read the spool file";
 	while ((n = pread(in, ibuf, MAILDIR_BUF_SIZE, (off_t)off)) != 0) {
 		if (n < 0 && errno == EINTR)
@@ -249,17 +287,12 @@ maildir_copy(int in, uint64_t off, int out, const char *from, const char **what_
 			goto out;
 		off += (uint64_t)n;
 		*what_r = "write";
-		for (ssize_t i = 0; i < n; i++) {
-			if (cr && ibuf[i] != '\n' && out_put(&o, '\r') < 0)
-				goto out;
-			cr = ibuf[i] == '\r';
-			if (!cr && out_put(&o, ibuf[i]) < 0)
-				goto out;
-		}
+		if (out_put_lf(&o, ibuf, (size_t)n, &cr) < 0)
+			goto out;
 		*what_r = "read the spool file";
 	}
 	*what_r = "write";
-	if ((cr && out_put(&o, '\r') < 0) || out_flush(&o) < 0)
+	if ((cr && out_put_n(&o, "\r", 1) < 0) || out_flush(&o) < 0)
 		goto out;
 	rc = 0;
 out:

@@ -197,6 +197,44 @@ test_deliver(void)
 	rm_rf(dir);
 }
 
+/*
+ * Runs of CR, LF and other bytes in every order, CRs at the ends of the
+ * 64 KiB reads (from the body's start on), and a CR as the last byte: the
+ * file is what the simple rule gives.
+ */
+static void
+test_deliver_cr_runs(void)
+{
+	char *dir = make_tmpdir(), err[512], name[512], path[1024];
+	size_t n = 140 * 1024;
+	char *body = malloc(n), *want = malloc(n + 100);
+	unsigned seed = 12345;
+	for (size_t i = 0; i < n; i++) {
+		seed = seed * 1103515245u + 12345u;
+		unsigned r = (seed >> 16) % 5;
+		body[i] = r < 2 ? '\r' : r < 4 ? '\n' : 'x';
+	}
+	size_t cut[] = {65534, 65535, 131070, 131071};
+	for (size_t i = 0; i < sizeof cut / sizeof cut[0]; i++)
+		body[cut[i]] = '\r';
+	body[n - 1] = '\r';
+	CHECK(deliver_body(dir, "cr@example.test", "s@x.test", body, n, err, sizeof err) == 0);
+	snprintf(path, sizeof path, "%s/mail/example.test/cr/new", dir);
+	CHECK(list_dir(path, name, sizeof name) == 1);
+	snprintf(path, sizeof path, "%s/mail/example.test/cr/new/%s", dir, name);
+	size_t got_len;
+	char *got = read_file(path, &got_len);
+	const char *rp = "Return-Path: <s@x.test>\n";
+	size_t rpl = strlen(rp);
+	memcpy(want, rp, rpl);
+	size_t want_len = rpl + to_lf(body, n, want + rpl);
+	CHECK(got != NULL && got_len == want_len && memcmp(got, want, want_len) == 0);
+	free(got);
+	free(body);
+	free(want);
+	rm_rf(dir);
+}
+
 static void
 test_deliver_failures(void)
 {
@@ -428,6 +466,7 @@ main(void)
 {
 	test_paths();
 	test_deliver();
+	test_deliver_cr_runs();
 	test_deliver_failures();
 	test_batch_group_sync();
 	test_local_agent();
