@@ -65,6 +65,7 @@ group_sync_run(struct group_sync *g, int fd, size_t files)
 		return -1;
 	}
 	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	log_debug("event=syncfs files=%s count=%zu ms=%.2f", g->what, files, ms);
 	if (ms > atomic_load(&g->slow_ms)) {
 		unsigned backoff = atomic_load(&g->backoff_ms);
 		atomic_store(&g->retry_ms, now_ms() + backoff);
