@@ -148,13 +148,33 @@ to_lf(const char *in, size_t n, char *out)
 	return o;
 }
 
+/*
+ * The delivered file at path is "Return-Path: <s@x.test>" and body by the
+ * CRLF rule; its text after the Return-Path line (free the whole), or NULL.
+ */
+static char *
+check_delivered(const char *path, const char *body, size_t n, char **whole_r)
+{
+	size_t got_len;
+	char *got = read_file(path, &got_len), *want = malloc(n + 100);
+	const char *rp = "Return-Path: <s@x.test>\n";
+	size_t rpl = strlen(rp);
+	memcpy(want, rp, rpl);
+	size_t want_len = rpl + to_lf(body, n, want + rpl);
+	bool same = got != NULL && got_len == want_len && memcmp(got, want, want_len) == 0;
+	CHECK(same);
+	free(want);
+	*whole_r = got;
+	return same ? got + rpl : NULL;
+}
+
 static void
 test_deliver(void)
 {
 	char *dir = make_tmpdir(), err[512], name[512], path[1024];
 	/* A CRLF split by the 64 KiB read boundary, and a bare CR. */
 	size_t n = 200 * 1024;
-	char *body = malloc(n), *want = malloc(n + 100);
+	char *body = malloc(n);
 	const char *head = "Received: from x\r\nSubject: t\r\n\r\nbare\rCR\r\n";
 	memcpy(body, head, strlen(head));
 	for (size_t i = strlen(head); i < n; i++)
@@ -177,23 +197,15 @@ test_deliver(void)
 	CHECK(strchr(name, ':') == NULL && name[0] >= '1' && name[0] <= '9');
 
 	snprintf(path, sizeof path, "%s/mail/example.test/bob/new/%s", dir, name);
-	size_t got_len;
-	char *got = read_file(path, &got_len);
-	const char *rp = "Return-Path: <s@x.test>\n";
-	size_t rpl = strlen(rp);
-	memcpy(want, rp, rpl);
-	size_t want_len = rpl + to_lf(body, n, want + rpl);
-	CHECK(got != NULL && got_len == want_len && memcmp(got, want, want_len) == 0);
-	CHECK(got != NULL &&
-	      strncmp(got + rpl, "Received: from x\nSubject: t\n\nbare\rCR\n", 37) == 0);
-	free(got);
+	char *whole, *text = check_delivered(path, body, n, &whole);
+	CHECK(text != NULL && strncmp(text, "Received: from x\nSubject: t\n\nbare\rCR\n", 37) == 0);
+	free(whole);
 
 	/* Null sender; a second delivery gets a different name. */
 	CHECK(deliver_body(dir, "bob@example.test", "", "A\r\nB\r", 5, err, sizeof err) == 0);
 	snprintf(path, sizeof path, "%s/mail/example.test/bob/new", dir);
 	CHECK(list_dir(path, NULL, 0) == 2);
 	free(body);
-	free(want);
 	rm_rf(dir);
 }
 
@@ -207,7 +219,7 @@ test_deliver_cr_runs(void)
 {
 	char *dir = make_tmpdir(), err[512], name[512], path[1024];
 	size_t n = 140 * 1024;
-	char *body = malloc(n), *want = malloc(n + 100);
+	char *body = malloc(n);
 	unsigned seed = 12345;
 	for (size_t i = 0; i < n; i++) {
 		seed = seed * 1103515245u + 12345u;
@@ -222,16 +234,10 @@ test_deliver_cr_runs(void)
 	snprintf(path, sizeof path, "%s/mail/example.test/cr/new", dir);
 	CHECK(list_dir(path, name, sizeof name) == 1);
 	snprintf(path, sizeof path, "%s/mail/example.test/cr/new/%s", dir, name);
-	size_t got_len;
-	char *got = read_file(path, &got_len);
-	const char *rp = "Return-Path: <s@x.test>\n";
-	size_t rpl = strlen(rp);
-	memcpy(want, rp, rpl);
-	size_t want_len = rpl + to_lf(body, n, want + rpl);
-	CHECK(got != NULL && got_len == want_len && memcmp(got, want, want_len) == 0);
-	free(got);
+	char *whole;
+	CHECK(check_delivered(path, body, n, &whole) != NULL);
+	free(whole);
 	free(body);
-	free(want);
 	rm_rf(dir);
 }
 
