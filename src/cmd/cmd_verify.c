@@ -17,6 +17,7 @@
 
 #include "cmd.h"
 #include "dns.h"
+#include "elapsed.h"
 #include "str.h"
 #include "verify.h"
 #include "verify_lists.h"
@@ -335,15 +336,6 @@ verify_job_main(void *arg)
 	return NULL;
 }
 
-static unsigned long
-ms_since(const struct timespec *t0)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (unsigned long)((now.tv_sec - t0->tv_sec) * 1000 +
-			       (now.tv_nsec - t0->tv_nsec) / 1000000);
-}
-
 /*
  * Ctrl-C: stop the run, print what is done (the CSV rows kept in step)
  * and exit 130 at once: sessions still open are not waited for.
@@ -416,7 +408,8 @@ verify_watch(struct verify_cmd *vc, struct verify_item *items, size_t n)
 			pthread_mutex_lock(&pg.mu);
 			size_t done = pg.done;
 			pthread_mutex_unlock(&pg.mu);
-			verify_progress_text(line, sizeof line, done, n, ms_since(&t0));
+			verify_progress_text(line, sizeof line, done, n,
+					     (unsigned long)elapsed_ms_since(&t0));
 			fprintf(stderr, "\r\033[K%s", line);
 			fflush(stderr);
 		}

@@ -8,18 +8,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "elapsed.h"
 #include "log.h"
 
 #define GROUP_SYNC_SLOW_MS 100
 #define GROUP_SYNC_BACKOFF_MS (60 * 1000)
-
-static long long
-now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 void
 group_sync_init(struct group_sync *g, const char *what)
@@ -43,7 +36,7 @@ group_sync_enabled(struct group_sync *g)
 {
 	if (atomic_load(&g->on))
 		return true;
-	if (now_ms() < atomic_load(&g->retry_ms))
+	if (elapsed_now_ms() < atomic_load(&g->retry_ms))
 		return false;
 	atomic_store(&g->on, true);
 	return true;
@@ -52,11 +45,11 @@ group_sync_enabled(struct group_sync *g)
 int
 group_sync_run(struct group_sync *g, int fd, size_t files)
 {
-	struct timespec t0, t1;
+	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int rc = syncfs(fd);
 	int e = errno;
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double ms = elapsed_ms_since(&t0);
 	if (rc < 0) {
 		log_warn("event=syncfs_failed files=%s count=%zu reason=\"%s\" "
 			 "then=\"each file is synced on its own\"",
@@ -64,11 +57,10 @@ group_sync_run(struct group_sync *g, int fd, size_t files)
 		errno = e;
 		return -1;
 	}
-	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 	log_debug("event=syncfs files=%s count=%zu ms=%.2f", g->what, files, ms);
 	if (ms > atomic_load(&g->slow_ms)) {
 		unsigned backoff = atomic_load(&g->backoff_ms);
-		atomic_store(&g->retry_ms, now_ms() + backoff);
+		atomic_store(&g->retry_ms, elapsed_now_ms() + backoff);
 		atomic_store(&g->on, false);
 		log_info("event=syncfs_slow files=%s count=%zu syncfs_ms=%.0f "
 			 "what=\"other writes are pending on the filesystem\" "

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "elapsed.h"
 #include "group_sync.h"
 #include "log.h"
 #include "str.h"
@@ -523,12 +524,6 @@ rename_noreplace(int from_dir, const char *from, int to_dir, const char *to)
 	return renameat(from_dir, from, to_dir, to);
 }
 
-static double
-ms_between(const struct timespec *a, const struct timespec *b)
-{
-	return (double)(b->tv_sec - a->tv_sec) * 1e3 + (double)(b->tv_nsec - a->tv_nsec) / 1e6;
-}
-
 /* Sync the file unless synced_fs, close it and rename it into queue/
  * (unlinked on failure). */
 static void
@@ -586,7 +581,7 @@ static void
 spool_dir_sync(struct spool *sp, struct spool_msg *batch)
 {
 	size_t renamed = 0, size = 0;
-	struct timespec t0, t1;
+	struct timespec t0;
 	spool_group_sync(sp, batch);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (struct spool_msg *m = batch; m; m = m->next) {
@@ -603,9 +598,8 @@ spool_dir_sync(struct spool *sp, struct spool_msg *batch)
 			unlinkat(sp->queue_fd, m->id, 0);
 		}
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
 	log_debug("event=commit_batch size=%zu committed=%zu dir_sync_ms=%.2f", size, renamed,
-		  ms_between(&t0, &t1));
+		  elapsed_ms_since(&t0));
 	for (struct spool_msg *m = batch; m; m = m->next) {
 		m->res = spool_result_of(m->err);
 		if (m->err)

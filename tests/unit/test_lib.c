@@ -9,6 +9,7 @@
 #include "b64.h"
 #include "buf.h"
 #include "date.h"
+#include "elapsed.h"
 #include "harness.h"
 #include "log.h"
 #include "self.h"
@@ -142,9 +143,24 @@ test_log_hold(void)
 	unlink(path);
 }
 
+/* A 30 ms sleep reads as 30 ms or a little more, both ways. */
+static void
+test_elapsed(void)
+{
+	struct timespec t0, pause = {0, 30 * 1000 * 1000};
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	long long start = elapsed_now_ms();
+	nanosleep(&pause, NULL);
+	double ms = elapsed_ms_since(&t0);
+	long long now = elapsed_now_ms();
+	CHECK(ms >= 30.0 && ms < 5000.0);
+	CHECK(now - start >= 29 && now - start < 5000);
+}
+
 int
 main(void)
 {
+	test_elapsed();
 	test_log_hold();
 	test_date();
 	test_buf();
