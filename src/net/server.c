@@ -31,6 +31,7 @@
 
 #include "auth_cache.h"
 #include "config_load.h"
+#include "fd_limit.h"
 #include "fixes.h"
 #include "log.h"
 #include "server_internal.h"
@@ -619,10 +620,36 @@ print_ready(const struct server *srv)
 		domain, domain, domain, srv->cfg.mailbox_dir, domain);
 }
 
+/* Before anything is opened: raise the file limit, and refuse caps it cannot hold. */
+static int
+check_fd_limit(const struct server *srv)
+{
+	const struct config *cfg = &srv->cfg;
+	unsigned long need = fd_limit_need(cfg->max_connections, cfg->outbound_connections);
+	unsigned long limit;
+	if (fd_limit_raise(need, &limit)) {
+		log_info("event=fd_limit limit=%lu need=%lu", limit, need);
+		return 0;
+	}
+	const struct fix *f = fix_get(FIX_FD_LIMIT);
+	unsigned long fits = (need - 2ul * cfg->max_connections) < limit
+				 ? (limit - (need - 2ul * cfg->max_connections)) / 2
+				 : 0;
+	fprintf(stderr,
+		"mailport: %s: max-connections %u and outbound-connections %u need about %lu open "
+		"files; this process may open %lu (RLIMIT_NOFILE)\n  cause: %s\n  fix: %s "
+		"(max-connections %lu fits the current limit)\n",
+		f->what, cfg->max_connections, cfg->outbound_connections, need, limit, f->cause,
+		f->fix, fits);
+	return -1;
+}
+
 static int
 server_start(struct server *srv)
 {
 	char err[1024];
+	if (check_fd_limit(srv) < 0)
+		return EX_CONFIG;
 	if (listeners_open(srv) < 0)
 		return EX_UNAVAILABLE;
 	if (prepare_and_drop(srv) < 0)
