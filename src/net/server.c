@@ -38,6 +38,7 @@
 #include "str.h"
 #include "secret.h"
 #include "tls.h"
+#include "xevent.h"
 #include "xmalloc.h"
 
 /* A successful login is trusted again without a new hash for an hour (Dovecot's default). */
@@ -490,7 +491,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	log_info("event=stopping signal=%d sessions=%u", (int)sig, srv->nsessions);
 	listeners_close(srv);
 	session_shutdown_all(srv);
-	struct event *ev = event_new(srv->base, -1, EV_PERSIST, on_stop_check, srv);
+	struct event *ev = xevent_new(srv->base, -1, EV_PERSIST, on_stop_check, srv);
 	struct timeval tv = {0, 100000};
 	event_add(ev, &tv);
 	srv->signals[3] = ev;
@@ -656,17 +657,24 @@ server_start(struct server *srv)
 		return EX_CONFIG;
 	/* Before spool_open writes our pid into the spool's lock: from then on a
 	 * flush may send SIGUSR1, whose default action would kill the server. */
-	srv->flush_ev = evsignal_new(srv->base, SIGUSR1, on_flush_signal, srv);
+	srv->flush_ev = xevsignal_new(srv->base, SIGUSR1, on_flush_signal, srv);
 	event_add(srv->flush_ev, NULL);
 	srv->spool = spool_open(srv->cfg.spool_dir, err, sizeof err);
 	if (srv->spool == NULL) {
 		fprintf(stderr, "mailport: %s\n", err);
 		return EX_CANTCREAT;
 	}
-	srv->spool_ev = event_new(srv->base, spool_notify_fd(srv->spool), EV_READ | EV_PERSIST,
-				  on_spool_results, srv->spool);
+	srv->spool_ev = xevent_new(srv->base, spool_notify_fd(srv->spool), EV_READ | EV_PERSIST,
+				   on_spool_results, srv->spool);
 	event_add(srv->spool_ev, NULL);
-	srv->worker = worker_new(srv->base, 2);
+	srv->worker = worker_new(srv->base, 2, err, sizeof err);
+	if (srv->worker == NULL) {
+		fprintf(stderr,
+			"mailport: %s\n  fix: check the system's limits on processes and "
+			"open files (ulimit -u, ulimit -n)\n",
+			err);
+		return EX_OSERR;
+	}
 	srv->auth_cache = auth_cache_new(AUTH_CACHE_TTL, AUTH_CACHE_SLOTS);
 	srv->delivery =
 	    local_delivery_start(srv->spool, srv->cfg.mailbox_dir, delivery_is_local, srv);
@@ -677,7 +685,7 @@ server_start(struct server *srv)
 	}
 	int sigs[3] = {SIGTERM, SIGINT, SIGHUP};
 	for (int i = 0; i < 3; i++) {
-		srv->signals[i] = evsignal_new(srv->base, sigs[i], on_signal, srv);
+		srv->signals[i] = xevsignal_new(srv->base, sigs[i], on_signal, srv);
 		event_add(srv->signals[i], NULL);
 	}
 	print_ready(srv);
