@@ -51,6 +51,13 @@ static const struct fix fixes[FIX_COUNT] = {
 		"unknown user '%s' in the 'user' directive",
 		"mailport drops root privileges to this account after binding its ports, and it does not exist",
 		"create it (useradd --system --no-create-home mailport) or name an existing account"},
+	[FIX_FD_LIMIT] = {
+		"the open-file limit is too low for the connection caps",
+		"each connection holds a descriptor, and one more while its message is spooled; "
+		"past the limit the server can no longer accept or spool, so it will not start",
+		"lower max-connections (or outbound-connections), or raise the hard limit: "
+		"LimitNOFILE=65536 in the systemd unit, or 'ulimit -Hn 65536' as root in the shell "
+		"that starts mailport"},
 };
 /* clang-format on */
 

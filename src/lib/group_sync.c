@@ -5,7 +5,9 @@
 #include "group_sync.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "elapsed.h"
@@ -14,11 +16,38 @@
 #define GROUP_SYNC_SLOW_MS 100
 #define GROUP_SYNC_BACKOFF_MS (60 * 1000)
 
+bool
+group_sync_release_reports_errors(const char *release)
+{
+	char *end;
+	unsigned long major = strtoul(release, &end, 10);
+	if (end == release || *end != '.')
+		return false; /* unknown: the safe answer */
+	const char *p = end + 1;
+	unsigned long minor = strtoul(p, &end, 10);
+	if (end == p)
+		return false;
+	return major > 5 || (major == 5 && minor >= 8);
+}
+
 void
 group_sync_init(struct group_sync *g, const char *what)
 {
+	struct utsname u;
+	group_sync_init_release(g, what, uname(&u) == 0 ? u.release : "");
+}
+
+void
+group_sync_init_release(struct group_sync *g, const char *what, const char *release)
+{
 	g->what = what;
-	atomic_init(&g->on, true);
+	g->kernel_ok = group_sync_release_reports_errors(release);
+	if (!g->kernel_ok)
+		log_info("event=syncfs_off files=%s kernel=\"%s\" "
+			 "why=\"syncfs reports write-back errors only from Linux 5.8\" "
+			 "then=\"each file is synced on its own\"",
+			 what, release);
+	atomic_init(&g->on, g->kernel_ok);
 	atomic_init(&g->slow_ms, GROUP_SYNC_SLOW_MS);
 	atomic_init(&g->backoff_ms, GROUP_SYNC_BACKOFF_MS);
 	atomic_init(&g->retry_ms, 0);
@@ -34,6 +63,8 @@ group_sync_set_limits(struct group_sync *g, unsigned slow_ms, unsigned backoff_m
 bool
 group_sync_enabled(struct group_sync *g)
 {
+	if (!g->kernel_ok)
+		return false;
 	if (atomic_load(&g->on))
 		return true;
 	if (elapsed_now_ms() < atomic_load(&g->retry_ms))

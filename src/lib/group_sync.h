@@ -9,6 +9,10 @@
  * small files) means others have much pending: then the caller is told to
  * sync file by file for backoff_ms (default 60 s), and syncfs is tried
  * again. The spool and the local delivery agent each keep one.
+ *
+ * Durability through syncfs needs syncfs to report write-back errors,
+ * which Linux does only from 5.8: on an older kernel a failed write would
+ * pass as durable, so there group syncing stays off for good.
  */
 #ifndef MP_GROUP_SYNC_H
 #define MP_GROUP_SYNC_H
@@ -20,12 +24,18 @@
 
 struct group_sync {
 	const char *what; /* names the files in log lines: "spool", "mailboxes" */
+	bool kernel_ok;	  /* syncfs reports write-back errors (Linux >= 5.8) */
 	atomic_bool on;
 	atomic_uint slow_ms, backoff_ms;
 	atomic_llong retry_ms; /* CLOCK_MONOTONIC ms at which syncfs is tried again */
 };
 
+/* For this machine's kernel (uname). */
 void group_sync_init(struct group_sync *g, const char *what);
+/* For a kernel release as uname(2) gives it, "6.1.0-18-amd64" (for tests). */
+void group_sync_init_release(struct group_sync *g, const char *what, const char *release);
+/* Whether a kernel release's syncfs reports write-back errors (>= 5.8). */
+bool group_sync_release_reports_errors(const char *release);
 /* Change the limits (for tests of the switch). */
 void group_sync_set_limits(struct group_sync *g, unsigned slow_ms, unsigned backoff_ms);
 /* Whether to leave the files to one group_sync_run; true again once a backoff is over. */

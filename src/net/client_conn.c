@@ -8,7 +8,12 @@
  * Certificates are checked after the handshake rather than during it, so
  * the caller learns both the verdict and what the certificate says (probe
  * shows it); without --insecure an unverified certificate ends the
- * connection before a single byte of SMTP is written over it.
+ * connection before a single byte of SMTP is written over it. The verdict
+ * is what our verify callback saw, not only SSL_get_verify_result: that
+ * starts out as "ok", and stays so when verification never ran (OpenSSL
+ * out of memory), which would pass any certificate. The name is checked
+ * once more on our side: OpenSSL 3.0 drops the name from its check when
+ * copying it into the verification fails for want of memory.
  */
 #include "client_conn.h"
 
@@ -47,6 +52,8 @@ struct client_conn {
 	SSL_SESSION **session; /* opts->tls_session */
 	SSL_CTX *ctx;
 	SSL *ssl;
+	/* What the verify callback saw: the leaf passed, and nothing failed. */
+	bool leaf_verified, chain_failed;
 	struct tls_info tls;
 	char rbuf[READ_BUF];
 	size_t rlen;
@@ -264,6 +271,42 @@ sans_text(X509 *cert, char *out, size_t size)
 	buf_free(&b);
 }
 
+/* Records each verdict and lets the handshake go on: see the file comment. */
+static int
+verify_seen(int ok, X509_STORE_CTX *store)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct client_conn *c = ssl ? SSL_get_app_data(ssl) : NULL;
+	if (c == NULL)
+		return ok;
+	if (!ok)
+		c->chain_failed = true;
+	else if (X509_STORE_CTX_get_error_depth(store) == 0)
+		c->leaf_verified = true;
+	return 1;
+}
+
+/* The certificate is for the host (or address) we asked for. */
+static bool
+cert_names_host(const struct client_conn *c, X509 *cert)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	if (inet_pton(AF_INET, c->host, &a4) == 1 || inet_pton(AF_INET6, c->host, &a6) == 1)
+		return X509_check_ip_asc(cert, c->host, 0) == 1;
+	unsigned flags = X509_VERIFY_PARAM_get_hostflags(SSL_get0_param(c->ssl));
+	return X509_check_host(cert, c->host, 0, flags, NULL) == 1;
+}
+
+/* The certificate this handshake received passed every check. */
+static bool
+chain_verified(const struct client_conn *c)
+{
+	X509 *cert = SSL_get0_peer_certificate(c->ssl);
+	return c->leaf_verified && !c->chain_failed && SSL_get_verify_result(c->ssl) == X509_V_OK &&
+	       cert != NULL && cert_names_host(c, cert);
+}
+
 static void
 fill_tls_info(struct client_conn *c)
 {
@@ -282,15 +325,19 @@ fill_tls_info(struct client_conn *c)
 		int days = 0, secs = 0;
 		if (ASN1_TIME_diff(&days, &secs, NULL, na) == 1)
 			t->days_left = days;
-		X509_free(cert);
 	}
 	t->resumed = SSL_session_reused(c->ssl);
-	/* On resumption both come from the session: the verdict of its full handshake. */
+	/* On resumption both come from the session, kept only when its full
+	 * handshake verified (keep_session). */
 	long v = SSL_get_verify_result(c->ssl);
-	t->verified = cert != NULL && v == X509_V_OK;
+	t->verified = cert != NULL && v == X509_V_OK &&
+		      (t->resumed ? cert_names_host(c, cert) : chain_verified(c));
+	if (cert != NULL && v == X509_V_OK && !t->verified)
+		v = X509_V_ERR_UNSPECIFIED; /* verification did not run to the end */
 	str_copy(t->verify_error, sizeof t->verify_error,
 		 cert == NULL ? "the server sent no certificate"
 			      : (v == X509_V_OK ? "" : X509_verify_cert_error_string(v)));
+	X509_free(cert);
 }
 
 /* A session the server granted: into the caller's slot (we own it: 1). */
@@ -300,8 +347,7 @@ keep_session(SSL *ssl, SSL_SESSION *sess)
 	struct client_conn *c = SSL_get_app_data(ssl);
 	/* Only a verified server's session: resuming skips the certificate. TLS
 	 * 1.2 grants it inside the handshake, before fill_tls_info. */
-	if (c == NULL || c->session == NULL || SSL_get0_peer_certificate(ssl) == NULL ||
-	    SSL_get_verify_result(ssl) != X509_V_OK)
+	if (c == NULL || c->session == NULL || !chain_verified(c))
 		return 0;
 	SSL_SESSION_free(*c->session);
 	*c->session = sess;
@@ -356,9 +402,10 @@ static SSL_CTX *
 new_client_ctx(const struct client_conn *c, struct conn_error *err)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	int ok = c->cafile ? SSL_CTX_load_verify_locations(ctx, c->cafile, NULL)
-			   : SSL_CTX_set_default_verify_paths(ctx);
+	int ok = ctx != NULL && SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) == 1;
+	if (ok)
+		ok = c->cafile ? SSL_CTX_load_verify_locations(ctx, c->cafile, NULL)
+			       : SSL_CTX_set_default_verify_paths(ctx);
 	if (ok != 1) {
 		char reason[200];
 		openssl_reason(reason, sizeof reason);
@@ -370,7 +417,7 @@ new_client_ctx(const struct client_conn *c, struct conn_error *err)
 		return NULL;
 	}
 	/* Verdict checked after the handshake (see the file comment). */
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, verify_seen);
 	if (c->session != NULL) {
 		/* TLS 1.3 tickets arrive after the handshake, whenever the next
 		 * read meets them: the callback catches each as it comes. */
@@ -393,6 +440,28 @@ ssl_wait(struct client_conn *c, int rc, long deadline)
 	return -1;
 }
 
+/* The SSL object with the name (or address) the certificate must match. */
+static int
+tls_prepare(struct client_conn *c)
+{
+	c->ssl = SSL_new(c->ctx);
+	if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1)
+		return -1;
+	SSL_set_app_data(c->ssl, c);
+	/* A session that cannot be set only costs a full handshake. */
+	if (c->session != NULL && *c->session != NULL)
+		SSL_set_session(c->ssl, *c->session);
+	struct in6_addr a6;
+	struct in_addr a4;
+	bool is_ip =
+	    inet_pton(AF_INET, c->host, &a4) == 1 || inet_pton(AF_INET6, c->host, &a6) == 1;
+	if (is_ip)
+		return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), c->host) == 1 ? 0 : -1;
+	return SSL_set_tlsext_host_name(c->ssl, c->host) == 1 && SSL_set1_host(c->ssl, c->host) == 1
+		   ? 0
+		   : -1;
+}
+
 int
 client_conn_start_tls(struct client_conn *c, struct conn_error *err)
 {
@@ -401,20 +470,13 @@ client_conn_start_tls(struct client_conn *c, struct conn_error *err)
 	c->ctx = client_ctx(c, err);
 	if (c->ctx == NULL)
 		return -1;
-	c->ssl = SSL_new(c->ctx);
-	SSL_set_fd(c->ssl, c->fd);
-	SSL_set_app_data(c->ssl, c);
-	if (c->session != NULL && *c->session != NULL)
-		SSL_set_session(c->ssl, *c->session);
-	struct in6_addr a6;
-	struct in_addr a4;
-	bool is_ip =
-	    inet_pton(AF_INET, c->host, &a4) == 1 || inet_pton(AF_INET6, c->host, &a6) == 1;
-	if (is_ip) {
-		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), c->host);
-	} else {
-		SSL_set_tlsext_host_name(c->ssl, c->host);
-		SSL_set1_host(c->ssl, c->host);
+	if (tls_prepare(c) < 0) {
+		/* Only memory runs out here; never go on without the name check. */
+		char reason[200], detail[256];
+		openssl_reason(reason, sizeof reason);
+		snprintf(detail, sizeof detail, "cannot set up TLS for %s: %s", c->host, reason);
+		set_error(err, CONN_TLS_HANDSHAKE, detail);
+		return -1;
 	}
 	long deadline = now_ms() + c->timeout_ms;
 	int rc, w = 1;

@@ -2,8 +2,9 @@
  * dns: MX and address lookups with c-ares (see the header).
  *
  * One channel per struct dns; each query runs c-ares' own event loop with
- * select(2) until the answer or the deadline, so a lookup never takes
- * longer than the timeout whatever the network does.
+ * poll(2) until the answer or the deadline, so a lookup never takes
+ * longer than the timeout whatever the network does. poll, not select:
+ * a busy server's descriptors pass 1024, where an fd_set ends.
  */
 #include "dns.h"
 
@@ -15,9 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/select.h>
+#include <poll.h>
 #include <time.h>
 
+#include "elapsed.h"
 #include "str.h"
 #include "xmalloc.h"
 
@@ -94,12 +96,24 @@ on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 	}
 }
 
-static long
-now_ms(void)
+/* The channel's sockets as pollfds; returns how many. */
+static nfds_t
+channel_pollfds(ares_channel channel, struct pollfd *pfd)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+	ares_socket_t socks[ARES_GETSOCK_MAXNUM];
+	/* c-ares' own bit macros shift a signed 1 into the sign bit (UB). */
+	unsigned bits = (unsigned)ares_getsock(channel, socks, ARES_GETSOCK_MAXNUM);
+	nfds_t n = 0;
+	for (unsigned i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
+		short ev = (short)((bits & (1u << i) ? POLLIN : 0) |
+				   (bits & (1u << (i + ARES_GETSOCK_MAXNUM)) ? POLLOUT : 0));
+		if (ev == 0)
+			continue;
+		pfd[n].fd = socks[i];
+		pfd[n].events = ev;
+		pfd[n++].revents = 0;
+	}
+	return n;
 }
 
 /* One query, run to completion or the deadline. */
@@ -108,19 +122,28 @@ query(struct dns *d, const char *name, int type, struct answer *a)
 {
 	memset(a, 0, sizeof *a);
 	ares_query(d->channel, name, C_IN_CLASS, type, on_answer, a);
-	long deadline = now_ms() + d->timeout_ms;
+	long long deadline = elapsed_now_ms() + d->timeout_ms;
 	while (!a->done) {
-		fd_set r, w;
-		FD_ZERO(&r);
-		FD_ZERO(&w);
-		int nfds = ares_fds(d->channel, &r, &w);
-		long left = deadline - now_ms();
-		if (nfds == 0 || left <= 0)
+		struct pollfd pfd[ARES_GETSOCK_MAXNUM];
+		nfds_t n = channel_pollfds(d->channel, pfd);
+		long long left = deadline - elapsed_now_ms();
+		if (n == 0 || left <= 0)
 			break;
 		struct timeval max = {left / 1000, (left % 1000) * 1000}, tv;
 		struct timeval *tvp = ares_timeout(d->channel, &max, &tv);
-		select(nfds, &r, &w, NULL, tvp);
-		ares_process(d->channel, &r, &w);
+		int wait_ms = (int)(tvp->tv_sec * 1000 + (tvp->tv_usec + 999) / 1000);
+		if (poll(pfd, n, wait_ms) <= 0) {
+			ares_process_fd(d->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+			continue; /* c-ares handles its own timeouts and retries */
+		}
+		for (nfds_t i = 0; i < n; i++) {
+			if (pfd[i].revents == 0)
+				continue;
+			bool rd = pfd[i].revents & (POLLIN | POLLERR | POLLHUP);
+			bool wr = pfd[i].revents & (POLLOUT | POLLERR | POLLHUP);
+			ares_process_fd(d->channel, rd ? pfd[i].fd : ARES_SOCKET_BAD,
+					wr ? pfd[i].fd : ARES_SOCKET_BAD);
+		}
 	}
 	if (!a->done) {
 		ares_cancel(d->channel); /* runs on_answer with ARES_ECANCELLED */

@@ -360,10 +360,9 @@ raw_tls(const struct probe_opts *o, struct door d, SSL_CTX *ctx, const char *ext
 		return NULL;
 	}
 	SSL *ssl = SSL_new(ctx);
-	SSL_set_fd(ssl, fd);
-	if (!is_ip(o->host))
-		SSL_set_tlsext_host_name(ssl, o->host);
-	if (SSL_connect(ssl) != 1) {
+	bool ready = ssl != NULL && SSL_set_fd(ssl, fd) == 1 &&
+		     (is_ip(o->host) || SSL_set_tlsext_host_name(ssl, o->host) == 1);
+	if (!ready || SSL_connect(ssl) != 1) {
 		ERR_clear_error();
 		SSL_free(ssl);
 		close(fd);

@@ -31,12 +31,14 @@
 
 #include "auth_cache.h"
 #include "config_load.h"
+#include "fd_limit.h"
 #include "fixes.h"
 #include "log.h"
 #include "server_internal.h"
 #include "str.h"
 #include "secret.h"
 #include "tls.h"
+#include "xevent.h"
 #include "xmalloc.h"
 
 /* A successful login is trusted again without a new hash for an hour (Dovecot's default). */
@@ -489,7 +491,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	log_info("event=stopping signal=%d sessions=%u", (int)sig, srv->nsessions);
 	listeners_close(srv);
 	session_shutdown_all(srv);
-	struct event *ev = event_new(srv->base, -1, EV_PERSIST, on_stop_check, srv);
+	struct event *ev = xevent_new(srv->base, -1, EV_PERSIST, on_stop_check, srv);
 	struct timeval tv = {0, 100000};
 	event_add(ev, &tv);
 	srv->signals[3] = ev;
@@ -619,27 +621,60 @@ print_ready(const struct server *srv)
 		domain, domain, domain, srv->cfg.mailbox_dir, domain);
 }
 
+/* Before anything is opened: raise the file limit, and refuse caps it cannot hold. */
+static int
+check_fd_limit(const struct server *srv)
+{
+	const struct config *cfg = &srv->cfg;
+	unsigned long need = fd_limit_need(cfg->max_connections, cfg->outbound_connections);
+	unsigned long limit;
+	if (fd_limit_raise(need, &limit)) {
+		log_info("event=fd_limit limit=%lu need=%lu", limit, need);
+		return 0;
+	}
+	const struct fix *f = fix_get(FIX_FD_LIMIT);
+	unsigned long fits = (need - 2ul * cfg->max_connections) < limit
+				 ? (limit - (need - 2ul * cfg->max_connections)) / 2
+				 : 0;
+	fprintf(stderr,
+		"mailport: %s: max-connections %u and outbound-connections %u need about %lu open "
+		"files; this process may open %lu (RLIMIT_NOFILE)\n  cause: %s\n  fix: %s "
+		"(max-connections %lu fits the current limit)\n",
+		f->what, cfg->max_connections, cfg->outbound_connections, need, limit, f->cause,
+		f->fix, fits);
+	return -1;
+}
+
 static int
 server_start(struct server *srv)
 {
 	char err[1024];
+	if (check_fd_limit(srv) < 0)
+		return EX_CONFIG;
 	if (listeners_open(srv) < 0)
 		return EX_UNAVAILABLE;
 	if (prepare_and_drop(srv) < 0)
 		return EX_CONFIG;
 	/* Before spool_open writes our pid into the spool's lock: from then on a
 	 * flush may send SIGUSR1, whose default action would kill the server. */
-	srv->flush_ev = evsignal_new(srv->base, SIGUSR1, on_flush_signal, srv);
+	srv->flush_ev = xevsignal_new(srv->base, SIGUSR1, on_flush_signal, srv);
 	event_add(srv->flush_ev, NULL);
 	srv->spool = spool_open(srv->cfg.spool_dir, err, sizeof err);
 	if (srv->spool == NULL) {
 		fprintf(stderr, "mailport: %s\n", err);
 		return EX_CANTCREAT;
 	}
-	srv->spool_ev = event_new(srv->base, spool_notify_fd(srv->spool), EV_READ | EV_PERSIST,
-				  on_spool_results, srv->spool);
+	srv->spool_ev = xevent_new(srv->base, spool_notify_fd(srv->spool), EV_READ | EV_PERSIST,
+				   on_spool_results, srv->spool);
 	event_add(srv->spool_ev, NULL);
-	srv->worker = worker_new(srv->base, 2);
+	srv->worker = worker_new(srv->base, 2, err, sizeof err);
+	if (srv->worker == NULL) {
+		fprintf(stderr,
+			"mailport: %s\n  fix: check the system's limits on processes and "
+			"open files (ulimit -u, ulimit -n)\n",
+			err);
+		return EX_OSERR;
+	}
 	srv->auth_cache = auth_cache_new(AUTH_CACHE_TTL, AUTH_CACHE_SLOTS);
 	srv->delivery =
 	    local_delivery_start(srv->spool, srv->cfg.mailbox_dir, delivery_is_local, srv);
@@ -650,7 +685,7 @@ server_start(struct server *srv)
 	}
 	int sigs[3] = {SIGTERM, SIGINT, SIGHUP};
 	for (int i = 0; i < 3; i++) {
-		srv->signals[i] = evsignal_new(srv->base, sigs[i], on_signal, srv);
+		srv->signals[i] = xevsignal_new(srv->base, sigs[i], on_signal, srv);
 		event_add(srv->signals[i], NULL);
 	}
 	print_ready(srv);

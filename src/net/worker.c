@@ -9,9 +9,12 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "xevent.h"
 #include "xmalloc.h"
 
 struct worker {
@@ -74,20 +77,31 @@ worker_on_done(evutil_socket_t fd, short what, void *arg)
 }
 
 struct worker *
-worker_new(struct event_base *base, int nthreads)
+worker_new(struct event_base *base, int nthreads, char *err, size_t err_size)
 {
 	struct worker *w = xcalloc(1, sizeof *w);
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->wake, NULL);
-	if (pipe2(w->pipe_fd, O_NONBLOCK | O_CLOEXEC) < 0)
-		abort();
-	w->done_ev = event_new(base, w->pipe_fd[0], EV_READ | EV_PERSIST, worker_on_done, w);
+	if (pipe2(w->pipe_fd, O_NONBLOCK | O_CLOEXEC) < 0) {
+		snprintf(err, err_size, "cannot make the password checkers' pipe: %s",
+			 strerror(errno));
+		pthread_mutex_destroy(&w->lock);
+		pthread_cond_destroy(&w->wake);
+		free(w);
+		return NULL;
+	}
+	w->done_ev = xevent_new(base, w->pipe_fd[0], EV_READ | EV_PERSIST, worker_on_done, w);
 	event_add(w->done_ev, NULL);
-	w->nthreads = nthreads;
 	w->threads = xcalloc((size_t)nthreads, sizeof *w->threads);
-	for (int i = 0; i < nthreads; i++)
-		if (pthread_create(&w->threads[i], NULL, worker_main, w) != 0)
-			abort();
+	for (; w->nthreads < nthreads; w->nthreads++) {
+		int e = pthread_create(&w->threads[w->nthreads], NULL, worker_main, w);
+		if (e != 0) {
+			snprintf(err, err_size, "cannot start a password checker thread: %s",
+				 strerror(e));
+			worker_free(&w);
+			return NULL;
+		}
+	}
 	return w;
 }
 

@@ -6,6 +6,8 @@
 #ifndef MP_WORKER_H
 #define MP_WORKER_H
 
+#include <stddef.h>
+
 #include <event2/event.h>
 
 struct worker;
@@ -17,7 +19,8 @@ struct worker_job {
 	struct worker_job *next; /* private */
 };
 
-struct worker *worker_new(struct event_base *base, int nthreads);
+/* NULL with err when a pipe or thread cannot be made (the system's limits). */
+struct worker *worker_new(struct event_base *base, int nthreads, char *err, size_t err_size);
 /* Finishes every queued job, stops the threads, then runs the pending done()s. */
 void worker_free(struct worker **wp);
 void worker_submit(struct worker *w, struct worker_job *job);

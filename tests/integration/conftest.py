@@ -234,7 +234,7 @@ class Server:
     """One `mailport serve` process with its own folder, config and ports."""
 
     def __init__(self, binary, root, certs, *, doors=None, tls=True, limits=None,
-                 extra=(), users=None, run_user=None, name="srv", env=None):
+                 extra=(), users=None, run_user=None, name="srv", env=None, prefix=()):
         self.binary = binary
         self.certs = certs
         self.dir = new_dir(root, name + "-")
@@ -250,6 +250,7 @@ class Server:
         self.run_user = run_user
         self.tls = tls
         self.env = dict(env or {})
+        self.prefix = list(prefix)  # a command that execs the server, e.g. prlimit
         self.proc = None
         self.logs = []          # one log file per start
         self.exit_codes = []    # exit code of each stopped process
@@ -321,7 +322,7 @@ class Server:
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
         env.update(self.env)
         with open(log, "wb") as lf:
-            self.proc = subprocess.Popen([self.binary, "serve", "-c", self.conf],
+            self.proc = subprocess.Popen(self.prefix + [self.binary, "serve", "-c", self.conf],
                                          stdin=subprocess.DEVNULL, stdout=lf, stderr=lf,
                                          cwd=self.dir)
         if wait:

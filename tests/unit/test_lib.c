@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "date.h"
 #include "elapsed.h"
+#include "group_sync.h"
 #include "harness.h"
 #include "log.h"
 #include "self.h"
@@ -157,9 +158,31 @@ test_elapsed(void)
 	CHECK(now - start >= 29 && now - start < 5000);
 }
 
+/* syncfs reports write-back errors from Linux 5.8; anything unknown is old. */
+static void
+test_group_sync_kernel(void)
+{
+	CHECK(group_sync_release_reports_errors("5.8.0"));
+	CHECK(group_sync_release_reports_errors("6.1.0-18-amd64"));
+	CHECK(group_sync_release_reports_errors("5.10.209"));
+	CHECK(group_sync_release_reports_errors("10.0"));
+	CHECK(!group_sync_release_reports_errors("5.7.19"));
+	CHECK(!group_sync_release_reports_errors("4.19.0-26-amd64"));
+	CHECK(!group_sync_release_reports_errors("3.10.0-1160.el7.x86_64"));
+	CHECK(!group_sync_release_reports_errors(""));
+	CHECK(!group_sync_release_reports_errors("linux"));
+	CHECK(!group_sync_release_reports_errors("6"));
+	struct group_sync old, new;
+	group_sync_init_release(&old, "spool", "5.4.0-150-generic");
+	CHECK(!group_sync_enabled(&old));
+	group_sync_init_release(&new, "spool", "6.1.0");
+	CHECK(group_sync_enabled(&new));
+}
+
 int
 main(void)
 {
+	test_group_sync_kernel();
 	test_elapsed();
 	test_log_hold();
 	test_date();
