@@ -70,8 +70,8 @@ send_usage(FILE *out, bool sendmail)
 	    "  --timeout S         bound on each connection attempt and reply (default 10)\n"
 	    "  -v                  print the SMTP dialogue (secrets hidden)\n\n"
 	    "Exit codes (sysexits): 0 sent, 64 usage, 65 bad message, 67 unknown recipient,\n"
-	    "68 unknown host, 69 unavailable, 75 try later, 76 protocol, 77 refused login or\n"
-	    "relay, 78 config.\n");
+	    "68 unknown host, 69 unavailable (also an untrusted certificate), 75 try later,\n"
+	    "76 protocol, 77 refused login or relay, 78 config.\n");
 }
 
 static void
