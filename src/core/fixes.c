@@ -50,7 +50,15 @@ static const struct fix fixes[FIX_COUNT] = {
 	[FIX_RUN_USER_UNKNOWN] = {
 		"unknown user '%s' in the 'user' directive",
 		"mailport drops root privileges to this account after binding its ports, and it does not exist",
-		"create it (useradd --system --no-create-home mailport) or name an existing account"},
+		"create it (useradd --system --user-group --no-create-home --shell /usr/sbin/nologin NAME) "
+		"or name an existing account"},
+	[FIX_RUN_USER_CREATE] = {
+		"cannot create the account 'mailport' to run as",
+		"started as root, mailport drops privileges to an account of its own (never the shared "
+		"'nobody', whose other daemons could read the spool, the mail and the key), and useradd "
+		"failed or is missing",
+		"create it with 'useradd --system --user-group --no-create-home --home-dir /nonexistent "
+		"--shell /usr/sbin/nologin mailport', or name an existing account in a 'user' line"},
 };
 /* clang-format on */
 

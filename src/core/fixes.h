@@ -20,6 +20,7 @@ enum fix_id {
 	FIX_CERT_LOAD,
 	FIX_USERS_UNREADABLE,
 	FIX_RUN_USER_UNKNOWN, /* %s user */
+	FIX_RUN_USER_CREATE,
 	FIX_COUNT,
 };
 
