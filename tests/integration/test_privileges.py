@@ -200,3 +200,22 @@ def test_binds_privileged_port_then_drops(make_server):
     assert 0 not in ids["Uid"], ids
     with Conn(port) as c:
         assert c.greeting.code == 220
+
+
+def test_spool_under_a_0700_folder_is_named_with_the_fix(make_server):
+    """A checkout in /root: the run user cannot enter the folder; say which and how."""
+    srv = make_server(start=False)
+    locked = os.path.join(srv.dir, "locked")
+    os.mkdir(locked, 0o700)
+    with open(srv.conf, "w") as f:
+        f.write(srv.config_text().replace("spool spool", "spool locked/spool"))
+    srv.expect_exit = True
+    srv.start(wait=False)
+    assert srv.proc.wait(timeout=20) != 0
+    log = srv.log_text()
+    assert "the spool %s/spool cannot be used by mailport" % locked in log, log
+    assert "cannot enter %s (mode 0700, owner root" % locked in log, log
+    assert "setfacl -m u:mailport:x %s" % locked in log, log
+    assert "fix:" in log
+    # Nothing was accepted: the ports are not served.
+    assert "event=privileges" not in log
