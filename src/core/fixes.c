@@ -11,7 +11,7 @@ static const struct fix fixes[FIX_COUNT] = {
 	[FIX_BIND_IN_USE] = {
 		"cannot listen on port %u: address already in use",
 		"another program (often another mail server such as Postfix or Exim) already listens there",
-		"find it with \"ss -ltnp 'sport = :PORT'\" and stop it, or change this listen line to a free port"},
+		"find it with \"ss -ltnp 'sport = :%u'\" and stop it, or change this listen line to a free port"},
 	[FIX_BIND_NO_ADDRESS] = {
 		"cannot listen: the address is not on this machine",
 		"the listen line names an IP address no interface has",

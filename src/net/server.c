@@ -228,15 +228,16 @@ listener_open(struct server *srv, const struct config_listener *cl, struct liste
 				 : err == EADDRNOTAVAIL ? FIX_BIND_NO_ADDRESS
 							: FIX_BIND_OTHER;
 		const struct fix *f = fix_get(id);
-		char what[200];
+		char what[200], fix[400];
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
 		snprintf(what, sizeof what, f->what, port);
+		snprintf(fix, sizeof fix, f->fix, port); /* the port in the ss command */
 #pragma GCC diagnostic pop
 		fprintf(stderr,
 			"mailport: %s:%d: listen %s:%u %s: %s (%s)\n  cause: %s\n  fix: %s\n",
 			srv->config_path, cl->line, cl->host, port, cl->policy->name, what,
-			strerror(err), f->cause, f->fix);
+			strerror(err), f->cause, fix);
 		return -1;
 	}
 	l->srv = srv;
