@@ -18,7 +18,7 @@ deps:
 	scripts/deps.sh
 
 run: all
-	$(BUILD)/mailport serve -c $(CONFIG)
+	@scripts/run.sh $(BUILD) $(CONFIG)
 
 # The test build: clang, ASan + UBSan, libFuzzer harnesses.
 $(TEST_BUILD)/build.ninja:

@@ -16,7 +16,11 @@ for p in "${want[@]}"; do
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
-echo "mailport: installing missing packages: ${missing[*]}"
+# apt and dpkg print hundreds of lines: they go to a log, and one line says where.
+root=$(cd "$(dirname "$0")/.." && pwd)
+mkdir -p "$root/build"
+log="$root/build/deps.log"
+echo "mailport: installing missing packages: ${missing[*]} (apt's output: $log)"
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
 	command -v sudo >/dev/null || {
@@ -26,5 +30,9 @@ if [ "$(id -u)" -ne 0 ]; then
 	sudo="sudo"
 fi
 export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if ! { $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends \
+	"${missing[@]}"; } >>"$log" 2>&1; then
+	echo "mailport: installing the packages failed; the end of $log:" >&2
+	tail -n 20 "$log" >&2
+	exit 1
+fi

@@ -181,7 +181,7 @@ cmd_config(int argc, char **argv)
 {
 	static struct config cfg; /* about 90 KB: not on the stack */
 	const char *path = DEFAULT_CONFIG;
-	char err[1024];
+	char err[8192]; /* every bad line, one per line */
 	int rc = parse_args(argc, argv, &path);
 	if (rc >= 0)
 		return rc;
@@ -192,6 +192,7 @@ cmd_config(int argc, char **argv)
 	if (check_users(&cfg, path) != 0 || check_tls(&cfg, path) != 0 ||
 	    check_process(&cfg, path) != 0)
 		return EX_CONFIG;
-	printf("%s: ok (%zu listeners, %zu domains)\n", path, cfg.nlisteners, cfg.ndomains);
+	printf("%s: ok (%zu listener%s, %zu domain%s)\n", path, cfg.nlisteners,
+	       cfg.nlisteners == 1 ? "" : "s", cfg.ndomains, cfg.ndomains == 1 ? "" : "s");
 	return 0;
 }

@@ -114,9 +114,17 @@ build_from_options(const struct send_message_opts *o, const char *date, const ch
 {
 	struct message_attachment att[SEND_MAX_LIST];
 	struct buf data[SEND_MAX_LIST];
+	struct buf body;
 	int rc = -1;
 	size_t loaded = 0;
 	*exit_r = EX_NOINPUT;
+	buf_init(&body, SEND_INPUT_MAX);
+	if (o->body_file && read_all(o->body_file, &body) < 0) {
+		snprintf(err, err_size, "cannot read the message text from %s: %s",
+			 strcmp(o->body_file, "-") == 0 ? "standard input" : o->body_file,
+			 strerror(errno));
+		goto out;
+	}
 	for (; loaded < o->nattach; loaded++) {
 		buf_init(&data[loaded], SEND_INPUT_MAX);
 		if (read_all(o->attach[loaded], &data[loaded]) < 0) {
@@ -139,8 +147,10 @@ build_from_options(const struct send_message_opts *o, const char *date, const ch
 	    .subject = o->subject,
 	    .date = date,
 	    .message_id = mid,
-	    .body = o->body,
-	    .body_len = o->body ? strlen(o->body) : 0,
+	    .body = o->body_file ? body.data : o->body,
+	    .body_len = o->body_file ? body.len
+			: o->body    ? strlen(o->body)
+				     : 0,
 	    .attachments = att,
 	    .attachment_count = o->nattach,
 	};
@@ -156,6 +166,7 @@ build_from_options(const struct send_message_opts *o, const char *date, const ch
 out:
 	for (size_t i = 0; i < loaded; i++)
 		buf_free(&data[i]);
+	buf_free(&body);
 	return rc;
 }
 

@@ -17,6 +17,9 @@
 
 struct send_message_opts {
 	const char *input; /* FILE, "-" for stdin, or NULL: build from options */
+	/* FILE or "-" whose text is the body of a message built from the options
+	 * (send --subject S [--attach F] FILE|-, as `mail -s S -A F` reads it). */
+	const char *body_file;
 	const char *from;
 	const char *to[SEND_MAX_LIST];
 	size_t nto;

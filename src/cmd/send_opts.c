@@ -62,14 +62,16 @@ send_usage(FILE *out, bool sendmail)
 	    "  --password-*        where the password is; never on the command line\n"
 	    "  --oauth2-token-*    an OAuth2 access token (XOAUTH2/OAUTHBEARER), e.g. Outlook\n"
 	    "  FILE or -           send this message as it is (Date and Message-ID added if\n"
-	    "                      missing); without it the message is built from the options\n"
+	    "                      missing; --to/--cc are then the envelope); with --subject,\n"
+	    "                      --body or --attach the message is built from the options\n"
+	    "                      and FILE or - is its text (as mail -s S -A F reads it)\n"
 	    "  --cafile F          trust this CA (a self-signed test server's certificate)\n"
 	    "  --insecure          do not check the certificate (warned; tests only)\n"
 	    "  --timeout S         bound on each connection attempt and reply (default 10)\n"
 	    "  -v                  print the SMTP dialogue (secrets hidden)\n\n"
 	    "Exit codes (sysexits): 0 sent, 64 usage, 65 bad message, 67 unknown recipient,\n"
-	    "68 unknown host, 69 unavailable, 75 try later, 76 protocol, 77 refused login or\n"
-	    "relay, 78 config.\n");
+	    "68 unknown host, 69 unavailable (also an untrusted certificate), 75 try later,\n"
+	    "76 protocol, 77 refused login or relay, 78 config.\n");
 }
 
 static void
@@ -518,6 +520,46 @@ sendmail_option(struct send_opts *so, struct send_args *a, int c, const char *ar
 	}
 }
 
+/*
+ * What FILE or "-" means. Alone (or with --to/--cc, which are then the
+ * envelope only) it is a whole message sent as it is. With an option that
+ * builds a message (--subject, --body, --attach) it is the body text, as
+ * `mail -s S -A F` reads stdin: an option is never dropped silently.
+ * sendmail always reads a whole message, so building options are refused.
+ */
+static int
+settle_input(struct send_message_opts *m, bool sendmail_mode)
+{
+	const char *building = m->subject   ? "--subject"
+			       : m->body    ? "--body"
+			       : m->nattach ? "--attach"
+					    : NULL;
+	if (sendmail_mode) {
+		if (building) {
+			fprintf(stderr,
+				"mailport sendmail: %s builds a message, but sendmail reads a "
+				"whole message on standard input\n  fix: put the field in the "
+				"message, or use 'mailport send %s ...' with the text on stdin\n",
+				building, building);
+			return EX_USAGE;
+		}
+		m->input = "-";
+		return -1;
+	}
+	if (m->input == NULL || building == NULL)
+		return -1;
+	if (m->body) {
+		fprintf(stderr,
+			"mailport send: --body and %s both give the message text\n  fix: use "
+			"one of them\n",
+			strcmp(m->input, "-") == 0 ? "standard input (-)" : m->input);
+		return EX_USAGE;
+	}
+	m->body_file = m->input;
+	m->input = NULL;
+	return -1;
+}
+
 int
 send_opts_parse(struct send_opts *so, int argc, char **argv, bool sendmail_mode)
 {
@@ -567,8 +609,9 @@ send_opts_parse(struct send_opts *so, int argc, char **argv, bool sendmail_mode)
 			return rc;
 		}
 	}
-	if (sendmail_mode)
-		so->msg.input = "-";
+	int rc = settle_input(&so->msg, sendmail_mode);
+	if (rc >= 0)
+		return rc;
 	return settle(so, &a, tls, has_tls);
 }
 

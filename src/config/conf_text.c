@@ -92,3 +92,23 @@ conf_esc(char out[CONF_ESC_SIZE], const char *word)
 {
 	return str_escape(out, CONF_ESC_SIZE, word, strlen(word));
 }
+
+bool
+conf_append_line(char *err, size_t err_size, size_t *used, const char *text)
+{
+	if (err == NULL || err_size == 0)
+		return false;
+	size_t len = strlen(text), sep = *used ? 1 : 0;
+	if (*used == 0 && len + 1 > err_size) { /* the first is cut rather than lost */
+		str_copy_n(err, err_size, text, err_size - 1);
+		*used = err_size - 1;
+		return true;
+	}
+	if (*used + sep + len + 1 > err_size)
+		return false;
+	if (sep)
+		err[(*used)++] = '\n';
+	memcpy(err + *used, text, len + 1);
+	*used += len;
+	return true;
+}

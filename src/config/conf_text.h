@@ -11,6 +11,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * Append text as one more line of err[err_size] (a '\n' before it unless
+ * it is the first; *used is the length so far). A first line too long is
+ * cut; a later one that does not fit whole is left out (false).
+ */
+bool conf_append_line(char *err, size_t err_size, size_t *used, const char *text);
+
 /* Write "FILE:LINE: <fmt>" to err[err_size] (if err); always returns -1. */
 int conf_vfail(char *err, size_t err_size, const char *file, int line, const char *fmt, va_list ap)
     __attribute__((format(printf, 5, 0)));

@@ -696,20 +696,34 @@ config_parse(struct config *cfg, const char *text, const char *filename, const c
 	if (strncmp(text, "\xef\xbb\xbf", 3) == 0)
 		text += 3;
 	char *copy = xstrdup(text);
-	int rc = 0;
+	/* Every bad line is reported, not only the first: one line of err each. */
+	char line_err[1024];
+	pc.err = line_err;
+	pc.err_size = sizeof line_err;
+	size_t used = 0, failed = 0, shown = 0;
+	if (err != NULL && err_size > 0)
+		err[0] = '\0';
 	char *line = copy;
-	while (line != NULL && rc == 0) {
+	while (line != NULL) {
 		char *nl = strchr(line, '\n');
 		if (nl != NULL)
 			*nl++ = '\0';
 		pc.line++;
-		rc = parse_line(&pc, line);
+		line_err[0] = '\0';
+		if (parse_line(&pc, line) < 0) {
+			failed++;
+			shown += conf_append_line(err, err_size, &used, line_err);
+		}
 		line = nl;
 	}
 	free(copy);
-	if (rc == 0 && err != NULL && err_size > 0)
-		err[0] = '\0';
-	return rc;
+	if (failed > shown && err != NULL && err_size > 0) {
+		char more[96];
+		snprintf(more, sizeof more, "%s: and %zu more lines with problems", pc.filename,
+			 failed - shown);
+		conf_append_line(err, err_size, &used, more);
+	}
+	return failed ? -1 : 0;
 }
 
 int

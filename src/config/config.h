@@ -77,7 +77,9 @@ void config_init(struct config *cfg);
 /*
  * Parse text (NUL-terminated) into cfg, which config_init prepared.
  * filename is used in messages; base_dir resolves relative paths.
- * On error returns -1 and writes "FILE:LINE: what is wrong; fix" to err.
+ * On error returns -1 and writes "FILE:LINE: what is wrong; fix" to err,
+ * one line per bad line of text (all of them, as far as err holds; then a
+ * last line "FILE: and N more lines with problems").
  */
 int config_parse(struct config *cfg, const char *text, const char *filename, const char *base_dir,
 		 char *err, size_t err_size);

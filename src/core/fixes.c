@@ -11,7 +11,7 @@ static const struct fix fixes[FIX_COUNT] = {
 	[FIX_BIND_IN_USE] = {
 		"cannot listen on port %u: address already in use",
 		"another program (often another mail server such as Postfix or Exim) already listens there",
-		"find it with \"ss -ltnp 'sport = :PORT'\" and stop it, or change this listen line to a free port"},
+		"find it with \"ss -ltnp 'sport = :%u'\" and stop it, or change this listen line to a free port"},
 	[FIX_BIND_NO_ADDRESS] = {
 		"cannot listen: the address is not on this machine",
 		"the listen line names an IP address no interface has",
@@ -50,7 +50,15 @@ static const struct fix fixes[FIX_COUNT] = {
 	[FIX_RUN_USER_UNKNOWN] = {
 		"unknown user '%s' in the 'user' directive",
 		"mailport drops root privileges to this account after binding its ports, and it does not exist",
-		"create it (useradd --system --no-create-home mailport) or name an existing account"},
+		"create it (useradd --system --user-group --no-create-home --shell /usr/sbin/nologin NAME) "
+		"or name an existing account"},
+	[FIX_RUN_USER_CREATE] = {
+		"cannot create the account 'mailport' to run as",
+		"started as root, mailport drops privileges to an account of its own (never the shared "
+		"'nobody', whose other daemons could read the spool, the mail and the key), and useradd "
+		"failed or is missing",
+		"create it with 'useradd --system --user-group --no-create-home --home-dir /nonexistent "
+		"--shell /usr/sbin/nologin mailport', or name an existing account in a 'user' line"},
 	[FIX_FD_LIMIT] = {
 		"the open-file limit is too low for the connection caps",
 		"each connection holds a descriptor, and one more while its message is spooled; "

@@ -10,7 +10,7 @@
 
 enum fix_id {
 	FIX_BIND_PRIVILEGED, /* %u port */
-	FIX_BIND_IN_USE,     /* %u port */
+	FIX_BIND_IN_USE,     /* %u port, in what and in fix */
 	FIX_BIND_NO_ADDRESS,
 	FIX_BIND_OTHER,
 	FIX_PORT_OFFSET_USED, /* %u port, %u alternate */
@@ -21,6 +21,7 @@ enum fix_id {
 	FIX_USERS_UNREADABLE,
 	FIX_RUN_USER_UNKNOWN, /* %s user */
 	FIX_FD_LIMIT,
+	FIX_RUN_USER_CREATE,
 	FIX_COUNT,
 };
 

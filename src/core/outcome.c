@@ -3,9 +3,12 @@
  *
  * Exit codes follow msmtp and sendmail: a failure the next attempt may not
  * meet (a 4xx, a dropped session) is EX_TEMPFAIL; a door that does not work
- * is EX_UNAVAILABLE; a certificate or a login we will not accept, or that
- * the server will not, is EX_NOPERM; a port and TLS mode that do not match
- * is EX_CONFIG. next_door marks failures that belong to one port: another
+ * is EX_UNAVAILABLE, and so is a door whose certificate we will not accept
+ * (untrusted, expired, another name): the server spoke TLS correctly, so it
+ * is no EX_PROTOCOL, and nothing was refused to us, so it is no EX_NOPERM;
+ * the door cannot be used safely until the trust is fixed. A login, sender
+ * or relay the server refuses is EX_NOPERM; a port and TLS mode that do not
+ * match is EX_CONFIG. next_door marks failures that belong to one port: another
  * door may work. A wrong password does not, and trying it on every door only
  * gets the account locked sooner.
  */
@@ -66,18 +69,18 @@ static const struct outcome outcomes[OUTCOME_COUNT] = {
 	  "test with 'openssl s_client -starttls smtp -connect HOST:587' (or "
 	  "'openssl s_client -connect HOST:465' for implicit TLS), adding -tls1_2 to narrow down "
 	  "a version mismatch; verify the server's TLS support"),
-	O(OUTCOME_TLS_CERT_UNTRUSTED, TLS_FAILED, EX_NOPERM, STOP, NO_NOTE,
+	O(OUTCOME_TLS_CERT_UNTRUSTED, TLS_FAILED, EX_UNAVAILABLE, STOP, NO_NOTE,
 	  "the server's certificate is not trusted",
 	  "it is self-signed or issued by a CA this system does not know, or the server sends an "
 	  "incomplete chain",
 	  "pass the server's CA certificate with --cafile; --insecure skips the check, and is "
 	  "only for a test server you control"),
-	O(OUTCOME_TLS_CERT_EXPIRED, TLS_FAILED, EX_NOPERM, STOP, NO_NOTE,
+	O(OUTCOME_TLS_CERT_EXPIRED, TLS_FAILED, EX_UNAVAILABLE, STOP, NO_NOTE,
 	  "the server's certificate has expired",
 	  "its validity period is over (or has not begun, when this machine's clock is wrong)",
 	  "check this machine's date; otherwise the server's operator must renew the certificate "
 	  "(--insecure only for a test server you control)"),
-	O(OUTCOME_TLS_CERT_NAME_MISMATCH, TLS_FAILED, EX_NOPERM, STOP, NO_NOTE,
+	O(OUTCOME_TLS_CERT_NAME_MISMATCH, TLS_FAILED, EX_UNAVAILABLE, STOP, NO_NOTE,
 	  "the server's certificate is for another name",
 	  "the host name you connected to is not in the certificate: an alias, an IP address, "
 	  "or the wrong server",

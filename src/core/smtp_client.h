@@ -140,6 +140,12 @@ struct smtp_client_caps {
 	char auth_line[256];  /* the AUTH keywords as offered */
 	bool auth_before_tls; /* AUTH was offered before TLS */
 	char greeting[512];
+	/* Every keyword line of the EHLO reply as offered (known or not: DSN,
+	 * VRFY, ETRN, HELP, XCLIENT ...), in the server's order, each ended by
+	 * '\n', controls as '?'; from the first line that does not fit on,
+	 * lines are left out and counted in keywords_dropped. For probe. */
+	char keywords[1024];
+	unsigned keywords_dropped;
 };
 
 struct smtp_client;

@@ -158,9 +158,27 @@ caps_auth(struct smtp_client_caps *k, struct strv args, bool tls, bool old_form)
 	k->auth_line[n] = '\0';
 }
 
+/* Keep the line as offered, for a report that names every extension. */
+static void
+caps_keep_line(struct smtp_client_caps *k, struct strv t)
+{
+	size_t used = strlen(k->keywords);
+	if (t.len == 0)
+		return;
+	if (k->keywords_dropped || used + t.len + 2 > sizeof k->keywords) { /* a prefix, in order */
+		k->keywords_dropped++;
+		return;
+	}
+	for (size_t i = 0; i < t.len; i++)
+		k->keywords[used + i] = is_ctl((unsigned char)t.p[i]) ? '?' : t.p[i];
+	k->keywords[used + t.len] = '\n';
+	k->keywords[used + t.len + 1] = '\0';
+}
+
 void
 smtp_ehlo_keyword(struct smtp_client_caps *k, struct strv t, bool tls, bool *size_offered_r)
 {
+	caps_keep_line(k, t);
 	size_t i = 0;
 	while (i < t.len && t.p[i] != ' ')
 		i++;

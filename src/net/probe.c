@@ -379,20 +379,36 @@ raw_close(SSL *ssl, int fd)
 	close(fd);
 }
 
+/*
+ * Each deprecated version on its own (a range would only show the highest
+ * the server takes, hiding TLS 1.0 behind 1.1); one finding names them all.
+ */
 static void
 check_old_tls(const struct probe_opts *o, struct probe_door *pd)
 {
-	SSL_CTX *ctx = check_ctx(TLS1_VERSION, TLS1_1_VERSION, "DEFAULT:@SECLEVEL=0");
-	int fd;
-	SSL *ssl = ctx ? raw_tls(o, pd->door, ctx, "", &fd) : NULL;
-	if (ssl) {
+	static const struct {
+		int version;
+		const char *name;
+	} old[] = {{TLS1_VERSION, "TLS 1.0"}, {TLS1_1_VERSION, "TLS 1.1"}};
+	char accepted[256] = "";
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof old / sizeof old[0]; i++) {
+		SSL_CTX *ctx = check_ctx(old[i].version, old[i].version, "DEFAULT:@SECLEVEL=0");
+		int fd;
+		SSL *ssl = ctx ? raw_tls(o, pd->door, ctx, "", &fd) : NULL;
+		if (ssl) {
+			size_t used = strlen(accepted);
+			snprintf(accepted + used, sizeof accepted - used, "%s%s (cipher %s)",
+				 n ? " and " : "", old[i].name, SSL_get_cipher_name(ssl));
+			n++;
+			raw_close(ssl, fd);
+		}
+		SSL_CTX_free(ctx);
+	}
+	if (n)
 		finding(pd, PROBE_MEDIUM, "tls_old_version",
 			"allow only TLS 1.2 and 1.3 (RFC 8996 deprecates TLS 1.0 and 1.1)",
-			"the server accepts %s (cipher %s)", SSL_get_version(ssl),
-			SSL_get_cipher_name(ssl));
-		raw_close(ssl, fd);
-	}
-	SSL_CTX_free(ctx);
+			"the server accepts %s", accepted);
 }
 
 static void
@@ -684,7 +700,19 @@ json_caps(struct buf *out, const struct probe_door *pd)
 		   k->pipelining ? "true" : "false", k->eightbitmime ? "true" : "false",
 		   k->smtputf8 ? "true" : "false", (unsigned long long)k->size);
 	json_key_str(out, "auth", k->auth_line, true);
-	buf_printf(out, ",\"auth_before_tls\":%s}", k->auth_before_tls ? "true" : "false");
+	buf_printf(out, ",\"auth_before_tls\":%s", k->auth_before_tls ? "true" : "false");
+	/* Every extension the last EHLO listed, as offered (not only the known ones). */
+	buf_append_str(out, ",\"keywords\":[");
+	char line[sizeof k->keywords];
+	const char *p = k->keywords;
+	for (bool first = true; *p; first = false) {
+		size_t n = strcspn(p, "\n");
+		str_copy_n(line, sizeof line, p, n);
+		buf_append_str(out, first ? "" : ",");
+		json_string(out, line);
+		p += n + (p[n] == '\n');
+	}
+	buf_printf(out, "],\"keywords_left_out\":%u}", k->keywords_dropped);
 }
 
 static void
@@ -851,14 +879,20 @@ text_caps(const struct probe_door *pd, struct buf *out)
 	char a[300];
 	if (!k->esmtp)
 		return;
-	buf_printf(out, "  capabilities:%s%s%s%s%s", k->starttls ? " STARTTLS" : "",
-		   k->pipelining ? " PIPELINING" : "", k->eightbitmime ? " 8BITMIME" : "",
-		   k->smtputf8 ? " SMTPUTF8" : "",
-		   k->enhancedstatuscodes ? " ENHANCEDSTATUSCODES" : "");
-	if (k->size)
-		buf_printf(out, " SIZE %llu", (unsigned long long)k->size);
-	buf_printf(out, "%s%s\n", k->auth_line[0] ? " AUTH " : "",
-		   k->auth_line[0] ? safe(k->auth_line, a, sizeof a) : "");
+	/* Every keyword line the last EHLO listed, in its order: a whitelist
+	 * would hide DSN, VRFY, ETRN, HELP and whatever the server adds. */
+	buf_append_str(out, "  capabilities:");
+	char line[sizeof k->keywords];
+	const char *p = k->keywords;
+	while (*p) {
+		size_t n = strcspn(p, "\n");
+		str_copy_n(line, sizeof line, p, n);
+		buf_printf(out, " %s", safe(line, a, sizeof a));
+		p += n + (p[n] == '\n');
+	}
+	if (k->keywords_dropped)
+		buf_printf(out, " (and %u more lines)", k->keywords_dropped);
+	buf_append_str(out, "\n");
 }
 
 static void

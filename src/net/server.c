@@ -34,6 +34,7 @@
 #include "fd_limit.h"
 #include "fixes.h"
 #include "log.h"
+#include "run_user.h"
 #include "server_internal.h"
 #include "str.h"
 #include "secret.h"
@@ -229,15 +230,16 @@ listener_open(struct server *srv, const struct config_listener *cl, struct liste
 				 : err == EADDRNOTAVAIL ? FIX_BIND_NO_ADDRESS
 							: FIX_BIND_OTHER;
 		const struct fix *f = fix_get(id);
-		char what[200];
+		char what[200], fix[400];
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
 		snprintf(what, sizeof what, f->what, port);
+		snprintf(fix, sizeof fix, f->fix, port); /* the port in the ss command */
 #pragma GCC diagnostic pop
 		fprintf(stderr,
 			"mailport: %s:%d: listen %s:%u %s: %s (%s)\n  cause: %s\n  fix: %s\n",
 			srv->config_path, cl->line, cl->host, port, cl->policy->name, what,
-			strerror(err), f->cause, f->fix);
+			strerror(err), f->cause, fix);
 		return -1;
 	}
 	l->srv = srv;
@@ -324,16 +326,6 @@ mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-/* The account to run as when started as root. */
-static struct passwd *
-run_user(const struct config *cfg)
-{
-	if (cfg->run_user[0])
-		return getpwnam(cfg->run_user);
-	struct passwd *pw = getpwnam("mailport");
-	return pw ? pw : getpwnam("nobody");
-}
-
 /*
  * With neither certificate nor key on disk, make a self-signed pair so a
  * first start works; the run user must own it to read it again on SIGHUP.
@@ -368,17 +360,9 @@ prepare_and_drop(struct server *srv)
 {
 	const struct config *cfg = &srv->cfg;
 	bool root = geteuid() == 0;
-	struct passwd *pw = root ? run_user(cfg) : NULL;
-	if (root && pw == NULL) {
-		const struct fix *f = fix_get(FIX_RUN_USER_UNKNOWN);
-		fprintf(stderr, "mailport: ");
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-		fprintf(stderr, f->what, cfg->run_user[0] ? cfg->run_user : "mailport");
-#pragma GCC diagnostic pop
-		fprintf(stderr, "\n  cause: %s\n  fix: %s\n", f->cause, f->fix);
+	struct passwd *pw = root ? run_user_get(cfg) : NULL; /* getpwnam's storage */
+	if (root && pw == NULL)
 		return -1;
-	}
 	const char *dirs[] = {cfg->spool_dir, cfg->mailbox_dir};
 	for (size_t i = 0; i < 2; i++) {
 		if (mkdir_p(dirs[i], 0700) < 0) {
@@ -401,6 +385,9 @@ prepare_and_drop(struct server *srv)
 		return -1;
 	if (tls_load(srv) < 0)
 		return -1;
+	run_user_make_users_file(cfg, root ? pw : NULL);
+	run_user_check_secret_file(cfg->users_file, "users file");
+	run_user_check_secret_file(srv->tls_key, "TLS key");
 	bool users_ok;
 	struct users *u = users_load_or_empty(cfg, &users_ok);
 	srv->users = users_ref_new(u ? u : users_empty());
@@ -416,6 +403,16 @@ prepare_and_drop(struct server *srv)
 	}
 	if (!root)
 		return 0;
+	const struct run_path need[] = {
+	    {cfg->spool_dir, RUN_NEED_DIR, true, "spool"},
+	    {cfg->mailbox_dir, RUN_NEED_DIR, true, "mailboxes folder"},
+	    {cfg->users_file, RUN_NEED_READ, false, "users file"},
+	    {srv->tls_cert, RUN_NEED_READ, false, "TLS certificate"},
+	    {srv->tls_key, RUN_NEED_READ, false, "TLS key"},
+	    {srv->config_path, RUN_NEED_READ, false, "config file"},
+	};
+	if (run_user_check_paths(pw, need, sizeof need / sizeof need[0]) < 0)
+		return -1;
 	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0 ||
 	    setuid(0) == 0) {
 		fprintf(stderr,

@@ -1,7 +1,8 @@
 """Integration fixtures: the real `mailport serve` on loopback ports, real clients.
 
 Every server runs from its own folder under one mkdtemp() root made 0755, so
-the server can still enter it after it drops root for `nobody`. The binary is
+the server can still enter it after it drops root for its `mailport` account
+(which the first server started as root creates). The binary is
 $MAILPORT (the test runner sets it), else build-test/mailport in the repo.
 
 After each test the server's log is checked for sanitizer reports and the
@@ -264,7 +265,9 @@ class Server:
             shutil.copy(certs.chain_a, self.cert)
             shutil.copy(certs.key_a, self.key)
             os.chmod(self.cert, 0o644)
-            os.chmod(self.key, 0o644)  # readable after the privilege drop, for reloads
+            # Readable after the privilege drop, for reloads; the server warns
+            # that other accounts can read it (test_privileges checks the warning).
+            os.chmod(self.key, 0o644)
         self.write_users()
         self.write_config()
 

@@ -341,3 +341,23 @@ def test_submissions_ehlo_caps(server):
         assert (r.code, r.enhanced) == (530, "5.7.0"), r
         r = c.cmd("STARTTLS")
         assert 500 <= r.code < 600, "STARTTLS inside TLS: %r" % r
+
+
+def test_address_in_use_names_the_port_in_the_fix(make_server):
+    """The ss command in the fix is ready to paste: the real port, not ':PORT'."""
+    srv = make_server(start=False)
+    port = srv.ports["submission"]
+    taken = socket.socket()
+    taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    taken.bind((HOST, port))
+    taken.listen(1)
+    try:
+        srv.expect_exit = True
+        srv.start(wait=False)
+        assert srv.proc.wait(timeout=20) != 0
+    finally:
+        taken.close()
+    log = srv.log_text()
+    assert "address already in use" in log, log
+    assert "ss -ltnp 'sport = :%d'" % port in log, log
+    assert ":PORT" not in log

@@ -230,7 +230,8 @@ class PlainHandler(socketserver.StreamRequestHandler):
             verb = line[:4].upper()
             if verb == b"EHLO":
                 auth = b"250-AUTH PLAIN LOGIN\r\n" if self.server.offer_auth else b""
-                self.wfile.write(b"250-plain.example\r\n" + auth + b"250 8BITMIME\r\n")
+                more = b"".join(b"250-%s\r\n" % e.encode() for e in self.server.extensions)
+                self.wfile.write(b"250-plain.example\r\n" + auth + more + b"250 8BITMIME\r\n")
             elif verb == b"QUIT":
                 self.wfile.write(b"221 bye\r\n")
                 return
@@ -250,7 +251,7 @@ def start_server(handler, **attrs):
 
 @pytest.fixture
 def plain_server():
-    srv = start_server(PlainHandler, offer_auth=False)
+    srv = start_server(PlainHandler, offer_auth=False, extensions=[])
     yield srv
     srv.shutdown()
     srv.server_close()
@@ -289,6 +290,20 @@ def test_auth_before_tls_is_a_security_finding(mailport_bin, plain_server):
     d = door(p.json, port)
     f = [f for f in d["findings"] if f["id"] == "auth_cleartext"]
     assert f and f[0]["severity"] == "high" and "STARTTLS" in f[0]["fix"], d
+
+
+def test_every_ehlo_keyword_is_shown(mailport_bin, plain_server):
+    """Not a whitelist: DSN, CHUNKING, VRFY, ETRN, HELP and unknown ones too, as offered."""
+    port = plain_server.server_address[1]
+    plain_server.extensions = ["PIPELINING", "SIZE 10240000", "VRFY", "ETRN", "HELP", "DSN",
+                               "CHUNKING", "X-MADE-UP with args"]
+    listed = plain_server.extensions + ["8BITMIME"]
+    p = probe(mailport_bin, "--port", "%d:relay" % port, "--json")
+    d = door(p.json, port)
+    assert d["capabilities"]["keywords"] == listed, d
+    p = probe(mailport_bin, "--port", "%d:relay" % port)
+    line = next(ln for ln in p.out.splitlines() if "capabilities:" in ln)
+    assert line.split("capabilities:", 1)[1].strip() == " ".join(listed), line
 
 
 def test_relay_door_without_starttls_is_a_warning(mailport_bin, plain_server):
@@ -349,7 +364,7 @@ def test_expired_certificate(make_server, mailport_bin, certs, workroot):
     assert door_["tls_info"]["days_left"] < 0
     assert any(f["id"] == "cert_expiry" and f["severity"] == "critical"
                for f in door_["findings"]), door_
-    assert p.returncode == 77
+    assert p.returncode == 69  # the door is unusable: not a refused login (77)
     assert "event=auth" not in srv.log_text()  # no password over a refused certificate
 
 
@@ -534,8 +549,37 @@ def test_old_tls_and_weak_ciphers_flagged(mailport_bin, workroot):
         s.kill()
         s.wait(timeout=10)
     ids = {f["id"]: f for f in door(p.json, port)["findings"]}
-    assert "tls_old_version" in ids and "TLSv1" in ids["tls_old_version"]["what"], ids
+    # Every weak version accepted is named, not only the highest (TLS 1.1 hid 1.0).
+    what = ids["tls_old_version"]["what"] if "tls_old_version" in ids else ids
+    assert "TLS 1.0" in what and "TLS 1.1" in what, what
     assert "weak_cipher" in ids and ids["weak_cipher"]["severity"] == "medium", ids
+
+
+def test_only_tls_1_1_named_when_1_0_refused(mailport_bin, workroot):
+    d = new_dir(workroot, "weak11-")
+    openssl(d, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out",
+            "cert.pem", "-days", "60", "-subj", "/CN=localhost")
+    port = free_port()
+    s = subprocess.Popen(["openssl", "s_server", "-accept", "%s:%d" % (HOST, port), "-cert",
+                          "cert.pem", "-key", "key.pem", "-cipher", "ALL:@SECLEVEL=0",
+                          "-no_tls1", "-quiet"],
+                         cwd=d, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection((HOST, port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        p = probe(mailport_bin, "--port", "%d:implicit" % port, "--insecure", "--security",
+                  "--timeout", "2", "--json")
+    finally:
+        s.kill()
+        s.wait(timeout=10)
+    ids = {f["id"]: f for f in door(p.json, port)["findings"]}
+    what = ids["tls_old_version"]["what"]
+    assert "TLS 1.1" in what and "TLS 1.0" not in what, what
 
 
 def test_resolver_is_used_for_the_connections_too(server, mailport_bin, make_dns):

@@ -206,7 +206,9 @@ def test_self_signed_refused_without_cafile(make_server, mailport_bin):
     srv = make_server(tls=False)  # the server makes a self-signed certificate
     p = send(mailport_bin, "--server", "%s:%d" % (HOST, srv.port("submission")), *login_args(),
              "--from", ALICE, "--to", ALICE, "--subject", "x")
-    assert p.returncode != 0
+    # EX_UNAVAILABLE: the door cannot be used as things are; 77 is kept for a
+    # login or relay the server refused, which a script must tell apart.
+    assert p.returncode == 69, p.err
     assert "--cafile" in p.err
     assert "event=auth" not in srv.log_text()
     # With the server's own certificate as the CA, it works.
@@ -367,6 +369,51 @@ def test_message_file_sent_as_is(server, mailport_bin, certs, workroot):
     assert len(got) == 1
     assert b"X-Keep: exactly this" in got[0] and b"\n..dot" in got[0]
     assert b"Date:" in got[0]
+
+
+def test_stdin_is_the_body_with_subject_and_attach(server, mailport_bin, certs, workroot):
+    """send --subject S --attach F -: stdin is the text of a built message (mail -s S -A F)."""
+    d = new_dir(workroot, "body-")
+    att = os.path.join(d, "report.txt")
+    with open(att, "wb") as f:
+        f.write(b"attached line\n")
+    m = token()
+    p = send(mailport_bin, "--server", "%s:%d" % (HOST, server.port("submission")), "--cafile",
+             certs.ca, *login_args(), "--from", ALICE, "--to", ALICE, "--subject", "S " + m,
+             "--attach", att, "-", stdin=("Grüße from stdin %s\nsecond line\n" % m).encode())
+    assert p.returncode == 0, p.err
+    got = server.wait_mail(ALICE, m.encode())
+    assert len(got) == 1
+    parsed = email.message_from_bytes(got[0], policy=email.policy.default)
+    assert parsed["Subject"] == "S " + m
+    assert parsed["To"] == ALICE
+    body = parsed.get_body(preferencelist=("plain",)).get_content()
+    assert body == "Grüße from stdin %s\nsecond line\n" % m
+    found = {part.get_filename(): part.get_content() for part in parsed.iter_attachments()}
+    assert found == {"report.txt": "attached line\n"}
+
+
+def test_message_file_as_body_with_subject(server, mailport_bin, certs, workroot):
+    path = os.path.join(new_dir(workroot, "body-"), "text.txt")
+    m = token()
+    with open(path, "w") as f:
+        f.write("text from a file %s\n" % m)
+    p = send(mailport_bin, "--server", "%s:%d" % (HOST, server.port("submission")), "--cafile",
+             certs.ca, *login_args(), "--from", ALICE, "--to", ALICE, "--subject", m, path)
+    assert p.returncode == 0, p.err
+    parsed = email.message_from_bytes(server.wait_mail(ALICE, m)[0], policy=email.policy.default)
+    assert parsed["Subject"] == m and parsed["To"] == ALICE
+    assert parsed.get_content() == "text from a file %s\n" % m
+
+
+def test_building_options_never_dropped(mailport_bin):
+    """Two sources of text, or sendmail with --subject: refused, not dropped."""
+    p = send(mailport_bin, "--server", "127.0.0.1:1", "--from", ALICE, "--to", ALICE,
+             "--body", "x", "-", stdin=b"y")
+    assert p.returncode == 64 and "--body" in p.err and "fix:" in p.err
+    p = send(mailport_bin, "sendmail", "--server", "127.0.0.1:1", "--subject", "s", ALICE,
+             stdin=b"Subject: x\n\nbody\n")
+    assert p.returncode == 64 and "--subject" in p.err and "mailport send" in p.err
 
 
 # ---------------------------------------------------------------- a real peer

@@ -106,6 +106,27 @@ test_table(void)
 	}
 }
 
+/* Every bad line is reported, each as FILE:LINE, not only the first. */
+static void
+test_all_errors(void)
+{
+	struct config cfg;
+	char err[4096];
+	config_init(&cfg);
+	const char *text = BASE "recipient-limit 0\nbogus-directive 1\nhostname a..b\n";
+	CHECK(config_parse(&cfg, text, "f.conf", "/etc/mp", err, sizeof err) == -1);
+	CHECK(strstr(err, "f.conf:5: bad recipient-limit") != NULL);
+	CHECK(strstr(err, "f.conf:6: ") != NULL);
+	CHECK(strstr(err, "f.conf:7: ") != NULL && strstr(err, "not a valid host name"));
+	CHECK(strchr(err, '\n') != NULL && strchr(strchr(err, '\n') + 1, '\n') != NULL);
+	/* A small buffer: whole lines that fit, then how many more. */
+	char small[120];
+	config_init(&cfg);
+	CHECK(config_parse(&cfg, text, "f.conf", "/etc/mp", small, sizeof small) == -1);
+	CHECK(strncmp(small, "f.conf:5: ", 10) == 0);
+	CHECK(strlen(small) < sizeof small);
+}
+
 static void
 test_defaults(void)
 {
@@ -261,6 +282,7 @@ main(void)
 	test_outbound();
 	test_defaults();
 	test_table();
+	test_all_errors();
 	test_fields();
 	test_base_dir();
 	return test_summary("test_config");

@@ -191,6 +191,11 @@ test_tls_and_greeting(void)
 	CHECK(outcome_from_tls("unable to get local issuer certificate", true, false)->id ==
 	      OUTCOME_TLS_CERT_UNTRUSTED);
 	CHECK(outcome_from_tls(NULL, true, false)->id == OUTCOME_TLS_CERT_UNTRUSTED);
+	/* A certificate we do not trust makes the door unusable (69): it is not a
+	 * login or relay refused by the server (77), which scripts tell apart. */
+	CHECK(outcome_get(OUTCOME_TLS_CERT_UNTRUSTED)->exit_code == EX_UNAVAILABLE);
+	CHECK(outcome_get(OUTCOME_TLS_CERT_EXPIRED)->exit_code == EX_UNAVAILABLE);
+	CHECK(outcome_get(OUTCOME_TLS_CERT_NAME_MISMATCH)->exit_code == EX_UNAVAILABLE);
 	CHECK(outcome_from_tls("error:0A00010B:SSL routines::wrong version number", false, true)
 		  ->id == OUTCOME_TLS_MIXUP_IMPLICIT_ON_STARTTLS_PORT);
 	CHECK(outcome_from_tls("packet length too long", false, true)->id ==

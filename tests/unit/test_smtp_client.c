@@ -309,7 +309,10 @@ run_case(const struct script_case *tc)
 	MAIL_PLAIN "C: RCPT TO:<bob@example.net>\nC: DATA\nS: 250 2.1.0 Ok\nS: 250 2.1.5 Ok\n"
 #define EHLO_PLAIN "S: 250-mx.example.org\nS: 250 SIZE\n"
 #define EHLO_PIPE "S: 250-mx.example.org\nS: 250-SIZE\nS: 250 PIPELINING\n"
-#define KEEP {.tls = CLIENT_TLS_NONE, .keep_open = true}
+#define KEEP                                                                                       \
+	{                                                                                          \
+		.tls = CLIENT_TLS_NONE, .keep_open = true                                          \
+	}
 #define BODY_IDLE "S: 354 go\nA: SEND_BODY\nB:\nS: 250 2.0.0 queued as A\nA: IDLE\n"
 
 /* The happy dialogues; the 421 and connection-lost sweeps cut them anywhere. */
@@ -972,6 +975,11 @@ test_caps(void)
 	CHECK_STR(k->auth_line, "PLAIN XOAUTH2 CRAM-MD5");
 	CHECK(k->auth_before_tls);
 	CHECK_STR(k->greeting, "mx ESMTP");
+	/* Every line as offered, the unknown one too, for probe's report. */
+	CHECK_STR(k->keywords, "pipelining\nSIZE 35882577\n8BITMIME\nSMTPUTF8\nCHUNKING\n"
+			       "ENHANCEDSTATUSCODES\nDSN\nAUTH=LOGIN\nAUTH PLAIN XOAUTH2 CRAM-MD5\n"
+			       "X-UNKNOWN\n");
+	CHECK(k->keywords_dropped == 0);
 	CHECK_STR(smtp_client_mech_name(CLIENT_MECH_XOAUTH2), "XOAUTH2");
 	CHECK_STR(smtp_client_mech_name(CLIENT_MECH_OAUTHBEARER), "OAUTHBEARER");
 	CHECK_STR(smtp_client_mech_name(CLIENT_MECH_PLAIN), "PLAIN");
@@ -979,6 +987,30 @@ test_caps(void)
 	CHECK_STR(smtp_client_mech_name(0), "NONE");
 	CHECK_STR(smtp_client_failure_name(CLIENT_RELAY_DENIED), "relay-denied");
 	CHECK_STR(smtp_client_failure_name(CLIENT_UTF8_UNSUPPORTED), "utf8-unsupported");
+	smtp_client_free(&c);
+}
+
+/* An EHLO reply longer than the keyword buffer: whole lines kept, the rest counted. */
+static void
+test_caps_many_keywords(void)
+{
+	struct smtp_client_config cfg = {.ehlo_name = "c", .tls = CLIENT_TLS_NONE};
+	struct smtp_client *c = smtp_client_new(&cfg, &env1);
+	smtp_client_feed(c, strv_from("220 mx ESMTP"));
+	smtp_client_feed(c, strv_from("250-mx greets c"));
+	char line[80];
+	for (int i = 0; i < 60; i++) { /* 60 x 21 octets do not fit in 1024 */
+		snprintf(line, sizeof line, "250-X-KEYWORD-NUMBER-%03d", i); /* 20 octets + LF */
+		smtp_client_feed(c, strv_from(line));
+	}
+	smtp_client_feed(c, strv_from("250 DSN"));
+	const struct smtp_client_caps *k = smtp_client_caps(c);
+	size_t len = strlen(k->keywords);
+	CHECK(len > 0 && len < sizeof k->keywords && k->keywords[len - 1] == '\n');
+	CHECK(strncmp(k->keywords, "X-KEYWORD-NUMBER-000\n", 21) == 0);
+	CHECK(len % 21 == 0);
+	CHECK(k->keywords_dropped == 61 - len / 21);
+	CHECK(k->dsn); /* understood even when left out of the list */
 	smtp_client_free(&c);
 }
 
@@ -1036,6 +1068,7 @@ main(void)
 	test_long_reply();
 	test_esc();
 	test_caps();
+	test_caps_many_keywords();
 	test_oauthbearer_escape();
 	return test_summary("test_smtp_client");
 }
