@@ -370,19 +370,24 @@ reached(const struct timespec *now, const struct timespec *t)
 	return now->tv_sec > t->tv_sec || (now->tv_sec == t->tv_sec && now->tv_nsec >= t->tv_nsec);
 }
 
-/* When to scan next: the periodic rescan, or a retry time before it. */
+/*
+ * When to scan next (monotonic, now being the clock's reading): the
+ * periodic rescan, or the earliest retry time (unix seconds) before it.
+ */
 static struct timespec
-next_scan(const struct timespec *periodic, int64_t due_at)
+next_scan(const struct timespec *now, const struct timespec *periodic, int64_t due_at)
 {
-	struct timespec t = *periodic, now;
 	if (due_at == 0)
-		return t;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	int64_t wait = due_at - (int64_t)time(NULL);
-	if (wait < 0)
-		wait = 0;
-	struct timespec due = {now.tv_sec + (time_t)wait, now.tv_nsec};
-	return reached(&due, &t) ? t : due;
+		return *periodic;
+	struct timespec wall;
+	clock_gettime(CLOCK_REALTIME, &wall);
+	int64_t wait_ns = (due_at - (int64_t)wall.tv_sec) * 1000000000LL - wall.tv_nsec;
+	if (wait_ns < 0)
+		wait_ns = 0;
+	int64_t ns = now->tv_nsec + wait_ns % 1000000000LL;
+	struct timespec due = {now->tv_sec + (time_t)(wait_ns / 1000000000LL + ns / 1000000000LL),
+			       (long)(ns % 1000000000LL)};
+	return reached(&due, periodic) ? *periodic : due;
 }
 
 static void *
@@ -393,7 +398,7 @@ local_main(void *arg)
 	pthread_mutex_lock(&ld->mu);
 	while (!atomic_load(&ld->stop)) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		struct timespec next = next_scan(&periodic, ld->due_at);
+		struct timespec next = next_scan(&now, &periodic, ld->due_at);
 		bool scan = ld->want_scan || reached(&now, &next);
 		if (ld->nkicked == 0 && !scan) {
 			pthread_cond_timedwait(&ld->cond, &ld->mu, &next);

@@ -380,8 +380,10 @@ outbound_kick(struct outbound *ob, const char *qid)
 	if (ob == NULL)
 		return;
 	pthread_mutex_lock(&ob->lock);
+	/* Just committed: a first attempt, whatever schedule the local agent
+	 * may have given the message for its own recipients meanwhile. */
 	if (!ob->stopping)
-		enqueue_locked(ob, qid, false);
+		enqueue_locked(ob, qid, true);
 	pthread_mutex_unlock(&ob->lock);
 }
 

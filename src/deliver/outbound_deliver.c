@@ -682,8 +682,8 @@ outbound_process(struct worker *w, const char *qid, bool force)
 		 */
 		if (!w->aborted && deferred > 0 && !expired)
 			schedule(ob, &rs, out, n, next);
-		else if (!w->aborted && scheduled)
-			spool_retry_clear(ob->sp, qid);
+		else if (!w->aborted && scheduled && n == e.nrcpts)
+			spool_retry_clear(ob->sp, qid); /* local recipients left keep theirs */
 		struct spool_entry left;
 		if (spool_entry_read(ob->sp, qid, &left) == 0) {
 			if (left.nrcpts == 0 && spool_entry_remove(ob->sp, qid) == 0)
