@@ -426,36 +426,78 @@ parse_listen(struct parse_ctx *pc, char **argv, int argc)
 	return 0;
 }
 
+int
+config_hostport_parse(const char *word, bool names_ok, struct config_hostport *hp_r,
+		      bool *bad_port_r)
+{
+	char copy[300], *host, *port, ip[64];
+	bool bracketed;
+	*bad_port_r = false;
+	memset(hp_r, 0, sizeof *hp_r);
+	if (!str_copy(copy, sizeof copy, word) || !split_host_port(copy, &host, &port, &bracketed))
+		return -1;
+	if (port != NULL && !parse_port(port, &hp_r->port)) {
+		*bad_port_r = true;
+		return -1;
+	}
+	/* IP literals in canonical form, names lower-cased: equal values compare equal. */
+	const char *value = ip;
+	if (canonical_ip(host, AF_INET6, ip, sizeof ip))
+		hp_r->is_ipv6 = true;
+	else if (bracketed)
+		return -1; /* only an IPv6 address goes in brackets */
+	else if (!canonical_ip(host, AF_INET, ip, sizeof ip)) {
+		if (!names_ok || !conf_is_hostname(host))
+			return -1;
+		value = host;
+	}
+	if (!str_copy(hp_r->host, sizeof hp_r->host, value))
+		return -1;
+	str_lower(hp_r->host);
+	return 0;
+}
+
+void
+config_hostport_format(const struct config_hostport *hp, char *out, size_t size)
+{
+	if (size == 0)
+		return;
+	if (hp->host[0] == '\0')
+		out[0] = '\0';
+	else if (hp->port == 0)
+		snprintf(out, size, "%s", hp->host);
+	else
+		snprintf(out, size, hp->is_ipv6 ? "[%s]:%u" : "%s:%u", hp->host, hp->port);
+}
+
+bool
+config_hostport_eq(const struct config_hostport *a, const struct config_hostport *b)
+{
+	return strcmp(a->host, b->host) == 0 && a->port == b->port;
+}
+
 /*
- * "HOST[:PORT]" for relayhost (a name or an IP) and resolver (an IP): check
- * it and store it as written, lower-cased, for the consumer to split.
+ * "HOST[:PORT]" for relayhost (a name or an IP) and resolver (an IP):
+ * parsed here once into its typed value, so delivery never splits text.
  */
 static int
-parse_host_port(struct parse_ctx *pc, const char *word, bool names_ok, char *dst, size_t size)
+parse_host_port(struct parse_ctx *pc, const char *word, bool names_ok, struct config_hostport *dst)
 {
-	char copy[300], e[CONF_ESC_SIZE], *host, *port;
-	bool bracketed;
-	unsigned short p;
-	char ip[64];
+	char e[CONF_ESC_SIZE];
+	bool bad_port;
 	const char *example = names_ok ? "smtp.example.net:587" : "127.0.0.1:53";
-	if (!str_copy(copy, sizeof copy, word) || !str_copy(dst, size, word))
+	if (strlen(word) > 260)
 		return fail(pc, "\"%s\" is too long; a host name has at most 253 characters",
 			    conf_esc(e, word));
-	str_lower(dst);
-	bool ok = split_host_port(copy, &host, &port, &bracketed);
-	if (ok && port != NULL && !parse_port(port, &p))
+	if (config_hostport_parse(word, names_ok, dst, &bad_port) == 0)
+		return 0;
+	if (bad_port)
 		return fail(pc, "bad port in \"%s\"; use a number from 1 to 65535, e.g. %s",
 			    conf_esc(e, word), example);
-	if (ok)
-		ok = canonical_ip(host, AF_INET6, ip, sizeof ip) ||
-		     (!bracketed && canonical_ip(host, AF_INET, ip, sizeof ip)) ||
-		     (!bracketed && names_ok && conf_is_hostname(host));
-	if (!ok)
-		return fail(pc,
-			    "cannot read \"%s\"; write %s[:PORT] with an IPv6 address in "
-			    "brackets, e.g. %s",
-			    conf_esc(e, word), names_ok ? "HOST" : "IP", example);
-	return 0;
+	return fail(pc,
+		    "cannot read \"%s\"; write %s[:PORT] with an IPv6 address in "
+		    "brackets, e.g. %s",
+		    conf_esc(e, word), names_ok ? "HOST" : "IP", example);
 }
 
 static int
@@ -466,7 +508,7 @@ parse_relayhost(struct parse_ctx *pc, char **argv, int argc)
 	if (argc == 3)
 		return fail(pc, "relayhost has a user but no secret file; write \"relayhost "
 				"HOST[:PORT] USER SECRETFILE\" with the password in SECRETFILE");
-	if (parse_host_port(pc, argv[1], true, cfg->relayhost, sizeof cfg->relayhost) < 0)
+	if (parse_host_port(pc, argv[1], true, &cfg->relayhost) < 0)
 		return -1;
 	if (argc == 4) {
 		if (!str_copy(cfg->relay_user, sizeof cfg->relay_user, argv[2]))
@@ -482,7 +524,7 @@ static int
 parse_resolver(struct parse_ctx *pc, char **argv, int argc)
 {
 	(void)argc;
-	return parse_host_port(pc, argv[1], false, pc->cfg->resolver, sizeof pc->cfg->resolver);
+	return parse_host_port(pc, argv[1], false, &pc->cfg->resolver);
 }
 
 /* A POSIX portable user name: letters, digits, '.', '_', '-', not leading '-'. */

@@ -26,6 +26,16 @@ struct config_listener {
 	int line;		     /* where it was declared, for messages */
 };
 
+/*
+ * "HOST[:PORT]" as parsed once from the config ("relayhost", "resolver"):
+ * the consumers use the fields and never split the text again.
+ */
+struct config_hostport {
+	char host[256];	     /* a name (lower case) or an IP literal, no brackets; "" if unset */
+	unsigned short port; /* 0 when none was written: the consumer's default applies */
+	bool is_ipv6;	     /* host is an IPv6 literal (written in brackets, or bare) */
+};
+
 struct config {
 	char hostname[256];		       /* empty: the system's name */
 	char domains[CONFIG_MAX_DOMAINS][256]; /* lower case */
@@ -37,11 +47,11 @@ struct config {
 	char mailbox_dir[4096];
 	struct config_listener listeners[CONFIG_MAX_LISTENERS];
 	size_t nlisteners;
-	char relayhost[256]; /* "host[:port]" or empty */
+	struct config_hostport relayhost; /* host "" when there is none */
 	char relay_user[256];
 	char relay_secret_file[4096];
-	char resolver[256]; /* "host[:port]" or empty */
-	char run_user[64];  /* "user NAME": who to become after binding as root */
+	struct config_hostport resolver; /* an IP; host "" for /etc/resolv.conf */
+	char run_user[64];		 /* "user NAME": who to become after binding as root */
 
 	/* Limits (directives of the same name, with these defaults). */
 	uint64_t message_size_limit;	 /* "message-size-limit", 35 MB (36700160) */
@@ -94,7 +104,21 @@ int config_validate(const struct config *cfg, const char *filename, char *err, s
 bool config_is_local_domain(const struct config *cfg, const char *domain);
 /* Does "tls-policy DOMAIN require" apply to this domain? */
 bool config_requires_tls(const struct config *cfg, const char *domain);
-/* Does "tls-policy DOMAIN require" apply to this domain? */
-bool config_requires_tls(const struct config *cfg, const char *domain);
+
+/*
+ * Parse "HOST", "HOST:PORT", "[V6]", "[V6]:PORT" or a bare IPv6 address
+ * into hp_r: HOST is an IP address, or also a host name when names_ok.
+ * -1 when it is none of these or the port is not 1..65535 (*bad_port_r
+ * then says whether the port was the trouble).
+ */
+int config_hostport_parse(const char *word, bool names_ok, struct config_hostport *hp_r,
+			  bool *bad_port_r);
+/*
+ * hp as text, for logs and for c-ares: "host", "host:port", "v6" or
+ * "[v6]:port"; "" when unset. Truncated to size (always terminated).
+ */
+void config_hostport_format(const struct config_hostport *hp, char *out, size_t size);
+/* Same host and port? */
+bool config_hostport_eq(const struct config_hostport *a, const struct config_hostport *b);
 
 #endif

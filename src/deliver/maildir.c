@@ -19,6 +19,7 @@
 #include "maildir.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -173,21 +174,27 @@ fail:
 	return -1;
 }
 
+/* The host part of a Maildir name: '/' and ':' cannot appear in it (the spec). */
+static void
+maildir_host(char *out, size_t size)
+{
+	size_t o = 0;
+	for (const char *h = self_hostname(); *h && o + 5 < size; h++) {
+		if (*h == '/' || *h == ':')
+			o += (size_t)snprintf(out + o, size - o, "\\%03o", *h);
+		else
+			out[o++] = *h;
+	}
+	out[o] = '\0';
+}
+
 static void
 maildir_unique(char *out, size_t size)
 {
 	struct timeval tv;
 	char safe[1024];
 	gettimeofday(&tv, NULL);
-	size_t o = 0;
-	/* The Maildir spec: '/' and ':' cannot appear in the host part. */
-	for (const char *h = self_hostname(); *h && o + 5 < sizeof safe; h++) {
-		if (*h == '/' || *h == ':')
-			o += (size_t)snprintf(safe + o, sizeof safe - o, "\\%03o", *h);
-		else
-			safe[o++] = *h;
-	}
-	safe[o] = '\0';
+	maildir_host(safe, sizeof safe);
 	unsigned q = atomic_fetch_add(&maildir_counter, 1) + 1;
 	snprintf(out, size, "%lld.M%ldP%dQ%u.%s", (long long)tv.tv_sec, (long)tv.tv_usec,
 		 self_pid(), q, safe);
@@ -313,7 +320,8 @@ maildir_write_tmp(const char *box, int tmp_fd, const char *name, const char *fro
 			 strerror(errno));
 		return -1;
 	}
-	int out = openat(tmp_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	/* A keyed name may be left in tmp/ by a crash: it is ours, written over. */
+	int out = openat(tmp_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (out < 0) {
 		snprintf(err, err_size, "cannot create %s/tmp/%s: %s", box, name, strerror(errno));
 		close(in);
@@ -362,6 +370,9 @@ move_noreplace(int tmp_fd, int new_fd, const char *name)
 struct maildir_box {
 	char *path; /* <root>/<domain>/<local> */
 	int tmp_fd, new_fd;
+	char **cur;  /* the names in cur/ without their ":2,..." info, sorted ... */
+	size_t ncur; /* ... read once per batch, when a keyed delivery asks */
+	bool cur_read;
 };
 
 struct maildir_item {
@@ -370,7 +381,8 @@ struct maildir_item {
 	int fd;	    /* open from add until commit */
 	bool in_tmp;
 	bool linked;
-	char *err; /* NULL while all is well */
+	bool was_there; /* keyed: found in new/ or cur/, delivered before */
+	char *err;	/* NULL while all is well */
 };
 
 struct maildir_batch {
@@ -424,7 +436,8 @@ batch_box(struct maildir_batch *b, const char *box, char *err, size_t err_size)
 		return -1;
 	}
 	b->boxes = xrealloc(b->boxes, (b->nboxes + 1) * sizeof *b->boxes);
-	b->boxes[b->nboxes] = (struct maildir_box){xstrdup(box), tmp_fd, new_fd};
+	b->boxes[b->nboxes] =
+	    (struct maildir_box){.path = xstrdup(box), .tmp_fd = tmp_fd, .new_fd = new_fd};
 	return (int)b->nboxes++;
 }
 
@@ -435,9 +448,70 @@ item_fail(struct maildir_item *it, const char *err)
 		it->err = xstrdup(err);
 }
 
+static int
+cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* cur/ of a mailbox, read once: a reader moves new/NAME to cur/NAME:2,FLAGS. */
+static void
+box_read_cur(struct maildir_box *box)
+{
+	box->cur_read = true;
+	int fd = open_subdir(box->path, "cur");
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	size_t cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue; /* ".", "..", and no Maildir name */
+		if (box->ncur == cap) {
+			cap = cap ? cap * 2 : 64;
+			box->cur = xrealloc(box->cur, cap * sizeof *box->cur);
+		}
+		char *name = xstrdup(de->d_name);
+		char *info = strchr(name, ':');
+		if (info)
+			*info = '\0';
+		box->cur[box->ncur++] = name;
+	}
+	closedir(d);
+	if (box->ncur)
+		qsort(box->cur, box->ncur, sizeof *box->cur, cmp_name);
+}
+
+/* Is name (a keyed delivery) in new/ or cur/ already? */
+static bool
+box_has(struct maildir_box *box, const char *name)
+{
+	if (faccessat(box->new_fd, name, F_OK, 0) == 0)
+		return true;
+	if (!box->cur_read)
+		box_read_cur(box);
+	return box->ncur && bsearch(&name, box->cur, box->ncur, sizeof *box->cur, cmp_name);
+}
+
+static int
+batch_push(struct maildir_batch *b, struct maildir_item it)
+{
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 16;
+		b->items = xrealloc(b->items, b->cap * sizeof *b->items);
+	}
+	b->items[b->n] = it;
+	return (int)b->n++;
+}
+
 int
 maildir_batch_add(struct maildir_batch *b, const char *rcpt, const char *from,
-		  const char *spool_path, uint64_t body_offset, char *err, size_t err_size)
+		  const char *spool_path, uint64_t body_offset, const char *key, bool look,
+		  char *err, size_t err_size)
 {
 	char local[MAILDIR_PART_MAX], domain[MAILDIR_PART_MAX], uniq[1400];
 	char box[4096];
@@ -450,18 +524,24 @@ maildir_batch_add(struct maildir_batch *b, const char *rcpt, const char *from,
 	int bi = batch_box(b, box, err, err_size);
 	if (bi < 0)
 		return -1;
-	maildir_unique(uniq, sizeof uniq);
+	if (key) {
+		char host[1024];
+		maildir_host(host, sizeof host);
+		snprintf(uniq, sizeof uniq, "%s.%s", key, host);
+	} else {
+		maildir_unique(uniq, sizeof uniq);
+	}
+	if (key && look && box_has(&b->boxes[bi], uniq))
+		return batch_push(
+		    b, (struct maildir_item){
+			   .name = xstrdup(uniq), .box = (size_t)bi, .fd = -1, .was_there = true});
 	int fd;
 	if (maildir_write_tmp(box, b->boxes[bi].tmp_fd, uniq, from, spool_path, body_offset, &fd,
 			      err, err_size) < 0)
 		return -1;
-	if (b->n == b->cap) {
-		b->cap = b->cap ? b->cap * 2 : 16;
-		b->items = xrealloc(b->items, b->cap * sizeof *b->items);
-	}
-	b->items[b->n] = (struct maildir_item){
-	    .name = xstrdup(uniq), .box = (size_t)bi, .fd = fd, .in_tmp = true};
-	return (int)b->n++;
+	return batch_push(b,
+			  (struct maildir_item){
+			      .name = xstrdup(uniq), .box = (size_t)bi, .fd = fd, .in_tmp = true});
 }
 
 void
@@ -500,11 +580,18 @@ maildir_batch_commit(struct maildir_batch *b)
 			continue; /* committed before */
 		const struct maildir_box *box = &b->boxes[it->box];
 		if (it->err == NULL && move_noreplace(box->tmp_fd, box->new_fd, it->name) < 0) {
-			snprintf(err, sizeof err, "cannot move %s/tmp/%s into new/: %s", box->path,
-				 it->name, strerror(errno));
-			item_fail(it, err);
+			if (errno == EEXIST) {
+				/* Keyed: this delivery was made before (its queue
+				 * entry outlived a crash). Keep that one; its name is
+				 * made durable with the others' below. */
+				it->was_there = true;
+			} else {
+				snprintf(err, sizeof err, "cannot move %s/tmp/%s into new/: %s",
+					 box->path, it->name, strerror(errno));
+				item_fail(it, err);
+			}
 		}
-		it->linked = it->err == NULL;
+		it->linked = it->err == NULL && !it->was_there;
 		if (!it->linked)
 			unlinkat(box->tmp_fd, it->name, 0);
 		it->in_tmp = false;
@@ -513,15 +600,20 @@ maildir_batch_commit(struct maildir_batch *b)
 	for (size_t d = 0; d < b->nboxes; d++) {
 		bool any = false;
 		for (size_t i = 0; i < b->n && !any; i++)
-			any = b->items[i].box == d && b->items[i].linked && !b->items[i].err;
+			any = b->items[i].box == d && !b->items[i].err &&
+			      (b->items[i].linked || b->items[i].was_there);
 		if (!any || fsync(b->boxes[d].new_fd) == 0)
 			continue;
 		snprintf(err, sizeof err, "cannot fsync %s/new: %s", b->boxes[d].path,
 			 strerror(errno));
 		for (size_t i = 0; i < b->n; i++) {
 			struct maildir_item *it = &b->items[i];
-			if (it->box != d || !it->linked || it->err)
+			if (it->box != d || it->err || !(it->linked || it->was_there))
 				continue;
+			if (it->was_there) { /* not ours to take back: retried later */
+				item_fail(it, err);
+				continue;
+			}
 			/* Not durable: take it back so the retry does not deliver twice. */
 			unlinkat(b->boxes[d].new_fd, it->name, 0);
 			item_fail(it, err);
@@ -533,10 +625,16 @@ int
 maildir_batch_result(const struct maildir_batch *b, size_t i, char *err, size_t err_size)
 {
 	const struct maildir_item *it = &b->items[i];
-	if (it->err == NULL && it->linked)
+	if (it->err == NULL && (it->linked || it->was_there))
 		return 0;
 	snprintf(err, err_size, "%s", it->err ? it->err : "not committed");
 	return -1;
+}
+
+bool
+maildir_batch_was_there(const struct maildir_batch *b, size_t i)
+{
+	return b->items[i].was_there && b->items[i].err == NULL;
 }
 
 void
@@ -558,6 +656,9 @@ maildir_batch_free(struct maildir_batch **bp)
 		close(b->boxes[d].tmp_fd);
 		close(b->boxes[d].new_fd);
 		free(b->boxes[d].path);
+		for (size_t k = 0; k < b->boxes[d].ncur; k++)
+			free(b->boxes[d].cur[k]);
+		free(b->boxes[d].cur);
 	}
 	free(b->boxes);
 	free(b->items);
@@ -571,7 +672,8 @@ maildir_deliver(const char *root, const char *rcpt, const char *from, const char
 		uint64_t body_offset, char *err, size_t err_size)
 {
 	struct maildir_batch *b = maildir_batch_new(root, NULL);
-	int rc = maildir_batch_add(b, rcpt, from, spool_path, body_offset, err, err_size);
+	int rc =
+	    maildir_batch_add(b, rcpt, from, spool_path, body_offset, NULL, false, err, err_size);
 	if (rc >= 0) {
 		maildir_batch_commit(b);
 		rc = maildir_batch_result(b, 0, err, err_size);

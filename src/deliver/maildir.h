@@ -14,6 +14,7 @@
 #ifndef MP_MAILDIR_H
 #define MP_MAILDIR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,11 +38,22 @@ struct maildir_batch;
 struct group_sync;
 /* gsync (may be NULL) decides whether a batch's files get one syncfs. */
 struct maildir_batch *maildir_batch_new(const char *root, struct group_sync *gsync);
+/*
+ * key NULL: a fresh unique name. Else the file is "<key>.<host>", the same
+ * for the same key, so a delivery repeated after a crash is recognised:
+ * when that name is in new/ already, the move is skipped and the earlier
+ * file stands for this one (maildir_batch_was_there); with look, new/ and
+ * cur/ (where a mail reader moves it, adding ":2,FLAGS") are searched
+ * first, and nothing is written when it is found.
+ */
 int maildir_batch_add(struct maildir_batch *b, const char *rcpt, const char *from,
-		      const char *spool_path, uint64_t body_offset, char *err, size_t err_size);
+		      const char *spool_path, uint64_t body_offset, const char *key, bool look,
+		      char *err, size_t err_size);
 size_t maildir_batch_count(const struct maildir_batch *b);
 void maildir_batch_commit(struct maildir_batch *b);
 int maildir_batch_result(const struct maildir_batch *b, size_t i, char *err, size_t err_size);
+/* Delivered before (a keyed name found): result is 0 and no new file was made. */
+bool maildir_batch_was_there(const struct maildir_batch *b, size_t i);
 void maildir_batch_free(struct maildir_batch **b);
 
 /*

@@ -9,6 +9,12 @@
  * at a time (outbound_deliver.c does the work); one whose destination is
  * at its cap is put aside until a slot there is given back, so a slow
  * destination does not hold up the others.
+ *
+ * New settings (SIGHUP) are applied by the dispatcher: the workers finish
+ * the transaction in hand (a delivery cut short leaves its recipients
+ * queued, as at a stop), the connections are closed, and workers, DNS
+ * channels and connection caps are made anew from the new settings. The
+ * queue of waiting messages is kept, and the pass after finds the rest.
  */
 #include "outbound.h"
 
@@ -29,6 +35,10 @@
 /* Postfix keeps an idle connection 2 s (smtp_connection_cache_time_limit);
  * a burst reuses it, a trickle does not hold the remote's slots. */
 #define IDLE_KEEP_MS 2000
+
+static void end_workers(struct outbound *ob);
+static void apply_config(struct outbound *ob, struct outbound_config *cfg);
+static void free_config(struct outbound_config **cp);
 
 /* A message waiting for a worker, or being delivered by one. */
 struct job {
@@ -124,7 +134,7 @@ worker_main(void *arg)
 	struct worker *w = arg;
 	struct outbound *ob = w->ob;
 	pthread_mutex_lock(&ob->lock);
-	while (!ob->stopping) {
+	while (!ob->stopping && !ob->restarting) {
 		struct job *j = take_runnable_locked(ob);
 		if (j == NULL) {
 			pthread_cond_wait(&ob->work, &ob->lock);
@@ -135,7 +145,7 @@ worker_main(void *arg)
 		outbound_process(w, j->qid, j->force);
 		pthread_mutex_lock(&ob->lock);
 		j->running = false;
-		if (w->blocked_on[0] && !ob->stopping) {
+		if (w->blocked_on[0] && !ob->stopping && !ob->restarting) {
 			/* What is left of it waits for room at that destination. */
 			str_copy(j->blocked_on, sizeof j->blocked_on, w->blocked_on);
 			append_locked(ob, j);
@@ -185,12 +195,18 @@ dispatcher_main(void *arg)
 	struct outbound *ob = arg;
 	pthread_mutex_lock(&ob->lock);
 	while (!ob->stopping) {
+		struct outbound_config *cfg = ob->pending;
+		ob->pending = NULL;
 		bool force = ob->flush_all;
 		ob->flush_all = false;
 		pthread_mutex_unlock(&ob->lock);
+		if (cfg) {
+			apply_config(ob, cfg);
+			free_config(&cfg);
+		}
 		pass(ob, force);
 		pthread_mutex_lock(&ob->lock);
-		if (ob->stopping || ob->flush_all)
+		if (ob->stopping || ob->flush_all || ob->pending)
 			continue;
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
@@ -201,32 +217,30 @@ dispatcher_main(void *arg)
 	return NULL;
 }
 
+/* The dispatcher first (it may be applying new settings), then the workers. */
 static void
-stop_threads(struct outbound *ob)
+stop_threads(struct outbound *ob, bool dispatcher_started)
 {
 	pthread_mutex_lock(&ob->lock);
 	ob->stopping = true;
 	pthread_cond_broadcast(&ob->wake);
 	pthread_cond_broadcast(&ob->work);
 	pthread_mutex_unlock(&ob->lock);
-	conn_cache_stop(ob->conns);
-	for (size_t i = 0; i < ob->nworkers; i++)
-		if (ob->workers[i].started)
-			pthread_join(ob->workers[i].thread, NULL);
+	if (dispatcher_started)
+		pthread_join(ob->dispatcher, NULL);
+	if (ob->conns)
+		end_workers(ob);
 }
 
 static void
 free_outbound(struct outbound *ob)
 {
-	for (size_t i = 0; i < ob->nworkers; i++)
-		dns_free(&ob->workers[i].dns);
-	free(ob->workers);
 	while (ob->head) {
 		struct job *j = ob->head;
 		ob->head = j->next;
 		free(j);
 	}
-	conn_cache_free(&ob->conns);
+	free_config(&ob->pending);
 	pthread_mutex_destroy(&ob->lock);
 	pthread_cond_destroy(&ob->wake);
 	pthread_cond_destroy(&ob->work);
@@ -234,23 +248,23 @@ free_outbound(struct outbound *ob)
 	free(ob);
 }
 
-struct outbound *
-outbound_start(struct spool *sp, const struct outbound_config *cfg)
+/*
+ * Make the connection cache and start a worker per allowed connection,
+ * from ob->cfg. False (logged) when not one worker could start.
+ */
+static bool
+start_workers(struct outbound *ob)
 {
-	char err[256];
-	struct outbound *ob = xcalloc(1, sizeof *ob);
-	ob->sp = sp;
-	ob->cfg = *cfg;
+	char err[256], resolver[300];
+	const struct outbound_config *cfg = &ob->cfg;
 	ob->nworkers = cfg->connections ? cfg->connections : 1;
 	ob->conns = conn_cache_new((unsigned)ob->nworkers, cfg->connections_per_dest);
 	ob->workers = xcalloc(ob->nworkers, sizeof *ob->workers);
-	pthread_mutex_init(&ob->lock, NULL);
-	pthread_cond_init(&ob->wake, NULL);
-	pthread_cond_init(&ob->work, NULL);
+	config_hostport_format(&cfg->resolver, resolver, sizeof resolver);
 	for (size_t i = 0; i < ob->nworkers; i++) {
 		struct worker *w = &ob->workers[i];
 		w->ob = ob;
-		w->dns = dns_new(cfg->resolver, (int)cfg->timeout * 1000, err, sizeof err);
+		w->dns = dns_new(resolver, (int)cfg->timeout * 1000, err, sizeof err);
 		if (w->dns == NULL) {
 			log_err("event=outbound_failed reason=\"%s\"", err);
 			break;
@@ -265,18 +279,99 @@ outbound_start(struct spool *sp, const struct outbound_config *cfg)
 			break;
 		}
 	}
-	bool ok = ob->workers[ob->nworkers - 1].started;
+	return ob->workers[ob->nworkers - 1].started;
+}
+
+/* End the workers (each after the transaction in hand) and free them and the cache. */
+static void
+end_workers(struct outbound *ob)
+{
+	conn_cache_stop(ob->conns);
+	for (size_t i = 0; i < ob->nworkers; i++)
+		if (ob->workers[i].started)
+			pthread_join(ob->workers[i].thread, NULL);
+	for (size_t i = 0; i < ob->nworkers; i++)
+		dns_free(&ob->workers[i].dns);
+	free(ob->workers);
+	ob->workers = NULL;
+	ob->nworkers = 0;
+	conn_cache_free(&ob->conns);
+}
+
+static void
+free_config(struct outbound_config **cp)
+{
+	if (*cp == NULL)
+		return;
+	explicit_bzero(*cp, sizeof **cp);
+	free(*cp);
+	*cp = NULL;
+}
+
+/* On the dispatcher's thread: the workers end, and start again with cfg. */
+static void
+apply_config(struct outbound *ob, struct outbound_config *cfg)
+{
+	pthread_mutex_lock(&ob->lock);
+	ob->restarting = true;
+	pthread_cond_broadcast(&ob->work);
+	pthread_mutex_unlock(&ob->lock);
+	end_workers(ob);
+	pthread_mutex_lock(&ob->lock);
+	ob->cfg = *cfg;
+	ob->relay_door = 0;
+	ob->restarting = false;
+	pthread_mutex_unlock(&ob->lock);
+	char relay[300], resolver[300];
+	config_hostport_format(&ob->cfg.relayhost, relay, sizeof relay);
+	config_hostport_format(&ob->cfg.resolver, resolver, sizeof resolver);
+	bool ok = start_workers(ob);
+	if (!ok) {
+		/* Whatever did start keeps delivering; the old settings would do no better. */
+		log_err("event=outbound_reload_failed reason=\"not every delivery thread "
+			"started\" fix=\"lower outbound-connections and send SIGHUP again\"");
+	}
+	log_info("event=outbound_reloaded relayhost=%s resolver=%s timeout=%u connections=%u "
+		 "connections_per_destination=%u retry_interval=%lu",
+		 relay[0] ? relay : "none", resolver[0] ? resolver : "system", ob->cfg.timeout,
+		 ob->cfg.connections, ob->cfg.connections_per_dest, ob->cfg.retry.first_interval);
+}
+
+struct outbound *
+outbound_start(struct spool *sp, const struct outbound_config *cfg)
+{
+	struct outbound *ob = xcalloc(1, sizeof *ob);
+	ob->sp = sp;
+	ob->cfg = *cfg;
+	pthread_mutex_init(&ob->lock, NULL);
+	pthread_cond_init(&ob->wake, NULL);
+	pthread_cond_init(&ob->work, NULL);
+	bool ok = start_workers(ob);
 	int rc = ok ? pthread_create(&ob->dispatcher, NULL, dispatcher_main, ob) : 0;
 	if (rc != 0)
 		log_err("event=outbound_failed reason=\"cannot start the queue scanner thread: %s; "
 			"raise the process limits (ulimit -u, memory)\"",
 			strerror(rc));
 	if (!ok || rc != 0) {
-		stop_threads(ob);
+		stop_threads(ob, false);
 		free_outbound(ob);
 		return NULL;
 	}
 	return ob;
+}
+
+void
+outbound_reconfigure(struct outbound *ob, const struct outbound_config *cfg)
+{
+	if (ob == NULL)
+		return;
+	struct outbound_config *copy = xmalloc(sizeof *copy);
+	*copy = *cfg;
+	pthread_mutex_lock(&ob->lock);
+	free_config(&ob->pending); /* two reloads in a row: the last one wins */
+	ob->pending = copy;
+	pthread_cond_signal(&ob->wake);
+	pthread_mutex_unlock(&ob->lock);
 }
 
 void
@@ -285,8 +380,10 @@ outbound_kick(struct outbound *ob, const char *qid)
 	if (ob == NULL)
 		return;
 	pthread_mutex_lock(&ob->lock);
+	/* Just committed: a first attempt, whatever schedule the local agent
+	 * may have given the message for its own recipients meanwhile. */
 	if (!ob->stopping)
-		enqueue_locked(ob, qid, false);
+		enqueue_locked(ob, qid, true);
 	pthread_mutex_unlock(&ob->lock);
 }
 
@@ -307,8 +404,7 @@ outbound_stop(struct outbound **obp)
 	struct outbound *ob = *obp;
 	if (ob == NULL)
 		return;
-	stop_threads(ob);
-	pthread_join(ob->dispatcher, NULL);
+	stop_threads(ob, true);
 	free_outbound(ob);
 	*obp = NULL;
 }

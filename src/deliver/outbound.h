@@ -13,15 +13,16 @@
 
 #include <stdbool.h>
 
+#include "config.h"
 #include "retry.h"
 
 struct spool;
 struct outbound;
 
 struct outbound_config {
-	char hostname[256];  /* our EHLO name and the Reporting-MTA */
-	char resolver[256];  /* "HOST[:PORT]" or "" for /etc/resolv.conf */
-	char relayhost[256]; /* "HOST[:PORT]" or "" */
+	char hostname[256];		  /* our EHLO name and the Reporting-MTA */
+	struct config_hostport resolver;  /* host "" for /etc/resolv.conf */
+	struct config_hostport relayhost; /* host "": MX routing; port 0: 587, 465, 2525 */
 	char relay_user[256];
 	char relay_secret[1024]; /* read as root at start: the file is the admin's, 0600 */
 	char relay_cafile[4096];
@@ -43,6 +44,13 @@ struct outbound *outbound_start(struct spool *sp, const struct outbound_config *
 void outbound_kick(struct outbound *ob, const char *qid);
 /* Attempt every queued message now, whatever its schedule (queue flush). */
 void outbound_flush(struct outbound *ob);
+/*
+ * Apply new settings (SIGHUP): relay host, resolver, timeouts, caps, retry
+ * schedule. Returns at once; the agent's own thread lets the deliveries in
+ * hand finish, then goes on with cfg (copied) and logs
+ * event=outbound_reloaded. NULL ob is a no-op.
+ */
+void outbound_reconfigure(struct outbound *ob, const struct outbound_config *cfg);
 void outbound_stop(struct outbound **obp);
 
 #endif

@@ -381,16 +381,14 @@ deliver_via_relay(struct worker *w, const struct spool_entry *e, const struct bu
 	char host[256], why[800] = "no relay host answered";
 	struct door doors[SUBMIT_MAX_DOORS];
 	size_t ndoors;
-	const char *colon = strrchr(ob->cfg.relayhost, ':');
-	if (colon && ob->cfg.relayhost[0] != '[' && strchr(ob->cfg.relayhost, ':') == colon) {
-		str_copy_n(host, sizeof host, ob->cfg.relayhost,
-			   (size_t)(colon - ob->cfg.relayhost));
-		unsigned port = (unsigned)atoi(colon + 1);
-		doors[0] = (struct door){(unsigned short)port,
-					 port == 465 ? CLIENT_TLS_IMPLICIT : CLIENT_TLS_STARTTLS};
+	/* Parsed once by the config (bracketed IPv6 included): no text is split here. */
+	str_copy(host, sizeof host, ob->cfg.relayhost.host);
+	unsigned short port = ob->cfg.relayhost.port;
+	if (port != 0) {
+		doors[0] =
+		    (struct door){port, port == 465 ? CLIENT_TLS_IMPLICIT : CLIENT_TLS_STARTTLS};
 		ndoors = 1;
 	} else {
-		str_copy(host, sizeof host, ob->cfg.relayhost);
 		ndoors = submit_default_doors(doors); /* 587, 465, 2525 */
 	}
 	/* The door that worked last time goes first, until it fails. */
@@ -456,7 +454,7 @@ deliver_group(struct worker *w, const struct spool_entry *e, const struct buf *b
 	      const char *domain, struct rcpt_outcome **group, size_t n)
 {
 	struct outbound *ob = w->ob;
-	const char *dest = ob->cfg.relayhost[0] ? RELAY_DEST : domain;
+	const char *dest = ob->cfg.relayhost.host[0] ? RELAY_DEST : domain;
 	struct cached_conn *kept;
 	enum conn_slot slot = conn_cache_acquire(ob->conns, dest, &kept);
 	if (slot == SLOT_STOPPING || slot == SLOT_FULL) {
@@ -468,7 +466,7 @@ deliver_group(struct worker *w, const struct spool_entry *e, const struct buf *b
 	}
 	struct cached_conn *keep = NULL;
 	if (kept == NULL || !reuse(e, body, kept, group, n, &keep)) {
-		if (ob->cfg.relayhost[0])
+		if (ob->cfg.relayhost.host[0])
 			deliver_via_relay(w, e, body, group, n, &keep);
 		else
 			deliver_via_mx(w, e, body, domain, group, n, &keep);
@@ -684,8 +682,8 @@ outbound_process(struct worker *w, const char *qid, bool force)
 		 */
 		if (!w->aborted && deferred > 0 && !expired)
 			schedule(ob, &rs, out, n, next);
-		else if (!w->aborted && scheduled)
-			spool_retry_clear(ob->sp, qid);
+		else if (!w->aborted && scheduled && n == e.nrcpts)
+			spool_retry_clear(ob->sp, qid); /* local recipients left keep theirs */
 		struct spool_entry left;
 		if (spool_entry_read(ob->sp, qid, &left) == 0) {
 			if (left.nrcpts == 0 && spool_entry_remove(ob->sp, qid) == 0)

@@ -39,6 +39,8 @@ struct outbound {
 	pthread_cond_t wake; /* the dispatcher: flush or stop */
 	pthread_cond_t work; /* the workers: a job, or stop (and a slot given back) */
 	bool stopping;
+	bool restarting;		 /* the workers end: new settings (outbound_reconfigure) */
+	struct outbound_config *pending; /* settings waiting for the dispatcher to apply */
 	bool flush_all;
 	struct job *head, *tail;	/* waiting, oldest first */
 	struct job *held[HELD_BUCKETS]; /* waiting or running: never twice */

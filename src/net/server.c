@@ -447,6 +447,7 @@ server_reload(struct server *srv)
 		log_warn("event=reload_listen_changed fix=\"restart mailport to listen on the new "
 			 "ports; the old ones stay open until then\"");
 	unsigned offset = srv->cfg.unprivileged_port_offset;
+	server_outbound_reload(srv, &cfg); /* before the swap: it compares with the old */
 	pthread_mutex_lock(&srv->cfg_lock);
 	srv->cfg = cfg;
 	srv->cfg.unprivileged_port_offset = offset;
@@ -523,61 +524,12 @@ server_queued_local(const char *qid, struct server *srv)
 	local_delivery_kick(srv->delivery, qid);
 }
 
-static bool
-delivery_requires_tls(const char *domain, void *arg)
-{
-	struct server *srv = arg;
-	pthread_mutex_lock(&srv->cfg_lock);
-	bool required = config_requires_tls(&srv->cfg, domain);
-	pthread_mutex_unlock(&srv->cfg_lock);
-	return required;
-}
-
-static bool delivery_is_local(const char *domain, void *arg);
-
-/* The outbound agent's settings: a copy, taken at start. */
-static struct outbound *
-outbound_from_config(struct server *srv)
-{
-	const struct config *cfg = &srv->cfg;
-	struct outbound_config oc = {
-	    .retry = {cfg->retry_interval, cfg->retry_max_interval, cfg->queue_lifetime},
-	    .timeout = cfg->outbound_timeout,
-	    .connections = cfg->outbound_connections,
-	    .connections_per_dest = cfg->outbound_connections_per_dest,
-	    .is_local = delivery_is_local,
-	    .requires_tls = delivery_requires_tls,
-	    .queued = server_queued,
-	    .arg = srv,
-	};
-	str_copy(oc.hostname, sizeof oc.hostname, srv->hostname);
-	str_copy(oc.resolver, sizeof oc.resolver, cfg->resolver);
-	str_copy(oc.relayhost, sizeof oc.relayhost, cfg->relayhost);
-	str_copy(oc.relay_user, sizeof oc.relay_user, cfg->relay_user);
-	str_copy(oc.relay_secret, sizeof oc.relay_secret, srv->relay_secret);
-	str_copy(oc.relay_cafile, sizeof oc.relay_cafile, cfg->relay_cafile);
-	struct outbound *ob = outbound_start(srv->spool, &oc);
-	explicit_bzero(&oc, sizeof oc);
-	return ob;
-}
-
 static void
 on_spool_results(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	spool_dispatch_results(arg);
-}
-
-static bool
-delivery_is_local(const char *domain, void *arg)
-{
-	/* Called from the delivery thread, while a reload may replace the config. */
-	struct server *srv = arg;
-	pthread_mutex_lock(&srv->cfg_lock);
-	bool local = config_is_local_domain(&srv->cfg, domain);
-	pthread_mutex_unlock(&srv->cfg_lock);
-	return local;
 }
 
 /* ---- the whole life ---- */
@@ -673,9 +625,11 @@ server_start(struct server *srv)
 		return EX_OSERR;
 	}
 	srv->auth_cache = auth_cache_new(AUTH_CACHE_TTL, AUTH_CACHE_SLOTS);
-	srv->delivery =
-	    local_delivery_start(srv->spool, srv->cfg.mailbox_dir, delivery_is_local, srv);
-	srv->outbound = outbound_from_config(srv);
+	struct retry_policy retry = {srv->cfg.retry_interval, srv->cfg.retry_max_interval,
+				     srv->cfg.queue_lifetime};
+	srv->delivery = local_delivery_start(srv->spool, srv->cfg.mailbox_dir, &retry,
+					     server_is_local_domain, srv);
+	srv->outbound = server_outbound_start(srv);
 	if (srv->outbound == NULL) {
 		fprintf(stderr, "mailport: cannot start outbound delivery (see the log above)\n");
 		return EX_OSERR;

@@ -99,6 +99,13 @@ void server_queued(const char *qid, void *srv);
 void server_queued_local(const char *qid, struct server *srv);
 
 /* The current users table with a reference taken; reloads it if the file changed. */
+/* server_outbound.c: the delivery agents' settings, at start and on SIGHUP. */
+struct outbound *server_outbound_start(struct server *srv);
+/* cfg is the new config, not yet in force; a login that cannot be applied is put back. */
+void server_outbound_reload(struct server *srv, struct config *cfg);
+/* For the delivery agents: one of our domains (under cfg_lock)? srv is the server. */
+bool server_is_local_domain(const char *domain, void *srv);
+
 struct users_ref *server_users_get(struct server *srv);
 void server_users_put(struct users_ref **refp);
 

@@ -1342,12 +1342,13 @@ spool_entry_remove(struct spool *sp, const char *id)
 int
 spool_retry_write(struct spool *sp, const struct spool_retry *r)
 {
-	char tmp[SPOOL_QID_SIZE + 16], name[SPOOL_QID_SIZE + 8], esc[sizeof r->last_error * 3];
+	char tmp[SPOOL_QID_SIZE + 32], name[SPOOL_QID_SIZE + 8], esc[sizeof r->last_error * 3];
 	if (!is_qid(r->id)) {
 		errno = EINVAL;
 		return -1;
 	}
-	snprintf(tmp, sizeof tmp, "%s.retry.tmp", r->id);
+	/* Per thread: the local and the remote agent may both write one message's. */
+	snprintf(tmp, sizeof tmp, "%s.retry.%d.tmp", r->id, (int)gettid());
 	snprintf(name, sizeof name, "%s.retry", r->id);
 	/* One line the reader splits on spaces: the error goes last, escaped. */
 	size_t o = 0;

@@ -30,12 +30,12 @@
  * The file is written once and never edited; delivery state of recipients
  * lives in queue/<qid>.state (one encoded address per delivered recipient,
  * appended and fsynced after each delivery), so a crash never loses a
- * recipient and repeats at most the deliveries in flight: a crash after
- * the Maildir file is linked and before its .state line is synced delivers
- * that recipient twice (at least once, never zero times). A message whose
+ * recipient and repeats at most the deliveries in flight. A message whose
  * recipients are all delivered at once gets no .state: it is removed, and
- * the local agent removes a batch of them with one directory sync, so a
- * crash before that sync delivers that batch again.
+ * the local agent removes a batch of them with one directory sync. A crash
+ * after the Maildir file is linked and before the queue knows leaves the
+ * recipient queued; the local agent's keyed Maildir names (local.c) make
+ * the repeat find the file instead of delivering a second copy.
  *
  * Queue ids are 16 upper-case hex characters, unique per spool: 8 of arrival
  * time, 4 of a counter, 4 random; sorting ids sorts by arrival. Safe as file

@@ -357,12 +357,14 @@ test_local_agent(void)
 	snprintf(mail, sizeof mail, "%s/mail", dir);
 	struct spool *sp = spool_open(spool_dir, err, sizeof err);
 	CHECK(sp != NULL);
+	struct retry_policy retry;
+	retry_policy_default(&retry);
 
 	/* A: queued before the agent starts (found by the recovery scan). */
 	spool_to(sp, (const char *const[]){"Bob+x", "carol"},
 		 (const char *const[]){"Example.TEST", "remote.test"}, 2, a);
 	CHECK(a[0] != '\0' && a[0] != '!');
-	struct local_delivery *ld = local_delivery_start(sp, mail, is_example, NULL);
+	struct local_delivery *ld = local_delivery_start(sp, mail, &retry, is_example, NULL);
 	CHECK(ld != NULL);
 	/* B: committed while it runs, then kicked, as the server does. */
 	spool_to(sp, (const char *const[]){"\"alice\""}, (const char *const[]){"example.test"}, 1,
@@ -403,7 +405,7 @@ test_local_agent(void)
 	CHECK(now_s() - t1 < 2);
 
 	/* A restart scans again, but bob is recorded as done: no second copy. */
-	ld = local_delivery_start(sp, mail, is_example, NULL);
+	ld = local_delivery_start(sp, mail, &retry, is_example, NULL);
 	usleep(300 * 1000);
 	local_delivery_stop(&ld);
 	CHECK(list_dir(bob_new, NULL, 0) == 1);
@@ -427,8 +429,8 @@ check_batch(const char *root, struct group_sync *gs, const char *spool_path, siz
 	for (size_t i = 0; i < n; i++) {
 		char rcpt[64];
 		snprintf(rcpt, sizeof rcpt, "%s@example.test", boxes[i % 2]);
-		CHECK(maildir_batch_add(b, rcpt, "s@x.test", spool_path, 0, err, sizeof err) ==
-		      (int)i);
+		CHECK(maildir_batch_add(b, rcpt, "s@x.test", spool_path, 0, NULL, false, err,
+					sizeof err) == (int)i);
 	}
 	maildir_batch_commit(b);
 	for (size_t i = 0; i < n; i++)
@@ -470,6 +472,57 @@ test_batch_group_sync(void)
 	rm_rf(dir);
 }
 
+/* One keyed delivery into root; returns maildir_batch_was_there, or -1 on failure. */
+static int
+keyed_once(const char *root, const char *spool_path, bool look)
+{
+	char err[512];
+	struct maildir_batch *b = maildir_batch_new(root, NULL);
+	int i = maildir_batch_add(b, "kay@example.test", "s@x.test", spool_path, 0,
+				  "1700000000.QABCDEF0123456789R1", look, err, sizeof err);
+	int rc = -1;
+	if (i >= 0) {
+		maildir_batch_commit(b);
+		if (maildir_batch_result(b, (size_t)i, err, sizeof err) == 0)
+			rc = maildir_batch_was_there(b, (size_t)i);
+	}
+	maildir_batch_free(&b);
+	return rc;
+}
+
+/*
+ * Keyed names (issue 12 item 14): a delivery repeated after a crash finds
+ * its file, in new/ or moved to cur/ by a reader, and makes no second one.
+ */
+static void
+test_keyed_exactly_once(void)
+{
+	char *dir = make_tmpdir(), root[600], spool_path[700], newd[700], curd[700];
+	char name[512], from[1400], to[1400];
+	snprintf(root, sizeof root, "%s/mail", dir);
+	snprintf(spool_path, sizeof spool_path, "%s/msg", dir);
+	snprintf(newd, sizeof newd, "%s/example.test/kay/new", root);
+	snprintf(curd, sizeof curd, "%s/example.test/kay/cur", root);
+	static const char msg[] = "Subject: k\r\n\r\nbody\r\n";
+	write_file(spool_path, msg, strlen(msg));
+	CHECK(keyed_once(root, spool_path, false) == 0); /* delivered */
+	CHECK(list_dir(newd, name, sizeof name) == 1);
+	CHECK(strncmp(name, "1700000000.QABCDEF0123456789R1.", 31) == 0);
+	CHECK(keyed_once(root, spool_path, false) == 1); /* the move finds it */
+	CHECK(keyed_once(root, spool_path, true) == 1);	 /* the look finds it */
+	CHECK(list_dir(newd, NULL, 0) == 1);
+	/* A reader moved it to cur/ and flagged it seen. */
+	snprintf(from, sizeof from, "%s/%s", newd, name);
+	snprintf(to, sizeof to, "%s/%s:2,S", curd, name);
+	CHECK(rename(from, to) == 0);
+	CHECK(keyed_once(root, spool_path, true) == 1);
+	CHECK(list_dir(newd, NULL, 0) == 0 && list_dir(curd, NULL, 0) == 1);
+	/* Without the look (a fresh message) the name is not searched for. */
+	CHECK(keyed_once(root, spool_path, false) == 0);
+	CHECK(list_dir(newd, NULL, 0) == 1);
+	rm_rf(dir);
+}
+
 int
 main(void)
 {
@@ -479,5 +532,6 @@ main(void)
 	test_deliver_failures();
 	test_batch_group_sync();
 	test_local_agent();
+	test_keyed_exactly_once();
 	return test_summary("test_maildir");
 }

@@ -189,10 +189,12 @@ test_fields(void)
 	CHECK_STR(cfg.listeners[2].host, "0.0.0.0");
 	CHECK(cfg.listeners[2].port == 2525);
 	CHECK_STR(cfg.listeners[3].host, "127.0.0.1");
-	CHECK_STR(cfg.relayhost, "smtp.example.net:587");
+	CHECK_STR(cfg.relayhost.host, "smtp.example.net");
+	CHECK(cfg.relayhost.port == 587 && !cfg.relayhost.is_ipv6);
 	CHECK_STR(cfg.relay_user, "me");
 	CHECK_STR(cfg.relay_secret_file, "/etc/mp/relay.secret");
-	CHECK_STR(cfg.resolver, "[::1]:5353");
+	CHECK_STR(cfg.resolver.host, "::1");
+	CHECK(cfg.resolver.port == 5353 && cfg.resolver.is_ipv6);
 	CHECK_STR(cfg.run_user, "mailport");
 	CHECK(cfg.message_size_limit == 1024);
 	CHECK(cfg.recipient_limit == 7 && cfg.max_connections == 9);
@@ -276,6 +278,65 @@ test_outbound(void)
 	}
 }
 
+/* relayhost and resolver: parsed once into host and port (issue 12 item 15). */
+static void
+test_hostport(void)
+{
+	static const struct {
+		const char *word;
+		bool names_ok;
+		const char *host; /* NULL: refused */
+		unsigned short port;
+		bool v6;
+		const char *text; /* config_hostport_format */
+	} hp[] = {
+	    {"[2001:db8::1]:2525", true, "2001:db8::1", 2525, true, "[2001:db8::1]:2525"},
+	    {"[2001:DB8:0::1]", true, "2001:db8::1", 0, true, "2001:db8::1"},
+	    {"2001:db8::1", true, "2001:db8::1", 0, true, "2001:db8::1"},
+	    {"[::1]:25", false, "::1", 25, true, "[::1]:25"},
+	    {"SMTP.Example.NET:587", true, "smtp.example.net", 587, false, "smtp.example.net:587"},
+	    {"smtp.example.net", true, "smtp.example.net", 0, false, "smtp.example.net"},
+	    {"192.0.2.7:465", false, "192.0.2.7", 465, false, "192.0.2.7:465"},
+	    {"smtp.example.net", false, NULL, 0, false, NULL}, /* resolver: IPs only */
+	    {"[smtp.example.net]:25", true, NULL, 0, false, NULL},
+	    {"[192.0.2.7]:25", true, NULL, 0, false, NULL},
+	    {"[::1]:0", true, NULL, 0, false, NULL},
+	    {"[::1]:x", true, NULL, 0, false, NULL},
+	    {"[::1", true, NULL, 0, false, NULL},
+	    {"[::1]x", true, NULL, 0, false, NULL},
+	    {"h:", true, NULL, 0, false, NULL},
+	    {"", true, NULL, 0, false, NULL},
+	};
+	for (size_t i = 0; i < sizeof hp / sizeof hp[0]; i++) {
+		struct config_hostport v;
+		bool bad_port;
+		char text[300];
+		int rc = config_hostport_parse(hp[i].word, hp[i].names_ok, &v, &bad_port);
+		CHECK(rc == (hp[i].host ? 0 : -1));
+		if (rc != 0 || hp[i].host == NULL) {
+			if (rc != (hp[i].host ? 0 : -1))
+				printf("  hostport %zu: \"%s\" rc %d\n", i, hp[i].word, rc);
+			continue;
+		}
+		CHECK_STR(v.host, hp[i].host);
+		CHECK(v.port == hp[i].port && v.is_ipv6 == hp[i].v6);
+		config_hostport_format(&v, text, sizeof text);
+		CHECK_STR(text, hp[i].text);
+	}
+	/* The bracket form reaches delivery as host and port, not as text. */
+	struct config cfg;
+	char err[512];
+	config_init(&cfg);
+	CHECK(config_parse(&cfg, BASE "relayhost [2001:db8::1]:2525\n", "f", NULL, err,
+			   sizeof err) == 0);
+	CHECK_STR(cfg.relayhost.host, "2001:db8::1");
+	CHECK(cfg.relayhost.port == 2525);
+	struct config_hostport a = cfg.relayhost, b = a;
+	CHECK(config_hostport_eq(&a, &b));
+	b.port = 25;
+	CHECK(!config_hostport_eq(&a, &b));
+}
+
 int
 main(void)
 {
@@ -284,6 +345,7 @@ main(void)
 	test_table();
 	test_all_errors();
 	test_fields();
+	test_hostport();
 	test_base_dir();
 	return test_summary("test_config");
 }

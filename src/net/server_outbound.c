@@ -1,0 +1,162 @@
+/*
+ * server_outbound: the delivery agents' settings, taken from the config at
+ * start and again on SIGHUP.
+ *
+ * A reload compares the outbound settings with the ones in force and hands
+ * the changed set to the agents (outbound_reconfigure, which applies them
+ * once the deliveries in hand are done), logging by name what was applied.
+ * The one thing a reload cannot do is read a new relayhost password file:
+ * it is the admin's (0600, root) and was read before root was dropped. A
+ * changed login whose file cannot be read now keeps the old login, and the
+ * log says that it needs a restart.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "secret.h"
+#include "server_internal.h"
+#include "str.h"
+
+static bool
+delivery_is_local(const char *domain, void *arg)
+{
+	/* Called from the delivery threads, while a reload may replace the config. */
+	struct server *srv = arg;
+	pthread_mutex_lock(&srv->cfg_lock);
+	bool local = config_is_local_domain(&srv->cfg, domain);
+	pthread_mutex_unlock(&srv->cfg_lock);
+	return local;
+}
+
+static bool
+delivery_requires_tls(const char *domain, void *arg)
+{
+	struct server *srv = arg;
+	pthread_mutex_lock(&srv->cfg_lock);
+	bool required = config_requires_tls(&srv->cfg, domain);
+	pthread_mutex_unlock(&srv->cfg_lock);
+	return required;
+}
+
+bool
+server_is_local_domain(const char *domain, void *srv)
+{
+	return delivery_is_local(domain, srv);
+}
+
+/* The agent's settings from cfg; the password is srv->relay_secret. */
+static void
+fill(struct server *srv, const struct config *cfg, const char *hostname, struct outbound_config *oc)
+{
+	*oc = (struct outbound_config){
+	    .retry = {cfg->retry_interval, cfg->retry_max_interval, cfg->queue_lifetime},
+	    .timeout = cfg->outbound_timeout,
+	    .connections = cfg->outbound_connections,
+	    .connections_per_dest = cfg->outbound_connections_per_dest,
+	    .resolver = cfg->resolver,
+	    .relayhost = cfg->relayhost,
+	    .is_local = delivery_is_local,
+	    .requires_tls = delivery_requires_tls,
+	    .queued = server_queued,
+	    .arg = srv,
+	};
+	str_copy(oc->hostname, sizeof oc->hostname, hostname);
+	str_copy(oc->relay_user, sizeof oc->relay_user, cfg->relay_user);
+	str_copy(oc->relay_secret, sizeof oc->relay_secret, srv->relay_secret);
+	str_copy(oc->relay_cafile, sizeof oc->relay_cafile, cfg->relay_cafile);
+}
+
+struct outbound *
+server_outbound_start(struct server *srv)
+{
+	struct outbound_config oc;
+	fill(srv, &srv->cfg, srv->hostname, &oc);
+	struct outbound *ob = outbound_start(srv->spool, &oc);
+	explicit_bzero(&oc, sizeof oc);
+	return ob;
+}
+
+/* Append name to the space-separated list in out when changed. */
+static void
+note(char *out, size_t size, bool changed, const char *name)
+{
+	if (!changed)
+		return;
+	size_t len = strlen(out);
+	snprintf(out + len, size - len, "%s%s", len ? " " : "", name);
+}
+
+/*
+ * A changed relayhost login: read its password file now. When that fails
+ * (the process is no longer root), cfg keeps the old login.
+ */
+static void
+reload_login(struct server *srv, struct config *cfg)
+{
+	const struct config *old = &srv->cfg;
+	if (strcmp(cfg->relay_user, old->relay_user) == 0 &&
+	    strcmp(cfg->relay_secret_file, old->relay_secret_file) == 0)
+		return;
+	char secret[sizeof srv->relay_secret], err[600];
+	if (!cfg->relay_user[0]) {
+		explicit_bzero(srv->relay_secret, sizeof srv->relay_secret);
+		return;
+	}
+	if (secret_get(SECRET_FILE, cfg->relay_secret_file, secret, sizeof secret, err,
+		       sizeof err) == 0) {
+		memcpy(srv->relay_secret, secret, sizeof secret);
+		explicit_bzero(secret, sizeof secret);
+		return;
+	}
+	char e[800];
+	str_escape(e, sizeof e, err, strlen(err));
+	log_warn("event=reload_needs_restart setting=relayhost-login reason=\"%s\" "
+		 "fix=\"restart mailport to log in to the relay host as %s; until then the "
+		 "old login stays in force\"",
+		 e, cfg->relay_user);
+	str_copy(cfg->relay_user, sizeof cfg->relay_user, old->relay_user);
+	str_copy(cfg->relay_secret_file, sizeof cfg->relay_secret_file, old->relay_secret_file);
+}
+
+void
+server_outbound_reload(struct server *srv, struct config *cfg)
+{
+	const struct config *old = &srv->cfg;
+	char changed[300] = "";
+	reload_login(srv, cfg);
+	note(changed, sizeof changed, !config_hostport_eq(&cfg->relayhost, &old->relayhost),
+	     "relayhost");
+	note(changed, sizeof changed,
+	     strcmp(cfg->relay_user, old->relay_user) != 0 ||
+		 strcmp(cfg->relay_secret_file, old->relay_secret_file) != 0,
+	     "relayhost-login");
+	note(changed, sizeof changed, strcmp(cfg->relay_cafile, old->relay_cafile) != 0,
+	     "relay-cafile");
+	note(changed, sizeof changed, !config_hostport_eq(&cfg->resolver, &old->resolver),
+	     "resolver");
+	note(changed, sizeof changed, cfg->outbound_timeout != old->outbound_timeout,
+	     "outbound-timeout");
+	note(changed, sizeof changed, cfg->outbound_connections != old->outbound_connections,
+	     "outbound-connections");
+	note(changed, sizeof changed,
+	     cfg->outbound_connections_per_dest != old->outbound_connections_per_dest,
+	     "outbound-connections-per-destination");
+	note(changed, sizeof changed, cfg->retry_interval != old->retry_interval, "retry-interval");
+	note(changed, sizeof changed, cfg->retry_max_interval != old->retry_max_interval,
+	     "retry-max-interval");
+	note(changed, sizeof changed, cfg->queue_lifetime != old->queue_lifetime, "queue-lifetime");
+	note(changed, sizeof changed, strcmp(cfg->hostname, old->hostname) != 0, "hostname");
+	if (!changed[0])
+		return;
+	struct outbound_config oc;
+	fill(srv, cfg, cfg->hostname[0] ? cfg->hostname : srv->hostname, &oc);
+	outbound_reconfigure(srv->outbound, &oc);
+	explicit_bzero(&oc, sizeof oc);
+	struct retry_policy retry = {cfg->retry_interval, cfg->retry_max_interval,
+				     cfg->queue_lifetime};
+	local_delivery_set_retry(srv->delivery, &retry);
+	log_info("event=reload_outbound applied=\"%s\" note=\"deliveries in progress finish "
+		 "with the old settings\"",
+		 changed);
+}
