@@ -6,6 +6,7 @@
 #include <sysexits.h>
 
 #include "cmd.h"
+#include "self.h"
 
 static const struct {
 	const char *name;
@@ -18,7 +19,8 @@ static const struct {
     {"send", cmd_send, "submit a message: 587 -> 465 -> 2525, TLS always, explains failures"},
     {"queue", cmd_queue, "list|show ID|flush [ID]|delete ID: the server's queue"},
     {"sendmail", cmd_sendmail, "sendmail-compatible submission (also as argv[0] 'sendmail')"},
-    {"probe", cmd_probe, "test every door: connect, TLS, AUTH, relay, with the fix for each failure"},
+    {"probe", cmd_probe,
+     "test every door: connect, TLS, AUTH, relay, with the fix for each failure"},
     {"verify", cmd_verify, "check addresses: syntax, MX, RCPT probe, catch-all, role, disposable"},
 };
 
@@ -35,6 +37,7 @@ int
 main(int argc, char **argv)
 {
 	/* Installed as sendmail (a link), it is sendmail: cron, PHP mail(), git. */
+	self_set_program(argv[0]);
 	const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 	if (strcmp(prog, "sendmail") == 0)
 		return cmd_sendmail(argc, argv);

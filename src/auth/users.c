@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "self.h"
 #include "str.h"
 #include "xmalloc.h"
 
@@ -142,17 +143,17 @@ check_address(char *addr)
 	return NULL;
 }
 
-/* Checks a crypt(3) hash; NULL if fine, else the problem. */
+static const char HASH_HAS_BLANK[] = "has a blank or a control character in it";
+
+/* Checks a crypt(3) hash; NULL if fine, else the problem (load_line adds the fix). */
 static const char *
 check_hash(const char *hash)
 {
 	if (hash[0] != '$' || strchr(hash + 1, '$') == NULL)
-		return "does not look like a crypt(3) hash (it should start with $y$, $6$ or "
-		       "$2b$); make one with \"mailport passwd\"";
+		return "does not look like a crypt(3) hash (it should start with $y$, $6$ or $2b$)";
 	for (const char *p = hash; *p; p++)
 		if ((unsigned char)*p <= ' ' || *p == 0x7f)
-			return "has a blank or a control character in it; paste the hash that "
-			       "\"mailport passwd\" printed, in one piece";
+			return HASH_HAS_BLANK;
 	/* Every method ends "$...$<encoded hash>", at least 3 '$' in all ($2b$10$...). */
 	size_t dollars = 0;
 	for (const char *p = hash; *p; p++)
@@ -162,18 +163,16 @@ check_hash(const char *hash)
 	    tail[strspn(tail, "./0123456789ABCDEFGHIJKLMNOPQR"
 			      "STUVWXYZabcdefghijklmnopqrstuvwxyz")])
 		return "is cut short or damaged (a crypt(3) hash ends in $ and a long run of "
-		       "letters, digits, '.' and '/'); make a new one with \"mailport passwd\"";
+		       "letters, digits, '.' and '/')";
 	switch (crypt_checksalt(hash)) {
 	case CRYPT_SALT_OK:
 	case CRYPT_SALT_METHOD_LEGACY: /* old but working: still let people log in */
 	case CRYPT_SALT_TOO_CHEAP:
 		return NULL;
 	case CRYPT_SALT_METHOD_DISABLED:
-		return "uses a hash method this system's libcrypt has disabled; make a new hash "
-		       "with \"mailport passwd\"";
+		return "uses a hash method this system's libcrypt has disabled";
 	default:
-		return "is not a valid crypt(3) hash (damaged or cut short?); make a new one with "
-		       "\"mailport passwd\"";
+		return "is not a valid crypt(3) hash (damaged or cut short?)";
 	}
 }
 
@@ -198,20 +197,24 @@ load_line(struct users *u, size_t *cap, char *line, size_t len, const char *path
 	if (colon == NULL) {
 		snprintf(err, err_size,
 			 "%s:%d: expected ADDRESS:HASH, found no ':'; write e.g. "
-			 "\"alice@example.test:$y$...\" (mailport passwd --user "
+			 "\"alice@example.test:$y$...\" (%s passwd --user "
 			 "ADDRESS prints such a line)",
-			 path, lineno);
+			 path, lineno, self_program());
 		return -1;
 	}
 	*colon = '\0';
 	char *addr = trim(s), *hash = trim(colon + 1);
 	const char *problem = check_address(addr);
-	const char *what = "the address";
-	if (problem == NULL && (problem = check_hash(hash)) != NULL)
-		what = "the hash of";
 	if (problem != NULL) {
-		snprintf(err, err_size, "%s:%d: %s \"%s\" %s", path, lineno, what,
+		snprintf(err, err_size, "%s:%d: the address \"%s\" %s", path, lineno,
 			 str_escape(e, sizeof e, addr, strlen(addr)), problem);
+		return -1;
+	}
+	if ((problem = check_hash(hash)) != NULL) {
+		snprintf(err, err_size, "%s:%d: the hash of \"%s\" %s; %s \"%s passwd\"%s", path,
+			 lineno, str_escape(e, sizeof e, addr, strlen(addr)), problem,
+			 problem == HASH_HAS_BLANK ? "paste the hash that" : "make a new one with",
+			 self_program(), problem == HASH_HAS_BLANK ? " printed, in one piece" : "");
 		return -1;
 	}
 	if (u->n == *cap) {
@@ -226,11 +229,18 @@ static void
 open_error(const char *path, char *err, size_t err_size)
 {
 	int e = errno;
-	const char *fix = e == ENOENT ? "create it, e.g. mailport passwd --user you@your.domain >>"
-			  : e == EACCES ? "make it readable by the user mailport runs as:"
-					: "check the \"users\" line of the config and the file";
-	snprintf(err, err_size, "%s: cannot open the users file: %s; %s %s", path, strerror(e), fix,
-		 path);
+	if (e == ENOENT)
+		snprintf(
+		    err, err_size,
+		    "%s: cannot open the users file: %s; create it, e.g. (umask 077; %s passwd "
+		    "--user you@your.domain >> %s)",
+		    path, strerror(e), self_program(), path);
+	else
+		snprintf(err, err_size, "%s: cannot open the users file: %s; %s %s", path,
+			 strerror(e),
+			 e == EACCES ? "make it readable by the user mailport runs as:"
+				     : "check the \"users\" line of the config and the file",
+			 path);
 }
 
 /* Sorted, so an address listed twice sits next to itself. */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "self.h"
 #include "str.h"
 #include "users.h"
 
@@ -32,16 +33,18 @@ static volatile sig_atomic_t tty_changed;
 static void
 passwd_usage(FILE *out)
 {
-	fprintf(out, "usage: mailport passwd [--user ADDRESS]\n"
-		     "\n"
-		     "Reads one password on stdin (without echo on a terminal) and prints its\n"
-		     "crypt(3) hash (yescrypt, $y$) for the users file.\n"
-		     "\n"
-		     "  --user ADDRESS  print the whole users-file line, ADDRESS:HASH, e.g.\n"
-		     "                  mailport passwd --user alice@example.test >> users\n"
-		     "  -h, --help      show this help\n"
-		     "\n"
-		     "exit status: 0 ok, 64 bad usage, 65 empty or unreadable password\n");
+	fprintf(out,
+		"usage: mailport passwd [--user ADDRESS]\n"
+		"\n"
+		"Reads one password on stdin (without echo on a terminal) and prints its\n"
+		"crypt(3) hash (yescrypt, $y$) for the users file.\n"
+		"\n"
+		"  --user ADDRESS  print the whole users-file line, ADDRESS:HASH, e.g.\n"
+		"                  (umask 077; %s passwd --user alice@example.test >> users)\n"
+		"  -h, --help      show this help\n"
+		"\n"
+		"exit status: 0 ok, 64 bad usage, 65 empty or unreadable password\n",
+		self_program());
 }
 
 /* Puts echo back and dies of the same signal, so the shell sees why. */
@@ -101,8 +104,8 @@ read_password(char *pw, size_t *len_r)
 		if (n < 0) {
 			fprintf(stderr,
 				"mailport passwd: cannot read stdin: %s; pipe the password "
-				"in, e.g. printf '%%s\\n' 'secret' | mailport passwd\n",
-				strerror(errno));
+				"in, e.g. printf '%%s\\n' 'secret' | %s passwd\n",
+				strerror(errno), self_program());
 			rc = EX_IOERR;
 			break;
 		}
@@ -190,8 +193,8 @@ cmd_passwd(int argc, char **argv)
 	if (len == 0 || memchr(pw, '\0', len) != NULL) {
 		fprintf(stderr,
 			"mailport passwd: the password is %s; type a password, or pipe "
-			"one in: printf '%%s\\n' 'secret' | mailport passwd\n",
-			len == 0 ? "empty" : "cut by a NUL byte");
+			"one in: printf '%%s\\n' 'secret' | %s passwd\n",
+			len == 0 ? "empty" : "cut by a NUL byte", self_program());
 		rc = EX_DATAERR;
 		goto out;
 	}

@@ -6,7 +6,7 @@ static const struct fix fixes[FIX_COUNT] = {
 		"cannot listen on port %u: permission denied",
 		"ports below 1024 need root",
 		"run mailport serve as root (it drops privileges after binding), or allow it with "
-		"'setcap cap_net_bind_service=+ep build/mailport', or use 'unprivileged-port-offset 10000' "
+		"setcap (the command is below), or use 'unprivileged-port-offset 10000' "
 		"in the config to listen on port+10000 instead"},
 	[FIX_BIND_IN_USE] = {
 		"cannot listen on port %u: address already in use",

@@ -49,3 +49,22 @@ self_hostname(void)
 	pthread_once(&once, read_hostname);
 	return hostname;
 }
+
+static char program[256] = "mailport";
+
+void
+self_set_program(const char *argv0)
+{
+	const char *slash = argv0 ? strrchr(argv0, '/') : NULL;
+	/* On the PATH the bare name works; as sendmail, hints name the real program. */
+	if (slash == NULL || strcmp(slash + 1, "sendmail") == 0 ||
+	    strlen(argv0) >= sizeof program || strpbrk(argv0, " \t'\"\\$`") != NULL)
+		return;
+	strcpy(program, argv0);
+}
+
+const char *
+self_program(void)
+{
+	return program;
+}

@@ -38,6 +38,7 @@
 #include "server_internal.h"
 #include "str.h"
 #include "secret.h"
+#include "self.h"
 #include "tls.h"
 #include "xevent.h"
 #include "xmalloc.h"
@@ -240,6 +241,11 @@ listener_open(struct server *srv, const struct config_listener *cl, struct liste
 			"mailport: %s:%d: listen %s:%u %s: %s (%s)\n  cause: %s\n  fix: %s\n",
 			srv->config_path, cl->line, cl->host, port, cl->policy->name, what,
 			strerror(err), f->cause, fix);
+		char exe[4096];
+		ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+		if (id == FIX_BIND_PRIVILEGED && n > 0)
+			fprintf(stderr, "  setcap: setcap cap_net_bind_service=+ep %.*s\n", (int)n,
+				exe);
 		return -1;
 	}
 	l->srv = srv;
@@ -560,14 +566,22 @@ print_ready(const struct server *srv)
 		fprintf(stderr, "  %-22s %-12s %s\n", srv->listeners[i].name,
 			srv->listeners[i].policy->name, door_summary(srv->listeners[i].policy));
 	const char *domain = srv->cfg.ndomains ? srv->cfg.domains[0] : "example.test";
+	const char *door = "127.0.0.1:587";
+	for (size_t i = 0; i < srv->nlisteners; i++)
+		if (srv->listeners[i].policy->mail_needs_auth &&
+		    !srv->listeners[i].policy->implicit_tls) {
+			door = srv->listeners[i].name;
+			break;
+		}
+	const char *prog = self_program();
 	fprintf(stderr,
-		"\nAdd a user:    mailport passwd --user you@%s >> %s\n"
-		"Send a test:   swaks --server %s --tls --auth-user you@%s --from you@%s "
-		"--to you@%s\n"
+		"\nAdd a user:    (umask 077; %s passwd --user you@%s >> %s)\n"
+		"Send a test:   MP_PW='the password' %s send --server %s --cafile %s "
+		"--user you@%s --password-env MP_PW --from you@%s --to you@%s --body hello\n"
 		"Find it in:    %s/%s/you/new/\n\n",
-		domain, srv->cfg.users_file[0] ? srv->cfg.users_file : "(set 'users FILE' first)",
-		srv->nlisteners ? srv->listeners[srv->nlisteners - 1].name : "127.0.0.1:587",
-		domain, domain, domain, srv->cfg.mailbox_dir, domain);
+		prog, domain,
+		srv->cfg.users_file[0] ? srv->cfg.users_file : "(set 'users FILE' first)", prog,
+		door, srv->tls_cert, domain, domain, domain, srv->cfg.mailbox_dir, domain);
 }
 
 /* Before anything is opened: raise the file limit, and refuse caps it cannot hold. */
