@@ -521,6 +521,8 @@ cmd_data(struct smtp_server *s, struct strv args)
 	reply(s, R_DATA_GO);
 }
 
+static void bdat_chunk_end(struct smtp_server *s);
+
 /* Start reading (or skipping) a BDAT chunk of size octets. */
 static void
 bdat_begin(struct smtp_server *s, uint64_t size, bool last, bool discard, enum reply_id why)
@@ -531,6 +533,13 @@ bdat_begin(struct smtp_server *s, uint64_t size, bool last, bool discard, enum r
 	s->bdat_refusal = why;
 	s->bdat_resume = s->phase;
 	enter(s, P_BDAT);
+	/*
+	 * RFC 3030 2: a chunk may be empty ("BDAT 0 LAST" ends a message). No
+	 * byte will arrive to finish it, so it ends here; waiting for input
+	 * would leave the client without its reply until it sent more.
+	 */
+	if (size == 0)
+		bdat_chunk_end(s);
 }
 
 static void
@@ -842,6 +851,32 @@ feed_data(struct smtp_server *s, const char *p, size_t len)
 	return used;
 }
 
+/* The current chunk has all its octets: reply, or end the message. */
+static void
+bdat_chunk_end(struct smtp_server *s)
+{
+	if (s->bdat_discard) {
+		enter(s, s->bdat_resume);
+		if (s->bdat_refusal != R_COUNT)
+			reply(s, s->bdat_refusal);
+		s->bdat_discard = false;
+		return;
+	}
+	if (s->bdat_last) {
+		smtp_data_scan_end(&s->data); /* a CR ending the last chunk is bare */
+		message_end(s);
+		return;
+	}
+	if (message_doomed(s)) {
+		/* Refuse now rather than read chunks we would throw away. */
+		message_end(s);
+		return;
+	}
+	enter(s, P_BDAT_OPEN);
+	reply(s, R_BDAT_OK, (unsigned long long)s->data.size);
+}
+
+/* Octets of a chunk (bdat_left > 0: an empty chunk never waits for input). */
 static size_t
 feed_bdat(struct smtp_server *s, const char *p, size_t len)
 {
@@ -852,27 +887,8 @@ feed_bdat(struct smtp_server *s, const char *p, size_t len)
 			spool_write(s, p, n);
 	}
 	s->bdat_left -= n;
-	if (s->bdat_left > 0)
-		return n;
-	if (s->bdat_discard) {
-		enter(s, s->bdat_resume);
-		if (s->bdat_refusal != R_COUNT)
-			reply(s, s->bdat_refusal);
-		s->bdat_discard = false;
-		return n;
-	}
-	if (s->bdat_last) {
-		smtp_data_scan_end(&s->data); /* a CR ending the last chunk is bare */
-		message_end(s);
-		return n;
-	}
-	if (message_doomed(s)) {
-		/* Refuse now rather than read chunks we would throw away. */
-		message_end(s);
-		return n;
-	}
-	enter(s, P_BDAT_OPEN);
-	reply(s, R_BDAT_OK, (unsigned long long)s->data.size);
+	if (s->bdat_left == 0)
+		bdat_chunk_end(s);
 	return n;
 }
 
