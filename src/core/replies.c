@@ -73,12 +73,28 @@ static const struct reply_def replies[R_COUNT] = {
 	[R_EHLO_BAD_ARG]    = {501, "5.5.4", "Invalid host name in EHLO/HELO: use a domain name or an address literal like [192.0.2.1]"},
 	[R_BINARYMIME]      = {504, "5.5.4", "BODY=BINARYMIME is not supported: send 8BITMIME or 7BIT"},
 };
+
+/* The refusals that are not protocol errors; every other one is RK_PROTOCOL. */
+static const enum reply_kind kinds[R_COUNT] = {
+	[R_RELAY_DENIED]    = RK_RCPT_VERDICT,
+	[R_NO_SUCH_USER]    = RK_RCPT_VERDICT,
+	[R_TOO_MANY_RCPTS]  = RK_RCPT_VERDICT,
+	[R_AUTH_TEMPFAIL]   = RK_SERVER,
+	[R_SPOOL_FAIL]      = RK_SERVER,
+	[R_SPOOL_FULL]      = RK_SERVER,
+};
 /* clang-format on */
 
 const struct reply_def *
 reply_def(enum reply_id id)
 {
 	return &replies[id];
+}
+
+enum reply_kind
+reply_kind(enum reply_id id)
+{
+	return kinds[id];
 }
 
 void

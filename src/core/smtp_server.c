@@ -8,7 +8,8 @@
  *   the policy gates from cmd_table in one order: phase (503), TLS (530),
  *   AUTH (530), no-arguments (501). Handlers run only after that.
  * - Every reply goes through reply(), the one place that counts errors,
- *   logs refusals and closes the session after too many of them.
+ *   logs refusals and closes the session after too many of them. Only
+ *   protocol errors count (replies.h, enum reply_kind).
  * - Message bytes go to the spool hook as they are decoded, never held.
  */
 #include "smtp_server.h"
@@ -91,7 +92,8 @@ struct smtp_server {
 	unsigned auth_failures;
 
 	unsigned errors;
-	bool input_follows; /* bytes were waiting behind the current line */
+	unsigned rcpt_refusals; /* refused RCPTs this session (see counts_as_error) */
+	bool input_follows;	/* bytes were waiting behind the current line */
 	struct buf out;
 };
 
@@ -133,6 +135,28 @@ close_session(struct smtp_server *s)
 	s->action = SMTP_ACT_CLOSE;
 }
 
+/*
+ * Does this refusal count toward max_errors? Protocol mistakes do. Refused
+ * recipients (unknown, relay, over the recipient limit) are the normal
+ * course of mail and must not cost the accepted recipients their message,
+ * so they count only past an allowance of max_recipients per session (as
+ * Postfix's smtpd_recipient_overshoot_limit): that still ends a dictionary
+ * attack, after max_recipients + max_errors guesses.
+ */
+static bool
+counts_as_error(struct smtp_server *s, enum reply_id id)
+{
+	switch (reply_kind(id)) {
+	case RK_PROTOCOL:
+		return true;
+	case RK_RCPT_VERDICT:
+		return ++s->rcpt_refusals > s->cfg->max_recipients;
+	case RK_SERVER:
+		return false;
+	}
+	return true;
+}
+
 static void
 reply(struct smtp_server *s, enum reply_id id, ...)
 {
@@ -148,7 +172,7 @@ reply(struct smtp_server *s, enum reply_id id, ...)
 	size_t n = s->out.len - start;
 	str_escape(text, sizeof text, s->out.data + start, n >= 2 ? n - 2 : n);
 	slog(s, "event=reject phase=%s reply=\"%s\"", phase_names[s->phase], text);
-	if (def->code == 421 || s->phase == P_CLOSED)
+	if (def->code == 421 || s->phase == P_CLOSED || !counts_as_error(s, id))
 		return;
 	if (++s->errors >= s->cfg->max_errors) {
 		reply_append(&s->out, R_TOO_MANY_ERRORS);
