@@ -40,6 +40,7 @@ static const struct reply_def replies[R_COUNT] = {
 	[R_NEED_RCPT]       = {503, "5.5.1", "Send RCPT TO first"},
 	[R_NO_VALID_RCPT]   = {554, "5.5.1", "No valid recipients"},
 	[R_UNKNOWN_CMD]     = {500, "5.5.1", "Command not recognized: \"%s\""},
+	[R_UNKNOWN_CMD_HIDDEN] = {500, "5.5.1", "Command not recognized (not repeated: it may hold a credential; if AUTH was refused, fix that first)"},
 	[R_ARG_SYNTAX]      = {501, "5.5.4", "Syntax error in parameters: %s"},
 	[R_NO_ARGS]         = {501, "5.5.4", "%s takes no parameters"},
 	[R_EHLO_NEEDS_ARG]  = {501, "5.5.4", "EHLO and HELO need your host name, e.g. EHLO client.example.com"},

@@ -50,8 +50,9 @@ enum reply_id {
 	R_NEED_RCPT,
 	R_NO_VALID_RCPT,
 	R_UNKNOWN_CMD, /* %s the verb, escaped */
-	R_ARG_SYNTAX,  /* %s what is wrong */
-	R_NO_ARGS,     /* %s verb */
+	R_UNKNOWN_CMD_HIDDEN,
+	R_ARG_SYNTAX, /* %s what is wrong */
+	R_NO_ARGS,    /* %s verb */
 	R_EHLO_NEEDS_ARG,
 	R_BAD_ADDRESS, /* %s what is wrong */
 	R_PARAM_UNKNOWN,

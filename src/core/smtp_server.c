@@ -90,6 +90,7 @@ struct smtp_server {
 	const char *auth_mech;
 	struct sasl_creds creds;
 	unsigned auth_failures;
+	bool auth_seen; /* an AUTH command came, accepted or not */
 
 	unsigned errors;
 	unsigned rcpt_refusals; /* refused RCPTs this session (see counts_as_error) */
@@ -798,7 +799,18 @@ dispatch(struct smtp_server *s, struct strv line)
 	for (size_t i = 0; i < sizeof cmd_table / sizeof cmd_table[0]; i++)
 		if (cmd_table[i].verb == cmd.verb)
 			def = &cmd_table[i];
+	if (cmd.verb == SMTP_V_AUTH)
+		s->auth_seen = true;
 	if (def == NULL) {
+		/*
+		 * A client whose AUTH was refused may have pipelined its base64
+		 * user name and password: they arrive here as commands. Such a
+		 * line is neither echoed nor logged (the reply is logged).
+		 */
+		if (s->auth_seen || sasl_looks_like_response(line)) {
+			reply(s, R_UNKNOWN_CMD_HIDDEN);
+			return;
+		}
 		char verb[64];
 		str_escape(verb, sizeof verb, cmd.verb_text.p, cmd.verb_text.len);
 		reply(s, R_UNKNOWN_CMD, verb);
