@@ -289,7 +289,7 @@ message_end(struct smtp_server *s)
 		refusal = R_DATA_NUL;
 	else if (s->data.flags & (DATA_BARE_CR | DATA_BARE_LF))
 		refusal = R_DATA_BARE_LF;
-	else if (s->data.flags & DATA_LONG_LINE)
+	else if (s->data.flags & DATA_HUGE_LINE)
 		refusal = R_DATA_LONG_LINE;
 	else if (s->data.size > s->cfg->max_message_size)
 		refusal = R_SIZE_EXCEEDED;
@@ -310,7 +310,8 @@ message_end(struct smtp_server *s)
 static bool
 message_doomed(const struct smtp_server *s)
 {
-	return s->data.flags || s->data.size > s->cfg->max_message_size || s->spool_failed;
+	return (s->data.flags & DATA_REFUSED) || s->data.size > s->cfg->max_message_size ||
+	       s->spool_failed;
 }
 
 /* ---- command handlers ---- */
@@ -1076,8 +1077,9 @@ smtp_server_commit_done(struct smtp_server *s, enum smtp_commit_result r)
 	s->spooling = false; /* committed or failed: the spool owns it now */
 	if (r == SMTP_COMMIT_OK) {
 		char from[600];
-		slog(s, "id=%s event=accepted from=<%s> nrcpt=%zu size=%" PRIu64, s->qid,
-		     addr_for_log(&s->mail.from, from, sizeof from), s->nrcpts, s->data.size);
+		slog(s, "id=%s event=accepted from=<%s> nrcpt=%zu size=%" PRIu64 "%s", s->qid,
+		     addr_for_log(&s->mail.from, from, sizeof from), s->nrcpts, s->data.size,
+		     s->data.flags & DATA_LONG_LINE ? " long_lines=yes" : "");
 		reply(s, R_QUEUED, s->qid);
 	} else {
 		reply(s, r == SMTP_COMMIT_NO_SPACE ? R_SPOOL_FULL : R_SPOOL_FAIL);
