@@ -370,35 +370,62 @@ put_broken(struct writer *w, const char *p, size_t n)
 	}
 }
 
-/* Where the next delimiter line ("--boundary") starts at or after i; n if none. */
-static size_t
-next_delimiter(const char *p, size_t n, size_t i, const char *boundary)
+/*
+ * RFC 2046 5.1.1: is the line at i a delimiter, "--" boundary ["--"], then
+ * only white space (transport padding)? *closing: it has the "--".
+ */
+static bool
+is_delimiter(const char *p, size_t n, size_t i, const char *boundary, bool *closing)
 {
-	size_t k = strlen(boundary);
+	size_t k = strlen(boundary), le = line_end(p, n, i);
+	size_t end = le >= i + 2 && p[le - 1] == '\n' ? le - 2 : le;
+	if (end - i < k + 2 || p[i] != '-' || p[i + 1] != '-' || memcmp(p + i + 2, boundary, k))
+		return false;
+	size_t j = i + 2 + k;
+	*closing = end - j >= 2 && p[j] == '-' && p[j + 1] == '-';
+	for (j += *closing ? 2 : 0; j < end; j++)
+		if (!is_wsp(p[j]))
+			return false;
+	return true;
+}
+
+/* Where the next delimiter line starts at or after i; n if none. */
+static size_t
+next_delimiter(const char *p, size_t n, size_t i, const char *boundary, bool *closing)
+{
 	for (; i < n; i = line_end(p, n, i))
-		if (n - i >= k + 2 && p[i] == '-' && p[i + 1] == '-' &&
-		    memcmp(p + i + 2, boundary, k) == 0)
+		if (is_delimiter(p, n, i, boundary, closing))
 			return i;
 	return n;
+}
+
+/* A delimiter line, its transport padding dropped (it may be long). */
+static void
+put_delimiter(struct writer *w, const char *boundary, bool closing, bool crlf)
+{
+	put(w, "--", 2);
+	put(w, boundary, strlen(boundary));
+	if (closing)
+		put(w, "--", 2);
+	if (crlf)
+		put(w, "\r\n", 2);
 }
 
 /* RFC 2046 5.1.1: the CRLF before a delimiter belongs to the delimiter. */
 static void
 put_multipart_body(struct writer *w, const char *p, size_t n, const char *boundary)
 {
-	size_t k = strlen(boundary);
-	size_t d = next_delimiter(p, n, 0, boundary);
+	bool closing = false;
+	size_t d = next_delimiter(p, n, 0, boundary, &closing);
 	put_broken(w, p, d); /* the preamble, its last CRLF included */
 	while (d < n) {
 		size_t e = line_end(p, n, d);
-		bool closing = n - d >= k + 4 && memcmp(p + d + 2 + k, "--", 2) == 0;
+		put_delimiter(w, boundary, closing, p[e - 1] == '\n');
 		if (closing) {
-			put(w, p + d, e - d);
 			put_broken(w, p + e, n - e); /* the epilogue */
 			return;
 		}
-		put(w, p + d, e - d);
-		size_t d2 = next_delimiter(p, n, e, boundary);
+		size_t d2 = next_delimiter(p, n, e, boundary, &closing);
 		size_t part_end = d2 < n && d2 >= e + 2 ? d2 - 2 : d2;
 		put_entity(w, p + e, part_end - e, false);
 		put(w, p + part_end, d2 - part_end);

@@ -233,6 +233,29 @@ test_headers_and_base64(struct buf *out)
 	free(words);
 }
 
+/* Found by the fuzzer: a line that starts like a delimiter but is not one. */
+static void
+test_delimiters(struct buf *out)
+{
+	char *pad = long_text(1200, 'q');
+	char msg[4000];
+	memset(pad, ' ', 1200); /* transport padding after a real delimiter */
+	snprintf(msg, sizeof msg,
+		 "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b%s\r\n\r\nx\r\n--b--\r\n",
+		 pad);
+	CHECK(fix(msg, out) == LL_REENCODED);
+	CHECK(lines_fit(out));
+	buf_append(out, "", 1);
+	CHECK(strstr(out->data, "\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n") != NULL);
+	memset(pad, 'z', 1200); /* "--bzzz...": part of the text, not a delimiter */
+	snprintf(msg, sizeof msg,
+		 "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\n--b%s\r\n--b--\r\n",
+		 pad);
+	CHECK(fix(msg, out) == LL_REENCODED);
+	CHECK(lines_fit(out));
+	free(pad);
+}
+
 static void
 test_limits(void)
 {
@@ -260,6 +283,7 @@ main(void)
 	test_multipart(&out);
 	test_signed(&out);
 	test_headers_and_base64(&out);
+	test_delimiters(&out);
 	test_limits();
 	buf_free(&out);
 	return test_summary("test_long_lines");
