@@ -40,6 +40,7 @@ static const struct reply_def replies[R_COUNT] = {
 	[R_NEED_RCPT]       = {503, "5.5.1", "Send RCPT TO first"},
 	[R_NO_VALID_RCPT]   = {554, "5.5.1", "No valid recipients"},
 	[R_UNKNOWN_CMD]     = {500, "5.5.1", "Command not recognized: \"%s\""},
+	[R_UNKNOWN_CMD_HIDDEN] = {500, "5.5.1", "Command not recognized (not repeated: it may hold a credential; if AUTH was refused, fix that first)"},
 	[R_ARG_SYNTAX]      = {501, "5.5.4", "Syntax error in parameters: %s"},
 	[R_NO_ARGS]         = {501, "5.5.4", "%s takes no parameters"},
 	[R_EHLO_NEEDS_ARG]  = {501, "5.5.4", "EHLO and HELO need your host name, e.g. EHLO client.example.com"},
@@ -53,7 +54,7 @@ static const struct reply_def replies[R_COUNT] = {
 	[R_SENDER_NOT_OWNED]= {553, "5.7.1", "Sender address rejected: not owned by user %s; use your own address (a +tag is fine)"},
 	[R_NEED_SMTPUTF8]   = {553, "5.6.7", "Address has non-ASCII characters: add SMTPUTF8 to MAIL FROM"},
 	[R_DATA_BARE_LF]    = {550, "5.6.0", "Message refused: bare CR or LF in the message; every line must end with CRLF (RFC 5321 2.3.8)"},
-	[R_DATA_LONG_LINE]  = {550, "5.6.0", "Message refused: a line is longer than 1000 octets (RFC 5321 4.5.3.1.6); encode the body as quoted-printable or base64"},
+	[R_DATA_LONG_LINE]  = {550, "5.6.0", "Message refused: a line is longer than 1 MiB (1048576 octets); encode the body as quoted-printable or base64"},
 	[R_DATA_NUL]        = {550, "5.6.0", "Message refused: NUL byte in the message; send binary content as a base64 MIME part"},
 	[R_PIPELINE_SYNC]   = {554, "5.5.0", "Protocol error: message data sent before the 354 reply to DATA (RFC 2920 3.1), closing connection"},
 	[R_LINE_TOO_LONG]   = {500, "5.5.6", "Command line too long (limit 512 octets)"},
@@ -73,12 +74,28 @@ static const struct reply_def replies[R_COUNT] = {
 	[R_EHLO_BAD_ARG]    = {501, "5.5.4", "Invalid host name in EHLO/HELO: use a domain name or an address literal like [192.0.2.1]"},
 	[R_BINARYMIME]      = {504, "5.5.4", "BODY=BINARYMIME is not supported: send 8BITMIME or 7BIT"},
 };
+
+/* The refusals that are not protocol errors; every other one is RK_PROTOCOL. */
+static const enum reply_kind kinds[R_COUNT] = {
+	[R_RELAY_DENIED]    = RK_RCPT_VERDICT,
+	[R_NO_SUCH_USER]    = RK_RCPT_VERDICT,
+	[R_TOO_MANY_RCPTS]  = RK_RCPT_VERDICT,
+	[R_AUTH_TEMPFAIL]   = RK_SERVER,
+	[R_SPOOL_FAIL]      = RK_SERVER,
+	[R_SPOOL_FULL]      = RK_SERVER,
+};
 /* clang-format on */
 
 const struct reply_def *
 reply_def(enum reply_id id)
 {
 	return &replies[id];
+}
+
+enum reply_kind
+reply_kind(enum reply_id id)
+{
+	return kinds[id];
 }
 
 void

@@ -50,8 +50,9 @@ enum reply_id {
 	R_NEED_RCPT,
 	R_NO_VALID_RCPT,
 	R_UNKNOWN_CMD, /* %s the verb, escaped */
-	R_ARG_SYNTAX,  /* %s what is wrong */
-	R_NO_ARGS,     /* %s verb */
+	R_UNKNOWN_CMD_HIDDEN,
+	R_ARG_SYNTAX, /* %s what is wrong */
+	R_NO_ARGS,    /* %s verb */
 	R_EHLO_NEEDS_ARG,
 	R_BAD_ADDRESS, /* %s what is wrong */
 	R_PARAM_UNKNOWN,
@@ -85,6 +86,19 @@ enum reply_id {
 	R_COUNT,
 };
 
+/*
+ * Whether a refusal counts toward the session's error limit (421 "Too many
+ * errors"). Only a client's protocol mistakes do; a verdict on a
+ * well-formed recipient is the normal course of mail (RFC 5321 4.5.3.1.10:
+ * the client retries recipients refused with 452), and our own temporary
+ * trouble is not the client's fault.
+ */
+enum reply_kind {
+	RK_PROTOCOL = 0, /* the default: counts */
+	RK_RCPT_VERDICT, /* counts only once a session has had many (see smtp_server.c) */
+	RK_SERVER,	 /* our own temporary failure: never counts */
+};
+
 struct reply_def {
 	int code;
 	const char *esc; /* "" when the code has none (220, 334, 354) */
@@ -92,6 +106,8 @@ struct reply_def {
 };
 
 const struct reply_def *reply_def(enum reply_id id);
+/* How a refusal counts (meaningful for codes >= 400). */
+enum reply_kind reply_kind(enum reply_id id);
 
 /* Append "code esc text\r\n" (the one conversion in text filled from ...). */
 void reply_append(struct buf *out, enum reply_id id, ...);

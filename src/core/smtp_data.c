@@ -37,14 +37,24 @@ smtp_data_init(struct smtp_data *d)
 	d->size = 0;
 }
 
+/* One more octet in the current line: past 998 it is long, past the hard cap huge. */
+static void
+count_octet(struct smtp_data *d)
+{
+	if (++d->line_len > DATA_LINE_MAX) {
+		d->flags |= DATA_LONG_LINE;
+		if (d->line_len > DATA_LINE_HARD_MAX)
+			d->flags |= DATA_HUGE_LINE;
+	}
+}
+
 /* One octet of line content (everything but a line-ending CRLF). */
 static void
 put_content(struct smtp_data *d, char *out, size_t *o, char c)
 {
 	out[(*o)++] = c;
 	d->size++;
-	if (++d->line_len > DATA_LINE_MAX)
-		d->flags |= DATA_LONG_LINE;
+	count_octet(d);
 }
 
 /* The flags a content byte raises by itself; a bare CR is found by its successor. */
@@ -139,16 +149,14 @@ smtp_data_scan(struct smtp_data *d, const char *p, size_t n)
 				continue;
 			}
 			d->flags |= DATA_BARE_CR;
-			if (++d->line_len > DATA_LINE_MAX)
-				d->flags |= DATA_LONG_LINE;
+			count_octet(d);
 		}
 		if (p[i] == '\r') {
 			d->state = S_CR;
 			continue;
 		}
 		note_byte(d, p[i]);
-		if (++d->line_len > DATA_LINE_MAX)
-			d->flags |= DATA_LONG_LINE;
+		count_octet(d);
 	}
 }
 
@@ -157,8 +165,7 @@ smtp_data_scan_end(struct smtp_data *d)
 {
 	if (d->state == S_CR) {
 		d->flags |= DATA_BARE_CR;
-		if (++d->line_len > DATA_LINE_MAX)
-			d->flags |= DATA_LONG_LINE;
+		count_octet(d);
 	}
 	d->state = S_DONE;
 }

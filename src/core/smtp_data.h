@@ -5,9 +5,11 @@
  * unstuffed, with CRLF line ends as received. The message ends with
  * CRLF "." CRLF and with nothing else: a "." line after a bare LF or a bare
  * CR does not end it (the smuggling family, CVE-2023-51764). Bare CR, bare
- * LF, NUL and lines over 1000 octets (4.5.3.1.6) are remembered as flags
- * while decoding continues to the real end, so that the caller can refuse
- * the message with a 5xx reply and stay in step with the client.
+ * LF, NUL, lines over 1000 octets (4.5.3.1.6) and lines over the hard cap
+ * are remembered as flags while decoding continues to the real end, so
+ * that the caller can refuse the message with a 5xx reply and stay in step
+ * with the client. A long line is only noted: real mail has them (HTML
+ * newsletters), and whoever relays it re-encodes it (long_lines.h).
  *
  * The decoder holds no input: what it cannot yet decide about (a CR at the
  * end of a chunk, a line start ".") is kept in its small state, so any
@@ -25,9 +27,19 @@
 enum {
 	DATA_BARE_CR = 1,
 	DATA_BARE_LF = 2,
-	DATA_LONG_LINE = 4, /* a line over 1000 octets including CRLF */
+	DATA_LONG_LINE = 4, /* a line over 1000 octets including CRLF: noted, not refused */
 	DATA_NUL = 8,
+	DATA_HUGE_LINE = 16, /* a line over DATA_LINE_HARD_MAX octets */
 };
+/* The flags that make a message unacceptable. */
+#define DATA_REFUSED (DATA_BARE_CR | DATA_BARE_LF | DATA_NUL | DATA_HUGE_LINE)
+
+/*
+ * The longest line accepted, CRLF excluded. Everything streams, so this
+ * bounds what a line-oriented reader downstream (a mail client, a filter)
+ * must hold, not our memory; 1 MiB passes minified HTML.
+ */
+#define DATA_LINE_HARD_MAX (1024u * 1024u)
 
 struct smtp_data {
 	int state;	 /* private */

@@ -123,3 +123,24 @@ sasl_login_decode(struct strv b64, char *field, size_t size)
 	wipe_free(m, cap);
 	return err;
 }
+
+bool
+sasl_looks_like_response(struct strv line)
+{
+	size_t i = 0;
+	if (line.len == 0)
+		return false;
+	for (; i < line.len && line.p[i] != '='; i++) {
+		char c = line.p[i];
+		bool alpha =
+		    (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+		if (!alpha && c != '+' && c != '/')
+			return false;
+	}
+	/* At most two '=' of padding, and only at the end. */
+	size_t pad = line.len - i;
+	for (; i < line.len; i++)
+		if (line.p[i] != '=')
+			return false;
+	return pad <= 2 && pad < line.len;
+}

@@ -35,6 +35,13 @@ enum sasl_err {
 enum sasl_err sasl_plain_decode(struct strv b64, struct sasl_creds *creds_r);
 /* LOGIN step: decode one base64 line into a NUL-free field (user or password). */
 enum sasl_err sasl_login_decode(struct strv b64, char *field, size_t size);
+/*
+ * Could this command line be a SASL response (a user name or password in
+ * base64)? True for one word made only of the base64 alphabet, padded or
+ * not. The server never echoes or logs such a line when it is not a
+ * command it knows.
+ */
+bool sasl_looks_like_response(struct strv line);
 /* Overwrite secrets so they do not linger in memory. */
 void sasl_creds_wipe(struct sasl_creds *c);
 /* Explicit wipe that the compiler may not remove. */

@@ -8,7 +8,8 @@
  *   the policy gates from cmd_table in one order: phase (503), TLS (530),
  *   AUTH (530), no-arguments (501). Handlers run only after that.
  * - Every reply goes through reply(), the one place that counts errors,
- *   logs refusals and closes the session after too many of them.
+ *   logs refusals and closes the session after too many of them. Only
+ *   protocol errors count (replies.h, enum reply_kind).
  * - Message bytes go to the spool hook as they are decoded, never held.
  */
 #include "smtp_server.h"
@@ -89,9 +90,11 @@ struct smtp_server {
 	const char *auth_mech;
 	struct sasl_creds creds;
 	unsigned auth_failures;
+	bool auth_seen; /* an AUTH command came, accepted or not */
 
 	unsigned errors;
-	bool input_follows; /* bytes were waiting behind the current line */
+	unsigned rcpt_refusals; /* refused RCPTs this session (see counts_as_error) */
+	bool input_follows;	/* bytes were waiting behind the current line */
 	struct buf out;
 };
 
@@ -133,6 +136,28 @@ close_session(struct smtp_server *s)
 	s->action = SMTP_ACT_CLOSE;
 }
 
+/*
+ * Does this refusal count toward max_errors? Protocol mistakes do. Refused
+ * recipients (unknown, relay, over the recipient limit) are the normal
+ * course of mail and must not cost the accepted recipients their message,
+ * so they count only past an allowance of max_recipients per session (as
+ * Postfix's smtpd_recipient_overshoot_limit): that still ends a dictionary
+ * attack, after max_recipients + max_errors guesses.
+ */
+static bool
+counts_as_error(struct smtp_server *s, enum reply_id id)
+{
+	switch (reply_kind(id)) {
+	case RK_PROTOCOL:
+		return true;
+	case RK_RCPT_VERDICT:
+		return ++s->rcpt_refusals > s->cfg->max_recipients;
+	case RK_SERVER:
+		return false;
+	}
+	return true;
+}
+
 static void
 reply(struct smtp_server *s, enum reply_id id, ...)
 {
@@ -148,7 +173,7 @@ reply(struct smtp_server *s, enum reply_id id, ...)
 	size_t n = s->out.len - start;
 	str_escape(text, sizeof text, s->out.data + start, n >= 2 ? n - 2 : n);
 	slog(s, "event=reject phase=%s reply=\"%s\"", phase_names[s->phase], text);
-	if (def->code == 421 || s->phase == P_CLOSED)
+	if (def->code == 421 || s->phase == P_CLOSED || !counts_as_error(s, id))
 		return;
 	if (++s->errors >= s->cfg->max_errors) {
 		reply_append(&s->out, R_TOO_MANY_ERRORS);
@@ -264,7 +289,7 @@ message_end(struct smtp_server *s)
 		refusal = R_DATA_NUL;
 	else if (s->data.flags & (DATA_BARE_CR | DATA_BARE_LF))
 		refusal = R_DATA_BARE_LF;
-	else if (s->data.flags & DATA_LONG_LINE)
+	else if (s->data.flags & DATA_HUGE_LINE)
 		refusal = R_DATA_LONG_LINE;
 	else if (s->data.size > s->cfg->max_message_size)
 		refusal = R_SIZE_EXCEEDED;
@@ -285,7 +310,8 @@ message_end(struct smtp_server *s)
 static bool
 message_doomed(const struct smtp_server *s)
 {
-	return s->data.flags || s->data.size > s->cfg->max_message_size || s->spool_failed;
+	return (s->data.flags & DATA_REFUSED) || s->data.size > s->cfg->max_message_size ||
+	       s->spool_failed;
 }
 
 /* ---- command handlers ---- */
@@ -521,6 +547,8 @@ cmd_data(struct smtp_server *s, struct strv args)
 	reply(s, R_DATA_GO);
 }
 
+static void bdat_chunk_end(struct smtp_server *s);
+
 /* Start reading (or skipping) a BDAT chunk of size octets. */
 static void
 bdat_begin(struct smtp_server *s, uint64_t size, bool last, bool discard, enum reply_id why)
@@ -531,6 +559,13 @@ bdat_begin(struct smtp_server *s, uint64_t size, bool last, bool discard, enum r
 	s->bdat_refusal = why;
 	s->bdat_resume = s->phase;
 	enter(s, P_BDAT);
+	/*
+	 * RFC 3030 2: a chunk may be empty ("BDAT 0 LAST" ends a message). No
+	 * byte will arrive to finish it, so it ends here; waiting for input
+	 * would leave the client without its reply until it sent more.
+	 */
+	if (size == 0)
+		bdat_chunk_end(s);
 }
 
 static void
@@ -765,7 +800,18 @@ dispatch(struct smtp_server *s, struct strv line)
 	for (size_t i = 0; i < sizeof cmd_table / sizeof cmd_table[0]; i++)
 		if (cmd_table[i].verb == cmd.verb)
 			def = &cmd_table[i];
+	if (cmd.verb == SMTP_V_AUTH)
+		s->auth_seen = true;
 	if (def == NULL) {
+		/*
+		 * A client whose AUTH was refused may have pipelined its base64
+		 * user name and password: they arrive here as commands. Such a
+		 * line is neither echoed nor logged (the reply is logged).
+		 */
+		if (s->auth_seen || sasl_looks_like_response(line)) {
+			reply(s, R_UNKNOWN_CMD_HIDDEN);
+			return;
+		}
 		char verb[64];
 		str_escape(verb, sizeof verb, cmd.verb_text.p, cmd.verb_text.len);
 		reply(s, R_UNKNOWN_CMD, verb);
@@ -842,6 +888,32 @@ feed_data(struct smtp_server *s, const char *p, size_t len)
 	return used;
 }
 
+/* The current chunk has all its octets: reply, or end the message. */
+static void
+bdat_chunk_end(struct smtp_server *s)
+{
+	if (s->bdat_discard) {
+		enter(s, s->bdat_resume);
+		if (s->bdat_refusal != R_COUNT)
+			reply(s, s->bdat_refusal);
+		s->bdat_discard = false;
+		return;
+	}
+	if (s->bdat_last) {
+		smtp_data_scan_end(&s->data); /* a CR ending the last chunk is bare */
+		message_end(s);
+		return;
+	}
+	if (message_doomed(s)) {
+		/* Refuse now rather than read chunks we would throw away. */
+		message_end(s);
+		return;
+	}
+	enter(s, P_BDAT_OPEN);
+	reply(s, R_BDAT_OK, (unsigned long long)s->data.size);
+}
+
+/* Octets of a chunk (bdat_left > 0: an empty chunk never waits for input). */
 static size_t
 feed_bdat(struct smtp_server *s, const char *p, size_t len)
 {
@@ -852,27 +924,8 @@ feed_bdat(struct smtp_server *s, const char *p, size_t len)
 			spool_write(s, p, n);
 	}
 	s->bdat_left -= n;
-	if (s->bdat_left > 0)
-		return n;
-	if (s->bdat_discard) {
-		enter(s, s->bdat_resume);
-		if (s->bdat_refusal != R_COUNT)
-			reply(s, s->bdat_refusal);
-		s->bdat_discard = false;
-		return n;
-	}
-	if (s->bdat_last) {
-		smtp_data_scan_end(&s->data); /* a CR ending the last chunk is bare */
-		message_end(s);
-		return n;
-	}
-	if (message_doomed(s)) {
-		/* Refuse now rather than read chunks we would throw away. */
-		message_end(s);
-		return n;
-	}
-	enter(s, P_BDAT_OPEN);
-	reply(s, R_BDAT_OK, (unsigned long long)s->data.size);
+	if (s->bdat_left == 0)
+		bdat_chunk_end(s);
 	return n;
 }
 
@@ -1024,8 +1077,9 @@ smtp_server_commit_done(struct smtp_server *s, enum smtp_commit_result r)
 	s->spooling = false; /* committed or failed: the spool owns it now */
 	if (r == SMTP_COMMIT_OK) {
 		char from[600];
-		slog(s, "id=%s event=accepted from=<%s> nrcpt=%zu size=%" PRIu64, s->qid,
-		     addr_for_log(&s->mail.from, from, sizeof from), s->nrcpts, s->data.size);
+		slog(s, "id=%s event=accepted from=<%s> nrcpt=%zu size=%" PRIu64 "%s", s->qid,
+		     addr_for_log(&s->mail.from, from, sizeof from), s->nrcpts, s->data.size,
+		     s->data.flags & DATA_LONG_LINE ? " long_lines=yes" : "");
 		reply(s, R_QUEUED, s->qid);
 	} else {
 		reply(s, r == SMTP_COMMIT_NO_SPACE ? R_SPOOL_FULL : R_SPOOL_FAIL);

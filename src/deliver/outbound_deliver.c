@@ -26,6 +26,7 @@
 #include "date.h"
 #include "dns.h"
 #include "log.h"
+#include "long_lines.h"
 #include "outbound_int.h"
 #include "smtp_addr.h"
 #include "str.h"
@@ -571,6 +572,34 @@ bounce(struct outbound *ob, const struct spool_entry *e, const struct buf *body,
 
 /* ---- one message ---- */
 
+/*
+ * RFC 5321 4.5.3.1.6: no line over 998 octets leaves here. A message that
+ * has one (accepted, as real mail has them) is re-encoded (long_lines.h);
+ * one that cannot be without breaking its signature, or at all, is
+ * returned to the sender: false, every recipient failed.
+ */
+static bool
+fit_lines(const struct spool_entry *e, struct buf *body, struct rcpt_outcome *out, size_t n)
+{
+	struct buf fixed;
+	buf_init(&fixed, BODY_MAX);
+	enum long_lines_rc rc =
+	    long_lines_fix((struct strv){body->data ? body->data : "", body->len}, &fixed);
+	if (rc == LL_REENCODED) {
+		log_info("id=%s event=reencoded reason=long_lines size=%zu new_size=%zu", e->id,
+			 body->len, fixed.len);
+		buf_free(body);
+		*body = fixed;
+		return true;
+	}
+	buf_free(&fixed);
+	if (rc == LL_UNCHANGED)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		set_outcome(&out[i], RS_FAILED, "5.6.3", long_lines_reason(rc));
+	return false;
+}
+
 static void
 log_outcome(const struct spool_entry *e, const struct rcpt_outcome *o, int64_t now)
 {
@@ -658,7 +687,8 @@ outbound_process(struct worker *w, const char *qid, bool force)
 	w->aborted = false;
 	w->blocked_on[0] = '\0';
 	if (n > 0 && read_body(&e, &body) == 0) {
-		size_t deferred = deliver_remote(w, &e, &body, out, n);
+		size_t deferred =
+		    fit_lines(&e, &body, out, n) ? deliver_remote(w, &e, &body, out, n) : 0;
 		rs.attempts = scheduled ? rs.attempts + 1 : 1;
 		str_copy(rs.id, sizeof rs.id, qid);
 		int64_t next = now;

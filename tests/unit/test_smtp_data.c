@@ -251,6 +251,17 @@ test_scan(void)
 	smtp_data_scan(&d, chunk, 500);
 	smtp_data_scan(&d, chunk, 499);
 	CHECK(d.flags == DATA_LONG_LINE);
+
+	/* A long line is only noted; past the hard cap it is huge (refused). */
+	size_t left = DATA_LINE_HARD_MAX - 999;
+	for (; left >= sizeof chunk; left -= sizeof chunk)
+		smtp_data_scan(&d, chunk, sizeof chunk);
+	smtp_data_scan(&d, chunk, left);
+	CHECK(d.flags == DATA_LONG_LINE);
+	smtp_data_scan(&d, "y", 1);
+	CHECK(d.flags == (DATA_LONG_LINE | DATA_HUGE_LINE));
+	smtp_data_scan(&d, "\r\n", 2);
+	CHECK((d.flags & DATA_REFUSED) == DATA_HUGE_LINE);
 }
 
 static void

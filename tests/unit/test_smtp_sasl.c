@@ -156,6 +156,28 @@ test_wipe(void)
 	CHECK(memcmp(secret, "\0\0\0\0\0\0\0\0", 8) == 0);
 }
 
+/* Lines that may be a pipelined credential are never echoed or logged. */
+static void
+test_looks_like_response(void)
+{
+	static const char *const yes[] = {
+	    "dXNlcg==",	   /* "user", padded */
+	    "cGFzc3dvcmQ", /* "password", unpadded */
+	    "cw=",	   /* short, one pad */
+	    "YWxpY2VAZXhhbXBsZS50ZXN0",
+	    "a+b/c",
+	    "FROBNICATE",
+	    "QUIT2",
+	};
+	static const char *const no[] = {
+	    "", "=", "==", "a===", "ab=c", "FROB now", "HELO-x", "dXNlcg== x", "pass:word", "€",
+	};
+	for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+		CHECK(sasl_looks_like_response((struct strv){yes[i], strlen(yes[i])}));
+	for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+		CHECK(!sasl_looks_like_response((struct strv){no[i], strlen(no[i])}));
+}
+
 int
 main(void)
 {
@@ -164,5 +186,6 @@ main(void)
 	test_plain_special();
 	test_login();
 	test_wipe();
+	test_looks_like_response();
 	return test_summary("test_smtp_sasl");
 }
