@@ -31,6 +31,7 @@
 
 #include "auth_cache.h"
 #include "config_load.h"
+#include "elapsed.h"
 #include "fixes.h"
 #include "log.h"
 #include "server_internal.h"
@@ -125,24 +126,10 @@ server_users_get(struct server *srv)
 #define AUTH_PENALTY_MEMORY 600
 
 unsigned
-server_auth_failed(struct server *srv, const char *addr)
+server_auth_failed(struct server *srv, const char *key)
 {
-	time_t now = time(NULL);
-	struct auth_penalty *slot = NULL, *oldest = &srv->penalties[0];
-	for (size_t i = 0; i < AUTH_PENALTY_SLOTS; i++) {
-		struct auth_penalty *p = &srv->penalties[i];
-		if (p->failures && strcmp(p->addr, addr) == 0)
-			slot = p;
-		if (p->last < oldest->last)
-			oldest = p;
-	}
-	if (slot == NULL || now - slot->last > AUTH_PENALTY_MEMORY) {
-		slot = slot ? slot : oldest;
-		str_copy(slot->addr, sizeof slot->addr, addr);
-		slot->failures = 0;
-	}
-	slot->last = now;
-	return ++slot->failures;
+	/* Monotonic seconds: a change of the wall clock neither forgets nor prolongs. */
+	return penalty_note(srv->penalties, key, (time_t)(elapsed_now_ms() / 1000));
 }
 
 /* ---- listeners ---- */
@@ -240,6 +227,7 @@ listener_open(struct server *srv, const struct config_listener *cl, struct liste
 	}
 	l->srv = srv;
 	l->policy = cl->policy;
+	l->conf = *cl;
 	snprintf(l->name, sizeof l->name, strchr(cl->host, ':') ? "[%s]:%u" : "%s:%u", cl->host,
 		 port);
 	l->evl = evconnlistener_new(srv->base, on_accept, l,
@@ -447,6 +435,8 @@ server_reload(struct server *srv)
 	if (!same_doors)
 		log_warn("event=reload_listen_changed fix=\"restart mailport to listen on the new "
 			 "ports; the old ones stay open until then\"");
+	for (size_t i = 0; same_doors && i < srv->nlisteners; i++)
+		srv->listeners[i].conf = cfg.listeners[i]; /* a new cap applies at once */
 	unsigned offset = srv->cfg.unprivileged_port_offset;
 	pthread_mutex_lock(&srv->cfg_lock);
 	srv->cfg = cfg;
@@ -641,6 +631,7 @@ server_start(struct server *srv)
 	event_add(srv->spool_ev, NULL);
 	srv->worker = worker_new(srv->base, 2);
 	srv->auth_cache = auth_cache_new(AUTH_CACHE_TTL, AUTH_CACHE_SLOTS);
+	srv->penalties = penalty_new(AUTH_PENALTY_SLOTS, AUTH_PENALTY_MEMORY);
 	srv->delivery =
 	    local_delivery_start(srv->spool, srv->cfg.mailbox_dir, delivery_is_local, srv);
 	srv->outbound = outbound_from_config(srv);
@@ -675,6 +666,7 @@ server_stop(struct server *srv)
 		event_free(srv->flush_ev);
 	server_users_put(&srv->users);
 	auth_cache_free(&srv->auth_cache);
+	penalty_free(&srv->penalties);
 	explicit_bzero(srv->relay_secret, sizeof srv->relay_secret);
 	if (srv->tls)
 		SSL_CTX_free(srv->tls);

@@ -10,7 +10,21 @@
  * STARTTLS swaps the plain bufferevent for a TLS one on the same socket.
  * Reading is switched off the moment the command is seen and what was
  * already buffered is discarded, so nothing sent before the handshake can
- * be read as a command over TLS (RFC 3207 4.2, CVE-2011-0411).
+ * be read as a command over TLS (RFC 3207 4.2, CVE-2011-0411). The 220
+ * must leave in plaintext first: when the socket does not take it at once
+ * (a client that does not read), the swap waits for on_write, never in a
+ * blocking loop, so one such client cannot stall the others.
+ *
+ * Deadlines do not move with every byte (a client sending one byte every
+ * few seconds would otherwise hold a session forever): one timer bounds
+ * the whole wait for a command line (command-timeout from the previous
+ * reply), the data phase (data-timeout plus one second per min-data-rate
+ * bytes, Postfix's smtpd_min_data_rate) and the TLS handshake
+ * (tls-handshake-timeout). libevent's idle timeouts stay as the bound on
+ * one silent read or a write the client does not take.
+ *
+ * Every session end leaves one log line, event=disconnect with a reason
+ * (the core's, or one of ours), so a connection never vanishes unlogged.
  *
  * On the implicit-TLS door the first byte is peeked before any TLS state
  * exists: a TLS ClientHello starts with 0x16; anything else is a plaintext
@@ -23,6 +37,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -39,7 +54,9 @@
 #include <openssl/err.h>
 
 #include "auth_cache.h"
+#include "client_key.h"
 #include "date.h"
+#include "elapsed.h"
 #include "fixes.h"
 #include "log.h"
 #include "replies.h"
@@ -67,12 +84,16 @@ struct auth_job {
 	bool ok;
 };
 
+/* Which deadline runs (see on_deadline). */
+enum session_clock { CLOCK_NONE, CLOCK_COMMAND, CLOCK_DATA, CLOCK_HANDSHAKE };
+
 struct session {
 	struct server *srv;
 	struct listener *l;
 	struct session *prev, *next;
 	char id[20];
 	char addr[INET6_ADDRSTRLEN];
+	char key[CLIENT_KEY_SIZE]; /* what per-client limits count: the address, or its /64 */
 	unsigned short port;
 	evutil_socket_t fd;
 	struct bufferevent *bev;
@@ -94,6 +115,15 @@ struct session {
 	bool handshaking;      /* TLS handshake under way */
 	struct auth_job *auth; /* password check in flight on a worker */
 	bool auth_waiting;     /* from the check until its reply is given */
+	bool tls_flushing;     /* STARTTLS: the 220 is leaving; then the handshake */
+
+	struct event *deadline_ev;
+	enum session_clock clock;
+	long long clock_start; /* elapsed_now_ms() when the clock began */
+	uint64_t clock_bytes;  /* data received since the data phase began */
+
+	bool end_logged;   /* the event=disconnect line is written */
+	char last_code[4]; /* of the last reply sent, for that line */
 };
 
 static void session_pump(struct session *s);
@@ -172,6 +202,8 @@ static void
 hook_log(void *ctx, const char *line)
 {
 	struct session *s = ctx;
+	if (strncmp(line, "event=disconnect ", 17) == 0)
+		s->end_logged = true; /* the core said why; session_release need not */
 	log_info("session=%s %s", s->id, line);
 }
 
@@ -185,12 +217,24 @@ hook_log(void *ctx, const char *line)
  * What the kernel does not take (or an error, which the bufferevent then
  * reports itself) goes through the bufferevent as before, in order.
  */
+/* The code of the last reply line in out ("221"), for the end-of-session log line. */
+static void
+note_last_code(struct session *s, const struct buf *out)
+{
+	size_t i = out->len >= 2 ? out->len - 2 : 0; /* before the final CRLF */
+	while (i > 0 && out->data[i - 1] != '\n')
+		i--;
+	if (out->len - i >= 3)
+		str_copy_n(s->last_code, sizeof s->last_code, out->data + i, 3);
+}
+
 static void
 session_flush(struct session *s)
 {
 	struct buf *out = smtp_server_output(s->smtp);
 	if (out->len == 0)
 		return;
+	note_last_code(s, out);
 	size_t sent = 0;
 	if (!s->tls && s->fd >= 0 && evbuffer_get_length(bufferevent_get_output(s->bev)) == 0) {
 		ssize_t n = send(s->fd, out->data, out->len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -210,9 +254,10 @@ static void
 session_set_timeouts(struct session *s)
 {
 	const struct config *cfg = &s->srv->cfg;
-	struct timeval tv = {
-	    smtp_server_in_data(s->smtp) ? cfg->data_timeout : cfg->command_timeout, 0};
-	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	/* Between commands the deadline (clock) is the read bound; in data, a pause is too. */
+	bool data = smtp_server_in_data(s->smtp);
+	struct timeval tv = {data ? cfg->data_timeout : cfg->command_timeout, 0};
+	bufferevent_set_timeouts(s->bev, data ? &tv : NULL, &tv);
 }
 
 static void
@@ -220,9 +265,123 @@ session_close_after_flush(struct session *s)
 {
 	s->closing = true;
 	bufferevent_disable(s->bev, EV_READ);
+	/* The last reply gets a whole write timeout of its own, from now. */
+	struct timeval tv = {s->srv->cfg.command_timeout, 0};
+	bufferevent_set_timeouts(s->bev, NULL, &tv);
 	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
 		session_release(s);
 	/* else on_write releases it once the output has drained */
+}
+
+/* The one event=disconnect line of a session, unless one is written already. */
+static void
+log_end(struct session *s, const char *reason)
+{
+	if (s->end_logged)
+		return;
+	s->end_logged = true;
+	log_info("session=%s event=disconnect client=%s reason=%s", s->id, s->addr, reason);
+}
+
+/* ---- deadlines ---- */
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg);
+
+/* When the running clock runs out, in elapsed_now_ms() time. */
+static long long
+clock_deadline(const struct session *s)
+{
+	const struct config *cfg = &s->srv->cfg;
+	switch (s->clock) {
+	case CLOCK_COMMAND:
+		return s->clock_start + cfg->command_timeout * 1000LL;
+	case CLOCK_DATA:
+		/* A head start, then a second for each min-data-rate bytes received. */
+		return s->clock_start + cfg->data_timeout * 1000LL +
+		       (long long)(s->clock_bytes * 1000 / cfg->min_data_rate);
+	case CLOCK_HANDSHAKE:
+		return s->clock_start + cfg->tls_handshake_timeout * 1000LL;
+	case CLOCK_NONE:
+		break;
+	}
+	return LLONG_MAX; /* no clock runs: never */
+}
+
+static void
+clock_arm(struct session *s)
+{
+	long long left = clock_deadline(s) - elapsed_now_ms();
+	if (left < 0)
+		left = 0;
+	struct timeval tv = {(time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000};
+	evtimer_add(s->deadline_ev, &tv);
+}
+
+/* Start clock c now. Data received later only moves the data deadline when it fires. */
+static void
+clock_begin(struct session *s, enum session_clock c)
+{
+	s->clock = c;
+	s->clock_start = elapsed_now_ms();
+	s->clock_bytes = 0;
+	if (s->deadline_ev == NULL)
+		s->deadline_ev = evtimer_new(s->srv->base, on_deadline, s);
+	clock_arm(s);
+}
+
+/* While an action of ours is pending, the client waits for us: no deadline. */
+static void
+clock_stop(struct session *s)
+{
+	s->clock = CLOCK_NONE;
+	if (s->deadline_ev)
+		evtimer_del(s->deadline_ev);
+}
+
+static void
+on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	(void)fd;
+	(void)what;
+	if (s->clock == CLOCK_NONE || s->dead || s->closing)
+		return;
+	long long now = elapsed_now_ms();
+	if (now < clock_deadline(s)) {
+		clock_arm(s); /* data arrived meanwhile and bought more time */
+		return;
+	}
+	const struct config *cfg = &s->srv->cfg;
+	long long took = (now - s->clock_start) / 1000;
+	switch (s->clock) {
+	case CLOCK_HANDSHAKE:
+		/* No 421 is possible in the middle of a handshake: just say why. */
+		log_info("session=%s event=disconnect client=%s reason=%s seconds=%lld "
+			 "limit=\"tls-handshake-timeout %u\"",
+			 s->id, s->addr,
+			 s->tls_flushing ? "starttls_reply_not_read" : "tls_handshake_timeout",
+			 took, cfg->tls_handshake_timeout);
+		s->end_logged = true;
+		session_release(s);
+		return;
+	case CLOCK_COMMAND:
+		log_info("session=%s event=too_slow client=%s phase=command seconds=%lld "
+			 "limit=\"command-timeout %u for a whole command line\"",
+			 s->id, s->addr, took, cfg->command_timeout);
+		break;
+	case CLOCK_DATA:
+		log_info("session=%s event=too_slow client=%s phase=data seconds=%lld bytes=%llu "
+			 "limit=\"data-timeout %u plus 1 s per min-data-rate %u bytes\"",
+			 s->id, s->addr, took, (unsigned long long)s->clock_bytes,
+			 cfg->data_timeout, cfg->min_data_rate);
+		break;
+	case CLOCK_NONE:
+		return; /* excluded above */
+	}
+	clock_stop(s);
+	smtp_server_timeout(s->smtp); /* 421 4.4.2, and the core's disconnect line */
+	session_flush(s);
+	session_close_after_flush(s);
 }
 
 /* ---- actions ---- */
@@ -358,7 +517,7 @@ session_act(struct session *s)
 	case SMTP_ACT_NONE:
 		break;
 	case SMTP_ACT_START_TLS:
-		if (!s->tls)
+		if (!s->tls && !s->tls_flushing)
 			session_start_tls(s, false);
 		break;
 	case SMTP_ACT_CHECK_AUTH:
@@ -381,8 +540,10 @@ session_act(struct session *s)
 static void
 session_pump(struct session *s)
 {
+	bool command_done = false;
 	while (!s->dead && !s->closing) {
 		if (smtp_server_action(s->smtp) != SMTP_ACT_NONE) {
+			clock_stop(s);
 			session_act(s);
 			return;
 		}
@@ -390,15 +551,30 @@ session_pump(struct session *s)
 		size_t len = evbuffer_get_length(in);
 		if (len == 0)
 			break;
+		bool in_data = smtp_server_in_data(s->smtp);
+		if (in_data && s->clock != CLOCK_DATA)
+			clock_begin(s, CLOCK_DATA);
 		const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
 		size_t used = smtp_server_feed(s->smtp, p, len);
 		evbuffer_drain(in, used);
+		/* The core takes a command only whole, so used > 0 is a line done. */
+		if (in_data)
+			s->clock_bytes += used;
+		else if (used > 0)
+			command_done = true;
 		session_flush(s);
 		if (used == 0 && smtp_server_action(s->smtp) == SMTP_ACT_NONE)
 			break; /* a partial line: wait for the rest */
 	}
-	if (!s->dead && !s->closing)
-		session_set_timeouts(s);
+	if (s->dead || s->closing)
+		return;
+	session_set_timeouts(s);
+	if (smtp_server_in_data(s->smtp)) {
+		if (s->clock != CLOCK_DATA)
+			clock_begin(s, CLOCK_DATA);
+	} else if (s->clock != CLOCK_COMMAND || command_done) {
+		clock_begin(s, CLOCK_COMMAND); /* from the last reply: the next line's deadline */
+	}
 }
 
 /* ---- libevent callbacks ---- */
@@ -410,11 +586,17 @@ on_read(struct bufferevent *bev, void *arg)
 	session_pump(arg);
 }
 
+static void session_tls_begin(struct session *s);
+
 static void
 on_write(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
-	if (s->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
+		return;
+	if (s->tls_flushing)
+		session_tls_begin(s); /* the 220 to STARTTLS has left */
+	else if (s->closing)
 		session_release(s);
 }
 
@@ -454,61 +636,34 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
-		if (s->smtp && !s->closing) {
+		if (s->tls_flushing || s->handshaking) {
+			log_end(s, s->tls_flushing ? "starttls_reply_not_read"
+						   : "tls_handshake_timeout");
+			session_release(s);
+		} else if (s->smtp && !s->closing) {
 			smtp_server_timeout(s->smtp);
 			session_flush(s);
 			session_close_after_flush(s);
-		} else {
+		} else if (what & BEV_EVENT_WRITING) {
+			log_end(s, "client_not_reading"); /* the last reply never left */
 			session_release(s);
 		}
+		/* else a read timeout already on its way when we stopped reading */
 		return;
 	}
 	if (s->handshaking)
 		log_tls_failure(s);
-	log_info("session=%s event=disconnect client=%s reason=%s", s->id, s->addr,
-		 (what & BEV_EVENT_EOF) ? "client_closed" : "error");
+	log_end(s, (what & BEV_EVENT_EOF) ? "client_closed" : "error");
 	session_release(s);
 }
 
-/* Write out a few queued bytes on a non-blocking socket, waiting up to a second. */
-static bool
-send_all(int fd, struct evbuffer *out)
-{
-	for (int tries = 0; evbuffer_get_length(out) > 0 && tries < 100; tries++) {
-		if (evbuffer_write(out, fd) < 0 && errno != EAGAIN && errno != EINTR)
-			return false;
-		struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-		if (evbuffer_get_length(out) > 0)
-			poll(&pfd, 1, 10);
-	}
-	return evbuffer_get_length(out) == 0;
-}
-
+/* The TLS bufferevent takes the socket over; the handshake starts. */
 static void
-session_start_tls(struct session *s, bool implicit)
+session_tls_begin(struct session *s)
 {
-	if (!implicit) {
-		/* Whatever the client pipelined behind STARTTLS is dropped here. */
-		session_flush(s);
-		bufferevent_disable(s->bev, EV_READ);
-		evbuffer_drain(bufferevent_get_input(s->bev),
-			       evbuffer_get_length(bufferevent_get_input(s->bev)));
-		/*
-		 * The 220 must leave in plaintext before the TLS bufferevent takes
-		 * the socket. The bufferevent is about to go, so take its output
-		 * over (libevent freezes it while it owns the socket).
-		 */
-		struct evbuffer *out = bufferevent_get_output(s->bev);
-		evbuffer_unfreeze(out, 1);
-		bool sent = send_all(s->fd, out);
+	s->tls_flushing = false;
+	if (s->bev) /* the plaintext one, its 220 sent; it does not own the socket */
 		bufferevent_free(s->bev);
-		s->bev = NULL;
-		if (!sent) {
-			log_info("session=%s event=disconnect reason=client_not_reading", s->id);
-			session_release(s);
-			return;
-		}
-	}
 	SSL *ssl = SSL_new(s->srv->tls);
 	s->bev = bufferevent_openssl_socket_new(s->srv->base, s->fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
 						BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
@@ -518,9 +673,32 @@ session_start_tls(struct session *s, bool implicit)
 	bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
 	bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
 	bufferevent_setwatermark(s->bev, EV_READ, 0, INPUT_HIGH_WATER);
-	struct timeval tv = {s->srv->cfg.command_timeout, 0};
-	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	/* No idle timeouts: the handshake deadline (clock) bounds it whole. */
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+}
+
+static void
+session_start_tls(struct session *s, bool implicit)
+{
+	/* One deadline from here to the end of the handshake, the 220 included. */
+	clock_begin(s, CLOCK_HANDSHAKE);
+	if (!implicit) {
+		/* Whatever the client pipelined behind STARTTLS is dropped here. */
+		session_flush(s);
+		bufferevent_disable(s->bev, EV_READ);
+		evbuffer_drain(bufferevent_get_input(s->bev),
+			       evbuffer_get_length(bufferevent_get_input(s->bev)));
+		/*
+		 * The 220 must leave in plaintext before the TLS bufferevent takes
+		 * the socket. If the socket did not take it all, on_write goes on
+		 * once it has: waiting here would stall every other session.
+		 */
+		if (evbuffer_get_length(bufferevent_get_output(s->bev)) > 0) {
+			s->tls_flushing = true;
+			return;
+		}
+	}
+	session_tls_begin(s);
 }
 
 /* Implicit TLS: look at the first byte before starting the handshake. */
@@ -532,9 +710,10 @@ on_first_byte(evutil_socket_t fd, short what, void *arg)
 	const struct fix *f;
 	if (what & EV_TIMEOUT) {
 		f = fix_get(FIX_SILENT_ON_TLS);
-		log_warn(
-		    "session=%s event=tls_silent client=%s what=\"%s\" cause=\"%s\" fix=\"%s\"",
-		    s->id, s->addr, f->what, f->cause, f->fix);
+		log_warn("session=%s event=disconnect client=%s reason=tls_silent what=\"%s\" "
+			 "cause=\"%s\" fix=\"%s\"",
+			 s->id, s->addr, f->what, f->cause, f->fix);
+		s->end_logged = true;
 		session_release(s);
 		return;
 	}
@@ -549,12 +728,12 @@ on_first_byte(evutil_socket_t fd, short what, void *arg)
 		char shown[200];
 		str_escape(shown, sizeof shown, peek, m > 0 ? (size_t)m : 0);
 		f = fix_get(FIX_PLAINTEXT_ON_TLS);
-		log_warn("session=%s event=plaintext_on_tls_port client=%s sent=\"%s\" what=\"%s\" "
-			 "cause=\"%s\" fix=\"%s\"",
+		log_warn("session=%s event=disconnect client=%s reason=plaintext_on_tls_port "
+			 "sent=\"%s\" what=\"%s\" cause=\"%s\" fix=\"%s\"",
 			 s->id, s->addr, shown, f->what, f->cause, f->fix);
+		s->end_logged = true;
 	} else {
-		log_info("session=%s event=disconnect client=%s reason=client_closed", s->id,
-			 s->addr);
+		log_end(s, "client_closed");
 	}
 	session_release(s);
 }
@@ -562,25 +741,64 @@ on_first_byte(evutil_socket_t fd, short what, void *arg)
 /* ---- accept, caps, release ---- */
 
 static unsigned
-sessions_from(const struct server *srv, const char *addr)
+sessions_from(const struct server *srv, const char *key)
 {
 	unsigned n = 0;
 	for (const struct session *s = srv->sessions; s; s = s->next)
-		if (!s->dead && strcmp(s->addr, addr) == 0)
+		if (!s->dead && strcmp(s->key, key) == 0)
 			n++;
 	return n;
 }
 
+/* Which cap a new connection is over, if any. */
+struct refusal {
+	enum reply_id reply;
+	const char *cap; /* for the log: door, smtp_doors, server, client */
+	unsigned max;
+};
+
+/* Live sessions of the smtp doors that share the default pool (config_door_cap). */
+static unsigned
+smtp_pool_live(const struct server *srv)
+{
+	unsigned n = 0;
+	bool shared;
+	for (size_t i = 0; i < srv->nlisteners; i++)
+		if (config_door_cap(&srv->cfg, &srv->listeners[i].conf, &shared) && shared)
+			n += srv->listeners[i].live;
+	return n;
+}
+
+static bool
+is_over_cap(const struct server *srv, const struct listener *l, const char *key,
+	    struct refusal *r_r)
+{
+	bool shared;
+	unsigned door = config_door_cap(&srv->cfg, &l->conf, &shared);
+	/* The door's own cap first: a flood on port 25 is reported as such. */
+	if (door && (shared ? smtp_pool_live(srv) : l->live) >= door)
+		*r_r = (struct refusal){R_TOO_MANY_CONN, shared ? "smtp_doors" : "door", door};
+	else if (srv->nsessions >= srv->cfg.max_connections)
+		*r_r = (struct refusal){R_TOO_MANY_CONN, "server", srv->cfg.max_connections};
+	else if (sessions_from(srv, key) >= srv->cfg.max_connections_per_ip)
+		*r_r =
+		    (struct refusal){R_TOO_MANY_CONN_IP, "client", srv->cfg.max_connections_per_ip};
+	else
+		return false;
+	return true;
+}
+
 /* Refuse a connection over a cap: a 421 where plaintext may be spoken. */
 static void
-refuse_connection(struct listener *l, evutil_socket_t fd, const char *addr, enum reply_id why)
+refuse_connection(struct listener *l, evutil_socket_t fd, const char *addr, const char *key,
+		  const struct refusal *r)
 {
-	log_warn("event=refused client=%s door=%s reason=%s", addr, l->name,
-		 why == R_TOO_MANY_CONN ? "max_connections" : "max_connections_per_ip");
+	log_warn("event=refused client=%s key=%s door=%s service=%s cap=%s max=%u", addr, key,
+		 l->name, l->policy->name, r->cap, r->max);
 	if (!l->policy->implicit_tls) {
 		struct buf b;
 		buf_init(&b, 512);
-		reply_append(&b, why);
+		reply_append(&b, r->reply);
 		/* Best effort: the socket buffer of a new connection takes a short line. */
 		if (send(fd, b.data, b.len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 			log_debug("event=refused_reply_lost error=\"%s\"", strerror(errno));
@@ -640,12 +858,11 @@ session_accept(struct listener *l, evutil_socket_t fd, struct sockaddr *sa, int 
 	unsigned short port = 0;
 	(void)socklen;
 	peer_name(sa, addr, sizeof addr, &port);
-	if (srv->nsessions >= srv->cfg.max_connections) {
-		refuse_connection(l, fd, addr, R_TOO_MANY_CONN);
-		return;
-	}
-	if (sessions_from(srv, addr) >= srv->cfg.max_connections_per_ip) {
-		refuse_connection(l, fd, addr, R_TOO_MANY_CONN_IP);
+	char key[CLIENT_KEY_SIZE];
+	client_key(addr, srv->cfg.ipv6_prefix_length, key, sizeof key);
+	struct refusal r;
+	if (is_over_cap(srv, l, key, &r)) {
+		refuse_connection(l, fd, addr, key, &r);
 		return;
 	}
 	/* The listener's accept4() made fd non-blocking and close-on-exec. */
@@ -657,7 +874,9 @@ session_accept(struct listener *l, evutil_socket_t fd, struct sockaddr *sa, int 
 	s->l = l;
 	s->fd = fd;
 	str_copy(s->addr, sizeof s->addr, addr);
+	str_copy(s->key, sizeof s->key, key);
 	s->port = port;
+	l->live++;
 	snprintf(s->id, sizeof s->id, "%08lX", ++srv->next_session_id);
 	s->next = srv->sessions;
 	if (srv->sessions)
@@ -684,6 +903,7 @@ session_accept(struct listener *l, evutil_socket_t fd, struct sockaddr *sa, int 
 	smtp_server_greet(s->smtp);
 	session_flush(s);
 	session_set_timeouts(s);
+	clock_begin(s, CLOCK_COMMAND);
 	/*
 	 * Reading only: replies go out with send() while the socket takes
 	 * them, and an enabled write event with nothing to write costs two
@@ -700,6 +920,20 @@ session_release(struct session *s)
 	struct server *srv = s->srv;
 	if (!s->dead) {
 		s->dead = true;
+		s->l->live--;
+		/* The net under every path: no session ends without its line. */
+		if (!s->end_logged && s->closing && strcmp(s->last_code, "221") == 0) {
+			log_end(s, "quit");
+		} else if (!s->end_logged && s->closing) {
+			char why[64];
+			snprintf(why, sizeof why, "closed_by_server reply=%s",
+				 s->last_code[0] ? s->last_code : "none");
+			log_end(s, why);
+		}
+		log_end(s, "closed");
+		if (s->deadline_ev)
+			event_free(s->deadline_ev);
+		s->deadline_ev = NULL;
 		if (s->first_byte_ev)
 			event_free(s->first_byte_ev);
 		s->first_byte_ev = NULL;
@@ -748,6 +982,8 @@ session_shutdown_all(struct server *srv)
 			    send(s->fd, out->data, out->len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 				log_debug("session=%s event=shutdown_reply_lost", s->id);
 		}
+		if (!s->dead)
+			log_end(s, "server_stopping");
 		session_release(s);
 		s = next;
 	}
