@@ -15,13 +15,10 @@
  * (a client that does not read), the swap waits for on_write, never in a
  * blocking loop, so one such client cannot stall the others.
  *
- * Deadlines do not move with every byte (a client sending one byte every
- * few seconds would otherwise hold a session forever): one timer bounds
- * the whole wait for a command line (command-timeout from the previous
- * reply), the data phase (data-timeout plus one second per min-data-rate
- * bytes, Postfix's smtpd_min_data_rate) and the TLS handshake
- * (tls-handshake-timeout). libevent's idle timeouts stay as the bound on
- * one silent read or a write the client does not take.
+ * Deadlines do not move with every byte (session_clock.c): session_pump
+ * says which one runs. libevent's idle timeouts stay as the bound on a
+ * pause in message data and on a write the client does not take. The caps
+ * a new connection must fit are in session_caps.c.
  *
  * Every session end leaves one log line, event=disconnect with a reason
  * (the core's, or one of ours), so a connection never vanishes unlogged.
@@ -37,7 +34,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -54,13 +50,11 @@
 #include <openssl/err.h>
 
 #include "auth_cache.h"
-#include "client_key.h"
 #include "date.h"
-#include "elapsed.h"
 #include "fixes.h"
 #include "log.h"
 #include "replies.h"
-#include "server_internal.h"
+#include "session_internal.h"
 #include "smtp_server.h"
 #include "str.h"
 #include "tls.h"
@@ -84,50 +78,7 @@ struct auth_job {
 	bool ok;
 };
 
-/* Which deadline runs (see on_deadline). */
-enum session_clock { CLOCK_NONE, CLOCK_COMMAND, CLOCK_DATA, CLOCK_HANDSHAKE };
-
-struct session {
-	struct server *srv;
-	struct listener *l;
-	struct session *prev, *next;
-	char id[20];
-	char addr[INET6_ADDRSTRLEN];
-	char key[CLIENT_KEY_SIZE]; /* what per-client limits count: the address, or its /64 */
-	unsigned short port;
-	evutil_socket_t fd;
-	struct bufferevent *bev;
-	bool tls;
-	struct event *first_byte_ev;
-	struct event *delay_ev; /* slows the reply to a failed AUTH */
-
-	struct smtp_server *smtp;
-	struct smtp_server_config scfg; /* a copy: a reload never changes a live session */
-	char hostname[256];
-	char postmaster_domain[256];
-	struct smtp_server_hooks hooks;
-	struct spool_msg *msg;
-	bool msg_remote; /* msg has a recipient outside our domains */
-
-	bool closing;	       /* send what is queued, then close */
-	bool dead;	       /* connection gone, waiting for an action's result */
-	bool committing;       /* spool commit in flight */
-	bool handshaking;      /* TLS handshake under way */
-	struct auth_job *auth; /* password check in flight on a worker */
-	bool auth_waiting;     /* from the check until its reply is given */
-	bool tls_flushing;     /* STARTTLS: the 220 is leaving; then the handshake */
-
-	struct event *deadline_ev;
-	enum session_clock clock;
-	long long clock_start; /* elapsed_now_ms() when the clock began */
-	uint64_t clock_bytes;  /* data received since the data phase began */
-
-	bool end_logged;   /* the event=disconnect line is written */
-	char last_code[4]; /* of the last reply sent, for that line */
-};
-
 static void session_pump(struct session *s);
-static void session_release(struct session *s);
 
 /* ---- hooks the protocol core calls ---- */
 
@@ -228,7 +179,7 @@ note_last_code(struct session *s, const struct buf *out)
 		str_copy_n(s->last_code, sizeof s->last_code, out->data + i, 3);
 }
 
-static void
+void
 session_flush(struct session *s)
 {
 	struct buf *out = smtp_server_output(s->smtp);
@@ -260,7 +211,7 @@ session_set_timeouts(struct session *s)
 	bufferevent_set_timeouts(s->bev, data ? &tv : NULL, &tv);
 }
 
-static void
+void
 session_close_after_flush(struct session *s)
 {
 	s->closing = true;
@@ -273,115 +224,13 @@ session_close_after_flush(struct session *s)
 	/* else on_write releases it once the output has drained */
 }
 
-/* The one event=disconnect line of a session, unless one is written already. */
-static void
-log_end(struct session *s, const char *reason)
+void
+session_log_end(struct session *s, const char *reason)
 {
 	if (s->end_logged)
 		return;
 	s->end_logged = true;
 	log_info("session=%s event=disconnect client=%s reason=%s", s->id, s->addr, reason);
-}
-
-/* ---- deadlines ---- */
-
-static void on_deadline(evutil_socket_t fd, short what, void *arg);
-
-/* When the running clock runs out, in elapsed_now_ms() time. */
-static long long
-clock_deadline(const struct session *s)
-{
-	const struct config *cfg = &s->srv->cfg;
-	switch (s->clock) {
-	case CLOCK_COMMAND:
-		return s->clock_start + cfg->command_timeout * 1000LL;
-	case CLOCK_DATA:
-		/* A head start, then a second for each min-data-rate bytes received. */
-		return s->clock_start + cfg->data_timeout * 1000LL +
-		       (long long)(s->clock_bytes * 1000 / cfg->min_data_rate);
-	case CLOCK_HANDSHAKE:
-		return s->clock_start + cfg->tls_handshake_timeout * 1000LL;
-	case CLOCK_NONE:
-		break;
-	}
-	return LLONG_MAX; /* no clock runs: never */
-}
-
-static void
-clock_arm(struct session *s)
-{
-	long long left = clock_deadline(s) - elapsed_now_ms();
-	if (left < 0)
-		left = 0;
-	struct timeval tv = {(time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000};
-	evtimer_add(s->deadline_ev, &tv);
-}
-
-/* Start clock c now. Data received later only moves the data deadline when it fires. */
-static void
-clock_begin(struct session *s, enum session_clock c)
-{
-	s->clock = c;
-	s->clock_start = elapsed_now_ms();
-	s->clock_bytes = 0;
-	if (s->deadline_ev == NULL)
-		s->deadline_ev = evtimer_new(s->srv->base, on_deadline, s);
-	clock_arm(s);
-}
-
-/* While an action of ours is pending, the client waits for us: no deadline. */
-static void
-clock_stop(struct session *s)
-{
-	s->clock = CLOCK_NONE;
-	if (s->deadline_ev)
-		evtimer_del(s->deadline_ev);
-}
-
-static void
-on_deadline(evutil_socket_t fd, short what, void *arg)
-{
-	struct session *s = arg;
-	(void)fd;
-	(void)what;
-	if (s->clock == CLOCK_NONE || s->dead || s->closing)
-		return;
-	long long now = elapsed_now_ms();
-	if (now < clock_deadline(s)) {
-		clock_arm(s); /* data arrived meanwhile and bought more time */
-		return;
-	}
-	const struct config *cfg = &s->srv->cfg;
-	long long took = (now - s->clock_start) / 1000;
-	switch (s->clock) {
-	case CLOCK_HANDSHAKE:
-		/* No 421 is possible in the middle of a handshake: just say why. */
-		log_info("session=%s event=disconnect client=%s reason=%s seconds=%lld "
-			 "limit=\"tls-handshake-timeout %u\"",
-			 s->id, s->addr,
-			 s->tls_flushing ? "starttls_reply_not_read" : "tls_handshake_timeout",
-			 took, cfg->tls_handshake_timeout);
-		s->end_logged = true;
-		session_release(s);
-		return;
-	case CLOCK_COMMAND:
-		log_info("session=%s event=too_slow client=%s phase=command seconds=%lld "
-			 "limit=\"command-timeout %u for a whole command line\"",
-			 s->id, s->addr, took, cfg->command_timeout);
-		break;
-	case CLOCK_DATA:
-		log_info("session=%s event=too_slow client=%s phase=data seconds=%lld bytes=%llu "
-			 "limit=\"data-timeout %u plus 1 s per min-data-rate %u bytes\"",
-			 s->id, s->addr, took, (unsigned long long)s->clock_bytes,
-			 cfg->data_timeout, cfg->min_data_rate);
-		break;
-	case CLOCK_NONE:
-		return; /* excluded above */
-	}
-	clock_stop(s);
-	smtp_server_timeout(s->smtp); /* 421 4.4.2, and the core's disconnect line */
-	session_flush(s);
-	session_close_after_flush(s);
 }
 
 /* ---- actions ---- */
@@ -543,7 +392,7 @@ session_pump(struct session *s)
 	bool command_done = false;
 	while (!s->dead && !s->closing) {
 		if (smtp_server_action(s->smtp) != SMTP_ACT_NONE) {
-			clock_stop(s);
+			session_clock_stop(s);
 			session_act(s);
 			return;
 		}
@@ -553,7 +402,7 @@ session_pump(struct session *s)
 			break;
 		bool in_data = smtp_server_in_data(s->smtp);
 		if (in_data && s->clock != CLOCK_DATA)
-			clock_begin(s, CLOCK_DATA);
+			session_clock_begin(s, CLOCK_DATA);
 		const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
 		size_t used = smtp_server_feed(s->smtp, p, len);
 		evbuffer_drain(in, used);
@@ -571,9 +420,10 @@ session_pump(struct session *s)
 	session_set_timeouts(s);
 	if (smtp_server_in_data(s->smtp)) {
 		if (s->clock != CLOCK_DATA)
-			clock_begin(s, CLOCK_DATA);
+			session_clock_begin(s, CLOCK_DATA);
 	} else if (s->clock != CLOCK_COMMAND || command_done) {
-		clock_begin(s, CLOCK_COMMAND); /* from the last reply: the next line's deadline */
+		session_clock_begin(
+		    s, CLOCK_COMMAND); /* from the last reply: the next line's deadline */
 	}
 }
 
@@ -637,15 +487,15 @@ on_event(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		if (s->tls_flushing || s->handshaking) {
-			log_end(s, s->tls_flushing ? "starttls_reply_not_read"
-						   : "tls_handshake_timeout");
+			session_log_end(s, s->tls_flushing ? "starttls_reply_not_read"
+							   : "tls_handshake_timeout");
 			session_release(s);
 		} else if (s->smtp && !s->closing) {
 			smtp_server_timeout(s->smtp);
 			session_flush(s);
 			session_close_after_flush(s);
 		} else if (what & BEV_EVENT_WRITING) {
-			log_end(s, "client_not_reading"); /* the last reply never left */
+			session_log_end(s, "client_not_reading"); /* the last reply never left */
 			session_release(s);
 		}
 		/* else a read timeout already on its way when we stopped reading */
@@ -653,7 +503,7 @@ on_event(struct bufferevent *bev, short what, void *arg)
 	}
 	if (s->handshaking)
 		log_tls_failure(s);
-	log_end(s, (what & BEV_EVENT_EOF) ? "client_closed" : "error");
+	session_log_end(s, (what & BEV_EVENT_EOF) ? "client_closed" : "error");
 	session_release(s);
 }
 
@@ -681,7 +531,7 @@ static void
 session_start_tls(struct session *s, bool implicit)
 {
 	/* One deadline from here to the end of the handshake, the 220 included. */
-	clock_begin(s, CLOCK_HANDSHAKE);
+	session_clock_begin(s, CLOCK_HANDSHAKE);
 	if (!implicit) {
 		/* Whatever the client pipelined behind STARTTLS is dropped here. */
 		session_flush(s);
@@ -733,7 +583,7 @@ on_first_byte(evutil_socket_t fd, short what, void *arg)
 			 s->id, s->addr, shown, f->what, f->cause, f->fix);
 		s->end_logged = true;
 	} else {
-		log_end(s, "client_closed");
+		session_log_end(s, "client_closed");
 	}
 	session_release(s);
 }
@@ -748,63 +598,6 @@ sessions_from(const struct server *srv, const char *key)
 		if (!s->dead && strcmp(s->key, key) == 0)
 			n++;
 	return n;
-}
-
-/* Which cap a new connection is over, if any. */
-struct refusal {
-	enum reply_id reply;
-	const char *cap; /* for the log: door, smtp_doors, server, client */
-	unsigned max;
-};
-
-/* Live sessions of the smtp doors that share the default pool (config_door_cap). */
-static unsigned
-smtp_pool_live(const struct server *srv)
-{
-	unsigned n = 0;
-	bool shared;
-	for (size_t i = 0; i < srv->nlisteners; i++)
-		if (config_door_cap(&srv->cfg, &srv->listeners[i].conf, &shared) && shared)
-			n += srv->listeners[i].live;
-	return n;
-}
-
-static bool
-is_over_cap(const struct server *srv, const struct listener *l, const char *key,
-	    struct refusal *r_r)
-{
-	bool shared;
-	unsigned door = config_door_cap(&srv->cfg, &l->conf, &shared);
-	/* The door's own cap first: a flood on port 25 is reported as such. */
-	if (door && (shared ? smtp_pool_live(srv) : l->live) >= door)
-		*r_r = (struct refusal){R_TOO_MANY_CONN, shared ? "smtp_doors" : "door", door};
-	else if (srv->nsessions >= srv->cfg.max_connections)
-		*r_r = (struct refusal){R_TOO_MANY_CONN, "server", srv->cfg.max_connections};
-	else if (sessions_from(srv, key) >= srv->cfg.max_connections_per_ip)
-		*r_r =
-		    (struct refusal){R_TOO_MANY_CONN_IP, "client", srv->cfg.max_connections_per_ip};
-	else
-		return false;
-	return true;
-}
-
-/* Refuse a connection over a cap: a 421 where plaintext may be spoken. */
-static void
-refuse_connection(struct listener *l, evutil_socket_t fd, const char *addr, const char *key,
-		  const struct refusal *r)
-{
-	log_warn("event=refused client=%s key=%s door=%s service=%s cap=%s max=%u", addr, key,
-		 l->name, l->policy->name, r->cap, r->max);
-	if (!l->policy->implicit_tls) {
-		struct buf b;
-		buf_init(&b, 512);
-		reply_append(&b, r->reply);
-		/* Best effort: the socket buffer of a new connection takes a short line. */
-		if (send(fd, b.data, b.len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-			log_debug("event=refused_reply_lost error=\"%s\"", strerror(errno));
-		buf_free(&b);
-	}
-	close(fd);
 }
 
 static void
@@ -861,8 +654,8 @@ session_accept(struct listener *l, evutil_socket_t fd, struct sockaddr *sa, int 
 	char key[CLIENT_KEY_SIZE];
 	client_key(addr, srv->cfg.ipv6_prefix_length, key, sizeof key);
 	struct refusal r;
-	if (is_over_cap(srv, l, key, &r)) {
-		refuse_connection(l, fd, addr, key, &r);
+	if (session_is_over_cap(srv, l, sessions_from(srv, key), &r)) {
+		session_refuse(l, fd, addr, key, &r);
 		return;
 	}
 	/* The listener's accept4() made fd non-blocking and close-on-exec. */
@@ -903,7 +696,7 @@ session_accept(struct listener *l, evutil_socket_t fd, struct sockaddr *sa, int 
 	smtp_server_greet(s->smtp);
 	session_flush(s);
 	session_set_timeouts(s);
-	clock_begin(s, CLOCK_COMMAND);
+	session_clock_begin(s, CLOCK_COMMAND);
 	/*
 	 * Reading only: replies go out with send() while the socket takes
 	 * them, and an enabled write event with nothing to write costs two
@@ -914,7 +707,7 @@ session_accept(struct listener *l, evutil_socket_t fd, struct sockaddr *sa, int 
 }
 
 /* Close the connection now; free the session once no action is in flight. */
-static void
+void
 session_release(struct session *s)
 {
 	struct server *srv = s->srv;
@@ -923,14 +716,14 @@ session_release(struct session *s)
 		s->l->live--;
 		/* The net under every path: no session ends without its line. */
 		if (!s->end_logged && s->closing && strcmp(s->last_code, "221") == 0) {
-			log_end(s, "quit");
+			session_log_end(s, "quit");
 		} else if (!s->end_logged && s->closing) {
 			char why[64];
 			snprintf(why, sizeof why, "closed_by_server reply=%s",
 				 s->last_code[0] ? s->last_code : "none");
-			log_end(s, why);
+			session_log_end(s, why);
 		}
-		log_end(s, "closed");
+		session_log_end(s, "closed");
 		if (s->deadline_ev)
 			event_free(s->deadline_ev);
 		s->deadline_ev = NULL;
@@ -983,7 +776,7 @@ session_shutdown_all(struct server *srv)
 				log_debug("session=%s event=shutdown_reply_lost", s->id);
 		}
 		if (!s->dead)
-			log_end(s, "server_stopping");
+			session_log_end(s, "server_stopping");
 		session_release(s);
 		s = next;
 	}
