@@ -287,7 +287,7 @@ auth_done(struct worker_job *job)
 	 * client address so that reconnecting does not start afresh.
 	 */
 	unsigned here = smtp_server_auth_failures(s->smtp);
-	unsigned recent = server_auth_failed(s->srv, s->addr) - 1;
+	unsigned recent = server_auth_failed(s->srv, s->key) - 1;
 	unsigned delay = here > recent ? here : recent;
 	if (delay > AUTH_DELAY_MAX)
 		delay = AUTH_DELAY_MAX;
