@@ -284,7 +284,9 @@ auth_done(struct worker_job *job)
 	}
 	/*
 	 * Each failure after the first waits a second longer, counted per
-	 * client address so that reconnecting does not start afresh.
+	 * client (its key: an IPv6 client is its /64) so that reconnecting,
+	 * or moving to another address of the same network, does not start
+	 * afresh.
 	 */
 	unsigned here = smtp_server_auth_failures(s->smtp);
 	unsigned recent = server_auth_failed(s->srv, s->key) - 1;
@@ -392,7 +394,8 @@ session_pump(struct session *s)
 	bool command_done = false;
 	while (!s->dead && !s->closing) {
 		if (smtp_server_action(s->smtp) != SMTP_ACT_NONE) {
-			session_clock_stop(s);
+			if (!s->tls_flushing && !s->handshaking)
+				session_clock_stop(s); /* the handshake's deadline goes on */
 			session_act(s);
 			return;
 		}
@@ -471,6 +474,7 @@ on_event(struct bufferevent *bev, short what, void *arg)
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
 		s->handshaking = false;
+		session_clock_stop(s); /* session_pump starts the command clock */
 		SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
 		const char *version = SSL_get_version(ssl);
 		const char *cipher = SSL_get_cipher_name(ssl);
