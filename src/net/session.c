@@ -36,7 +36,6 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,14 +159,6 @@ hook_log(void *ctx, const char *line)
 
 /* ---- output, timeouts, closing ---- */
 
-/*
- * A plaintext reply goes straight to the socket when nothing is queued
- * before it: most replies are one small write the kernel takes at once,
- * and handing them to the bufferevent costs two epoll_ctl calls (arm and
- * disarm the write event) and a loop iteration before the client sees it.
- * What the kernel does not take (or an error, which the bufferevent then
- * reports itself) goes through the bufferevent as before, in order.
- */
 /* The code of the last reply line in out ("221"), for the end-of-session log line. */
 static void
 note_last_code(struct session *s, const struct buf *out)
@@ -179,6 +170,14 @@ note_last_code(struct session *s, const struct buf *out)
 		str_copy_n(s->last_code, sizeof s->last_code, out->data + i, 3);
 }
 
+/*
+ * A plaintext reply goes straight to the socket when nothing is queued
+ * before it: most replies are one small write the kernel takes at once,
+ * and handing them to the bufferevent costs two epoll_ctl calls (arm and
+ * disarm the write event) and a loop iteration before the client sees it.
+ * What the kernel does not take (or an error, which the bufferevent then
+ * reports itself) goes through the bufferevent as before, in order.
+ */
 void
 session_flush(struct session *s)
 {
@@ -425,8 +424,8 @@ session_pump(struct session *s)
 		if (s->clock != CLOCK_DATA)
 			session_clock_begin(s, CLOCK_DATA);
 	} else if (s->clock != CLOCK_COMMAND || command_done) {
-		session_clock_begin(
-		    s, CLOCK_COMMAND); /* from the last reply: the next line's deadline */
+		/* From the last reply: the whole next line must come within command-timeout. */
+		session_clock_begin(s, CLOCK_COMMAND);
 	}
 }
 
