@@ -46,7 +46,7 @@ struct parse_ctx {
 	const char *base_dir;
 	int line;
 	const struct directive *dir; /* the one being parsed */
-	int seen[32];		     /* line of each "once" directive, by index */
+	int seen[48];		     /* line of each "once" directive, by index */
 	char *err;
 	size_t err_size;
 };
@@ -86,8 +86,9 @@ static const struct directive directives[] = {
      offsetof(struct config, spool_dir), false, 0, 0},
     {"mailboxes", 1, 1, parse_path, "mailboxes DIR, e.g. \"mailboxes mail\"", true,
      offsetof(struct config, mailbox_dir), false, 0, 0},
-    {"listen", 2, 2, parse_listen,
-     "listen HOST:PORT SERVICE, e.g. \"listen 127.0.0.1:587 submission\"", false, 0, false, 0, 0},
+    {"listen", 2, 4, parse_listen,
+     "listen HOST:PORT SERVICE [max-connections N], e.g. \"listen 127.0.0.1:587 submission\"",
+     false, 0, false, 0, 0},
     {"relayhost", 1, 3, parse_relayhost,
      "relayhost HOST[:PORT] [USER SECRETFILE], e.g. \"relayhost smtp.example.net:587 me "
      "relay.secret\"",
@@ -107,6 +108,12 @@ static const struct directive directives[] = {
 	  "command-timeout SECONDS, e.g. \"command-timeout 300\""),
     LIMIT("data-timeout", data_timeout, false, 1, 86400,
 	  "data-timeout SECONDS, e.g. \"data-timeout 180\""),
+    LIMIT("min-data-rate", min_data_rate, false, 1, 1000000000,
+	  "min-data-rate BYTES-PER-SECOND, e.g. \"min-data-rate 500\""),
+    LIMIT("tls-handshake-timeout", tls_handshake_timeout, false, 1, 86400,
+	  "tls-handshake-timeout SECONDS, e.g. \"tls-handshake-timeout 60\""),
+    LIMIT("ipv6-prefix-length", ipv6_prefix_length, false, 1, 128,
+	  "ipv6-prefix-length BITS, e.g. \"ipv6-prefix-length 64\""),
     LIMIT("auth-failure-limit", auth_failure_limit, false, 1, 100,
 	  "auth-failure-limit N, e.g. \"auth-failure-limit 3\""),
     /* 65535 - 1023: any port below 1024 plus the offset is still a port. */
@@ -143,6 +150,9 @@ config_init(struct config *cfg)
 	cfg->max_connections_per_ip = 50;
 	cfg->command_timeout = 300; /* RFC 5321 4.5.3.2.7 */
 	cfg->data_timeout = 180;    /* RFC 5321 4.5.3.2.5 */
+	cfg->min_data_rate = 500;   /* Postfix's smtpd_min_data_rate */
+	cfg->tls_handshake_timeout = 60;
+	cfg->ipv6_prefix_length = 64; /* RFC 6177: one site, one /64 at least */
 	cfg->auth_failure_limit = 3;
 	cfg->unprivileged_port_offset = 0;
 	cfg->retry_interval = 300; /* then 600, 1200, 2400, 3600, 3600 ... */
@@ -381,6 +391,29 @@ listen_check_clash(struct parse_ctx *pc, const struct config_listener *l)
 	return 0;
 }
 
+/* What may follow the service: "max-connections N" (an option and its value). */
+static int
+listen_options(struct parse_ctx *pc, struct config_listener *l, char **argv, int argc)
+{
+	char e[CONF_ESC_SIZE];
+	uint64_t v;
+	if (argc == 0)
+		return 0;
+	if (!str_eq_ci(argv[0], "max-connections"))
+		return fail(pc,
+			    "unknown listen option \"%s\"; the one option is max-connections N, "
+			    "e.g. \"listen %s%s%s:%u %s max-connections 200\"",
+			    conf_esc(e, argv[0]), strchr(l->host, ':') ? "[" : "", l->host,
+			    strchr(l->host, ':') ? "]" : "", l->port, l->policy->name);
+	if (argc < 2 || !conf_parse_u64(argv[1], &v) || v < 1 || v > 1000000)
+		return fail(pc,
+			    "bad max-connections \"%s\" for this door; use a whole number from 1 "
+			    "to 1000000, e.g. \"listen 0.0.0.0:25 smtp max-connections 800\"",
+			    argc < 2 ? "" : conf_esc(e, argv[1]));
+	l->max_connections = (unsigned)v;
+	return 0;
+}
+
 static int
 parse_listen(struct parse_ctx *pc, char **argv, int argc)
 {
@@ -415,7 +448,7 @@ parse_listen(struct parse_ctx *pc, char **argv, int argc)
 			    "bad port \"%s\"; use a number from 1 to 65535, e.g. \"listen "
 			    "127.0.0.1:%u %s\"",
 			    conf_esc(e, port), l.policy->default_port, l.policy->name);
-	if (listen_check_clash(pc, &l) < 0)
+	if (listen_check_clash(pc, &l) < 0 || listen_options(pc, &l, argv + 3, argc - 3) < 0)
 		return -1;
 	if (cfg->nlisteners == CONFIG_MAX_LISTENERS)
 		return fail(pc,
@@ -812,4 +845,17 @@ config_requires_tls(const struct config *cfg, const char *domain)
 		if (str_eq_ci(cfg->tls_require[i], domain))
 			return true;
 	return false;
+}
+
+unsigned
+config_door_cap(const struct config *cfg, const struct config_listener *l, bool *shared_r)
+{
+	*shared_r = false;
+	if (l->max_connections)
+		return l->max_connections;
+	if (l->policy->service != SVC_SMTP)
+		return 0;
+	*shared_r = true;
+	unsigned n = cfg->max_connections - cfg->max_connections / 5;
+	return n ? n : 1;
 }

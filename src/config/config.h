@@ -24,6 +24,11 @@ struct config_listener {
 	unsigned short port;
 	const struct policy *policy; /* from the service name */
 	int line;		     /* where it was declared, for messages */
+	/*
+	 * "listen ... SERVICE max-connections N": this door's own cap. 0: none
+	 * given, so config_door_cap's default applies.
+	 */
+	unsigned max_connections;
 };
 
 /*
@@ -56,11 +61,25 @@ struct config {
 	/* Limits (directives of the same name, with these defaults). */
 	uint64_t message_size_limit;	 /* "message-size-limit", 35 MB (36700160) */
 	unsigned recipient_limit;	 /* "recipient-limit", 100 */
-	unsigned max_connections;	 /* "max-connections", 1000 */
+	unsigned max_connections;	 /* "max-connections", 1000: the whole server */
 	unsigned max_connections_per_ip; /* "max-connections-per-ip", 50 */
-	unsigned command_timeout;	 /* "command-timeout" seconds, 300 (RFC 5321 4.5.3.2.7) */
-	unsigned data_timeout;		 /* "data-timeout" seconds, 180 (RFC 5321 4.5.3.2.5) */
-	unsigned auth_failure_limit;	 /* "auth-failure-limit", 3: then 421 and disconnect */
+	/*
+	 * "command-timeout" seconds, 300 (RFC 5321 4.5.3.2.7): the whole wait
+	 * for one command line, from the previous reply to the line's end (a
+	 * deadline, not an idle timer that every byte restarts).
+	 */
+	unsigned command_timeout;
+	/*
+	 * "data-timeout" seconds, 180 (RFC 5321 4.5.3.2.5): the longest pause
+	 * in message data, and the head start of the data phase's deadline,
+	 * which grows by one second per "min-data-rate" bytes (500) received.
+	 */
+	unsigned data_timeout;
+	unsigned min_data_rate;
+	unsigned tls_handshake_timeout; /* "tls-handshake-timeout" seconds, 60: a deadline */
+	/* "ipv6-prefix-length", 64: IPv6 clients are counted per network of this size. */
+	unsigned ipv6_prefix_length;
+	unsigned auth_failure_limit; /* "auth-failure-limit", 3: then 421 and disconnect */
 
 	/* Outbound delivery. */
 	char tls_require[CONFIG_MAX_DOMAINS][256]; /* "tls-policy DOMAIN require" */
@@ -120,5 +139,14 @@ int config_hostport_parse(const char *word, bool names_ok, struct config_hostpor
 void config_hostport_format(const struct config_hostport *hp, char *out, size_t size);
 /* Same host and port? */
 bool config_hostport_eq(const struct config_hostport *a, const struct config_hostport *b);
+/*
+ * The connection cap of listener l (one of cfg->listeners). A door with its
+ * own "max-connections N" counts its connections alone (*shared_r false).
+ * The smtp doors without one share a pool of four fifths of the server's
+ * max-connections (*shared_r true), so that a flood on port 25 leaves a
+ * fifth to the submission doors; submission doors without one have no cap
+ * of their own (0): only the server's applies.
+ */
+unsigned config_door_cap(const struct config *cfg, const struct config_listener *l, bool *shared_r);
 
 #endif

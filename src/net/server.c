@@ -31,6 +31,7 @@
 
 #include "auth_cache.h"
 #include "config_load.h"
+#include "elapsed.h"
 #include "fd_limit.h"
 #include "fixes.h"
 #include "log.h"
@@ -129,24 +130,10 @@ server_users_get(struct server *srv)
 #define AUTH_PENALTY_MEMORY 600
 
 unsigned
-server_auth_failed(struct server *srv, const char *addr)
+server_auth_failed(struct server *srv, const char *key)
 {
-	time_t now = time(NULL);
-	struct auth_penalty *slot = NULL, *oldest = &srv->penalties[0];
-	for (size_t i = 0; i < AUTH_PENALTY_SLOTS; i++) {
-		struct auth_penalty *p = &srv->penalties[i];
-		if (p->failures && strcmp(p->addr, addr) == 0)
-			slot = p;
-		if (p->last < oldest->last)
-			oldest = p;
-	}
-	if (slot == NULL || now - slot->last > AUTH_PENALTY_MEMORY) {
-		slot = slot ? slot : oldest;
-		str_copy(slot->addr, sizeof slot->addr, addr);
-		slot->failures = 0;
-	}
-	slot->last = now;
-	return ++slot->failures;
+	/* Monotonic seconds: a change of the wall clock neither forgets nor prolongs. */
+	return penalty_note(srv->penalties, key, (time_t)(elapsed_now_ms() / 1000));
 }
 
 /* ---- listeners ---- */
@@ -250,6 +237,7 @@ listener_open(struct server *srv, const struct config_listener *cl, struct liste
 	}
 	l->srv = srv;
 	l->policy = cl->policy;
+	l->conf = *cl;
 	snprintf(l->name, sizeof l->name, strchr(cl->host, ':') ? "[%s]:%u" : "%s:%u", cl->host,
 		 port);
 	l->evl = evconnlistener_new(srv->base, on_accept, l,
@@ -452,6 +440,8 @@ server_reload(struct server *srv)
 	if (!same_doors)
 		log_warn("event=reload_listen_changed fix=\"restart mailport to listen on the new "
 			 "ports; the old ones stay open until then\"");
+	for (size_t i = 0; same_doors && i < srv->nlisteners; i++)
+		srv->listeners[i].conf = cfg.listeners[i]; /* a new cap applies at once */
 	unsigned offset = srv->cfg.unprivileged_port_offset;
 	server_outbound_reload(srv, &cfg); /* before the swap: it compares with the old */
 	pthread_mutex_lock(&srv->cfg_lock);
@@ -639,6 +629,7 @@ server_start(struct server *srv)
 		return EX_OSERR;
 	}
 	srv->auth_cache = auth_cache_new(AUTH_CACHE_TTL, AUTH_CACHE_SLOTS);
+	srv->penalties = penalty_new(AUTH_PENALTY_SLOTS, AUTH_PENALTY_MEMORY);
 	struct retry_policy retry = {srv->cfg.retry_interval, srv->cfg.retry_max_interval,
 				     srv->cfg.queue_lifetime};
 	srv->delivery = local_delivery_start(srv->spool, srv->cfg.mailbox_dir, &retry,
@@ -675,6 +666,7 @@ server_stop(struct server *srv)
 		event_free(srv->flush_ev);
 	server_users_put(&srv->users);
 	auth_cache_free(&srv->auth_cache);
+	penalty_free(&srv->penalties);
 	explicit_bzero(srv->relay_secret, sizeof srv->relay_secret);
 	if (srv->tls)
 		SSL_CTX_free(srv->tls);

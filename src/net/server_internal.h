@@ -17,6 +17,7 @@
 #include "config.h"
 #include "local.h"
 #include "outbound.h"
+#include "penalty.h"
 #include "spool.h"
 #include "users.h"
 #include "worker.h"
@@ -34,18 +35,18 @@ struct listener {
 	struct server *srv;
 	struct evconnlistener *evl;
 	const struct policy *policy;
-	char name[300]; /* "127.0.0.1:587" as bound */
+	char name[300];		     /* "127.0.0.1:587" as bound */
+	struct config_listener conf; /* its listen line (the cap follows a reload) */
+	unsigned live;		     /* its sessions not yet closed, for its cap */
 };
 
 struct session;
 
-/* Recent failed logins of one client address (see server_auth_failed). */
-struct auth_penalty {
-	char addr[64];
-	unsigned failures;
-	time_t last;
-};
-#define AUTH_PENALTY_SLOTS 256
+/*
+ * Recent failed logins per client (see server_auth_failed and penalty.h):
+ * 4096 clients, about 330 KB, each forgotten after 10 quiet minutes.
+ */
+#define AUTH_PENALTY_SLOTS 4096
 
 struct server {
 	struct event_base *base;
@@ -75,7 +76,7 @@ struct server {
 	struct session *sessions; /* all live sessions, for caps and shutdown */
 	unsigned nsessions;
 	unsigned long next_session_id;
-	struct auth_penalty penalties[AUTH_PENALTY_SLOTS];
+	struct penalty_table *penalties;
 };
 
 void session_accept(struct listener *l, evutil_socket_t fd, struct sockaddr *sa, int socklen);
@@ -83,11 +84,12 @@ void session_accept(struct listener *l, evutil_socket_t fd, struct sockaddr *sa,
 void session_shutdown_all(struct server *srv);
 
 /*
- * Note a failed login from addr; returns how many it has had recently
- * (forgotten after 10 quiet minutes), so that reconnecting does not reset
- * the slow-down of password guessing.
+ * Note a failed login from a client (its client_key: an IPv6 client counts
+ * per network); returns how many it has had recently (forgotten after 10
+ * quiet minutes), so that reconnecting does not reset the slow-down of
+ * password guessing.
  */
-unsigned server_auth_failed(struct server *srv, const char *addr);
+unsigned server_auth_failed(struct server *srv, const char *key);
 
 /* A message was committed to the queue: wake both delivery agents. */
 void server_queued(const char *qid, void *srv);

@@ -10,7 +10,18 @@
  * STARTTLS swaps the plain bufferevent for a TLS one on the same socket.
  * Reading is switched off the moment the command is seen and what was
  * already buffered is discarded, so nothing sent before the handshake can
- * be read as a command over TLS (RFC 3207 4.2, CVE-2011-0411).
+ * be read as a command over TLS (RFC 3207 4.2, CVE-2011-0411). The 220
+ * must leave in plaintext first: when the socket does not take it at once
+ * (a client that does not read), the swap waits for on_write, never in a
+ * blocking loop, so one such client cannot stall the others.
+ *
+ * Deadlines do not move with every byte (session_clock.c): session_pump
+ * says which one runs. libevent's idle timeouts stay as the bound on a
+ * pause in message data and on a write the client does not take. The caps
+ * a new connection must fit are in session_caps.c.
+ *
+ * Every session end leaves one log line, event=disconnect with a reason
+ * (the core's, or one of ours), so a connection never vanishes unlogged.
  *
  * On the implicit-TLS door the first byte is peeked before any TLS state
  * exists: a TLS ClientHello starts with 0x16; anything else is a plaintext
@@ -25,7 +36,6 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +53,7 @@
 #include "fixes.h"
 #include "log.h"
 #include "replies.h"
-#include "server_internal.h"
+#include "session_internal.h"
 #include "smtp_server.h"
 #include "str.h"
 #include "tls.h"
@@ -67,37 +77,7 @@ struct auth_job {
 	bool ok;
 };
 
-struct session {
-	struct server *srv;
-	struct listener *l;
-	struct session *prev, *next;
-	char id[20];
-	char addr[INET6_ADDRSTRLEN];
-	unsigned short port;
-	evutil_socket_t fd;
-	struct bufferevent *bev;
-	bool tls;
-	struct event *first_byte_ev;
-	struct event *delay_ev; /* slows the reply to a failed AUTH */
-
-	struct smtp_server *smtp;
-	struct smtp_server_config scfg; /* a copy: a reload never changes a live session */
-	char hostname[256];
-	char postmaster_domain[256];
-	struct smtp_server_hooks hooks;
-	struct spool_msg *msg;
-	bool msg_remote; /* msg has a recipient outside our domains */
-
-	bool closing;	       /* send what is queued, then close */
-	bool dead;	       /* connection gone, waiting for an action's result */
-	bool committing;       /* spool commit in flight */
-	bool handshaking;      /* TLS handshake under way */
-	struct auth_job *auth; /* password check in flight on a worker */
-	bool auth_waiting;     /* from the check until its reply is given */
-};
-
 static void session_pump(struct session *s);
-static void session_release(struct session *s);
 
 /* ---- hooks the protocol core calls ---- */
 
@@ -172,10 +152,23 @@ static void
 hook_log(void *ctx, const char *line)
 {
 	struct session *s = ctx;
+	if (strncmp(line, "event=disconnect ", 17) == 0)
+		s->end_logged = true; /* the core said why; session_release need not */
 	log_info("session=%s %s", s->id, line);
 }
 
 /* ---- output, timeouts, closing ---- */
+
+/* The code of the last reply line in out ("221"), for the end-of-session log line. */
+static void
+note_last_code(struct session *s, const struct buf *out)
+{
+	size_t i = out->len >= 2 ? out->len - 2 : 0; /* before the final CRLF */
+	while (i > 0 && out->data[i - 1] != '\n')
+		i--;
+	if (out->len - i >= 3)
+		str_copy_n(s->last_code, sizeof s->last_code, out->data + i, 3);
+}
 
 /*
  * A plaintext reply goes straight to the socket when nothing is queued
@@ -185,12 +178,13 @@ hook_log(void *ctx, const char *line)
  * What the kernel does not take (or an error, which the bufferevent then
  * reports itself) goes through the bufferevent as before, in order.
  */
-static void
+void
 session_flush(struct session *s)
 {
 	struct buf *out = smtp_server_output(s->smtp);
 	if (out->len == 0)
 		return;
+	note_last_code(s, out);
 	size_t sent = 0;
 	if (!s->tls && s->fd >= 0 && evbuffer_get_length(bufferevent_get_output(s->bev)) == 0) {
 		ssize_t n = send(s->fd, out->data, out->len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -210,19 +204,32 @@ static void
 session_set_timeouts(struct session *s)
 {
 	const struct config *cfg = &s->srv->cfg;
-	struct timeval tv = {
-	    smtp_server_in_data(s->smtp) ? cfg->data_timeout : cfg->command_timeout, 0};
-	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	/* Between commands the deadline (clock) is the read bound; in data, a pause is too. */
+	bool data = smtp_server_in_data(s->smtp);
+	struct timeval tv = {data ? cfg->data_timeout : cfg->command_timeout, 0};
+	bufferevent_set_timeouts(s->bev, data ? &tv : NULL, &tv);
 }
 
-static void
+void
 session_close_after_flush(struct session *s)
 {
 	s->closing = true;
 	bufferevent_disable(s->bev, EV_READ);
+	/* The last reply gets a whole write timeout of its own, from now. */
+	struct timeval tv = {s->srv->cfg.command_timeout, 0};
+	bufferevent_set_timeouts(s->bev, NULL, &tv);
 	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
 		session_release(s);
 	/* else on_write releases it once the output has drained */
+}
+
+void
+session_log_end(struct session *s, const char *reason)
+{
+	if (s->end_logged)
+		return;
+	s->end_logged = true;
+	log_info("session=%s event=disconnect client=%s reason=%s", s->id, s->addr, reason);
 }
 
 /* ---- actions ---- */
@@ -276,10 +283,12 @@ auth_done(struct worker_job *job)
 	}
 	/*
 	 * Each failure after the first waits a second longer, counted per
-	 * client address so that reconnecting does not start afresh.
+	 * client (its key: an IPv6 client is its /64) so that reconnecting,
+	 * or moving to another address of the same network, does not start
+	 * afresh.
 	 */
 	unsigned here = smtp_server_auth_failures(s->smtp);
-	unsigned recent = server_auth_failed(s->srv, s->addr) - 1;
+	unsigned recent = server_auth_failed(s->srv, s->key) - 1;
 	unsigned delay = here > recent ? here : recent;
 	if (delay > AUTH_DELAY_MAX)
 		delay = AUTH_DELAY_MAX;
@@ -358,7 +367,7 @@ session_act(struct session *s)
 	case SMTP_ACT_NONE:
 		break;
 	case SMTP_ACT_START_TLS:
-		if (!s->tls)
+		if (!s->tls && !s->tls_flushing)
 			session_start_tls(s, false);
 		break;
 	case SMTP_ACT_CHECK_AUTH:
@@ -381,8 +390,11 @@ session_act(struct session *s)
 static void
 session_pump(struct session *s)
 {
+	bool command_done = false;
 	while (!s->dead && !s->closing) {
 		if (smtp_server_action(s->smtp) != SMTP_ACT_NONE) {
+			if (!s->tls_flushing && !s->handshaking)
+				session_clock_stop(s); /* the handshake's deadline goes on */
 			session_act(s);
 			return;
 		}
@@ -390,15 +402,31 @@ session_pump(struct session *s)
 		size_t len = evbuffer_get_length(in);
 		if (len == 0)
 			break;
+		bool in_data = smtp_server_in_data(s->smtp);
+		if (in_data && s->clock != CLOCK_DATA)
+			session_clock_begin(s, CLOCK_DATA);
 		const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
 		size_t used = smtp_server_feed(s->smtp, p, len);
 		evbuffer_drain(in, used);
+		/* The core takes a command only whole, so used > 0 is a line done. */
+		if (in_data)
+			s->clock_bytes += used;
+		else if (used > 0)
+			command_done = true;
 		session_flush(s);
 		if (used == 0 && smtp_server_action(s->smtp) == SMTP_ACT_NONE)
 			break; /* a partial line: wait for the rest */
 	}
-	if (!s->dead && !s->closing)
-		session_set_timeouts(s);
+	if (s->dead || s->closing)
+		return;
+	session_set_timeouts(s);
+	if (smtp_server_in_data(s->smtp)) {
+		if (s->clock != CLOCK_DATA)
+			session_clock_begin(s, CLOCK_DATA);
+	} else if (s->clock != CLOCK_COMMAND || command_done) {
+		/* From the last reply: the whole next line must come within command-timeout. */
+		session_clock_begin(s, CLOCK_COMMAND);
+	}
 }
 
 /* ---- libevent callbacks ---- */
@@ -410,11 +438,17 @@ on_read(struct bufferevent *bev, void *arg)
 	session_pump(arg);
 }
 
+static void session_tls_begin(struct session *s);
+
 static void
 on_write(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
-	if (s->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
+		return;
+	if (s->tls_flushing)
+		session_tls_begin(s); /* the 220 to STARTTLS has left */
+	else if (s->closing)
 		session_release(s);
 }
 
@@ -439,6 +473,7 @@ on_event(struct bufferevent *bev, short what, void *arg)
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
 		s->handshaking = false;
+		session_clock_stop(s); /* session_pump starts the command clock */
 		SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
 		const char *version = SSL_get_version(ssl);
 		const char *cipher = SSL_get_cipher_name(ssl);
@@ -454,61 +489,34 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
-		if (s->smtp && !s->closing) {
+		if (s->tls_flushing || s->handshaking) {
+			session_log_end(s, s->tls_flushing ? "starttls_reply_not_read"
+							   : "tls_handshake_timeout");
+			session_release(s);
+		} else if (s->smtp && !s->closing) {
 			smtp_server_timeout(s->smtp);
 			session_flush(s);
 			session_close_after_flush(s);
-		} else {
+		} else if (what & BEV_EVENT_WRITING) {
+			session_log_end(s, "client_not_reading"); /* the last reply never left */
 			session_release(s);
 		}
+		/* else a read timeout already on its way when we stopped reading */
 		return;
 	}
 	if (s->handshaking)
 		log_tls_failure(s);
-	log_info("session=%s event=disconnect client=%s reason=%s", s->id, s->addr,
-		 (what & BEV_EVENT_EOF) ? "client_closed" : "error");
+	session_log_end(s, (what & BEV_EVENT_EOF) ? "client_closed" : "error");
 	session_release(s);
 }
 
-/* Write out a few queued bytes on a non-blocking socket, waiting up to a second. */
-static bool
-send_all(int fd, struct evbuffer *out)
-{
-	for (int tries = 0; evbuffer_get_length(out) > 0 && tries < 100; tries++) {
-		if (evbuffer_write(out, fd) < 0 && errno != EAGAIN && errno != EINTR)
-			return false;
-		struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-		if (evbuffer_get_length(out) > 0)
-			poll(&pfd, 1, 10);
-	}
-	return evbuffer_get_length(out) == 0;
-}
-
+/* The TLS bufferevent takes the socket over; the handshake starts. */
 static void
-session_start_tls(struct session *s, bool implicit)
+session_tls_begin(struct session *s)
 {
-	if (!implicit) {
-		/* Whatever the client pipelined behind STARTTLS is dropped here. */
-		session_flush(s);
-		bufferevent_disable(s->bev, EV_READ);
-		evbuffer_drain(bufferevent_get_input(s->bev),
-			       evbuffer_get_length(bufferevent_get_input(s->bev)));
-		/*
-		 * The 220 must leave in plaintext before the TLS bufferevent takes
-		 * the socket. The bufferevent is about to go, so take its output
-		 * over (libevent freezes it while it owns the socket).
-		 */
-		struct evbuffer *out = bufferevent_get_output(s->bev);
-		evbuffer_unfreeze(out, 1);
-		bool sent = send_all(s->fd, out);
+	s->tls_flushing = false;
+	if (s->bev) /* the plaintext one, its 220 sent; it does not own the socket */
 		bufferevent_free(s->bev);
-		s->bev = NULL;
-		if (!sent) {
-			log_info("session=%s event=disconnect reason=client_not_reading", s->id);
-			session_release(s);
-			return;
-		}
-	}
 	SSL *ssl = SSL_new(s->srv->tls);
 	s->bev = bufferevent_openssl_socket_new(s->srv->base, s->fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
 						BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
@@ -518,9 +526,32 @@ session_start_tls(struct session *s, bool implicit)
 	bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
 	bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
 	bufferevent_setwatermark(s->bev, EV_READ, 0, INPUT_HIGH_WATER);
-	struct timeval tv = {s->srv->cfg.command_timeout, 0};
-	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	/* No idle timeouts: the handshake deadline (clock) bounds it whole. */
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+}
+
+static void
+session_start_tls(struct session *s, bool implicit)
+{
+	/* One deadline from here to the end of the handshake, the 220 included. */
+	session_clock_begin(s, CLOCK_HANDSHAKE);
+	if (!implicit) {
+		/* Whatever the client pipelined behind STARTTLS is dropped here. */
+		session_flush(s);
+		bufferevent_disable(s->bev, EV_READ);
+		evbuffer_drain(bufferevent_get_input(s->bev),
+			       evbuffer_get_length(bufferevent_get_input(s->bev)));
+		/*
+		 * The 220 must leave in plaintext before the TLS bufferevent takes
+		 * the socket. If the socket did not take it all, on_write goes on
+		 * once it has: waiting here would stall every other session.
+		 */
+		if (evbuffer_get_length(bufferevent_get_output(s->bev)) > 0) {
+			s->tls_flushing = true;
+			return;
+		}
+	}
+	session_tls_begin(s);
 }
 
 /* Implicit TLS: look at the first byte before starting the handshake. */
@@ -532,9 +563,10 @@ on_first_byte(evutil_socket_t fd, short what, void *arg)
 	const struct fix *f;
 	if (what & EV_TIMEOUT) {
 		f = fix_get(FIX_SILENT_ON_TLS);
-		log_warn(
-		    "session=%s event=tls_silent client=%s what=\"%s\" cause=\"%s\" fix=\"%s\"",
-		    s->id, s->addr, f->what, f->cause, f->fix);
+		log_warn("session=%s event=disconnect client=%s reason=tls_silent what=\"%s\" "
+			 "cause=\"%s\" fix=\"%s\"",
+			 s->id, s->addr, f->what, f->cause, f->fix);
+		s->end_logged = true;
 		session_release(s);
 		return;
 	}
@@ -549,12 +581,12 @@ on_first_byte(evutil_socket_t fd, short what, void *arg)
 		char shown[200];
 		str_escape(shown, sizeof shown, peek, m > 0 ? (size_t)m : 0);
 		f = fix_get(FIX_PLAINTEXT_ON_TLS);
-		log_warn("session=%s event=plaintext_on_tls_port client=%s sent=\"%s\" what=\"%s\" "
-			 "cause=\"%s\" fix=\"%s\"",
+		log_warn("session=%s event=disconnect client=%s reason=plaintext_on_tls_port "
+			 "sent=\"%s\" what=\"%s\" cause=\"%s\" fix=\"%s\"",
 			 s->id, s->addr, shown, f->what, f->cause, f->fix);
+		s->end_logged = true;
 	} else {
-		log_info("session=%s event=disconnect client=%s reason=client_closed", s->id,
-			 s->addr);
+		session_log_end(s, "client_closed");
 	}
 	session_release(s);
 }
@@ -562,31 +594,13 @@ on_first_byte(evutil_socket_t fd, short what, void *arg)
 /* ---- accept, caps, release ---- */
 
 static unsigned
-sessions_from(const struct server *srv, const char *addr)
+sessions_from(const struct server *srv, const char *key)
 {
 	unsigned n = 0;
 	for (const struct session *s = srv->sessions; s; s = s->next)
-		if (!s->dead && strcmp(s->addr, addr) == 0)
+		if (!s->dead && strcmp(s->key, key) == 0)
 			n++;
 	return n;
-}
-
-/* Refuse a connection over a cap: a 421 where plaintext may be spoken. */
-static void
-refuse_connection(struct listener *l, evutil_socket_t fd, const char *addr, enum reply_id why)
-{
-	log_warn("event=refused client=%s door=%s reason=%s", addr, l->name,
-		 why == R_TOO_MANY_CONN ? "max_connections" : "max_connections_per_ip");
-	if (!l->policy->implicit_tls) {
-		struct buf b;
-		buf_init(&b, 512);
-		reply_append(&b, why);
-		/* Best effort: the socket buffer of a new connection takes a short line. */
-		if (send(fd, b.data, b.len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-			log_debug("event=refused_reply_lost error=\"%s\"", strerror(errno));
-		buf_free(&b);
-	}
-	close(fd);
 }
 
 static void
@@ -640,12 +654,11 @@ session_accept(struct listener *l, evutil_socket_t fd, struct sockaddr *sa, int 
 	unsigned short port = 0;
 	(void)socklen;
 	peer_name(sa, addr, sizeof addr, &port);
-	if (srv->nsessions >= srv->cfg.max_connections) {
-		refuse_connection(l, fd, addr, R_TOO_MANY_CONN);
-		return;
-	}
-	if (sessions_from(srv, addr) >= srv->cfg.max_connections_per_ip) {
-		refuse_connection(l, fd, addr, R_TOO_MANY_CONN_IP);
+	char key[CLIENT_KEY_SIZE];
+	client_key(addr, srv->cfg.ipv6_prefix_length, key, sizeof key);
+	struct refusal r;
+	if (session_is_over_cap(srv, l, sessions_from(srv, key), &r)) {
+		session_refuse(l, fd, addr, key, &r);
 		return;
 	}
 	/* The listener's accept4() made fd non-blocking and close-on-exec. */
@@ -657,7 +670,9 @@ session_accept(struct listener *l, evutil_socket_t fd, struct sockaddr *sa, int 
 	s->l = l;
 	s->fd = fd;
 	str_copy(s->addr, sizeof s->addr, addr);
+	str_copy(s->key, sizeof s->key, key);
 	s->port = port;
+	l->live++;
 	snprintf(s->id, sizeof s->id, "%08lX", ++srv->next_session_id);
 	s->next = srv->sessions;
 	if (srv->sessions)
@@ -684,6 +699,7 @@ session_accept(struct listener *l, evutil_socket_t fd, struct sockaddr *sa, int 
 	smtp_server_greet(s->smtp);
 	session_flush(s);
 	session_set_timeouts(s);
+	session_clock_begin(s, CLOCK_COMMAND);
 	/*
 	 * Reading only: replies go out with send() while the socket takes
 	 * them, and an enabled write event with nothing to write costs two
@@ -694,12 +710,26 @@ session_accept(struct listener *l, evutil_socket_t fd, struct sockaddr *sa, int 
 }
 
 /* Close the connection now; free the session once no action is in flight. */
-static void
+void
 session_release(struct session *s)
 {
 	struct server *srv = s->srv;
 	if (!s->dead) {
 		s->dead = true;
+		s->l->live--;
+		/* The net under every path: no session ends without its line. */
+		if (!s->end_logged && s->closing && strcmp(s->last_code, "221") == 0) {
+			session_log_end(s, "quit");
+		} else if (!s->end_logged && s->closing) {
+			char why[64];
+			snprintf(why, sizeof why, "closed_by_server reply=%s",
+				 s->last_code[0] ? s->last_code : "none");
+			session_log_end(s, why);
+		}
+		session_log_end(s, "closed");
+		if (s->deadline_ev)
+			event_free(s->deadline_ev);
+		s->deadline_ev = NULL;
 		if (s->first_byte_ev)
 			event_free(s->first_byte_ev);
 		s->first_byte_ev = NULL;
@@ -748,6 +778,8 @@ session_shutdown_all(struct server *srv)
 			    send(s->fd, out->data, out->len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 				log_debug("session=%s event=shutdown_reply_lost", s->id);
 		}
+		if (!s->dead)
+			session_log_end(s, "server_stopping");
 		session_release(s);
 		s = next;
 	}

@@ -40,7 +40,7 @@ static const struct {
     {BASE "bad\x01word x\n", "\"bad\\x01word\""},
     /* Argument counts. */
     {BASE "listen 127.0.0.1:25\n",
-     "listen takes 2 arguments, not 1; write it as: listen HOST:PORT"},
+     "listen takes at least 2 arguments, not 1; write it as: listen HOST:PORT SERVICE"},
     {BASE "tls cert.pem\n", "tls takes 2 arguments, not 1"},
     {BASE "hostname a b\n", "hostname takes 1 argument, not 2"},
     {BASE "domain a b c d e f g h i j k\n", "domain takes at most 9 arguments, not 10 or more"},
@@ -60,6 +60,17 @@ static const struct {
 					       "listener (line 4)"},
     {BASE "listen [::1]:25 smtp\nlisten [0::1]:25 smtp\n", "[::1]:25 is already a listener"},
     {BASE "listen *:587 submission\n", "port 587 is already taken on all addresses by line 4"},
+    {BASE "listen 127.0.0.1:26 smtp max-connections\n", "bad max-connections \"\" for this door"},
+    {BASE "listen 127.0.0.1:26 smtp max-connections 0\n", "bad max-connections \"0\""},
+    {BASE "listen 127.0.0.1:26 smtp max-connections x\n", "bad max-connections \"x\""},
+    {BASE "listen [::1]:26 smtp maxconn 5\n",
+     "unknown listen option \"maxconn\"; the one option is max-connections N, e.g. \"listen "
+     "[::1]:26 smtp max-connections 200\""},
+    {BASE "listen 127.0.0.1:26 smtp max-connections 5 6\n", "listen takes at most 4 arguments"},
+    {BASE "ipv6-prefix-length 129\n",
+     "bad ipv6-prefix-length \"129\"; use a whole number from 1 to 128"},
+    {BASE "min-data-rate 0\n", "bad min-data-rate \"0\""},
+    {BASE "tls-handshake-timeout 0\n", "bad tls-handshake-timeout"},
     /* Names and values. */
     {BASE "domain example.test\n", "listed twice"},
     {BASE "domain EXAMPLE.test.\n", "not a valid domain name"},
@@ -138,6 +149,8 @@ test_defaults(void)
 	CHECK(cfg.max_connections_per_ip == 50);
 	CHECK(cfg.command_timeout == 300);
 	CHECK(cfg.data_timeout == 180);
+	CHECK(cfg.min_data_rate == 500 && cfg.tls_handshake_timeout == 60);
+	CHECK(cfg.ipv6_prefix_length == 64);
 	CHECK(cfg.auth_failure_limit == 3);
 	CHECK(cfg.unprivileged_port_offset == 0);
 	CHECK(cfg.run_user[0] == '\0' && cfg.hostname[0] == '\0');
@@ -156,7 +169,7 @@ test_fields(void)
 				   "listen 127.0.0.1:25 smtp\n"
 				   "listen [::1]:465 submissions\n"
 				   "listen *:2525 submission\n"
-				   "listen localhost:587 submission\n"
+				   "listen localhost:587 submission Max-Connections 40\n"
 				   "relayhost SMTP.example.net:587 me relay.secret\n"
 				   "resolver [::1]:5353\n"
 				   "user mailport\n"
@@ -167,7 +180,10 @@ test_fields(void)
 				   "command-timeout 60\n"
 				   "data-timeout 61\n"
 				   "auth-failure-limit 5\n"
-				   "unprivileged-port-offset 10000\n";
+				   "unprivileged-port-offset 10000\n"
+				   "min-data-rate 100\n"
+				   "tls-handshake-timeout 5\n"
+				   "ipv6-prefix-length 48\n";
 	struct config cfg;
 	char err[512];
 	config_init(&cfg);
@@ -201,6 +217,18 @@ test_fields(void)
 	CHECK(cfg.max_connections_per_ip == 2 && cfg.command_timeout == 60);
 	CHECK(cfg.data_timeout == 61 && cfg.auth_failure_limit == 5);
 	CHECK(cfg.unprivileged_port_offset == 10000);
+	CHECK(cfg.min_data_rate == 100 && cfg.tls_handshake_timeout == 5);
+	CHECK(cfg.ipv6_prefix_length == 48);
+	/* Door caps: its own, the smtp doors' shared pool (9 - 9/5 = 8), none. */
+	bool shared;
+	CHECK(cfg.listeners[3].max_connections == 40);
+	CHECK(config_door_cap(&cfg, &cfg.listeners[3], &shared) == 40 && !shared);
+	CHECK(config_door_cap(&cfg, &cfg.listeners[0], &shared) == 8 && shared);
+	CHECK(config_door_cap(&cfg, &cfg.listeners[1], &shared) == 0 && !shared);
+	cfg.max_connections = 1;
+	CHECK(config_door_cap(&cfg, &cfg.listeners[0], &shared) == 1 && shared);
+	cfg.max_connections = 1000;
+	CHECK(config_door_cap(&cfg, &cfg.listeners[0], &shared) == 800);
 
 	CHECK(config_is_local_domain(&cfg, "example.test"));
 	CHECK(config_is_local_domain(&cfg, "EXAMPLE.Test"));

@@ -1,0 +1,94 @@
+/*
+ * session_internal: what session.c, session_clock.c and session_caps.c
+ * share. Everything here is touched only on the event loop's thread.
+ */
+#ifndef MP_SESSION_INTERNAL_H
+#define MP_SESSION_INTERNAL_H
+
+#include <arpa/inet.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <event2/bufferevent.h>
+
+#include "client_key.h"
+#include "replies.h"
+#include "server_internal.h"
+#include "smtp_server.h"
+
+struct auth_job;
+
+/* Which deadline runs (see on_deadline). */
+enum session_clock { CLOCK_NONE, CLOCK_COMMAND, CLOCK_DATA, CLOCK_HANDSHAKE };
+
+struct session {
+	struct server *srv;
+	struct listener *l;
+	struct session *prev, *next;
+	char id[20];
+	char addr[INET6_ADDRSTRLEN];
+	char key[CLIENT_KEY_SIZE]; /* what per-client limits count: the address, or its /64 */
+	unsigned short port;
+	evutil_socket_t fd;
+	struct bufferevent *bev;
+	bool tls;
+	struct event *first_byte_ev;
+	struct event *delay_ev; /* slows the reply to a failed AUTH */
+
+	struct smtp_server *smtp;
+	struct smtp_server_config scfg; /* a copy: a reload never changes a live session */
+	char hostname[256];
+	char postmaster_domain[256];
+	struct smtp_server_hooks hooks;
+	struct spool_msg *msg;
+	bool msg_remote; /* msg has a recipient outside our domains */
+
+	bool closing;	       /* send what is queued, then close */
+	bool dead;	       /* connection gone, waiting for an action's result */
+	bool committing;       /* spool commit in flight */
+	bool handshaking;      /* TLS handshake under way */
+	struct auth_job *auth; /* password check in flight on a worker */
+	bool auth_waiting;     /* from the check until its reply is given */
+	bool tls_flushing;     /* STARTTLS: the 220 is leaving; then the handshake */
+
+	struct event *deadline_ev;
+	enum session_clock clock;
+	long long clock_start; /* elapsed_now_ms() when the clock began */
+	uint64_t clock_bytes;  /* data received since the data phase began */
+
+	bool end_logged;   /* the event=disconnect line is written */
+	char last_code[4]; /* of the last reply sent, for that line */
+};
+
+/* Send what the core has queued (straight to the socket when it takes it). */
+void session_flush(struct session *s);
+/* Stop reading; close once the queued output has left. */
+void session_close_after_flush(struct session *s);
+/* Close the connection now; free the session once no action is in flight. */
+void session_release(struct session *s);
+/* The one event=disconnect line of a session, unless one is written already. */
+void session_log_end(struct session *s, const char *reason);
+
+/* Start clock c now (session_clock.c). */
+void session_clock_begin(struct session *s, enum session_clock c);
+/* No deadline: an action of ours is pending, the client waits for us. */
+void session_clock_stop(struct session *s);
+
+/* Which cap a new connection is over, if any. */
+struct refusal {
+	enum reply_id reply;
+	const char *cap; /* for the log: door, smtp_doors, server, client */
+	unsigned max;
+};
+
+/*
+ * Is a new connection to door l over a cap (session_caps.c)? from_client:
+ * the sessions its client (key) has already. Fills *r_r when it is.
+ */
+bool session_is_over_cap(const struct server *srv, const struct listener *l, unsigned from_client,
+			 struct refusal *r_r);
+/* Refuse it: log which cap, send the 421 where plaintext may be spoken, close fd. */
+void session_refuse(struct listener *l, evutil_socket_t fd, const char *addr, const char *key,
+		    const struct refusal *r);
+
+#endif
