@@ -32,6 +32,7 @@
  * result comes back.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -57,6 +58,7 @@
 #include "smtp_server.h"
 #include "str.h"
 #include "tls.h"
+#include "xevent.h"
 #include "xmalloc.h"
 
 /* Input held while an action is pending, before libevent stops reading. */
@@ -298,7 +300,7 @@ auth_done(struct worker_job *job)
 	}
 	struct timeval tv = {delay, 0};
 	if (s->delay_ev == NULL)
-		s->delay_ev = evtimer_new(s->srv->base, on_auth_delay, s);
+		s->delay_ev = xevtimer_new(s->srv->base, on_auth_delay, s);
 	evtimer_add(s->delay_ev, &tv);
 }
 
@@ -518,8 +520,20 @@ session_tls_begin(struct session *s)
 	if (s->bev) /* the plaintext one, its 220 sent; it does not own the socket */
 		bufferevent_free(s->bev);
 	SSL *ssl = SSL_new(s->srv->tls);
-	s->bev = bufferevent_openssl_socket_new(s->srv->base, s->fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-						BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	s->bev = ssl ? bufferevent_openssl_socket_new(
+			   s->srv->base, s->fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+			   BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS)
+		     : NULL;
+	if (s->bev == NULL) {
+		/* Memory ran out (libevent has freed ssl): end this session, never
+		 * go on without TLS. */
+		log_warn("session=%s event=disconnect client=%s reason=tls_setup_failed "
+			 "what=\"cannot make a TLS session\" fix=\"the server is out of memory\"",
+			 s->id, s->addr);
+		s->end_logged = true;
+		session_release(s);
+		return;
+	}
 	s->tls = true;
 	s->handshaking = true;
 	s->fd = -1; /* the TLS bufferevent owns the socket now */
@@ -578,12 +592,16 @@ on_first_byte(evutil_socket_t fd, short what, void *arg)
 	if (n == 1) {
 		char peek[64];
 		ssize_t m = recv(fd, peek, sizeof peek, MSG_PEEK);
-		char shown[200];
-		str_escape(shown, sizeof shown, peek, m > 0 ? (size_t)m : 0);
+		/* Only the verb: a client that did not wait for the greeting may
+		 * have sent "AUTH PLAIN <credentials>" in the same packet. */
+		size_t verb = 0;
+		while (m > 0 && verb < (size_t)m && verb < 12 && isalpha((unsigned char)peek[verb]))
+			verb++;
+		bool word = verb > 0 && (verb == (size_t)m || !isalnum((unsigned char)peek[verb]));
 		f = fix_get(FIX_PLAINTEXT_ON_TLS);
 		log_warn("session=%s event=disconnect client=%s reason=plaintext_on_tls_port "
-			 "sent=\"%s\" what=\"%s\" cause=\"%s\" fix=\"%s\"",
-			 s->id, s->addr, shown, f->what, f->cause, f->fix);
+			 "sent=\"%.*s\" bytes=%zd what=\"%s\" cause=\"%s\" fix=\"%s\"",
+			 s->id, s->addr, word ? (int)verb : 0, peek, m, f->what, f->cause, f->fix);
 		s->end_logged = true;
 	} else {
 		session_log_end(s, "client_closed");
@@ -688,7 +706,7 @@ session_accept(struct listener *l, evutil_socket_t fd, struct sockaddr *sa, int 
 					 ? FIRST_BYTE_TIMEOUT
 					 : srv->cfg.command_timeout,
 				     0};
-		s->first_byte_ev = event_new(srv->base, fd, EV_READ, on_first_byte, s);
+		s->first_byte_ev = xevent_new(srv->base, fd, EV_READ, on_first_byte, s);
 		event_add(s->first_byte_ev, &tv);
 		return;
 	}

@@ -17,6 +17,7 @@
 #include "elapsed.h"
 #include "log.h"
 #include "session_internal.h"
+#include "xevent.h"
 
 static void on_deadline(evutil_socket_t fd, short what, void *arg);
 
@@ -57,7 +58,7 @@ session_clock_begin(struct session *s, enum session_clock c)
 	s->clock_start = elapsed_now_ms();
 	s->clock_bytes = 0;
 	if (s->deadline_ev == NULL)
-		s->deadline_ev = evtimer_new(s->srv->base, on_deadline, s);
+		s->deadline_ev = xevtimer_new(s->srv->base, on_deadline, s);
 	clock_arm(s);
 }
 

@@ -42,3 +42,25 @@ def test_pipelined_auth_login_blobs_not_echoed_or_logged(server, door, refusal, 
     for s in secrets:
         assert s not in seen, "secret %r in the replies" % s
         assert s not in log, "secret %r in the server log:\n%s" % (s, log)
+
+
+def test_plaintext_auth_on_465_not_logged(server):
+    """A plaintext client on the implicit-TLS door that sends AUTH PLAIN with
+    its credentials before any greeting: the log names the mix-up and the
+    verb, never the credentials it peeked at."""
+    import socket
+    mark = server.log_size()
+    secret = b64("\0alice@example.test\0pw-%s" % token())
+    with socket.create_connection(("127.0.0.1", server.port("submissions")), timeout=5) as s:
+        s.sendall(("AUTH PLAIN %s\r\n" % secret).encode())
+        s.settimeout(10)
+        try:
+            while s.recv(4096):
+                pass
+        except OSError:
+            pass
+    m = server.wait_log(r"reason=plaintext_on_tls_port sent=\"(\w*)\" bytes=(\d+)", since=mark)
+    assert m, server.log_text()[mark:]
+    assert m.group(1) == "AUTH" and int(m.group(2)) > 12, m.group(0)
+    log = server.log_text()[mark:]
+    assert secret not in log and secret[:16] not in log, log
