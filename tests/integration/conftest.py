@@ -67,6 +67,19 @@ def read_text(path):
         return ""
 
 
+def ipv6_loopback_ok():
+    """Whether this machine can listen on ::1 (some CI containers cannot)."""
+    if not socket.has_ipv6:
+        return False
+    try:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        s.bind(("::1", 0))
+        s.close()
+        return True
+    except OSError:
+        return False
+
+
 _used_ports = set()
 
 

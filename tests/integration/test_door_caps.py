@@ -4,12 +4,9 @@ clients by network (the /64 logic itself is unit-tested in test_client_key:
 loopback has one IPv6 address, so rotating through a /64 cannot be shown here).
 """
 
-import re
-import socket
-
 import pytest
 
-from conftest import HOST, Closed, Conn, free_port, login_conn
+from conftest import HOST, Closed, Conn, free_port, ipv6_loopback_ok, login_conn
 
 
 def fill_until_refused(port, limit, host=HOST):
@@ -97,15 +94,6 @@ def test_server_and_client_caps_are_named(make_server):
                         r"door=127\.0\.0\.1:%d service=submission cap=server max=2"
                         % srv.port("fallback"))
 
-
-def ipv6_loopback_ok():
-    try:
-        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-        s.bind(("::1", 0))
-        s.close()
-        return True
-    except OSError:
-        return False
 
 
 @pytest.mark.skipif(not ipv6_loopback_ok(), reason="no IPv6 loopback (::1) on this machine")

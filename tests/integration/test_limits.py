@@ -5,19 +5,7 @@ import time
 
 import pytest
 
-from conftest import HOST, Closed, Conn, free_port, message, token
-
-
-def ipv6_loopback_ok():
-    if not socket.has_ipv6:
-        return False
-    try:
-        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-        s.bind(("::1", 0))
-        s.close()
-        return True
-    except OSError:
-        return False
+from conftest import HOST, Closed, Conn, free_port, ipv6_loopback_ok, message, token
 
 
 # ---------------------------------------------------------------- recipients

@@ -4,7 +4,6 @@ exactly-once delivery across a crash between the Maildir and the queue."""
 import json
 import os
 import re
-import shutil
 import threading
 import time
 

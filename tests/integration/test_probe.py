@@ -526,14 +526,16 @@ def test_json_escaping(mailport_bin):
     assert '"quoted"' in g and "\\back" in g and "\ufffd" in g and "café" in g, g
 
 
-def test_old_tls_and_weak_ciphers_flagged(mailport_bin, workroot):
-    """openssl s_server allowing everything: TLS 1.1 and anonymous/CBC-SHA1 suites."""
+def weak_tls_findings(mailport_bin, workroot, *server_opts):
+    """probe --security against an openssl s_server that allows every cipher
+    (and TLS 1.0/1.1 but for server_opts such as -no_tls1): its findings by id."""
     d = new_dir(workroot, "weak-")
     openssl(d, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out",
             "cert.pem", "-days", "60", "-subj", "/CN=localhost")
     port = free_port()
     s = subprocess.Popen(["openssl", "s_server", "-accept", "%s:%d" % (HOST, port), "-cert",
-                          "cert.pem", "-key", "key.pem", "-cipher", "ALL:@SECLEVEL=0", "-quiet"],
+                          "cert.pem", "-key", "key.pem", "-cipher", "ALL:@SECLEVEL=0",
+                          *server_opts, "-quiet"],
                          cwd=d, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
     try:
@@ -548,7 +550,11 @@ def test_old_tls_and_weak_ciphers_flagged(mailport_bin, workroot):
     finally:
         s.kill()
         s.wait(timeout=10)
-    ids = {f["id"]: f for f in door(p.json, port)["findings"]}
+    return {f["id"]: f for f in door(p.json, port)["findings"]}
+
+
+def test_old_tls_and_weak_ciphers_flagged(mailport_bin, workroot):
+    ids = weak_tls_findings(mailport_bin, workroot)
     # Every weak version accepted is named, not only the highest (TLS 1.1 hid 1.0).
     what = ids["tls_old_version"]["what"] if "tls_old_version" in ids else ids
     assert "TLS 1.0" in what and "TLS 1.1" in what, what
@@ -556,28 +562,7 @@ def test_old_tls_and_weak_ciphers_flagged(mailport_bin, workroot):
 
 
 def test_only_tls_1_1_named_when_1_0_refused(mailport_bin, workroot):
-    d = new_dir(workroot, "weak11-")
-    openssl(d, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out",
-            "cert.pem", "-days", "60", "-subj", "/CN=localhost")
-    port = free_port()
-    s = subprocess.Popen(["openssl", "s_server", "-accept", "%s:%d" % (HOST, port), "-cert",
-                          "cert.pem", "-key", "key.pem", "-cipher", "ALL:@SECLEVEL=0",
-                          "-no_tls1", "-quiet"],
-                         cwd=d, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection((HOST, port), timeout=0.5).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        p = probe(mailport_bin, "--port", "%d:implicit" % port, "--insecure", "--security",
-                  "--timeout", "2", "--json")
-    finally:
-        s.kill()
-        s.wait(timeout=10)
-    ids = {f["id"]: f for f in door(p.json, port)["findings"]}
+    ids = weak_tls_findings(mailport_bin, workroot, "-no_tls1")
     what = ids["tls_old_version"]["what"]
     assert "TLS 1.1" in what and "TLS 1.0" not in what, what
 
