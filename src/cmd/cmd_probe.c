@@ -2,7 +2,7 @@
  * `mailport probe HOST|DOMAIN|PROVIDER`: the article's troubleshooting,
  * automated (issue 4; DESIGN.md "mailport probe --json"). This file reads
  * the options, looks the name up and prints; the procedure per door and
- * the rendering are net/probe.
+ * the rendering are client/probe.
  */
 #include <getopt.h>
 #include <stdio.h>

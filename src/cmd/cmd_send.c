@@ -5,7 +5,7 @@
  *
  * This file turns options (and an account from send.conf) into a
  * submit_opts and a report; the dialogue is core/smtp_client, the doors
- * net/submit, the message cmd/send_message.
+ * io/submit, the message cmd/send_message.
  */
 #include <errno.h>
 #include <getopt.h>

@@ -1,6 +1,6 @@
 /*
  * `mailport serve [-c FILE] [-v]`: the mail server in the foreground,
- * logging to stderr (DESIGN.md). The work is in net/server.c.
+ * logging to stderr (DESIGN.md). The work is in server/server.c.
  */
 #include <getopt.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /*
  * `mailport verify ADDR... | --file F`: is an address worth mailing
  * (issue 7; DESIGN.md)? This file reads the options and the input and
- * prints; the pipeline and the renderings are net/verify.
+ * prints; the pipeline and the renderings are client/verify.
  */
 #include <errno.h>
 #include <getopt.h>

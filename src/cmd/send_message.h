@@ -2,7 +2,7 @@
  * send_message: the message `mailport send` submits — the given file or
  * stdin sent as it is (Date and Message-ID added if missing), or one built
  * from the options (subject, body, attachments). The clock, randomness and
- * files live here; the formatting rules live in core/message.
+ * files live here; the formatting rules live in mime/message.
  */
 #ifndef MP_SEND_MESSAGE_H
 #define MP_SEND_MESSAGE_H

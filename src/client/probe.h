@@ -47,7 +47,7 @@ struct probe_door {
 	size_t nfindings;
 };
 
-/* What DNS says about the name probed (net/dns does the lookups). */
+/* What DNS says about the name probed (io/dns does the lookups). */
 struct probe_dns {
 	char addrs[DNS_MAX_ADDRS][64];
 	size_t naddrs;
