@@ -25,6 +25,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "json.h"
 #include "str.h"
 
 /* ---- notes and findings ---- */
@@ -586,59 +587,6 @@ probe_tls_mode(const struct probe_door *pd)
 
 /* ---- JSON ---- */
 
-/* Length of the valid UTF-8 sequence at p (RFC 3629), or 0. */
-static size_t
-utf8_len(const unsigned char *p)
-{
-	size_t n = p[0] >= 0xF0 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC2 ? 2 : 0;
-	if (n == 0 || p[0] > 0xF4)
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-	/* Overlong forms, surrogates and code points past U+10FFFF. */
-	if ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] >= 0xA0) ||
-	    (p[0] == 0xF0 && p[1] < 0x90) || (p[0] == 0xF4 && p[1] >= 0x90))
-		return 0;
-	return n;
-}
-
-void
-json_string(struct buf *out, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	buf_append_str(out, "\"");
-	while (*p) {
-		if (*p == '"' || *p == '\\') {
-			buf_printf(out, "\\%c", *p++);
-		} else if (*p < 0x20 || *p == 0x7F) {
-			buf_printf(out, "\\u%04x", *p++);
-		} else if (*p < 0x80) {
-			buf_append(out, p++, 1);
-		} else {
-			size_t n = utf8_len(p);
-			if (n) {
-				buf_append(out, p, n);
-				p += n;
-			} else {
-				buf_append_str(out, "\\ufffd");
-				p++;
-			}
-		}
-	}
-	buf_append_str(out, "\"");
-}
-
-static void
-json_key_str(struct buf *out, const char *key, const char *value, bool comma)
-{
-	buf_printf(out, "%s\"%s\":", comma ? "," : "", key);
-	if (value)
-		json_string(out, value);
-	else
-		buf_append_str(out, "null");
-}
-
 static const char *
 severity_name(enum probe_severity s)
 {
@@ -676,15 +624,15 @@ json_tls(struct buf *out, const struct probe_door *pd)
 		return;
 	}
 	buf_append_str(out, ",\"tls_info\":{");
-	json_key_str(out, "version", t->version, false);
-	json_key_str(out, "cipher", t->cipher, true);
-	json_key_str(out, "subject", t->subject, true);
-	json_key_str(out, "issuer", t->issuer, true);
-	json_key_str(out, "sans", t->sans, true);
-	json_key_str(out, "not_after", t->not_after, true);
+	json_key_string(out, "version", t->version, false);
+	json_key_string(out, "cipher", t->cipher, true);
+	json_key_string(out, "subject", t->subject, true);
+	json_key_string(out, "issuer", t->issuer, true);
+	json_key_string(out, "sans", t->sans, true);
+	json_key_string(out, "not_after", t->not_after, true);
 	buf_printf(out, ",\"days_left\":%ld,\"verified\":%s", t->days_left,
 		   t->verified ? "true" : "false");
-	json_key_str(out, "verify_error", t->verify_error[0] ? t->verify_error : NULL, true);
+	json_key_string(out, "verify_error", t->verify_error[0] ? t->verify_error : NULL, true);
 	buf_append_str(out, "}");
 }
 
@@ -699,7 +647,7 @@ json_caps(struct buf *out, const struct probe_door *pd)
 		   k->esmtp ? "true" : "false", starttls ? "true" : "false",
 		   k->pipelining ? "true" : "false", k->eightbitmime ? "true" : "false",
 		   k->smtputf8 ? "true" : "false", (unsigned long long)k->size);
-	json_key_str(out, "auth", k->auth_line, true);
+	json_key_string(out, "auth", k->auth_line, true);
 	buf_printf(out, ",\"auth_before_tls\":%s", k->auth_before_tls ? "true" : "false");
 	/* Every extension the last EHLO listed, as offered (not only the known ones). */
 	buf_append_str(out, ",\"keywords\":[");
@@ -728,8 +676,8 @@ json_notes(struct buf *out, const struct probe_door *pd)
 		const struct probe_finding *f = &pd->findings[i];
 		buf_printf(out, "%s{\"severity\":\"%s\",\"id\":\"%s\"", i ? "," : "",
 			   severity_name(f->severity), f->id);
-		json_key_str(out, "what", f->what, true);
-		json_key_str(out, "fix", f->fix, true);
+		json_key_string(out, "what", f->what, true);
+		json_key_string(out, "fix", f->fix, true);
 		buf_append_str(out, "}");
 	}
 	buf_append_str(out, "]");
@@ -745,12 +693,12 @@ json_door(struct buf *out, const struct probe_report *r, const struct probe_door
 	reply_text(&pd->run.smtp.reply, reply, sizeof reply);
 	buf_printf(out, "{\"port\":%u,\"tls\":\"%s\",\"status\":\"%s\"", pd->door.port,
 		   probe_tls_mode(pd), outcome_status_name(pd->outcome->status));
-	json_key_str(out, "reply", reply, true);
-	json_key_str(out, "fix", fix.data ? fix.data : "", true);
-	json_key_str(out, "what", pd->outcome->what, true);
-	json_key_str(out, "cause", pd->outcome->cause, true);
-	json_key_str(out, "detail", door_detail(pd), true);
-	json_key_str(out, "greeting", pd->run.greeted ? pd->run.caps.greeting : NULL, true);
+	json_key_string(out, "reply", reply, true);
+	json_key_string(out, "fix", fix.data ? fix.data : "", true);
+	json_key_string(out, "what", pd->outcome->what, true);
+	json_key_string(out, "cause", pd->outcome->cause, true);
+	json_key_string(out, "detail", door_detail(pd), true);
+	json_key_string(out, "greeting", pd->run.greeted ? pd->run.caps.greeting : NULL, true);
 	json_tls(out, pd);
 	json_caps(out, pd);
 	json_notes(out, pd);
@@ -777,8 +725,8 @@ json_dns(struct buf *out, const struct probe_dns *d)
 		buf_append_str(out, "}");
 	}
 	buf_printf(out, "],\"null_mx\":%s", d->null_mx ? "true" : "false");
-	json_key_str(out, "error", d->addr_error[0] ? d->addr_error : NULL, true);
-	json_key_str(out, "mx_error", d->mx_error[0] ? d->mx_error : NULL, true);
+	json_key_string(out, "error", d->addr_error[0] ? d->addr_error : NULL, true);
+	json_key_string(out, "mx_error", d->mx_error[0] ? d->mx_error : NULL, true);
 	buf_append_str(out, "}");
 }
 
@@ -786,8 +734,9 @@ void
 probe_json(const struct probe_report *r, struct buf *out)
 {
 	buf_append_str(out, "{");
-	json_key_str(out, "host", r->opts->host, false);
-	json_key_str(out, "provider", r->opts->provider ? r->opts->provider->display : NULL, true);
+	json_key_string(out, "host", r->opts->host, false);
+	json_key_string(out, "provider", r->opts->provider ? r->opts->provider->display : NULL,
+			true);
 	json_dns(out, r->dns);
 	buf_append_str(out, ",\"doors\":[");
 	for (size_t i = 0; i < r->ndoors; i++) {

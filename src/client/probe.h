@@ -101,6 +101,5 @@ void probe_json(const struct probe_report *r, struct buf *out);
 void probe_text(const struct probe_report *r, bool color, struct buf *out);
 
 /* s as a JSON string with its quotes; invalid UTF-8 becomes U+FFFD. */
-void json_string(struct buf *out, const char *s);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "probe.h"
 #include "str.h"
 #include "verify.h"

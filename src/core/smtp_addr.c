@@ -19,6 +19,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "utf8.h"
+
 /* RFC 5321 4.1.2 / RFC 5322 3.2.3 atext, ASCII part. */
 static bool
 is_atext(unsigned char c)
@@ -44,41 +46,6 @@ static bool
 in_range(const unsigned char *p, size_t i, size_t n, unsigned lo, unsigned hi)
 {
 	return i < n && p[i] >= lo && p[i] <= hi;
-}
-
-/*
- * Length of the valid UTF-8 sequence at p[0..n), or 0. The second-byte
- * ranges are RFC 3629's table: they exclude overlong forms, the UTF-16
- * surrogates (ED A0..BF) and code points above U+10FFFF.
- */
-static size_t
-utf8_seq_len(const unsigned char *p, size_t n)
-{
-	unsigned lo = 0x80, hi = 0xbf;
-	size_t len;
-
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		len = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		len = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (p[0] == 0xe0)
-		lo = 0xa0;
-	else if (p[0] == 0xed)
-		hi = 0x9f;
-	else if (p[0] == 0xf0)
-		lo = 0x90;
-	else if (p[0] == 0xf4)
-		hi = 0x8f;
-	if (!in_range(p, 1, n, lo, hi))
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (!in_range(p, i, n, 0x80, 0xbf))
-			return 0;
-	return len;
 }
 
 /* An 8-bit byte at p: how many bytes the character takes, or why it is refused. */

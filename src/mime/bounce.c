@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "utf8.h"
+
 #define LINE_MAX_OCTETS 998 /* RFC 5322 2.1.1 */
 #define FIELD_WIDTH 78	    /* fold DSN fields here where there is a space */
 #define TEXT_WIDTH 76	    /* wrap the human-readable text here */
@@ -78,36 +80,6 @@ is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if none. */
-static size_t
-utf8_len(const unsigned char *p, size_t n, uint32_t *cp_r)
-{
-	size_t len;
-	uint32_t cp, min;
-
-	if (p[0] < 0x80)
-		len = 1, cp = p[0], min = 0;
-	else if ((p[0] & 0xe0) == 0xc0)
-		len = 2, cp = p[0] & 0x1f, min = 0x80;
-	else if ((p[0] & 0xf0) == 0xe0)
-		len = 3, cp = p[0] & 0x0f, min = 0x800;
-	else if ((p[0] & 0xf8) == 0xf0)
-		len = 4, cp = p[0] & 0x07, min = 0x10000;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	*cp_r = cp;
-	return len;
-}
-
 /* Printable ASCII (and, when utf8, valid UTF-8 beyond it), 1..max bytes. */
 static bool
 text_ok(const char *s, size_t max, bool utf8, bool *eightbit_r)
@@ -125,7 +97,7 @@ text_ok(const char *s, size_t max, bool utf8, bool *eightbit_r)
 		}
 		if (!utf8 || p[i] < 0x80)
 			return false;
-		size_t len = utf8_len(p + i, n - i, &cp);
+		size_t len = utf8_decode(p + i, n - i, &cp);
 		if (len == 0)
 			return false;
 		if (eightbit_r != NULL)
@@ -658,7 +630,7 @@ put_addr_field(struct writer *w, const char *field, const char *addr)
 	}
 	putf(w, "%s: utf-8; ", field);
 	for (size_t i = 0; i < n;) {
-		size_t len = utf8_len(p + i, n - i, &cp); /* valid: checked before */
+		size_t len = utf8_decode(p + i, n - i, &cp); /* valid: checked before */
 		if (len == 0)
 			break;
 		if (cp > 0x20 && cp < 0x7f && cp != '\\' && cp != '+' && cp != '=')

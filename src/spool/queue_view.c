@@ -23,7 +23,9 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "json.h"
 #include "str.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 /* A header section bigger than this is cut: `show` is for reading. */
@@ -303,25 +305,6 @@ retry_in(char *out, size_t size, int64_t t, time_t now)
 	return queue_age(out, size, 2 * (int64_t)now - t, now);
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), 0 if it is not one. */
-static size_t
-utf8_len(const unsigned char *s)
-{
-	if (s[0] < 0x80)
-		return 1;
-	size_t n = s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 ? 2 : 0;
-	if (n == 0 || s[0] > 0xF4)
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-	/* Overlong, surrogate and beyond-U+10FFFF forms. */
-	if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0) ||
-	    (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] >= 0x90))
-		return 0;
-	return n;
-}
-
 /*
  * Text for a terminal: control bytes (C0, DEL, and C1 as UTF-8, which some
  * terminals obey), bytes that are not UTF-8 and '\\' as \xNN; a tab as is,
@@ -332,7 +315,7 @@ put_text(FILE *out, const char *s, bool lines)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	while (*p) {
-		size_t n = utf8_len(p);
+		size_t n = utf8_char_len(p, strlen((const char *)p));
 		bool c1 = n == 2 && p[0] == 0xC2 && p[1] < 0xA0;
 		if ((*p < 0x20 && *p != '\t' && !(lines && *p == '\n')) || *p == 0x7f ||
 		    *p == '\\' || n == 0 || c1) {
@@ -353,29 +336,16 @@ put_json_str(FILE *out, const char *s, bool unfold)
 		fputs("null", out);
 		return;
 	}
-	fputc('"', out);
-	const unsigned char *p = (const unsigned char *)s;
-	while (*p) {
-		size_t n = utf8_len(p);
-		if (*p == '\n' && unfold)
-			;
-		else if (*p == '"' || *p == '\\')
-			fprintf(out, "\\%c", *p);
-		else if (*p == '\n')
-			fputs("\\n", out);
-		else if (*p == '\r')
-			fputs("\\r", out);
-		else if (*p == '\t')
-			fputs("\\t", out);
-		else if (*p < 0x20)
-			fprintf(out, "\\u%04x", *p);
-		else if (n == 0)
-			fputs("\\ufffd", out); /* not UTF-8: JSON text must be */
-		else
-			fwrite(p, 1, n, out);
-		p += n ? n : 1;
-	}
-	fputc('"', out);
+	struct buf text, json;
+	buf_init(&text, 0);
+	buf_init(&json, 0);
+	for (const char *p = s; *p; p++)
+		if (!(unfold && *p == '\n'))
+			buf_append(&text, p, 1);
+	json_string_n(&json, text.data ? text.data : "", text.len);
+	fwrite(json.data, 1, json.len, out);
+	buf_free(&text);
+	buf_free(&json);
 }
 
 /* The fields `list` and `show` share, in JSON. */

@@ -11,10 +11,12 @@
 #include "date.h"
 #include "elapsed.h"
 #include "group_sync.h"
+#include "json.h"
 #include "harness.h"
 #include "log.h"
 #include "self.h"
 #include "str.h"
+#include "utf8.h"
 
 static void
 test_buf(void)
@@ -179,9 +181,69 @@ test_group_sync_kernel(void)
 	CHECK(group_sync_enabled(&new));
 }
 
+/* RFC 3629 4's table, at each edge. */
+static void
+test_utf8(void)
+{
+	static const struct {
+		const char *bytes;
+		size_t len;
+		size_t want;
+	} cases[] = {
+	    {"a", 1, 0},		/* ASCII is not a multi-byte sequence */
+	    {"\xc2\xa0", 2, 2},		/* U+00A0 */
+	    {"\xc1\xbf", 2, 0},		/* overlong */
+	    {"\xdf\xbf", 2, 2},		/* U+07FF */
+	    {"\xe0\x9f\xbf", 3, 0},	/* overlong */
+	    {"\xe0\xa0\x80", 3, 3},	/* U+0800 */
+	    {"\xed\x9f\xbf", 3, 3},	/* U+D7FF */
+	    {"\xed\xa0\x80", 3, 0},	/* a surrogate */
+	    {"\xef\xbf\xbf", 3, 3},	/* U+FFFF */
+	    {"\xf0\x8f\xbf\xbf", 4, 0}, /* overlong */
+	    {"\xf0\x90\x80\x80", 4, 4}, /* U+10000 */
+	    {"\xf4\x8f\xbf\xbf", 4, 4}, /* U+10FFFF */
+	    {"\xf4\x90\x80\x80", 4, 0}, /* past U+10FFFF */
+	    {"\xf5\x80\x80\x80", 4, 0}, /* no such lead byte */
+	    {"\xe2\x82", 2, 0},		/* cut short */
+	    {"\xe2\x28\xa1", 3, 0},	/* a bad continuation */
+	    {"\x80", 1, 0},		/* a lone continuation */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const unsigned char *p = (const unsigned char *)cases[i].bytes;
+		CHECK(utf8_seq_len(p, cases[i].len) == cases[i].want);
+	}
+	uint32_t cp = 0;
+	CHECK(utf8_decode((const unsigned char *)"\xf0\x9f\x93\xa7", 4, &cp) == 4 && cp == 0x1F4E7);
+	CHECK(utf8_decode((const unsigned char *)"A", 1, &cp) == 1 && cp == 'A');
+	CHECK(utf8_decode((const unsigned char *)"\xc3\xa9", 2, &cp) == 2 && cp == 0xE9);
+	CHECK(utf8_valid((const unsigned char *)"caf\xc3\xa9", 5));
+	CHECK(!utf8_valid((const unsigned char *)"caf\xc3", 4));
+	CHECK(utf8_char_len((const unsigned char *)"x", 0) == 0);
+}
+
+static void
+test_json(void)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	json_string(&b, "a\"b\\c\n\r\t\x01\x7f caf\xc3\xa9 \xff");
+	CHECK_STR(b.data, "\"a\\\"b\\\\c\\n\\r\\t\\u0001\\u007f caf\xc3\xa9 \\ufffd\"");
+	buf_reset(&b);
+	json_string_n(&b, "x\0y", 3); /* a NUL inside is escaped, not an end */
+	CHECK_STR(b.data, "\"x\\u0000y\"");
+	buf_reset(&b);
+	json_string(&b, NULL);
+	json_key_string(&b, "k", "v", true);
+	json_key_string(&b, "n", NULL, true);
+	CHECK_STR(b.data, "\"\",\"k\":\"v\",\"n\":null");
+	buf_free(&b);
+}
+
 int
 main(void)
 {
+	test_utf8();
+	test_json();
 	test_group_sync_kernel();
 	test_elapsed();
 	test_log_hold();
