@@ -477,7 +477,7 @@ queue_print_show(FILE *out, const struct queue_msg *m, time_t now, bool json)
 
 /* ---- the running server ---- */
 
-/* The pid a server wrote into its lock (spool.c); 0 if not written yet. */
+/* The pid a server wrote into its lock (spool_open.c); 0 if not written yet. */
 static pid_t
 lock_pid(int fd)
 {
@@ -502,7 +502,7 @@ queue_server_pid(const char *dir, pid_t *pid_r)
 		return errno == ENOENT ? QUEUE_SERVER_NONE : QUEUE_SERVER_UNKNOWN;
 	/* A free lock means no server, whatever pid a killed one left; a held
 	 * one, that the pid is current. The probe holds the lock for an instant
-	 * only (spool.c retries for it). */
+	 * only (spool_open.c retries for it). */
 	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
 		close(fd);
 		return QUEUE_SERVER_NONE;
