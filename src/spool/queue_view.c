@@ -1,10 +1,9 @@
 /*
  * queue_view: reading and printing the queue for `mailport queue`
- * (queue_view.h). spool_entry_read gives what delivery needs (sender,
- * pending recipients, where the message starts); the envelope lines it
- * skips (client, helo, auth, DSN parameters) and the header section are
- * read here from the same file, so the spool module stays what delivery
- * needs and nothing more.
+ * (queue_view.h). The envelope comes decoded by the spool's one codec
+ * (spool_entry_read_header: every recipient with its DSN parameters,
+ * client, helo, auth); only the message's header section, which the spool
+ * does not interpret, is read here.
  *
  * Everything printed came from the network: text output escapes control
  * bytes (no terminal escape sequences from a Subject), JSON output escapes
@@ -36,122 +35,45 @@ bool
 queue_id_parse(const char *s, char out[SPOOL_QID_SIZE])
 {
 	size_t i;
-	for (i = 0; i < SPOOL_QID_SIZE - 1; i++) {
-		char c = s[i];
-		if (c >= 'a' && c <= 'f')
-			c = (char)(c - 'a' + 'A');
-		if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F')))
-			return false;
-		out[i] = c;
-	}
+	for (i = 0; i < SPOOL_QID_SIZE - 1 && s[i]; i++)
+		out[i] = s[i] >= 'a' && s[i] <= 'f' ? (char)(s[i] - 'a' + 'A') : s[i];
 	out[i] = '\0';
-	return s[i] == '\0';
+	return s[i] == '\0' && spool_id_valid(out);
 }
 
 /* ---- reading ---- */
 
-static int
-hexval(int c)
+/* The envelope's recipients, moved out of h; delivered: not in e's pending. */
+static void
+take_rcpts(struct queue_msg *m, struct spool_header *h, const struct spool_entry *e)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	if (h->nrcpts > 0)
+		m->rcpts = xcalloc(h->nrcpts, sizeof *m->rcpts);
+	for (size_t i = 0; i < h->nrcpts; i++) {
+		struct queue_rcpt *r = &m->rcpts[m->nrcpts++];
+		r->addr = h->rcpts[i].addr;
+		r->notify = h->rcpts[i].notify;
+		r->orcpt = h->rcpts[i].orcpt;
+		h->rcpts[i] = (struct spool_header_rcpt){0};
+		r->delivered = true;
+		for (size_t j = 0; j < e->nrcpts && r->delivered; j++)
+			r->delivered = strcmp(e->rcpts[j], r->addr) != 0;
+		m->npending += !r->delivered;
+	}
 }
 
-/* The spool's percent-encoding undone (spool.h): NULL on a bad escape. */
-static char *
-env_decode(const char *s, size_t len)
+/* The decoded envelope moved into m (h keeps nothing m needs). */
+static void
+take_header(struct queue_msg *m, struct spool_header *h, const struct spool_entry *e)
 {
-	char *out = xmalloc(len + 1), *o = out;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] != '%') {
-			*o++ = s[i];
-			continue;
-		}
-		int hi = i + 2 < len ? hexval((unsigned char)s[i + 1]) : -1;
-		int lo = i + 2 < len ? hexval((unsigned char)s[i + 2]) : -1;
-		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-			free(out);
-			return NULL;
-		}
-		*o++ = (char)(hi * 16 + lo);
-		i += 2;
+	char **from[] = {&m->from, &m->ret, &m->envid, &m->body, &m->client, &m->helo, &m->auth};
+	char **to[] = {&h->from, &h->ret, &h->envid, &h->body, &h->client, &h->helo, &h->auth};
+	for (size_t i = 0; i < sizeof from / sizeof from[0]; i++) {
+		*from[i] = *to[i];
+		*to[i] = NULL;
 	}
-	*o = '\0';
-	return out;
-}
-
-/* "rcpt ADDR [notify=X] [orcpt=Y]": one recipient with its DSN parameters. */
-static int
-parse_rcpt(struct queue_msg *m, const char *val)
-{
-	struct queue_rcpt r = {0};
-	const char *end = strchr(val, ' ');
-	r.addr = env_decode(val, end ? (size_t)(end - val) : strlen(val));
-	while (r.addr && end) {
-		const char *p = end + 1;
-		end = strchr(p, ' ');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		if (len > 7 && strncmp(p, "notify=", 7) == 0 && r.notify == NULL)
-			r.notify = env_decode(p + 7, len - 7);
-		else if (len > 6 && strncmp(p, "orcpt=", 6) == 0 && r.orcpt == NULL)
-			r.orcpt = env_decode(p + 6, len - 6);
-	}
-	if (r.addr == NULL) {
-		free(r.notify);
-		free(r.orcpt);
-		return -1;
-	}
-	m->rcpts = xrealloc(m->rcpts, (m->nrcpts + 1) * sizeof *m->rcpts);
-	m->rcpts[m->nrcpts++] = r;
-	return 0;
-}
-
-/* One envelope line; the fields spool_entry_read already checked are skipped. */
-static int
-parse_env_line(struct queue_msg *m, const char *line)
-{
-	static const char *keys[] = {"ret", "envid", "body", "client", "helo", "auth"};
-	char **slots[] = {&m->ret, &m->envid, &m->body, &m->client, &m->helo, &m->auth};
-	const char *space = strchr(line, ' ');
-	size_t klen = space ? (size_t)(space - line) : strlen(line);
-	const char *val = space ? space + 1 : line + klen;
-	if (klen == 4 && strncmp(line, "rcpt", 4) == 0)
-		return parse_rcpt(m, val);
-	if (klen == 8 && strncmp(line, "smtputf8", 8) == 0)
-		m->smtputf8 = true;
-	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-		if (strlen(keys[i]) != klen || strncmp(line, keys[i], klen) != 0)
-			continue;
-		free(*slots[i]); /* a repeated line: the last one counts */
-		*slots[i] = env_decode(val, strlen(val));
-		return *slots[i] ? 0 : -1;
-	}
-	return 0; /* unknown keys are a newer writer's: skip, as spool.c does */
-}
-
-static int
-read_envelope(FILE *f, struct queue_msg *m)
-{
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	int rc = -1;
-	while ((n = getline(&line, &cap, f)) > 0 && line[n - 1] == '\n') {
-		line[n - 1] = '\0';
-		if (n == 1) {
-			rc = 0;
-			break;
-		}
-		if (parse_env_line(m, line) < 0)
-			break;
-	}
-	free(line);
-	return rc;
+	m->smtputf8 = h->smtputf8;
+	take_rcpts(m, h, e);
 }
 
 static void
@@ -201,16 +123,7 @@ read_headers(FILE *f, struct queue_msg *m)
 	free(line);
 }
 
-static bool
-is_pending(const struct spool_entry *e, const char *addr)
-{
-	for (size_t i = 0; i < e->nrcpts; i++)
-		if (strcmp(e->rcpts[i], addr) == 0)
-			return true;
-	return false;
-}
-
-/* The rest of the file after spool_entry_read: extras, sizes, headers. */
+/* The rest of the file after the envelope: its size, and the headers. */
 static int
 read_rest(const struct spool_entry *e, bool with_headers, struct queue_msg *m)
 {
@@ -218,17 +131,13 @@ read_rest(const struct spool_entry *e, bool with_headers, struct queue_msg *m)
 	struct stat st;
 	if (f == NULL)
 		return -1; /* ENOENT: removed since spool_entry_read */
-	if (fstat(fileno(f), &st) < 0 || read_envelope(f, m) < 0) {
-		int err = errno ? errno : EBADMSG;
+	if (fstat(fileno(f), &st) < 0) {
+		int err = errno;
 		fclose(f);
 		errno = err;
 		return -1;
 	}
 	m->size = (uint64_t)st.st_size > e->body_offset ? (uint64_t)st.st_size - e->body_offset : 0;
-	for (size_t i = 0; i < m->nrcpts; i++) {
-		m->rcpts[i].delivered = !is_pending(e, m->rcpts[i].addr);
-		m->npending += !m->rcpts[i].delivered;
-	}
 	if (with_headers && fseeko(f, (off_t)e->body_offset, SEEK_SET) == 0)
 		read_headers(f, m);
 	fclose(f);
@@ -239,12 +148,14 @@ int
 queue_msg_read(struct spool *sp, const char *id, bool with_headers, struct queue_msg *m)
 {
 	struct spool_entry e;
+	struct spool_header h;
 	memset(m, 0, sizeof *m);
-	if (spool_entry_read(sp, id, &e) < 0)
+	if (spool_entry_read_header(sp, id, &e, &h) < 0)
 		return -1;
 	str_copy(m->id, sizeof m->id, e.id);
 	m->arrival = e.arrival;
-	m->from = xstrdup(e.from);
+	take_header(m, &h, &e);
+	spool_header_free(&h);
 	m->has_retry = spool_retry_read(sp, e.id, &m->retry) == 0;
 	errno = 0;
 	int rc = read_rest(&e, with_headers, m);
@@ -566,7 +477,7 @@ queue_print_show(FILE *out, const struct queue_msg *m, time_t now, bool json)
 
 /* ---- the running server ---- */
 
-/* The pid a server wrote into its lock (spool.c); 0 if not written yet. */
+/* The pid a server wrote into its lock (spool_open.c); 0 if not written yet. */
 static pid_t
 lock_pid(int fd)
 {
@@ -591,7 +502,7 @@ queue_server_pid(const char *dir, pid_t *pid_r)
 		return errno == ENOENT ? QUEUE_SERVER_NONE : QUEUE_SERVER_UNKNOWN;
 	/* A free lock means no server, whatever pid a killed one left; a held
 	 * one, that the pid is current. The probe holds the lock for an instant
-	 * only (spool.c retries for it). */
+	 * only (spool_open.c retries for it). */
 	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
 		close(fd);
 		return QUEUE_SERVER_NONE;

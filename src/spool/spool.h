@@ -41,6 +41,11 @@
  * time, 4 of a counter, 4 random; sorting ids sorts by arrival. Safe as file
  * names.
  *
+ * Code: format/spool_format.c is the one codec of these files (pure, also
+ * used by `mailport queue`); spool_write.c, spool_commit.c, spool_pool.c,
+ * spool_open.c and spool_read.c do the I/O (spool_internal.h says which
+ * does what).
+ *
  * Threads: spool_msg_begin/write/commit and the reading functions may be
  * called from any thread (one thread per message at a time);
  * callbacks run on whichever thread calls spool_dispatch_results.
@@ -54,21 +59,10 @@
 #include <sys/types.h>
 
 #include "smtp_cmd.h"
-
-#define SPOOL_QID_SIZE 17
+#include "spool_format.h" /* SPOOL_QID_SIZE, struct spool_envelope, spool_retry */
 
 struct spool;
 struct spool_msg;
-
-/* What the envelope of a message holds (the server fills it at DATA). */
-struct spool_envelope {
-	const struct smtp_mail_args *mail;
-	const struct smtp_rcpt_args *rcpts;
-	size_t nrcpts;
-	const char *client_addr;
-	const char *helo;
-	const char *auth_user; /* NULL when not authenticated */
-};
 
 /* Result of a commit, handed back to the event loop. */
 enum spool_result { SPOOL_OK, SPOOL_IO_ERROR, SPOOL_NO_SPACE };
@@ -151,6 +145,14 @@ void spool_ids_free(char **ids, size_t n);
  * (EINVAL).
  */
 int spool_entry_read(struct spool *sp, const char *id, struct spool_entry *e_r);
+/*
+ * The same, and the whole envelope header as the codec decoded it (every
+ * recipient, delivered or not, with its DSN parameters; client, helo,
+ * auth), for `mailport queue`. h_r is filled only on success; free it
+ * with spool_header_free.
+ */
+int spool_entry_read_header(struct spool *sp, const char *id, struct spool_entry *e_r,
+			    struct spool_header *h_r);
 void spool_entry_free(struct spool_entry *e);
 /* Record that rcpt was delivered (append + fsync to queue/<qid>.state). */
 int spool_entry_mark_done(struct spool *sp, const char *id, const char *rcpt);
@@ -185,14 +187,9 @@ bool spool_syncs_by_group(struct spool *sp);
  * The retry schedule of a message with deferred recipients, kept beside it
  * as queue/<qid>.retry so a restart keeps backing off and `mailport queue`
  * can show the next attempt and the last error. Written atomically, not
- * fsynced: losing it only brings the next attempt forward.
+ * fsynced: losing it only brings the next attempt forward. (struct
+ * spool_retry is in spool_format.h, with its codec.)
  */
-struct spool_retry {
-	char id[SPOOL_QID_SIZE];
-	unsigned attempts;
-	int64_t next_attempt; /* unix seconds */
-	char last_error[512];
-};
 int spool_retry_write(struct spool *sp, const struct spool_retry *r);
 /* -1 (errno ENOENT) when the message has no schedule: never tried, or not deferred. */
 int spool_retry_read(struct spool *sp, const char *id, struct spool_retry *r_out);
