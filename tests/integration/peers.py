@@ -45,7 +45,7 @@ import time
 
 import pytest
 
-from conftest import HOST, free_port, read_text
+from conftest import HOST, free_port, poll, read_text
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 INSTALL_SCRIPT = os.path.join(REPO, "scripts", "install-peers.sh")
@@ -582,12 +582,7 @@ class PostfixPeer:
                 if ln.strip()]
 
     def wait_queue_empty(self, timeout=15.0):
-        deadline = time.monotonic() + timeout
-        while True:
-            q = self.queue()
-            if not q or time.monotonic() > deadline:
-                return q
-            time.sleep(0.1)
+        return poll(self.queue, timeout, done=lambda q: not q, interval=0.1)
 
     # ------------------------------------------------------------ log
 
@@ -600,12 +595,7 @@ class PostfixPeer:
     def wait_log(self, pattern, timeout=10.0, since=0):
         """Waits until the log (after offset since) matches regex pattern;
         returns the match or None."""
-        deadline = time.monotonic() + timeout
-        while True:
-            m = re.search(pattern, self.log_text()[since:])
-            if m or time.monotonic() > deadline:
-                return m
-            time.sleep(0.05)
+        return poll(lambda: re.search(pattern, self.log_text()[since:]), timeout)
 
     # ------------------------------------------------------------ Maildirs
 
@@ -638,12 +628,8 @@ class PostfixPeer:
     def wait_mail(self, address, marker, timeout=15.0, count=1):
         """Polls until `count` messages in the address's Maildir contain marker;
         returns those found (possibly fewer, after timeout)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self.find_mail(address, marker)
-            if len(found) >= count or time.monotonic() > deadline:
-                return found
-            time.sleep(0.05)
+        return poll(lambda: self.find_mail(address, marker), timeout,
+                    done=lambda found: len(found) >= count)
 
     def port(self, service):
         return self.ports[service]
