@@ -89,6 +89,44 @@ def wait_for(predicate, timeout=10.0, what="the condition", interval=0.05):
     return value
 
 
+def read_folder(d):
+    """{name: bytes} of the regular files in folder d; empty if d is missing.
+    A file removed while being listed is left out (the server moves them)."""
+    out = {}
+    try:
+        names = os.listdir(d)
+    except FileNotFoundError:
+        return out
+    for n in names:
+        p = os.path.join(d, n)
+        try:
+            if os.path.isfile(p):
+                with open(p, "rb") as f:
+                    out[n] = f.read()
+        except FileNotFoundError:
+            pass
+    return out
+
+
+class MaildirReader:
+    """find_mail and wait_mail for a mail system whose delivered(address)
+    gives {filename: bytes} of an address's Maildir."""
+
+    mail_timeout = 10.0
+
+    def find_mail(self, address, marker):
+        if isinstance(marker, str):
+            marker = marker.encode()
+        return [v for v in self.delivered(address).values() if marker in v]
+
+    def wait_mail(self, address, marker, timeout=None, count=1):
+        """Polls until `count` delivered files contain marker; returns those
+        found (possibly fewer, after timeout)."""
+        return poll(lambda: self.find_mail(address, marker),
+                    self.mail_timeout if timeout is None else timeout,
+                    done=lambda found: len(found) >= count)
+
+
 def ipv6_loopback_ok():
     """Whether this machine can listen on ::1 (some CI containers cannot)."""
     if not socket.has_ipv6:
@@ -266,7 +304,7 @@ def hash_password(binary, password):
 # ---------------------------------------------------------------- the server
 
 
-class Server:
+class Server(MaildirReader):
     """One `mailport serve` process with its own folder, config and ports."""
 
     def __init__(self, binary, root, certs, *, doors=None, tls=True, limits=None,
@@ -491,46 +529,10 @@ class Server:
 
     def delivered(self, address):
         """{filename: bytes} of the files in the address's Maildir new/."""
-        d = os.path.join(self.maildir(address), "new")
-        out = {}
-        try:
-            names = os.listdir(d)
-        except FileNotFoundError:
-            return out
-        for n in names:
-            try:
-                with open(os.path.join(d, n), "rb") as f:
-                    out[n] = f.read()
-            except FileNotFoundError:
-                pass
-        return out
-
-    def find_mail(self, address, marker):
-        if isinstance(marker, str):
-            marker = marker.encode()
-        return [v for v in self.delivered(address).values() if marker in v]
-
-    def wait_mail(self, address, marker, timeout=10.0, count=1):
-        """Poll until `count` files in address's Maildir contain marker; returns them."""
-        return poll(lambda: self.find_mail(address, marker), timeout,
-                    done=lambda found: len(found) >= count)
+        return read_folder(os.path.join(self.maildir(address), "new"))
 
     def queue_files(self):
-        d = os.path.join(self.spool, "queue")
-        out = {}
-        try:
-            names = os.listdir(d)
-        except FileNotFoundError:
-            return out
-        for n in names:
-            p = os.path.join(d, n)
-            if os.path.isfile(p):
-                try:
-                    with open(p, "rb") as f:
-                        out[n] = f.read()
-                except FileNotFoundError:
-                    pass
-        return out
+        return read_folder(os.path.join(self.spool, "queue"))
 
     def wait_queue(self, marker, timeout=10.0):
         if isinstance(marker, str):
@@ -790,8 +792,9 @@ def send_raw_message(conn, frm, rcpts, data_bytes):
     return conn.reply()
 
 
-def login_conn(srv, door="submission", user="alice@example.test", ctx=None):
-    """A raw connection on a submission door, TLS up and authenticated."""
+def tls_conn(srv, door="submission", ctx=None):
+    """A raw connection on a submission door with TLS up (implicit on
+    submissions, else STARTTLS), after its EHLO."""
     ctx = ctx or srv.certs.client_context()
     if srv.doors[door] == "submissions":
         c = Conn(srv.port(door), tls_ctx=ctx)
@@ -801,6 +804,12 @@ def login_conn(srv, door="submission", user="alice@example.test", ctx=None):
         c.starttls(ctx)
     assert c.greeting is None or c.greeting.code == 220
     c.ehlo()
+    return c
+
+
+def login_conn(srv, door="submission", user="alice@example.test", ctx=None):
+    """A raw connection on a submission door, TLS up and authenticated."""
+    c = tls_conn(srv, door, ctx)
     r = c.auth_plain(user, srv.users[user])
     assert r.code == 235, r
     return c
