@@ -12,6 +12,7 @@ process must still be alive (a test that crashed it fails, not the next one).
 import base64
 import os
 import re
+import select
 import shutil
 import signal
 import smtplib
@@ -65,6 +66,65 @@ def read_text(path):
             return f.read().decode(errors="replace")
     except FileNotFoundError:
         return ""
+
+
+def poll(fn, timeout=10.0, done=bool, interval=0.05):
+    """Calls fn until done(its value) holds or timeout seconds have passed;
+    returns the last value either way, so the caller's own assertion says
+    what was missing."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if done(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+def wait_for(predicate, timeout=10.0, what="the condition", interval=0.05):
+    """Waits until predicate() is truthy and returns its value; after timeout
+    seconds fails the test, naming `what` it waited for."""
+    value = poll(predicate, timeout, interval=interval)
+    if not value:
+        raise AssertionError("gave up after %.1f s waiting for %s" % (timeout, what))
+    return value
+
+
+def read_folder(d):
+    """{name: bytes} of the regular files in folder d; empty if d is missing.
+    A file removed while being listed is left out (the server moves them)."""
+    out = {}
+    try:
+        names = os.listdir(d)
+    except FileNotFoundError:
+        return out
+    for n in names:
+        p = os.path.join(d, n)
+        try:
+            if os.path.isfile(p):
+                with open(p, "rb") as f:
+                    out[n] = f.read()
+        except FileNotFoundError:
+            pass
+    return out
+
+
+class MaildirReader:
+    """find_mail and wait_mail for a mail system whose delivered(address)
+    gives {filename: bytes} of an address's Maildir."""
+
+    mail_timeout = 10.0
+
+    def find_mail(self, address, marker):
+        if isinstance(marker, str):
+            marker = marker.encode()
+        return [v for v in self.delivered(address).values() if marker in v]
+
+    def wait_mail(self, address, marker, timeout=None, count=1):
+        """Polls until `count` delivered files contain marker; returns those
+        found (possibly fewer, after timeout)."""
+        return poll(lambda: self.find_mail(address, marker),
+                    self.mail_timeout if timeout is None else timeout,
+                    done=lambda found: len(found) >= count)
 
 
 def ipv6_loopback_ok():
@@ -244,7 +304,7 @@ def hash_password(binary, password):
 # ---------------------------------------------------------------- the server
 
 
-class Server:
+class Server(MaildirReader):
     """One `mailport serve` process with its own folder, config and ports."""
 
     def __init__(self, binary, root, certs, *, doors=None, tls=True, limits=None,
@@ -270,6 +330,7 @@ class Server:
         self.exit_codes = []    # exit code of each stopped process
         self.sanitizer_reported = 0  # log length already checked
         self.expect_exit = False     # a test that wants the process to fail sets this
+        self.test_start = 0          # log offset where the current test began
         if tls:
             # Copies, so a test may replace them (SIGHUP reload) without
             # touching the session's certificates.
@@ -385,19 +446,44 @@ class Server:
             return False
 
     def wait_log(self, pattern, timeout=10.0, since=0):
-        """Wait until the concatenated log matches regex pattern (after offset since)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            text = self.log_text()
-            m = re.search(pattern, text[since:])
-            if m:
-                return m
-            if time.monotonic() > deadline:
-                return None
-            time.sleep(0.05)
+        """Wait until the concatenated log matches regex pattern (after offset
+        since); returns the match, or None after timeout."""
+        return poll(lambda: re.search(pattern, self.log_text()[since:]), timeout)
 
     def log_size(self):
         return len(self.log_text())
+
+    def sessions_open(self):
+        """Sessions of the running process that have not logged their end
+        (each session logs one event=connect and one event=disconnect)."""
+        text = self.current_log()
+        return text.count(" event=connect ") - text.count(" event=disconnect ")
+
+    def wait_sessions_closed(self, timeout=10.0):
+        """Until every session so far has ended, readiness probes included."""
+        wait_for(lambda: self.sessions_open() == 0, timeout,
+                 "every session to log event=disconnect:\n" + self.current_log()[-2000:])
+
+    def unsettled(self, since=0):
+        """Queue ids accepted or queued as bounces after log offset since that
+        the server may still act on: neither removed (every local copy
+        delivered) nor through an outbound attempt."""
+        text = self.log_text()
+        ids = re.findall(r"\bid=(\w+) event=accepted\b|\bevent=bounce bounce_id=(\w+)",
+                         text[since:])
+        return [q for q in (a or b for a, b in ids)
+                if not re.search(r"\bid=%s event=(removed|delivery)\b" % q, text)]
+
+    def wait_settled(self, since=None, timeout=10.0):
+        """Until every message accepted after log offset since is settled (see
+        unsettled): from then on a check that something was not delivered is
+        final, with no sleep to guess how long delivery takes. since defaults
+        to where the current test began."""
+        since = self.test_start if since is None else since
+        left = poll(lambda: self.unsettled(since), timeout, done=lambda ids: not ids)
+        if left:
+            raise AssertionError("accepted messages %s not delivered nor tried after %.0f s:\n%s"
+                                 % (left, timeout, self.log_text()[-3000:]))
 
     def stop(self, timeout=10.0):
         """SIGTERM, wait; returns the exit code (None if it had to be killed)."""
@@ -443,60 +529,16 @@ class Server:
 
     def delivered(self, address):
         """{filename: bytes} of the files in the address's Maildir new/."""
-        d = os.path.join(self.maildir(address), "new")
-        out = {}
-        try:
-            names = os.listdir(d)
-        except FileNotFoundError:
-            return out
-        for n in names:
-            try:
-                with open(os.path.join(d, n), "rb") as f:
-                    out[n] = f.read()
-            except FileNotFoundError:
-                pass
-        return out
-
-    def find_mail(self, address, marker):
-        if isinstance(marker, str):
-            marker = marker.encode()
-        return [v for v in self.delivered(address).values() if marker in v]
-
-    def wait_mail(self, address, marker, timeout=10.0, count=1):
-        """Poll until `count` files in address's Maildir contain marker; returns them."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self.find_mail(address, marker)
-            if len(found) >= count or time.monotonic() > deadline:
-                return found
-            time.sleep(0.05)
+        return read_folder(os.path.join(self.maildir(address), "new"))
 
     def queue_files(self):
-        d = os.path.join(self.spool, "queue")
-        out = {}
-        try:
-            names = os.listdir(d)
-        except FileNotFoundError:
-            return out
-        for n in names:
-            p = os.path.join(d, n)
-            if os.path.isfile(p):
-                try:
-                    with open(p, "rb") as f:
-                        out[n] = f.read()
-                except FileNotFoundError:
-                    pass
-        return out
+        return read_folder(os.path.join(self.spool, "queue"))
 
     def wait_queue(self, marker, timeout=10.0):
         if isinstance(marker, str):
             marker = marker.encode()
-        deadline = time.monotonic() + timeout
-        while True:
-            hits = {k: v for k, v in self.queue_files().items() if marker in v}
-            if hits or time.monotonic() > deadline:
-                return hits
-            time.sleep(0.05)
+        return poll(lambda: {k: v for k, v in self.queue_files().items() if marker in v},
+                    timeout)
 
     # -- client helpers
 
@@ -558,7 +600,7 @@ def server(shared_server):
     srv = shared_server
     if not srv.alive():
         srv.start()
-    mark = srv.log_size()
+    mark = srv.test_start = srv.log_size()
     yield srv
     problems = []
     if not srv.alive():
@@ -750,8 +792,9 @@ def send_raw_message(conn, frm, rcpts, data_bytes):
     return conn.reply()
 
 
-def login_conn(srv, door="submission", user="alice@example.test", ctx=None):
-    """A raw connection on a submission door, TLS up and authenticated."""
+def tls_conn(srv, door="submission", ctx=None):
+    """A raw connection on a submission door with TLS up (implicit on
+    submissions, else STARTTLS), after its EHLO."""
     ctx = ctx or srv.certs.client_context()
     if srv.doors[door] == "submissions":
         c = Conn(srv.port(door), tls_ctx=ctx)
@@ -761,6 +804,12 @@ def login_conn(srv, door="submission", user="alice@example.test", ctx=None):
         c.starttls(ctx)
     assert c.greeting is None or c.greeting.code == 220
     c.ehlo()
+    return c
+
+
+def login_conn(srv, door="submission", user="alice@example.test", ctx=None):
+    """A raw connection on a submission door, TLS up and authenticated."""
+    c = tls_conn(srv, door, ctx)
     r = c.auth_plain(user, srv.users[user])
     assert r.code == 235, r
     return c
@@ -819,7 +868,10 @@ def full_listener(ip, port):
         except BlockingIOError:
             pass
         fillers.append(c)
-    time.sleep(0.2)
+    # Full once a filler's handshake completed (the queue holds one): the
+    # others, and the client under test, then wait on SYNs that go unanswered.
+    wait_for(lambda: select.select([], fillers, [], 0.05)[1], 5,
+             "a connection in the full listener's queue")
     return lst, fillers
 
 

@@ -45,7 +45,7 @@ import time
 
 import pytest
 
-from conftest import HOST, free_port, read_text
+from conftest import HOST, MaildirReader, free_port, poll, read_folder, read_text
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 INSTALL_SCRIPT = os.path.join(REPO, "scripts", "install-peers.sh")
@@ -186,13 +186,15 @@ def _can_connect(port, host=HOST):
         return False
 
 
-class PostfixPeer:
+class PostfixPeer(MaildirReader):
     """One private Postfix instance. See the module docstring.
 
     Attributes: dir (its folder), config_dir, queue_dir, data_dir, mail_base,
     log_file, ports {"smtp": n, "submission": n} (only the enabled ones),
     users {address: password}, domains, hostname, relayhost.
     """
+
+    mail_timeout = 15.0  # a peer queues before it delivers
 
     def __init__(self, root=None, certs=None, *, name="postfix", hostname="mx.peer.test",
                  domains=(PEER_DOMAIN,), users=None, mailboxes=PEER_MAILBOXES,
@@ -582,12 +584,7 @@ class PostfixPeer:
                 if ln.strip()]
 
     def wait_queue_empty(self, timeout=15.0):
-        deadline = time.monotonic() + timeout
-        while True:
-            q = self.queue()
-            if not q or time.monotonic() > deadline:
-                return q
-            time.sleep(0.1)
+        return poll(self.queue, timeout, done=lambda q: not q, interval=0.1)
 
     # ------------------------------------------------------------ log
 
@@ -600,12 +597,7 @@ class PostfixPeer:
     def wait_log(self, pattern, timeout=10.0, since=0):
         """Waits until the log (after offset since) matches regex pattern;
         returns the match or None."""
-        deadline = time.monotonic() + timeout
-        while True:
-            m = re.search(pattern, self.log_text()[since:])
-            if m or time.monotonic() > deadline:
-                return m
-            time.sleep(0.05)
+        return poll(lambda: re.search(pattern, self.log_text()[since:]), timeout)
 
     # ------------------------------------------------------------ Maildirs
 
@@ -617,33 +609,8 @@ class PostfixPeer:
         """{filename: bytes} of the messages in the address's Maildir (new/ and cur/)."""
         out = {}
         for sub in ("new", "cur"):
-            d = os.path.join(self.maildir(address), sub)
-            try:
-                names = os.listdir(d)
-            except FileNotFoundError:
-                continue
-            for n in names:
-                try:
-                    with open(os.path.join(d, n), "rb") as f:
-                        out[n] = f.read()
-                except FileNotFoundError:
-                    pass
+            out.update(read_folder(os.path.join(self.maildir(address), sub)))
         return out
-
-    def find_mail(self, address, marker):
-        if isinstance(marker, str):
-            marker = marker.encode()
-        return [v for v in self.delivered(address).values() if marker in v]
-
-    def wait_mail(self, address, marker, timeout=15.0, count=1):
-        """Polls until `count` messages in the address's Maildir contain marker;
-        returns those found (possibly fewer, after timeout)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self.find_mail(address, marker)
-            if len(found) >= count or time.monotonic() > deadline:
-                return found
-            time.sleep(0.05)
 
     def port(self, service):
         return self.ports[service]

@@ -37,7 +37,7 @@ import pwd
 
 import pytest
 
-from conftest import read_text, stop_process
+from conftest import poll, read_text, stop_process
 
 SMTP_SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
 
@@ -215,6 +215,7 @@ class _Handler:
             rx.max_in_data = max(rx.max_in_data, rx.in_data)
         try:
             if rx.data_delay:
+                # A slow receiver is what such a test asks for, not a wait.
                 await asyncio.sleep(rx.data_delay)
         finally:
             with rx.lock:
@@ -326,12 +327,7 @@ class Receiver:
 
     def wait_messages(self, marker, timeout=15.0, count=1):
         """Polls until `count` recorded messages contain marker; returns them."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self.find(marker)
-            if len(found) >= count or time.monotonic() > deadline:
-                return found
-            time.sleep(0.05)
+        return poll(lambda: self.find(marker), timeout, done=lambda found: len(found) >= count)
 
 
 @pytest.fixture
@@ -410,12 +406,8 @@ class SmtpSink:
     def wait_messages(self, marker, timeout=15.0, count=1):
         if isinstance(marker, str):
             marker = marker.encode()
-        deadline = time.monotonic() + timeout
-        while True:
-            found = [m for m in self.messages() if marker in m]
-            if len(found) >= count or time.monotonic() > deadline:
-                return found
-            time.sleep(0.05)
+        return poll(lambda: [m for m in self.messages() if marker in m], timeout,
+                    done=lambda found: len(found) >= count)
 
     def stop(self):
         stop_process(self.proc)

@@ -9,7 +9,8 @@ import warnings
 
 import pytest
 
-from conftest import Closed, Conn, login_conn, message, send_raw_message, smtp_client, token
+from conftest import (Closed, Conn, login_conn, message, send_raw_message, smtp_client,
+                      tls_conn, token)
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -18,18 +19,6 @@ with warnings.catch_warnings():
 
 def b64(s):
     return base64.b64encode(s.encode()).decode()
-
-
-def tls_conn(srv, door="submission"):
-    ctx = srv.certs.client_context()
-    if srv.doors[door] == "submissions":
-        c = Conn(srv.port(door), tls_ctx=ctx)
-    else:
-        c = Conn(srv.port(door))
-        c.ehlo()
-        c.starttls(ctx)
-    c.ehlo()
-    return c
 
 
 # ---------------------------------------------------------------- mailport passwd

@@ -40,7 +40,7 @@ def test_changed_users_file_forgets_remembered_logins(make_server):
     login_conn(srv).close()
     srv.users[ALICE] = "a-new-password"
     srv.write_users()
-    time.sleep(1.2)  # the file is looked at once a second
+    time.sleep(1.2)  # kept: the server looks at the file at most once a second
     mark = srv.log_size()
     assert auth(srv, ALICE, old) == 535, "the old password must not live on in the cache"
     assert auth(srv, ALICE, "a-new-password") == 235

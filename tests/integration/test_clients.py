@@ -103,7 +103,8 @@ def test_swaks_587_auth_without_tls_refused(server):
     pw_b64 = base64.b64encode(("\0alice@example.test\0%s" % server.users["alice@example.test"])
                               .encode()).decode()
     assert pw_b64 not in out, out
-    time.sleep(0.5)
+    server.wait_sessions_closed()
+    server.wait_settled()
     assert not server.find_mail("bob@example.test", m)
 
 

@@ -2,7 +2,6 @@
 command-line strictness, pipelining, DSN parameters, queue ids in the log."""
 
 import re
-import time
 
 import pytest
 
@@ -31,7 +30,7 @@ def assert_not_delivered(srv, marker, addrs=("alice@example.test", "bob@example.
         assert r.code == 250, r
     for a in addrs:
         assert srv.wait_mail(a, s), "sentinel not delivered to %s" % a
-    time.sleep(0.3)
+    srv.wait_settled()
     for a in addrs:
         assert not srv.find_mail(a, marker), "refused message was delivered to %s" % a
     assert not [k for k, v in srv.queue_files().items() if marker.encode() in v], \
@@ -279,7 +278,7 @@ def test_size_limit_configured_and_enforced_while_streaming(make_server):
         r = one_reply(c, quiet=2.0)
         assert (r.code, r.enhanced) == (552, "5.3.4"), r
     assert srv.wait_mail("alice@example.test", small)
-    time.sleep(0.5)
+    srv.wait_settled()
     assert not srv.find_mail("alice@example.test", big)
     assert not srv.find_mail("alice@example.test", bdat)
     assert not [v for v in srv.queue_files().values() if big.encode() in v]

@@ -13,7 +13,7 @@ import warnings
 
 import pytest
 
-from conftest import Conn, message, send_raw_message, smtp_client, token
+from conftest import Conn, message, poll, send_raw_message, smtp_client, token
 
 RCPTS = ("alice@example.test", "bob@example.test", "carol@second.test")
 MID = re.compile(rb"Message-ID: <(t[0-9a-f]{16})@client\.example\.test>")
@@ -127,7 +127,9 @@ def test_queued_remote_mail_survives_kill9(make_server):
     assert before, "message for a remote domain not in spool/queue"
     srv.kill9()
     srv.start()
-    time.sleep(1.0)
+    # Whatever the server does with it now is done once it has been tried
+    # (before the kill, or now; the retry after that is minutes away).
+    srv.wait_log(r"id=%s event=delivery " % next(iter(before)))
     after = srv.wait_queue(m)
     assert after, "queued message gone after kill -9 and restart"
     # The message itself is unchanged.
@@ -145,6 +147,8 @@ def test_spool_tmp_leftovers_never_delivered(make_server):
     assert c.cmd("RCPT TO:<alice@example.test>").code == 250
     assert c.cmd("DATA").code == 354
     c.send(message(m, body="partial\r\n" * 100))
+    # Kept: nothing outside shows that the server has read these bytes (a
+    # small message stays in memory until its commit); the pause lets them in.
     time.sleep(0.5)
     srv.kill9()
     c.close()
@@ -156,7 +160,7 @@ def test_spool_tmp_leftovers_never_delivered(make_server):
                             message(s).encode() + b".\r\n").code == 250
     c.close()
     assert srv.wait_mail("alice@example.test", s)
-    time.sleep(0.5)
+    srv.wait_settled()
     assert not srv.find_mail("alice@example.test", m)
     assert not [v for v in srv.queue_files().values() if m.encode() in v]
 
@@ -272,7 +276,8 @@ def test_250_only_after_fsync_of_file_and_directory(make_server):
         deadline = time.monotonic() + 10
         while srv.wait_queue(m, timeout=0) and time.monotonic() < deadline:
             time.sleep(0.1)  # delivered: the queue file goes away
-    time.sleep(0.5)
+    # Both removals done (logged after their syscalls, so strace has them).
+    poll(lambda: srv.log_text().count(" event=removed") >= 2)
     # The process started is strace; killing it would leave mailport running
     # untraced, so the server (strace's child) goes first.
     with open("/proc/%d/task/%d/children" % (srv.pid, srv.pid)) as f:

@@ -37,7 +37,7 @@ def test_recipient_limit_configured(make_server):
         assert c.reply().code == 250
     for rc in ("alice@example.test", "bob@example.test", "carol@second.test"):
         assert len(srv.wait_mail(rc, m)) == 1, rc
-    time.sleep(0.3)
+    srv.wait_settled()
     assert len(srv.find_mail("alice@example.test", m)) == 1, "the 452 recipient got a copy"
 
 
@@ -75,7 +75,7 @@ def test_command_timeout_resets_on_activity(make_server):
     srv = make_server(limits={"command-timeout": 2})
     with Conn(srv.port("smtp")) as c:
         for _ in range(4):          # 4 x 1 s > the 2 s timeout in total
-            time.sleep(1.0)
+            time.sleep(1.0)  # the idle gap under test, not a wait
             assert c.cmd("NOOP").code == 250
 
 
@@ -101,7 +101,8 @@ def test_data_timeout(make_server):
         assert c.closed(5)
     finally:
         c.close()
-    time.sleep(0.5)
+    srv.wait_sessions_closed()
+    srv.wait_settled()
     assert not srv.find_mail("alice@example.test", m)
     assert not [v for v in srv.queue_files().values() if m.encode() in v]
 
@@ -140,7 +141,7 @@ def eventually_220(port, host=HOST, timeout=5.0):
 
 def test_max_connections_per_ip(make_server):
     srv = make_server(limits={"max-connections-per-ip": 2})
-    time.sleep(0.3)  # let the server notice readiness probes closing, if any
+    srv.wait_sessions_closed()  # readiness probes, if any, no longer count
     a = Conn(srv.port("smtp"))
     b = Conn(srv.port("submission"))
     try:
@@ -156,7 +157,7 @@ def test_max_connections_per_ip(make_server):
 
 def test_max_connections_overall(make_server):
     srv = make_server(limits={"max-connections": 2})
-    time.sleep(0.3)
+    srv.wait_sessions_closed()
     a = Conn(srv.port("smtp"))
     b = Conn(srv.port("fallback"))
     try:
@@ -180,7 +181,7 @@ def test_per_ip_cap_counts_each_address(make_server):
     srv.hosts["v6"] = "::1"
     srv.write_config()
     srv.start()
-    time.sleep(0.3)
+    srv.wait_sessions_closed()
     a = Conn(srv.port("smtp"))
     try:
         b = Conn(p6, host="::1")

@@ -83,7 +83,7 @@ def test_local_failure_has_the_retry_schedule(make_server):
     # The cause removed: delivered at the next retry, once.
     os.unlink(blocker)
     assert srv.wait_mail(ALICE, m, timeout=8), srv.log_text()[-2000:]
-    time.sleep(0.5)
+    srv.wait_log(r"id=%s event=removed" % qid)  # no attempt can follow
     assert len(srv.find_mail(ALICE, m)) == 1
     assert "queue is empty" in queue(srv, "list").stdout.decode()
 

@@ -8,7 +8,7 @@ domain at its own receiver on 127.0.25.X:25.
 
 import time
 
-from conftest import login_conn, message, send_raw_message, token
+from conftest import login_conn, message, send_raw_message, token, wait_for
 from dns import make_dns  # noqa: F401
 from receivers import make_receiver  # noqa: F401
 from test_outbound import ALICE, deliveries, log_tail, outbound_server, wait_delivery
@@ -74,7 +74,7 @@ def test_connection_closed_by_receiver_is_replaced(make_server, make_dns, make_r
     for i, rc in enumerate(rcpts):
         submit_many(srv, [[rc]], "%s-%d" % (m, i))
         assert wait_delivery(srv, rc, "sent", timeout=20), log_tail(srv)
-        time.sleep(1.0)
+        wait_for(lambda: rx.open_now == 0, 5, "the receiver to drop the idle connection")
     assert rx.connections == 3, log_tail(srv)
     assert srv.log_text().count("event=reuse_failed") == 2, log_tail(srv)
     for i in range(3):

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import HOST, Conn, message, send_raw_message, token
+from conftest import HOST, Conn, message, poll, send_raw_message, token
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0,
                                 reason="privilege drop is only observable when started as root")
@@ -30,12 +30,7 @@ def status_ids(pid, task=None):
 
 
 def wait_dropped(srv, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        ids = status_ids(srv.pid)
-        if 0 not in ids["Uid"] or time.monotonic() > deadline:
-            return ids
-        time.sleep(0.05)
+    return poll(lambda: status_ids(srv.pid), timeout, done=lambda ids: 0 not in ids["Uid"])
 
 
 def test_runs_as_mailport_by_default(make_server):

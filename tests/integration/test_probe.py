@@ -432,7 +432,8 @@ def test_mail_and_rcpt_then_rset(server, mailport_bin, certs):
     p = probe(mailport_bin, "--port", str(port), "--cafile", certs.ca, *args, "--from", ALICE,
               "--to", "bob@example.test", "--json", password=pw)
     assert door(p.json, port)["status"] == "ok", p.out
-    time.sleep(0.3)
+    server.wait_sessions_closed()
+    server.wait_settled()
     assert not server.delivered("bob@example.test") or all(
         b"probe" not in v for v in server.delivered("bob@example.test").values())
 

@@ -323,7 +323,7 @@ def test_retry_schedule_survives_restart(make_server):
     assert srv.wait_log(r"id=%s event=delivery .*status=deferred" % qid, timeout=15)
     mark = srv.log_size()
     srv.restart()
-    time.sleep(2)
+    time.sleep(2)  # kept: that nothing happens in the seconds after a restart is the subject
     # The first retry is 5 minutes away (retry-interval's default): a restart
     # must not bring it forward.
     assert ("id=%s event=delivery" % qid) not in srv.log_text()[mark:]

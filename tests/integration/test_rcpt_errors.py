@@ -32,7 +32,7 @@ def test_120_recipients_first_100_delivered_rest_452(make_server):
         assert c.cmd("QUIT").code == 221
     for r in rcpts[:LIMIT]:
         assert srv.wait_mail(r, m), "%s did not get the message" % r
-    time.sleep(0.3)
+    srv.wait_settled()
     for r in rcpts[LIMIT:]:
         assert not srv.find_mail(r, m), "%s was refused yet got the message" % r
     assert "too_many_errors" not in srv.log_text()
