@@ -267,23 +267,6 @@ attachment_part(struct mime_writer *w, const struct message_attachment *a, size_
 	return 0;
 }
 
-/* RFC 2046 5.1.1: 1-70 bchars, not ending in a space. */
-static bool
-boundary_valid(const char *b)
-{
-	size_t n = b ? strlen(b) : 0;
-
-	if (n == 0 || n > MESSAGE_BOUNDARY_MAX || b[n - 1] == ' ')
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = b[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      strchr("'()+_,-./:=? ", c) != NULL))
-			return false;
-	}
-	return true;
-}
-
 /*
  * multipart/mixed (RFC 2046 5.1): each part is made aside and searched for
  * the boundary before it goes out, so a collision is caught for sure.
@@ -356,7 +339,7 @@ check_spec(const struct message_spec *spec, char *err, size_t err_size)
 		mime_set_err(err, err_size, "From: no sender given");
 		return -1;
 	}
-	if (spec->attachment_count > 0 && !boundary_valid(spec->boundary)) {
+	if (spec->attachment_count > 0 && !mime_boundary_valid(spec->boundary)) {
 		mime_set_err(err, err_size,
 			     "bad MIME boundary (1-70 letters, digits or '()+_,-./:=?)");
 		return -1;
@@ -454,7 +437,7 @@ message_boundary_ok(const struct message_spec *spec)
 
 	if (spec->attachment_count == 0)
 		return true;
-	if (!boundary_valid(spec->boundary))
+	if (!mime_boundary_valid(spec->boundary))
 		return false;
 	buf_init(&scratch, 0);
 	build(spec, &scratch, &collision, NULL, 0);

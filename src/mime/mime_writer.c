@@ -103,3 +103,19 @@ mime_scan_text(const char *p, size_t len)
 	}
 	return s;
 }
+
+bool
+mime_boundary_valid(const char *b)
+{
+	size_t n = b ? strlen(b) : 0;
+
+	if (n == 0 || n > MIME_BOUNDARY_MAX || b[n - 1] == ' ')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = b[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      strchr("'()+_,-./:=? ", c) != NULL))
+			return false;
+	}
+	return true;
+}

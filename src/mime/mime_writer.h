@@ -11,7 +11,8 @@
  * Also here: walking text line by line whatever its line ends (CRLF, bare
  * LF, lone CR), copying it with CRLF only (RFC 5322 2.3), scanning it for
  * what forces an encoding (8-bit bytes, NULs, lines over 998 octets,
- * RFC 5322 2.1.1), and the one-line error text every builder returns.
+ * RFC 5322 2.1.1), the boundary check of RFC 2046 5.1.1, and the
+ * one-line error text every builder returns.
  */
 #ifndef MP_MIME_WRITER_H
 #define MP_MIME_WRITER_H
@@ -23,6 +24,8 @@
 
 /* RFC 5322 2.1.1: a line is at most 998 octets without its CRLF. */
 #define MIME_LINE_MAX 998
+/* RFC 2046 5.1.1: a boundary is 1 to 70 characters. */
+#define MIME_BOUNDARY_MAX 70
 
 struct mime_writer {
 	struct buf *out;
@@ -60,5 +63,8 @@ struct mime_text_scan {
 };
 
 struct mime_text_scan mime_scan_text(const char *p, size_t len);
+
+/* RFC 2046 5.1.1: 1-70 bchars (letters, digits, "'()+_,-./:=?" and inner spaces). */
+bool mime_boundary_valid(const char *b);
 
 #endif
