@@ -1,76 +1,35 @@
 /*
  * bounce: delivery status notifications (see bounce.h).
  *
- * Everything is written through a writer that remembers when the output
- * buffer refused bytes, so the size limit is checked once at the end; a
- * failed call truncates out back to where it started.
+ * Everything is written through a mime_writer, which remembers when the
+ * output buffer refused bytes, so the size limit is checked once at the
+ * end; a failed call truncates out back to where it started.
  *
- * Text from the remote server (replies) is untrusted: it is joined into
- * one line, reduced to printable ASCII, cut at BOUNCE_DIAG_MAX and folded
- * at spaces, so no reply can break a line, a field or a MIME boundary.
+ * Text from the remote server (replies) is untrusted: bounce_status.c
+ * joins it into one line of printable ASCII cut at BOUNCE_DIAG_MAX, and it
+ * is folded here at spaces, so no reply can break a line, a field or a
+ * MIME boundary.
  * The boundary is checked after the build by counting the lines that
  * start with it, which covers every source of text at once (the original
  * message above all).
  */
-#include "bounce.h"
+#include "bounce_internal.h"
 
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "mime_writer.h"
 #include "utf8.h"
 
-#define LINE_MAX_OCTETS 998 /* RFC 5322 2.1.1 */
-#define FIELD_WIDTH 78	    /* fold DSN fields here where there is a space */
-#define TEXT_WIDTH 76	    /* wrap the human-readable text here */
-#define WORD_CHUNK 900	    /* an unbroken word is split into pieces this long */
-#define ADDR_MAX 254	    /* RFC 5321 4.5.3.1.3, without the brackets */
+#define MIME_LINE_MAX 998 /* RFC 5322 2.1.1 */
+#define FIELD_WIDTH 78	  /* fold DSN fields here where there is a space */
+#define TEXT_WIDTH 76	  /* wrap the human-readable text here */
+#define WORD_CHUNK 900	  /* an unbroken word is split into pieces this long */
+#define ADDR_MAX 254	  /* RFC 5321 4.5.3.1.3, without the brackets */
 #define DATE_MAX 100
 #define HOST_MAX 253
-
-struct writer {
-	struct buf *out;
-	bool full; /* out refused bytes: over its max */
-};
-
-static void __attribute__((format(printf, 3, 4)))
-set_err(char *err, size_t err_size, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || err_size == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, err_size, fmt, ap);
-	va_end(ap);
-}
-
-static void
-put_n(struct writer *w, const char *p, size_t n)
-{
-	if (!w->full && !buf_append(w->out, p, n))
-		w->full = true;
-}
-
-static void
-put(struct writer *w, const char *s)
-{
-	put_n(w, s, strlen(s));
-}
-
-static void putf(struct writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-putf(struct writer *w, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (!w->full && !buf_vprintf(w->out, fmt, ap))
-		w->full = true;
-	va_end(ap);
-}
 
 /* ---- input checks ---- */
 
@@ -120,83 +79,6 @@ host_ok(const char *s)
 	return true;
 }
 
-/* RFC 2046 5.1.1 bchars, 1-70, not ending in a space */
-static bool
-boundary_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 70 || s[n - 1] == ' ')
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!(s[i] >= 'a' && s[i] <= 'z') && !(s[i] >= 'A' && s[i] <= 'Z') &&
-		    !is_digit(s[i]) && strchr("'()+_,-./:=? ", s[i]) == NULL)
-			return false;
-	return true;
-}
-
-/* Length of an RFC 3463 code at p (followed by the end, a space or a tab), or 0. */
-static size_t
-status_len(const char *p, size_t n)
-{
-	size_t i = 0, digits;
-
-	if (n < 5 || (p[0] != '2' && p[0] != '4' && p[0] != '5') || p[1] != '.')
-		return 0;
-	i = 2;
-	for (int part = 0; part < 2; part++) {
-		for (digits = 0; i < n && is_digit(p[i]) && digits < 4; i++)
-			digits++;
-		if (digits == 0 || digits > 3)
-			return 0;
-		if (part == 0 && (i >= n || p[i++] != '.'))
-			return 0;
-	}
-	return i == n || p[i] == ' ' || p[i] == '\t' ? i : 0;
-}
-
-bool
-bounce_status_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n < BOUNCE_STATUS_SIZE && status_len(s, n) == n;
-}
-
-/* Length of the first line of s (up to CR, LF or the end). */
-static size_t
-line_len(const char *s)
-{
-	return strcspn(s, "\r\n");
-}
-
-/* "NNN" then a space, a '-' or the end: the reply code's length (3), else 0. */
-static size_t
-code_len(const char *p, size_t n)
-{
-	if (n < 3 || !is_digit(p[0]) || !is_digit(p[1]) || !is_digit(p[2]))
-		return 0;
-	return n == 3 || p[3] == ' ' || p[3] == '-' ? 3 : 0;
-}
-
-bool
-bounce_status_from_reply(const char *reply, char status[BOUNCE_STATUS_SIZE])
-{
-	size_t n = reply ? line_len(reply) : 0, st;
-
-	status[0] = '\0';
-	if (code_len(reply ? reply : "", n) == 0 || (reply[0] != '4' && reply[0] != '5'))
-		return false;
-	st = n > 4 ? status_len(reply + 4, n - 4) : 0;
-	if (st > 0 && st < BOUNCE_STATUS_SIZE && reply[4] == reply[0]) {
-		memcpy(status, reply + 4, st);
-		status[st] = '\0';
-	} else {
-		snprintf(status, BOUNCE_STATUS_SIZE, "%c.0.0", reply[0]);
-	}
-	return true;
-}
-
 /*
  * Decode RFC 3461 xtext ("+XX" escapes) into out[size]; false when it is
  * not xtext or the decoded text is not printable ASCII, which a DSN field
@@ -231,77 +113,6 @@ xtext_decode(const char *in, size_t n, char *out, size_t size)
 	return o > 0;
 }
 
-/* ---- one-line text from untrusted replies ---- */
-
-/*
- * Append the words of p[n] to d, single-spaced: white space and control
- * bytes separate words, other bytes outside printable ASCII become '?'.
- */
-static void
-append_words(struct buf *d, const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-		if (c <= 0x20 || c == 0x7f) {
-			if (d->len > 0 && d->data[d->len - 1] != ' ')
-				buf_append(d, " ", 1);
-			continue;
-		}
-		buf_append(d, c < 0x7f ? (const char *)&p[i] : "?", 1);
-	}
-}
-
-/*
- * The reply as one line: "550 5.1.1 first line second line ...", the code
- * and enhanced code of continuation lines dropped when they repeat the
- * first line's, so the text reads as the server meant it. A reply that is
- * not "NNN text" (our own reason) is just made one line.
- */
-static void
-one_line(const char *text, struct buf *d)
-{
-	const char *p = text, *code = NULL, *st = NULL;
-	size_t st_n = 0;
-
-	while (*p != '\0') {
-		size_t n = line_len(p);
-		const char *q = p;
-		size_t m = n;
-		if (code == NULL && p == text && code_len(p, n) == 3) {
-			code = p;
-			st_n = n > 4 ? status_len(p + 4, n - 4) : 0;
-			st = p + 4;
-		} else if (code != NULL && code_len(p, n) == 3 && memcmp(p, code, 3) == 0) {
-			q += n > 3 ? 4 : 3;
-			m -= n > 3 ? 4 : 3;
-			if (st_n > 0 && m >= st_n && memcmp(q, st, st_n) == 0 &&
-			    status_len(q, m) == st_n) {
-				q += st_n;
-				m -= st_n;
-			}
-		}
-		if (q == code && m > 3 && q[3] == '-') {
-			/* "550-" on the first line of a multiline reply reads as "550 " */
-			buf_append(d, q, 3);
-			buf_append(d, " ", 1);
-			q += 4;
-			m -= 4;
-		}
-		append_words(d, q, m);
-		if (d->len > 0 && d->data[d->len - 1] != ' ')
-			buf_append(d, " ", 1);
-		p += n;
-		p += strspn(p, "\r\n");
-	}
-	while (d->len > 0 && d->data[d->len - 1] == ' ')
-		d->data[--d->len] = '\0';
-	if (d->len > BOUNCE_DIAG_MAX) {
-		d->len = BOUNCE_DIAG_MAX - 3;
-		memcpy(d->data + d->len, "...", 4);
-		d->len += 3;
-	}
-}
-
 /*
  * Write prefix and the single-spaced text, breaking lines before a word
  * that would pass width (the space before it is where the line breaks, so
@@ -309,25 +120,26 @@ one_line(const char *text, struct buf *d)
  * WORD_CHUNK, so no line passes 998 octets. Ends with CRLF.
  */
 static void
-put_wrapped(struct writer *w, const char *prefix, const char *cont, const char *text, size_t width)
+put_wrapped(struct mime_writer *w, const char *prefix, const char *cont, const char *text,
+	    size_t width)
 {
 	size_t col = strlen(prefix);
 	bool first = true;
 
-	put(w, prefix);
+	mime_put_str(w, prefix);
 	while (*text != '\0') {
 		size_t n = strcspn(text, " ");
 		while (n > 0) {
 			size_t k = n < WORD_CHUNK ? n : WORD_CHUNK;
 			if (!first && col + 1 + k > width) {
-				put(w, "\r\n");
-				put(w, cont);
+				mime_put_str(w, "\r\n");
+				mime_put_str(w, cont);
 				col = strlen(cont);
 			} else if (!first) {
-				put(w, " ");
+				mime_put_str(w, " ");
 				col++;
 			}
-			put_n(w, text, k);
+			mime_put(w, text, k);
 			col += k;
 			text += k;
 			n -= k;
@@ -335,7 +147,7 @@ put_wrapped(struct writer *w, const char *prefix, const char *cont, const char *
 		}
 		text += strspn(text, " ");
 	}
-	put(w, "\r\n");
+	mime_put_str(w, "\r\n");
 }
 
 /* ---- checks of the whole spec ---- */
@@ -362,7 +174,7 @@ check_rcpt(const struct bounce_rcpt *r, size_t i, struct bounce_info *info, char
 		bad = "retry-until date";
 	if (bad == NULL)
 		return BOUNCE_OK;
-	set_err(err, err_size, "bounce: recipient %zu: bad %s", i + 1, bad);
+	mime_set_err(err, err_size, "bounce: recipient %zu: bad %s", i + 1, bad);
 	return BOUNCE_ERR_INPUT;
 }
 
@@ -375,7 +187,7 @@ check_spec(const struct bounce_spec *s, struct bounce_info *info, char *err, siz
 	if (s->sender == NULL)
 		bad = "sender";
 	else if (s->sender[0] == '\0' || strcmp(s->sender, "<>") == 0) {
-		set_err(err, err_size, "bounce: the sender is <>: no bounce for a bounce");
+		mime_set_err(err, err_size, "bounce: the sender is <>: no bounce for a bounce");
 		return BOUNCE_NULL_SENDER;
 	} else if (!text_ok(s->sender, ADDR_MAX, true, &info->smtputf8) || s->sender[0] == '<')
 		bad = "sender";
@@ -386,7 +198,7 @@ check_spec(const struct bounce_spec *s, struct bounce_info *info, char *err, siz
 	else if (id == NULL || !text_ok(id, 250, false, NULL) || id[0] != '<' ||
 		 id[strlen(id) - 1] != '>' || strchr(id, ' ') != NULL)
 		bad = "Message-ID";
-	else if (s->boundary == NULL || !boundary_ok(s->boundary))
+	else if (s->boundary == NULL || !mime_boundary_valid(s->boundary))
 		bad = "MIME boundary";
 	else if (s->envid != NULL && !text_ok(s->envid, 500, false, NULL))
 		bad = "ENVID";
@@ -397,7 +209,7 @@ check_spec(const struct bounce_spec *s, struct bounce_info *info, char *err, siz
 	else if (s->original.p == NULL && s->original.len > 0)
 		bad = "original message";
 	if (bad != NULL) {
-		set_err(err, err_size, "bounce: bad %s", bad);
+		mime_set_err(err, err_size, "bounce: bad %s", bad);
 		return BOUNCE_ERR_INPUT;
 	}
 	info->has_8bit = info->smtputf8;
@@ -442,7 +254,7 @@ embeddable(const char *p, size_t n, bool *eightbit_r)
 			return false;
 		*eightbit_r |= (unsigned char)p[i] >= 0x80;
 		col = p[i] == '\r' || p[i] == '\n' ? 0 : col + 1;
-		if (col > LINE_MAX_OCTETS)
+		if (col > MIME_LINE_MAX)
 			return false;
 	}
 	return true;
@@ -486,27 +298,28 @@ prepare_original(const struct bounce_spec *s, bool delay, struct original *o)
 /* ---- the parts ---- */
 
 static void
-write_header(struct writer *w, const struct bounce_spec *s, bool delay)
+write_header(struct mime_writer *w, const struct bounce_spec *s, bool delay)
 {
-	putf(w, "Date: %s\r\n", s->date);
-	putf(w, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n", s->hostname);
-	putf(w, "To: <%s>\r\n", s->sender);
-	putf(w, "Subject: %s\r\n",
-	     delay ? "Delayed Mail (still being retried)" : "Undelivered Mail Returned to Sender");
-	putf(w, "Message-ID: %s\r\n", s->message_id);
+	mime_putf(w, "Date: %s\r\n", s->date);
+	mime_putf(w, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n", s->hostname);
+	mime_putf(w, "To: <%s>\r\n", s->sender);
+	mime_putf(w, "Subject: %s\r\n",
+		  delay ? "Delayed Mail (still being retried)"
+			: "Undelivered Mail Returned to Sender");
+	mime_putf(w, "Message-ID: %s\r\n", s->message_id);
 	/* RFC 3834: autoresponders and vacation programs must not answer this */
-	put(w, "Auto-Submitted: auto-replied\r\n");
-	put(w, "MIME-Version: 1.0\r\n");
-	putf(w,
-	     "Content-Type: multipart/report; report-type=delivery-status;\r\n"
-	     "\tboundary=\"%s\"\r\n",
-	     s->boundary);
-	put(w, "\r\nThis is a MIME-encapsulated message.\r\n");
+	mime_put_str(w, "Auto-Submitted: auto-replied\r\n");
+	mime_put_str(w, "MIME-Version: 1.0\r\n");
+	mime_putf(w,
+		  "Content-Type: multipart/report; report-type=delivery-status;\r\n"
+		  "\tboundary=\"%s\"\r\n",
+		  s->boundary);
+	mime_put_str(w, "\r\nThis is a MIME-encapsulated message.\r\n");
 }
 
 /* A paragraph of the human-readable part, wrapped, each line after prefix. */
 static void __attribute__((format(printf, 3, 4)))
-put_para(struct writer *w, const char *prefix, const char *fmt, ...)
+put_para(struct mime_writer *w, const char *prefix, const char *fmt, ...)
 {
 	struct buf t;
 	va_list ap;
@@ -546,7 +359,7 @@ advice(const struct bounce_rcpt *r, const char *st)
 }
 
 static void
-write_human_rcpt(struct writer *w, const struct bounce_rcpt *r)
+write_human_rcpt(struct mime_writer *w, const struct bounce_rcpt *r)
 {
 	char st[BOUNCE_STATUS_SIZE];
 	struct buf d;
@@ -555,17 +368,18 @@ write_human_rcpt(struct writer *w, const struct bounce_rcpt *r)
 	rcpt_status(r, st);
 	buf_init(&d, 0);
 	if (r->action == BOUNCE_DELAYED)
-		putf(w, "\r\n<%s>: not delivered yet, still trying (status %s)\r\n", r->addr, st);
+		mime_putf(w, "\r\n<%s>: not delivered yet, still trying (status %s)\r\n", r->addr,
+			  st);
 	else
-		putf(w, "\r\n<%s>: delivery failed (status %s)\r\n", r->addr, st);
+		mime_putf(w, "\r\n<%s>: delivery failed (status %s)\r\n", r->addr, st);
 	if (r->reply != NULL) {
-		one_line(r->reply, &d);
+		bounce_status_diag(r->reply, &d);
 		put_para(w, "    ", "The server %s said: %s",
 			 r->remote_mta ? r->remote_mta : "of the recipient", d.data ? d.data : "");
 		buf_reset(&d);
 	}
 	if (r->reason != NULL) {
-		one_line(r->reason, &d);
+		bounce_status_diag(r->reason, &d);
 		put_para(w, "    ", "Reason: %s", d.data ? d.data : "");
 	}
 	buf_free(&d);
@@ -582,15 +396,16 @@ write_human_rcpt(struct writer *w, const struct bounce_rcpt *r)
 }
 
 static void
-write_human(struct writer *w, const struct bounce_spec *s, const struct bounce_info *info,
+write_human(struct mime_writer *w, const struct bounce_spec *s, const struct bounce_info *info,
 	    enum bounce_returned returned)
 {
-	putf(w, "\r\n--%s\r\n", s->boundary);
-	put(w, "Content-Description: Notification\r\n");
-	putf(w, "Content-Type: text/plain; charset=%s\r\n", info->has_8bit ? "utf-8" : "us-ascii");
-	putf(w, "Content-Transfer-Encoding: %s\r\n\r\n", info->has_8bit ? "8bit" : "7bit");
+	mime_putf(w, "\r\n--%s\r\n", s->boundary);
+	mime_put_str(w, "Content-Description: Notification\r\n");
+	mime_putf(w, "Content-Type: text/plain; charset=%s\r\n",
+		  info->has_8bit ? "utf-8" : "us-ascii");
+	mime_putf(w, "Content-Transfer-Encoding: %s\r\n\r\n", info->has_8bit ? "8bit" : "7bit");
 	put_para(w, "", "This is the mail delivery system at %s.", s->hostname);
-	put(w, "\r\n");
+	mime_put_str(w, "\r\n");
 	if (info->delay)
 		put_para(w, "",
 			 "Your message has not been delivered yet to the recipients "
@@ -604,9 +419,9 @@ write_human(struct writer *w, const struct bounce_spec *s, const struct bounce_i
 	for (size_t i = 0; i < s->rcpt_count; i++)
 		write_human_rcpt(w, &s->rcpts[i]);
 	if (returned == BOUNCE_RETURNED_FULL)
-		put(w, "\r\nThe original message is attached below.\r\n");
+		mime_put_str(w, "\r\nThe original message is attached below.\r\n");
 	else if (returned == BOUNCE_RETURNED_HEADERS)
-		put(w, "\r\nThe header of the original message is attached below.\r\n");
+		mime_put_str(w, "\r\nThe header of the original message is attached below.\r\n");
 }
 
 /*
@@ -615,7 +430,7 @@ write_human(struct writer *w, const struct bounce_spec *s, const struct bounce_i
  * its QCHAR set written \x{HEX}.
  */
 static void
-put_addr_field(struct writer *w, const char *field, const char *addr)
+put_addr_field(struct mime_writer *w, const char *field, const char *addr)
 {
 	const unsigned char *p = (const unsigned char *)addr;
 	size_t n = strlen(addr);
@@ -625,26 +440,26 @@ put_addr_field(struct writer *w, const char *field, const char *addr)
 	for (size_t i = 0; i < n; i++)
 		ascii &= p[i] < 0x80;
 	if (ascii) {
-		putf(w, "%s: rfc822; %s\r\n", field, addr);
+		mime_putf(w, "%s: rfc822; %s\r\n", field, addr);
 		return;
 	}
-	putf(w, "%s: utf-8; ", field);
+	mime_putf(w, "%s: utf-8; ", field);
 	for (size_t i = 0; i < n;) {
 		size_t len = utf8_decode(p + i, n - i, &cp); /* valid: checked before */
 		if (len == 0)
 			break;
 		if (cp > 0x20 && cp < 0x7f && cp != '\\' && cp != '+' && cp != '=')
-			put_n(w, addr + i, 1);
+			mime_put(w, addr + i, 1);
 		else
-			putf(w, "\\x{%X}", (unsigned)cp);
+			mime_putf(w, "\\x{%X}", (unsigned)cp);
 		i += len;
 	}
-	put(w, "\r\n");
+	mime_put_str(w, "\r\n");
 }
 
 /* "Original-Recipient: type; address" from the ORCPT, when it decodes. */
 static void
-put_orcpt(struct writer *w, const char *orcpt)
+put_orcpt(struct mime_writer *w, const char *orcpt)
 {
 	char dec[501];
 	size_t type_len = strcspn(orcpt, ";");
@@ -657,70 +472,70 @@ put_orcpt(struct writer *w, const char *orcpt)
 			return;
 	if (!xtext_decode(orcpt + type_len + 1, strlen(orcpt + type_len + 1), dec, sizeof dec))
 		return;
-	putf(w, "Original-Recipient: %.*s; %s\r\n", (int)type_len, orcpt, dec);
+	mime_putf(w, "Original-Recipient: %.*s; %s\r\n", (int)type_len, orcpt, dec);
 }
 
 static void
-write_dsn_rcpt(struct writer *w, const struct bounce_rcpt *r)
+write_dsn_rcpt(struct mime_writer *w, const struct bounce_rcpt *r)
 {
 	char st[BOUNCE_STATUS_SIZE];
 	struct buf d;
 
 	rcpt_status(r, st);
-	put(w, "\r\n");
+	mime_put_str(w, "\r\n");
 	if (r->orcpt != NULL)
 		put_orcpt(w, r->orcpt);
 	put_addr_field(w, "Final-Recipient", r->addr);
-	putf(w, "Action: %s\r\n", r->action == BOUNCE_DELAYED ? "delayed" : "failed");
-	putf(w, "Status: %s\r\n", st);
+	mime_putf(w, "Action: %s\r\n", r->action == BOUNCE_DELAYED ? "delayed" : "failed");
+	mime_putf(w, "Status: %s\r\n", st);
 	if (r->remote_mta != NULL)
-		putf(w, "Remote-MTA: dns; %s\r\n", r->remote_mta);
+		mime_putf(w, "Remote-MTA: dns; %s\r\n", r->remote_mta);
 	buf_init(&d, 0);
 	if (r->reply != NULL || r->reason != NULL)
-		one_line(r->reply ? r->reply : r->reason, &d);
+		bounce_status_diag(r->reply ? r->reply : r->reason, &d);
 	if (d.len > 0)
 		put_wrapped(w,
 			    r->reply ? "Diagnostic-Code: smtp; " : "Diagnostic-Code: X-mailport; ",
 			    " ", d.data, FIELD_WIDTH);
 	buf_free(&d);
 	if (r->last_attempt != NULL)
-		putf(w, "Last-Attempt-Date: %s\r\n", r->last_attempt);
+		mime_putf(w, "Last-Attempt-Date: %s\r\n", r->last_attempt);
 	if (r->action == BOUNCE_DELAYED && r->retry_until != NULL)
-		putf(w, "Will-Retry-Until: %s\r\n", r->retry_until);
+		mime_putf(w, "Will-Retry-Until: %s\r\n", r->retry_until);
 }
 
 static void
-write_dsn(struct writer *w, const struct bounce_spec *s)
+write_dsn(struct mime_writer *w, const struct bounce_spec *s)
 {
 	char envid[501];
 
-	putf(w, "\r\n--%s\r\n", s->boundary);
-	put(w, "Content-Description: Delivery report\r\n");
-	put(w, "Content-Type: message/delivery-status\r\n\r\n");
-	putf(w, "Reporting-MTA: dns; %s\r\n", s->hostname);
+	mime_putf(w, "\r\n--%s\r\n", s->boundary);
+	mime_put_str(w, "Content-Description: Delivery report\r\n");
+	mime_put_str(w, "Content-Type: message/delivery-status\r\n\r\n");
+	mime_putf(w, "Reporting-MTA: dns; %s\r\n", s->hostname);
 	/* RFC 3464 2.2.1: the ENVID as the sender gave it, decoded from xtext */
 	if (s->envid != NULL && xtext_decode(s->envid, strlen(s->envid), envid, sizeof envid))
-		putf(w, "Original-Envelope-Id: %s\r\n", envid);
+		mime_putf(w, "Original-Envelope-Id: %s\r\n", envid);
 	if (s->arrival != NULL)
-		putf(w, "Arrival-Date: %s\r\n", s->arrival);
+		mime_putf(w, "Arrival-Date: %s\r\n", s->arrival);
 	for (size_t i = 0; i < s->rcpt_count; i++)
 		write_dsn_rcpt(w, &s->rcpts[i]);
 }
 
 static void
-write_original(struct writer *w, const struct bounce_spec *s, const struct original *o)
+write_original(struct mime_writer *w, const struct bounce_spec *s, const struct original *o)
 {
 	bool full = o->returned == BOUNCE_RETURNED_FULL;
 
 	if (o->returned == BOUNCE_RETURNED_NONE)
 		return;
-	putf(w, "\r\n--%s\r\n", s->boundary);
-	putf(w, "Content-Description: Undelivered Message%s\r\n", full ? "" : " Headers");
-	putf(w, "Content-Type: %s\r\n", full ? "message/rfc822" : "text/rfc822-headers");
+	mime_putf(w, "\r\n--%s\r\n", s->boundary);
+	mime_putf(w, "Content-Description: Undelivered Message%s\r\n", full ? "" : " Headers");
+	mime_putf(w, "Content-Type: %s\r\n", full ? "message/rfc822" : "text/rfc822-headers");
 	if (o->eightbit)
-		put(w, "Content-Transfer-Encoding: 8bit\r\n");
-	put(w, "\r\n");
-	put_n(w, o->norm.data, full ? o->norm.len : o->header_len);
+		mime_put_str(w, "Content-Transfer-Encoding: 8bit\r\n");
+	mime_put_str(w, "\r\n");
+	mime_put(w, o->norm.data, full ? o->norm.len : o->header_len);
 }
 
 /* Lines of p[n] that start with "--boundary": delimiters, or a collision. */
@@ -737,15 +552,6 @@ count_delimiters(const char *p, size_t n, const char *boundary)
 	return count;
 }
 
-static void
-buf_truncate(struct buf *b, size_t len)
-{
-	if (b->data == NULL || len > b->len)
-		return;
-	b->len = len;
-	b->data[len] = '\0';
-}
-
 enum bounce_result
 bounce_build(const struct bounce_spec *spec, struct buf *out, struct bounce_info *info_r, char *err,
 	     size_t err_size)
@@ -753,7 +559,7 @@ bounce_build(const struct bounce_spec *spec, struct buf *out, struct bounce_info
 	struct bounce_info info = {0};
 	struct original o;
 	size_t start = out->len;
-	struct writer w = {out, false};
+	struct mime_writer w = {out, 0, false, false};
 	enum bounce_result r = check_spec(spec, &info, err, err_size);
 
 	if (r != BOUNCE_OK)
@@ -766,18 +572,18 @@ bounce_build(const struct bounce_spec *spec, struct buf *out, struct bounce_info
 	write_human(&w, spec, &info, o.returned);
 	write_dsn(&w, spec);
 	write_original(&w, spec, &o);
-	putf(&w, "\r\n--%s--\r\n", spec->boundary);
+	mime_putf(&w, "\r\n--%s--\r\n", spec->boundary);
 	buf_free(&o.norm);
 
 	if (w.full) {
-		buf_truncate(out, start);
-		set_err(err, err_size, "bounce: the notification is over the size limit");
+		mime_truncate(out, start);
+		mime_set_err(err, err_size, "bounce: the notification is over the size limit");
 		return BOUNCE_ERR_FULL;
 	}
 	if (count_delimiters(out->data + start, out->len - start, spec->boundary) !=
 	    (o.returned == BOUNCE_RETURNED_NONE ? 3u : 4u)) {
-		buf_truncate(out, start);
-		set_err(err, err_size, "bounce: the MIME boundary occurs in the content");
+		mime_truncate(out, start);
+		mime_set_err(err, err_size, "bounce: the MIME boundary occurs in the content");
 		return BOUNCE_ERR_BOUNDARY;
 	}
 	info.size = out->len - start;

@@ -13,6 +13,9 @@
  * The caller must send the notification with the null envelope sender
  * (MAIL FROM:<>), so that a bounce of a bounce is never made (RFC 5321
  * 4.5.5, RFC 3461 6.2); bounce_build refuses an original sender of <>.
+ *
+ * Two files: bounce.c builds the notification; bounce_status.c reads SMTP
+ * replies (the status code and the one-line diagnostic text).
  */
 #ifndef MP_BOUNCE_H
 #define MP_BOUNCE_H

@@ -13,6 +13,11 @@
  * only. Output goes to a caller-owned struct buf (its max is the size
  * limit); strings returned in struct message_addrs are owned by the list.
  * Errors are -1 with a one-line message in err[err_size].
+ *
+ * The module spans four files, one concern each: header_encode.c (RFC
+ * 2047 header fields), addr_list.c (RFC 5322 3.4 address lists),
+ * mime_build.c (the MIME builder) and message_prepare.c (sendmail's
+ * message preparation); message_internal.h is what they share.
  */
 #ifndef MP_MESSAGE_H
 #define MP_MESSAGE_H
@@ -45,6 +50,8 @@ struct message_addrs {
 	size_t cap;
 };
 
+/* ---- addr_list.c ---- */
+
 /* Free every string and the array; the list is empty (and reusable) after. */
 void message_addrs_free(struct message_addrs *list);
 
@@ -58,6 +65,8 @@ void message_addrs_free(struct message_addrs *list);
  */
 int message_parse_addresses(struct strv text, struct message_addrs *list, char *err,
 			    size_t err_size);
+
+/* ---- mime_build.c ---- */
 
 struct message_attachment {
 	const char *filename; /* UTF-8, at most 255 bytes after the last '/' (the
@@ -134,6 +143,8 @@ bool message_boundary_ok(const struct message_spec *spec);
  */
 const char *message_guess_type(const char *filename);
 
+/* ---- header_encode.c ---- */
+
 /*
  * Append "Name: value" CRLF to out, value UTF-8 text (RFC 5322 unstructured)
  * encoded as RFC 2047 "=?UTF-8?B?...?=" words when it is not plain ASCII,
@@ -143,6 +154,8 @@ const char *message_guess_type(const char *filename);
  */
 int message_add_header(struct buf *out, const char *name, const char *value, char *err,
 		       size_t err_size);
+
+/* ---- message_prepare.c ---- */
 
 /* What message_prepare adds or removes. NULL strings add nothing. */
 struct message_prep {
