@@ -14,7 +14,7 @@
 #include "str.h"
 #include "xmalloc.h"
 
-/* Fields past this in one record are dropped; their bytes are not kept. */
+/* Past this many fields in one record, fields keep no bytes (they come out empty). */
 #define CSV_MAX_FIELDS 256
 
 static void
