@@ -6,6 +6,7 @@
  * open-relay test goes through the client core; the TLS checks need the
  * raw client (probe_raw.c says why).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/ssl.h>
