@@ -11,55 +11,17 @@
  *
  * Doors probed with CLIENT_TLS_OPPORTUNISTIC are relay doors (25): STARTTLS
  * when offered (missing is a warning), and never a password.
+ *
+ * The result is plain data (report/probe_report.h), rendered there.
  */
 #ifndef MP_PROBE_H
 #define MP_PROBE_H
 
 #include <stdbool.h>
-#include <stddef.h>
 
-#include "buf.h"
-#include "dns.h"
+#include "probe_report.h"
 #include "providers.h"
 #include "submit.h"
-
-#define PROBE_MAX_NOTES 6
-#define PROBE_MAX_FINDINGS 8
-
-enum probe_severity { PROBE_LOW, PROBE_MEDIUM, PROBE_HIGH, PROBE_CRITICAL };
-
-struct probe_finding {
-	enum probe_severity severity;
-	const char *id;	 /* "tls_old_version", "starttls_injection", ... */
-	char what[256];	 /* what was seen */
-	const char *fix; /* what the operator should do */
-};
-
-struct probe_door {
-	struct door door;
-	struct client_run_result run;
-	const struct outcome *outcome;
-	struct tls_info tls; /* also when the certificate was not trusted */
-	bool tls_seen;
-	char notes[PROBE_MAX_NOTES][256]; /* warnings for the user */
-	size_t nnotes;
-	struct probe_finding findings[PROBE_MAX_FINDINGS];
-	size_t nfindings;
-};
-
-/* What DNS says about the name probed (io/dns does the lookups). */
-struct probe_dns {
-	char addrs[DNS_MAX_ADDRS][64];
-	size_t naddrs;
-	struct dns_mx mx[DNS_MAX_MX]; /* by preference */
-	size_t nmx;
-	bool null_mx;	      /* "MX 0 .": the domain takes no mail (RFC 7505) */
-	char addr_error[160]; /* why there is no address, or "" */
-	char mx_error[160];   /* why the MX lookup failed (not "no MX"), or "" */
-};
-
-/* A/AAAA and MX of name, each bounded by timeout_ms; resolver may be NULL. */
-void probe_dns(const char *name, const char *resolver, int timeout_ms, struct probe_dns *out);
 
 struct probe_opts {
 	const char *host;
@@ -74,32 +36,10 @@ struct probe_opts {
 	bool security;
 };
 
-struct probe_report {
-	const struct probe_opts *opts;
-	const struct probe_dns *dns; /* may be NULL */
-	struct probe_door doors[SUBMIT_MAX_DOORS];
-	size_t ndoors;
-	int recommended; /* index into doors, or -1 */
-};
+/* A/AAAA and MX of name, each bounded by timeout_ms; resolver may be NULL. */
+void probe_dns(const char *name, const char *resolver, int timeout_ms, struct probe_dns *out);
 
-/* Walk one door through the procedure. */
+/* Walk one door through the procedure; the result goes into *pd. */
 void probe_door(const struct probe_opts *o, struct door door, struct probe_door *pd);
-
-/* The door to configure: ok doors, 587 > 465 > 2525 > others > 25; -1 if none. */
-int probe_recommend(const struct probe_report *r);
-
-/* 0 when a door was recommended, else the most telling failure's sysexits code. */
-int probe_exit_code(const struct probe_report *r);
-
-/* "starttls", "implicit" or "none": what the door turned out to use. */
-const char *probe_tls_mode(const struct probe_door *pd);
-
-/* The --json object (DESIGN.md "mailport probe --json"), with a newline. */
-void probe_json(const struct probe_report *r, struct buf *out);
-
-/* The table, details, findings and recommendation for a person. */
-void probe_text(const struct probe_report *r, bool color, struct buf *out);
-
-/* s as a JSON string with its quotes; invalid UTF-8 becomes U+FFFD. */
 
 #endif

@@ -381,22 +381,3 @@ verify_run(const struct verify_opts *o, struct verify_item *items, size_t n)
 	if (o->progress == NULL)
 		pthread_mutex_destroy(&own.mu);
 }
-
-const char *
-verify_verdict_name(enum verify_verdict v)
-{
-	static const char *const names[] = {"deliverable", "undeliverable", "risky", "unknown"};
-	return names[v];
-}
-
-void
-verify_flags_text(unsigned flags, char *out, size_t size)
-{
-	static const char *const names[] = {"role", "disposable", "catch-all", "tempfail", "free"};
-	size_t len = 0;
-	out[0] = '\0';
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (flags & (1u << i))
-			len += (size_t)snprintf(out + len, len < size ? size - len : 0, "%s%s",
-						len ? "," : "", names[i]);
-}

@@ -1,8 +1,8 @@
 /*
  * `mailport probe HOST|DOMAIN|PROVIDER`: the article's troubleshooting,
  * automated (issue 4; DESIGN.md "mailport probe --json"). This file reads
- * the options, looks the name up and prints; the procedure per door and
- * the rendering are client/probe.
+ * the options, looks the name up and prints; the procedure per door is
+ * client/probe, the rendering report/probe_report.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -242,7 +242,8 @@ probe_run(struct probe_cmd *pc)
 		pc->o.connect_addr = pc->addr;
 	static struct probe_report r; /* large: kept off the stack */
 	memset(&r, 0, sizeof r);
-	r.opts = &pc->o;
+	r.host = pc->o.host;
+	r.provider = pc->o.provider;
 	r.dns = &dns;
 	r.ndoors = pc->ndoors;
 	for (size_t i = 0; i < pc->ndoors; i++)

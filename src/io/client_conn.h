@@ -16,6 +16,8 @@
 
 #include <openssl/ssl.h>
 
+#include "tls_info.h"
+
 enum conn_error_kind {
 	CONN_OK,
 	CONN_DNS,	    /* the name does not resolve */
@@ -51,20 +53,6 @@ struct client_conn_opts {
 	 * time per slot: the slot is not locked.
 	 */
 	SSL_SESSION **tls_session;
-};
-
-/* What the TLS session turned out to be, for logs, -v and probe. */
-struct tls_info {
-	char version[32];
-	char cipher[96];
-	char subject[256];
-	char issuer[256];
-	char sans[512];	    /* "DNS:a, DNS:b, IP:127.0.0.1" */
-	char not_after[64]; /* "2027-12-01 10:00:00 UTC" */
-	long days_left;
-	bool verified;		/* chain verified and host name matched */
-	bool resumed;		/* an earlier session was resumed (no certificate sent) */
-	char verify_error[160]; /* why not, when not */
 };
 
 struct client_conn;

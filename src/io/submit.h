@@ -11,14 +11,10 @@
 #include <stdio.h>
 
 #include "client_run.h"
+#include "door.h"
 #include "outcome.h"
 
 #define SUBMIT_MAX_DOORS 8
-
-struct door {
-	unsigned short port;
-	enum client_tls tls;
-};
 
 struct door_attempt {
 	struct door door;
@@ -49,9 +45,6 @@ int submit(const struct submit_opts *o, struct door_attempt *attempts, size_t *n
 
 /* What one attempt's result means for a person (the outcome table). */
 const struct outcome *run_outcome(const struct client_run_result *r, struct door door);
-
-/* "STARTTLS", "implicit TLS" or "no TLS". */
-const char *door_tls_name(enum client_tls tls);
 
 /* The default doors for a host given without a port: 587, 465, 2525. */
 size_t submit_default_doors(struct door *doors);
