@@ -158,28 +158,48 @@ counts_as_error(struct smtp_server *s, enum reply_id id)
 	return true;
 }
 
+/* Log a refusal just appended at out[start..] and count it toward max_errors. */
 static void
-reply(struct smtp_server *s, enum reply_id id, ...)
+replied(struct smtp_server *s, enum reply_id id, size_t start)
 {
-	const struct reply_def *def = reply_def(id);
-	size_t start = s->out.len;
-	va_list ap;
-	va_start(ap, id);
-	reply_vappend(&s->out, id, ap);
-	va_end(ap);
-	if (def->code < 400)
+	if (reply_def(id)->code < 400)
 		return;
 	char text[300];
 	size_t n = s->out.len - start;
 	str_escape(text, sizeof text, s->out.data + start, n >= 2 ? n - 2 : n);
 	slog(s, "event=reject phase=%s reply=\"%s\"", phase_names[s->phase], text);
-	if (def->code == 421 || s->phase == P_CLOSED || !counts_as_error(s, id))
+	if (reply_def(id)->code == 421 || s->phase == P_CLOSED || !counts_as_error(s, id))
 		return;
 	if (++s->errors >= s->cfg->max_errors) {
 		reply_append(&s->out, R_TOO_MANY_ERRORS);
 		slog(s, "event=disconnect reason=too_many_errors errors=%u", s->errors);
 		close_session(s);
 	}
+}
+
+/* One per reply signature (replies.h), so the argument's type is checked. */
+static void
+reply(struct smtp_server *s, enum reply_id id)
+{
+	size_t start = s->out.len;
+	reply_append(&s->out, id);
+	replied(s, id, start);
+}
+
+static void
+reply_str(struct smtp_server *s, enum reply_id id, const char *arg)
+{
+	size_t start = s->out.len;
+	reply_append_str(&s->out, id, arg);
+	replied(s, id, start);
+}
+
+static void
+reply_num(struct smtp_server *s, enum reply_id id, unsigned long long arg)
+{
+	size_t start = s->out.len;
+	reply_append_num(&s->out, id, arg);
+	replied(s, id, start);
 }
 
 static void
@@ -303,7 +323,10 @@ message_end(struct smtp_server *s)
 	     s->data.flags);
 	spool_drop(s);
 	tx_reset(s);
-	reply(s, refusal, (unsigned long long)s->cfg->max_message_size);
+	if (refusal == R_SIZE_EXCEEDED)
+		reply_num(s, refusal, (unsigned long long)s->cfg->max_message_size);
+	else
+		reply(s, refusal);
 }
 
 /* Is the message already refused, so its bytes need not be stored? */
@@ -358,7 +381,7 @@ cmd_helo(struct smtp_server *s, struct strv args)
 		return;
 	s->esmtp = false;
 	slog(s, "event=helo helo=%s", s->helo);
-	reply(s, R_HELO, s->cfg->hostname);
+	reply_str(s, R_HELO, s->cfg->hostname);
 }
 
 static void
@@ -424,22 +447,22 @@ param_error_reply(struct smtp_server *s, enum param_err pe, enum addr_err ae)
 	case PARAM_OK:
 		return false;
 	case PARAM_SYNTAX:
-		reply(s, R_ARG_SYNTAX, "use MAIL FROM:<address> or RCPT TO:<address>");
+		reply_str(s, R_ARG_SYNTAX, "use MAIL FROM:<address> or RCPT TO:<address>");
 		break;
 	case PARAM_ADDR:
 		if (ae == ADDR_NEED_UTF8)
 			reply(s, R_NEED_SMTPUTF8);
 		else
-			reply(s, R_BAD_ADDRESS, smtp_addr_err_text(ae));
+			reply_str(s, R_BAD_ADDRESS, smtp_addr_err_text(ae));
 		break;
 	case PARAM_UNKNOWN:
 		reply(s, R_PARAM_UNKNOWN);
 		break;
 	case PARAM_BAD_VALUE:
-		reply(s, R_PARAM_VALUE, "a parameter has an invalid value");
+		reply_str(s, R_PARAM_VALUE, "a parameter has an invalid value");
 		break;
 	case PARAM_DUPLICATE:
-		reply(s, R_PARAM_VALUE, "a parameter is given twice");
+		reply_str(s, R_PARAM_VALUE, "a parameter is given twice");
 		break;
 	}
 	return true;
@@ -458,11 +481,11 @@ cmd_mail(struct smtp_server *s, struct strv args)
 		return;
 	}
 	if (m.has_size && m.size > s->cfg->max_message_size) {
-		reply(s, R_SIZE_EXCEEDED, (unsigned long long)s->cfg->max_message_size);
+		reply_num(s, R_SIZE_EXCEEDED, (unsigned long long)s->cfg->max_message_size);
 		return;
 	}
 	if (s->authed && !smtp_sender_owned(s->auth_user, &m.from)) {
-		reply(s, R_SENDER_NOT_OWNED, s->auth_user);
+		reply_str(s, R_SENDER_NOT_OWNED, s->auth_user);
 		return;
 	}
 	tx_reset(s);
@@ -512,7 +535,7 @@ cmd_rcpt(struct smtp_server *s, struct strv args)
 	if (s->hooks->is_local_domain(s->hooks->ctx, r.to.domain)) {
 		if (!is_postmaster(&r.to) &&
 		    !s->hooks->is_local_user(s->hooks->ctx, r.to.local, r.to.domain)) {
-			reply(s, R_NO_SUCH_USER, to);
+			reply_str(s, R_NO_SUCH_USER, to);
 			return;
 		}
 	} else if (!s->authed) {
@@ -614,7 +637,7 @@ cmd_quit(struct smtp_server *s, struct strv args)
 {
 	(void)args;
 	tx_reset(s);
-	reply(s, R_QUIT, s->cfg->hostname);
+	reply_str(s, R_QUIT, s->cfg->hostname);
 	close_session(s);
 }
 
@@ -691,7 +714,7 @@ auth_step(struct smtp_server *s, struct strv resp)
 		}
 		s->auth_step = AUTH_LOGIN_PASS;
 		enter(s, P_AUTH);
-		reply(s, R_AUTH_CHALLENGE, "UGFzc3dvcmQ6"); /* "Password:" */
+		reply_str(s, R_AUTH_CHALLENGE, "UGFzc3dvcmQ6"); /* "Password:" */
 		return;
 	case AUTH_LOGIN_PASS:
 		e = sasl_login_decode(resp, s->creds.password, sizeof s->creds.password);
@@ -738,7 +761,7 @@ cmd_auth(struct smtp_server *s, struct strv args)
 		return;
 	}
 	enter(s, P_AUTH);
-	reply(s, R_AUTH_CHALLENGE, s->auth_step == AUTH_PLAIN ? "" : "VXNlcm5hbWU6");
+	reply_str(s, R_AUTH_CHALLENGE, s->auth_step == AUTH_PLAIN ? "" : "VXNlcm5hbWU6");
 }
 
 /* ---- the dispatcher ---- */
@@ -775,7 +798,10 @@ reply_wrong_phase(struct smtp_server *s, enum smtp_verb verb)
 		reply(s, s->phase == P_BDAT_OPEN ? R_BDAT_AFTER_DATA : R_NESTED_MAIL);
 		break;
 	case SMTP_V_RCPT:
-		reply(s, s->phase == P_BDAT_OPEN ? R_BAD_SEQUENCE : R_NEED_MAIL, "RCPT");
+		if (s->phase == P_BDAT_OPEN)
+			reply_str(s, R_BAD_SEQUENCE, "RCPT");
+		else
+			reply(s, R_NEED_MAIL);
 		break;
 	case SMTP_V_DATA:
 		reply(s, s->phase == P_MAIL	   ? R_NO_VALID_RCPT
@@ -786,7 +812,7 @@ reply_wrong_phase(struct smtp_server *s, enum smtp_verb verb)
 		reply(s, R_AUTH_IN_TX);
 		break;
 	default:
-		reply(s, R_BAD_SEQUENCE, smtp_verb_name(verb));
+		reply_str(s, R_BAD_SEQUENCE, smtp_verb_name(verb));
 		break;
 	}
 }
@@ -814,7 +840,7 @@ dispatch(struct smtp_server *s, struct strv line)
 		}
 		char verb[64];
 		str_escape(verb, sizeof verb, cmd.verb_text.p, cmd.verb_text.len);
-		reply(s, R_UNKNOWN_CMD, verb);
+		reply_str(s, R_UNKNOWN_CMD, verb);
 		return;
 	}
 	const struct policy *pol = s->cfg->policy;
@@ -831,7 +857,7 @@ dispatch(struct smtp_server *s, struct strv line)
 		return;
 	}
 	if ((def->flags & F_NO_ARGS) && cmd.args.len > 0) {
-		reply(s, R_NO_ARGS, smtp_verb_name(cmd.verb));
+		reply_str(s, R_NO_ARGS, smtp_verb_name(cmd.verb));
 		return;
 	}
 	def->fn(s, cmd.args);
@@ -910,7 +936,7 @@ bdat_chunk_end(struct smtp_server *s)
 		return;
 	}
 	enter(s, P_BDAT_OPEN);
-	reply(s, R_BDAT_OK, (unsigned long long)s->data.size);
+	reply_num(s, R_BDAT_OK, (unsigned long long)s->data.size);
 }
 
 /* Octets of a chunk (bdat_left > 0: an empty chunk never waits for input). */
@@ -985,7 +1011,7 @@ smtp_server_free(struct smtp_server **sp)
 void
 smtp_server_greet(struct smtp_server *s)
 {
-	reply(s, R_GREETING, s->cfg->hostname);
+	reply_str(s, R_GREETING, s->cfg->hostname);
 }
 
 struct buf *
@@ -1080,7 +1106,7 @@ smtp_server_commit_done(struct smtp_server *s, enum smtp_commit_result r)
 		slog(s, "id=%s event=accepted from=<%s> nrcpt=%zu size=%" PRIu64 "%s", s->qid,
 		     addr_for_log(&s->mail.from, from, sizeof from), s->nrcpts, s->data.size,
 		     s->data.flags & DATA_LONG_LINE ? " long_lines=yes" : "");
-		reply(s, R_QUEUED, s->qid);
+		reply_str(s, R_QUEUED, s->qid);
 	} else {
 		reply(s, r == SMTP_COMMIT_NO_SPACE ? R_SPOOL_FULL : R_SPOOL_FAIL);
 	}
@@ -1091,7 +1117,7 @@ void
 smtp_server_timeout(struct smtp_server *s)
 {
 	tx_reset(s);
-	reply(s, R_TIMEOUT, s->cfg->hostname);
+	reply_str(s, R_TIMEOUT, s->cfg->hostname);
 	slog(s, "event=disconnect reason=timeout phase=%s", phase_names[s->phase]);
 	close_session(s);
 }
@@ -1100,7 +1126,7 @@ void
 smtp_server_shutdown(struct smtp_server *s)
 {
 	tx_reset(s);
-	reply(s, R_SHUTDOWN, s->cfg->hostname);
+	reply_str(s, R_SHUTDOWN, s->cfg->hostname);
 	close_session(s);
 }
 
