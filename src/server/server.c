@@ -614,6 +614,11 @@ server_start(struct server *srv)
 		return EX_OSERR;
 	}
 	srv->auth_cache = auth_cache_new(AUTH_CACHE_TTL, AUTH_CACHE_SLOTS);
+	if (srv->auth_cache == NULL) {
+		fprintf(stderr,
+			"mailport: cannot make the login cache's key (see the log above)\n");
+		return EX_OSERR;
+	}
 	srv->penalties = penalty_new(AUTH_PENALTY_SLOTS, AUTH_PENALTY_MEMORY);
 	struct retry_policy retry = {srv->cfg.retry_interval, srv->cfg.retry_max_interval,
 				     srv->cfg.queue_lifetime};
