@@ -116,6 +116,7 @@ static const struct directive directives[] = {
 	  "ipv6-prefix-length BITS, e.g. \"ipv6-prefix-length 64\""),
     LIMIT("auth-failure-limit", auth_failure_limit, false, 1, 100,
 	  "auth-failure-limit N, e.g. \"auth-failure-limit 3\""),
+    LIMIT("error-limit", error_limit, false, 1, 1000, "error-limit N, e.g. \"error-limit 20\""),
     /* 65535 - 1023: any port below 1024 plus the offset is still a port. */
     LIMIT("unprivileged-port-offset", unprivileged_port_offset, false, 0, 64512,
 	  "unprivileged-port-offset N, e.g. \"unprivileged-port-offset 10000\""),
@@ -154,6 +155,7 @@ config_init(struct config *cfg)
 	cfg->tls_handshake_timeout = 60;
 	cfg->ipv6_prefix_length = 64; /* RFC 6177: one site, one /64 at least */
 	cfg->auth_failure_limit = 3;
+	cfg->error_limit = 20;
 	cfg->unprivileged_port_offset = 0;
 	cfg->retry_interval = 300; /* then 600, 1200, 2400, 3600, 3600 ... */
 	cfg->retry_max_interval = 3600;
