@@ -234,7 +234,7 @@ parse_port(struct parse_ctx *pc, const char *value)
 {
 	char e[CONF_ESC_SIZE];
 	uint64_t v;
-	if (!conf_parse_u64(value, &v) || v < 1 || v > 65535)
+	if (!str_parse_u64(strv_from(value), &v) || v < 1 || v > 65535)
 		return fail(pc,
 			    "bad port \"%s\"; use a number from 1 to 65535: 587 (STARTTLS), 465 "
 			    "(implicit TLS) or 2525",
@@ -416,7 +416,7 @@ parse_timeout(struct parse_ctx *pc, const char *value)
 {
 	char e[CONF_ESC_SIZE];
 	uint64_t v;
-	if (!conf_parse_u64(value, &v) || v < 1 || v > TIMEOUT_MAX)
+	if (!str_parse_u64(strv_from(value), &v) || v < 1 || v > TIMEOUT_MAX)
 		return fail(pc,
 			    "bad timeout \"%s\"; use whole seconds from 1 to %d, e.g. \"timeout "
 			    "%d\"",

@@ -21,24 +21,6 @@ conf_vfail(char *err, size_t err_size, const char *file, int line, const char *f
 }
 
 bool
-conf_parse_u64(const char *s, uint64_t *out_r)
-{
-	uint64_t v = 0;
-	if (*s == '\0')
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return false;
-		unsigned d = (unsigned)(*s - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	*out_r = v;
-	return true;
-}
-
-bool
 conf_is_hostname(const char *s)
 {
 	size_t len = strlen(s), label = 0;

@@ -1,6 +1,6 @@
 /*
  * conf_text: what the two line-oriented config parsers (mailport.conf and
- * send.conf) share: "FILE:LINE: message" errors, strict numbers, host name
+ * send.conf) share: "FILE:LINE: message" errors, host name
  * syntax, and the distance used for "did you mean" suggestions. Pure.
  */
 #ifndef MP_CONF_TEXT_H
@@ -21,8 +21,6 @@ bool conf_append_line(char *err, size_t err_size, size_t *used, const char *text
 /* Write "FILE:LINE: <fmt>" to err[err_size] (if err); always returns -1. */
 int conf_vfail(char *err, size_t err_size, const char *file, int line, const char *fmt, va_list ap)
     __attribute__((format(printf, 5, 0)));
-/* Digits only: no sign, no spaces, no overflow. */
-bool conf_parse_u64(const char *s, uint64_t *out_r);
 /* RFC 1123 2.1 host name: dot-separated labels of letters, digits, hyphens. */
 bool conf_is_hostname(const char *s);
 /* A user's word quoted back in a message. */

@@ -116,6 +116,7 @@ static const struct directive directives[] = {
 	  "ipv6-prefix-length BITS, e.g. \"ipv6-prefix-length 64\""),
     LIMIT("auth-failure-limit", auth_failure_limit, false, 1, 100,
 	  "auth-failure-limit N, e.g. \"auth-failure-limit 3\""),
+    LIMIT("error-limit", error_limit, false, 1, 1000, "error-limit N, e.g. \"error-limit 20\""),
     /* 65535 - 1023: any port below 1024 plus the offset is still a port. */
     LIMIT("unprivileged-port-offset", unprivileged_port_offset, false, 0, 64512,
 	  "unprivileged-port-offset N, e.g. \"unprivileged-port-offset 10000\""),
@@ -154,6 +155,7 @@ config_init(struct config *cfg)
 	cfg->tls_handshake_timeout = 60;
 	cfg->ipv6_prefix_length = 64; /* RFC 6177: one site, one /64 at least */
 	cfg->auth_failure_limit = 3;
+	cfg->error_limit = 20;
 	cfg->unprivileged_port_offset = 0;
 	cfg->retry_interval = 300; /* then 600, 1200, 2400, 3600, 3600 ... */
 	cfg->retry_max_interval = 3600;
@@ -180,7 +182,7 @@ static bool
 parse_port(const char *s, unsigned short *port_r)
 {
 	uint64_t v;
-	if (!conf_parse_u64(s, &v) || v < 1 || v > 65535)
+	if (!str_parse_u64(strv_from(s), &v) || v < 1 || v > 65535)
 		return false;
 	*port_r = (unsigned short)v;
 	return true;
@@ -405,7 +407,7 @@ listen_options(struct parse_ctx *pc, struct config_listener *l, char **argv, int
 			    "e.g. \"listen %s%s%s:%u %s max-connections 200\"",
 			    conf_esc(e, argv[0]), strchr(l->host, ':') ? "[" : "", l->host,
 			    strchr(l->host, ':') ? "]" : "", l->port, l->policy->name);
-	if (argc < 2 || !conf_parse_u64(argv[1], &v) || v < 1 || v > 1000000)
+	if (argc < 2 || !str_parse_u64(strv_from(argv[1]), &v) || v < 1 || v > 1000000)
 		return fail(pc,
 			    "bad max-connections \"%s\" for this door; use a whole number from 1 "
 			    "to 1000000, e.g. \"listen 0.0.0.0:25 smtp max-connections 800\"",
@@ -587,7 +589,8 @@ parse_size(const char *s, uint64_t *out_r)
 	char digits[32];
 	size_t n = strspn(s, "0123456789");
 	unsigned shift = 0;
-	if (n == 0 || !str_copy_n(digits, sizeof digits, s, n) || !conf_parse_u64(digits, out_r))
+	if (n == 0 || !str_copy_n(digits, sizeof digits, s, n) ||
+	    !str_parse_u64(strv_from(digits), out_r))
 		return false;
 	switch (s[n] | 0x20) {
 	case 'k':
@@ -617,7 +620,7 @@ parse_limit(struct parse_ctx *pc, char **argv, int argc)
 	const struct directive *d = pc->dir;
 	char e[CONF_ESC_SIZE];
 	uint64_t v;
-	bool ok = d->is_u64 ? parse_size(argv[1], &v) : conf_parse_u64(argv[1], &v);
+	bool ok = d->is_u64 ? parse_size(argv[1], &v) : str_parse_u64(strv_from(argv[1]), &v);
 	(void)argc;
 	if (!ok || v < d->min || v > d->max)
 		return fail(pc, "bad %s \"%s\"; use a whole number from %llu to %llu, e.g. %s",
@@ -650,8 +653,8 @@ parse_duration(struct parse_ctx *pc, char **argv, int argc)
 			n--;
 		}
 	(void)argc;
-	if (!str_copy_n(digits, sizeof digits, argv[1], n) || !conf_parse_u64(digits, &v) ||
-	    v > d->max / mult || v * mult < d->min)
+	if (!str_copy_n(digits, sizeof digits, argv[1], n) ||
+	    !str_parse_u64(strv_from(digits), &v) || v > d->max / mult || v * mult < d->min)
 		return fail(pc, "bad %s \"%s\"; use a duration like 30s, 5m, 1h or 5d, e.g. %s",
 			    d->name, conf_esc(e, argv[1]), strchr(d->usage, '"'));
 	*(unsigned *)((char *)pc->cfg + d->offset) = (unsigned)(v * mult);

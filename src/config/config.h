@@ -80,6 +80,7 @@ struct config {
 	/* "ipv6-prefix-length", 64: IPv6 clients are counted per network of this size. */
 	unsigned ipv6_prefix_length;
 	unsigned auth_failure_limit; /* "auth-failure-limit", 3: then 421 and disconnect */
+	unsigned error_limit;	     /* "error-limit", 20 refused commands: then 421 and close */
 
 	/* Outbound delivery. */
 	char tls_require[CONFIG_MAX_DOMAINS][256]; /* "tls-policy DOMAIN require" */

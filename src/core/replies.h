@@ -4,14 +4,14 @@
  * A reply is (code, enhanced status code, text). Texts say what happened
  * and, where the client can do something about it, the fix, in the words
  * of the reference article's "Common Errors and Fixes" table. Handlers pick
- * a reply by id; nobody writes reply strings anywhere else. Texts may hold
- * one printf conversion, documented next to the id.
+ * a reply by id; nobody writes reply strings anywhere else. A text may
+ * hold one conversion ("%s" or "%llu", see tmpl.h); its row declares it
+ * ("s", "u" or ""), test_replies checks every row, and the caller picks the
+ * typed function that matches (a mismatch panics).
  * Enhanced codes: RFC 3463 and the IANA registry (RFC 5248).
  */
 #ifndef MP_REPLIES_H
 #define MP_REPLIES_H
-
-#include <stdarg.h>
 
 #include "buf.h"
 
@@ -102,6 +102,7 @@ enum reply_kind {
 struct reply_def {
 	int code;
 	const char *esc; /* "" when the code has none (220, 334, 354) */
+	const char *sig; /* the text's conversions: "", "s" (a string) or "u" (a number) */
 	const char *text;
 };
 
@@ -109,8 +110,13 @@ const struct reply_def *reply_def(enum reply_id id);
 /* How a refusal counts (meaningful for codes >= 400). */
 enum reply_kind reply_kind(enum reply_id id);
 
-/* Append "code esc text\r\n" (the one conversion in text filled from ...). */
-void reply_append(struct buf *out, enum reply_id id, ...);
-void reply_vappend(struct buf *out, enum reply_id id, va_list ap);
+/*
+ * Append "code esc text\r\n", the text's conversion (if any) filled from
+ * the argument. Each function is for the rows of one signature: calling
+ * it for a row of another is a bug and panics.
+ */
+void reply_append(struct buf *out, enum reply_id id);				/* sig "" */
+void reply_append_str(struct buf *out, enum reply_id id, const char *s);	/* sig "s" */
+void reply_append_num(struct buf *out, enum reply_id id, unsigned long long n); /* sig "u" */
 
 #endif

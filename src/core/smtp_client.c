@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "b64.h"
+#include "panic.h"
 #include "smtp_reply.h"
 #include "xmalloc.h"
 
@@ -862,7 +863,8 @@ on_reply(struct smtp_client *c, const struct smtp_client_reply *r)
 		break;
 	case P_TLS:
 	case P_DONE:
-		abort(); /* smtp_client_feed() returns before */
+		mp_panic("a reply in phase %d: smtp_client_feed() returns before",
+			 (int)c->phase); /* a bug */
 	}
 }
 

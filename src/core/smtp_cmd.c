@@ -79,20 +79,7 @@ strv_tail(struct strv s, size_t from)
 static bool
 parse_u64(struct strv s, uint64_t *v_r)
 {
-	uint64_t v = 0;
-
-	if (s.len == 0 || s.len > 20)
-		return false;
-	for (size_t i = 0; i < s.len; i++) {
-		if (s.p[i] < '0' || s.p[i] > '9')
-			return false;
-		unsigned d = (unsigned)(s.p[i] - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	*v_r = v;
-	return true;
+	return s.len <= 20 && str_parse_u64(s, v_r);
 }
 
 static bool

@@ -14,7 +14,7 @@
  */
 #include "smtp_data.h"
 
-#include <stdlib.h>
+#include "panic.h"
 
 /* RFC 5321 4.5.3.1.6: 1000 octets including the CRLF. */
 #define DATA_LINE_MAX (1000 - 2)
@@ -129,7 +129,8 @@ smtp_data_decode(struct smtp_data *d, const char *in, size_t len, char *out, siz
 			goto again;
 		case S_DONE:
 		default:
-			abort(); /* a corrupted state is a bug, not bad input */
+			/* a corrupted state is a bug, not bad input */
+			mp_panic("smtp_data state %d", (int)d->state);
 		}
 	}
 	*out_len_r = o;

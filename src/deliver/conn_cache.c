@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "client_run.h"
+#include "elapsed.h"
 #include "str.h"
 #include "xmalloc.h"
 
@@ -33,14 +34,6 @@ struct conn_cache {
 	bool stopping;
 	struct dest *dests;
 };
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct conn_cache *
 conn_cache_new(unsigned max_total, unsigned max_per_dest)
@@ -190,7 +183,7 @@ conn_cache_release(struct conn_cache *cc, const char *dest, struct cached_conn *
 	if (d && d->busy > 0) {
 		d->busy--;
 		if (keep && !cc->stopping) {
-			keep->parked = now_ms();
+			keep->parked = (int64_t)elapsed_now_ms();
 			keep->next = d->idle;
 			d->idle = keep;
 			d->nidle++;
@@ -208,7 +201,7 @@ void
 conn_cache_expire(struct conn_cache *cc, int64_t max_idle_ms)
 {
 	struct cached_conn *old = NULL;
-	int64_t now = now_ms();
+	int64_t now = (int64_t)elapsed_now_ms();
 	pthread_mutex_lock(&cc->lock);
 	for (struct dest *d = cc->dests, *next; d; d = next) {
 		next = d->next;

@@ -26,6 +26,7 @@
 
 #include "conn_cache.h"
 #include "dns.h"
+#include "hash.h"
 #include "log.h"
 #include "outbound_int.h"
 #include "str.h"
@@ -47,28 +48,15 @@ struct job {
 	bool running;	      /* a worker has it */
 	char blocked_on[256]; /* put aside: this destination was at its cap */
 	struct job *next;     /* the queue of waiting jobs */
-	struct job *hnext;    /* the held set's bucket */
 };
 
 /* ---- the jobs: each message held by one worker at a time ---- */
-
-static unsigned
-held_bucket(const char *qid)
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-	for (const unsigned char *p = (const unsigned char *)qid; *p; p++)
-		h = (h ^ *p) * 16777619u;
-	return h % HELD_BUCKETS;
-}
 
 /* Called with ob->lock held. */
 static struct job *
 held_find(struct outbound *ob, const char *qid)
 {
-	for (struct job *j = ob->held[held_bucket(qid)]; j; j = j->hnext)
-		if (strcmp(j->qid, qid) == 0)
-			return j;
-	return NULL;
+	return hash_get(&ob->held, qid);
 }
 
 static void
@@ -94,9 +82,7 @@ enqueue_locked(struct outbound *ob, const char *qid, bool force)
 	j = xcalloc(1, sizeof *j);
 	str_copy(j->qid, sizeof j->qid, qid);
 	j->force = force;
-	unsigned b = held_bucket(qid);
-	j->hnext = ob->held[b];
-	ob->held[b] = j;
+	hash_put(&ob->held, j->qid, j); /* the key lives in the job */
 	append_locked(ob, j);
 	pthread_cond_signal(&ob->work);
 }
@@ -104,11 +90,7 @@ enqueue_locked(struct outbound *ob, const char *qid, bool force)
 static void
 held_remove_locked(struct outbound *ob, struct job *job)
 {
-	for (struct job **pp = &ob->held[held_bucket(job->qid)]; *pp; pp = &(*pp)->hnext)
-		if (*pp == job) {
-			*pp = job->hnext;
-			return;
-		}
+	hash_remove(&ob->held, job->qid);
 }
 
 /* The first waiting job whose destination has room; unlinked. Called with ob->lock held. */
@@ -240,6 +222,7 @@ free_outbound(struct outbound *ob)
 		ob->head = j->next;
 		free(j);
 	}
+	hash_free(&ob->held);
 	free_config(&ob->pending);
 	pthread_mutex_destroy(&ob->lock);
 	pthread_cond_destroy(&ob->wake);

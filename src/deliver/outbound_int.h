@@ -10,10 +10,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "hash.h"
 #include "outbound.h"
 #include "spool.h"
-
-#define HELD_BUCKETS 1024
 
 struct job;
 struct dns;
@@ -42,9 +41,9 @@ struct outbound {
 	bool restarting;		 /* the workers end: new settings (outbound_reconfigure) */
 	struct outbound_config *pending; /* settings waiting for the dispatcher to apply */
 	bool flush_all;
-	struct job *head, *tail;	/* waiting, oldest first */
-	struct job *held[HELD_BUCKETS]; /* waiting or running: never twice */
-	size_t relay_door;		/* index of the relay host door that worked last */
+	struct job *head, *tail; /* waiting, oldest first */
+	struct hash held;	 /* queue id -> job, waiting or running: never twice */
+	size_t relay_door;	 /* index of the relay host door that worked last */
 	struct conn_cache *conns;
 };
 

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "panic.h"
 #include "xevent.h"
 #include "xmalloc.h"
 
@@ -51,7 +52,8 @@ worker_main(void *arg)
 		char b = 1;
 		/* The pipe only wakes the loop; if it is full, a wake-up is already due. */
 		if (write(w->pipe_fd[1], &b, 1) < 0 && errno != EAGAIN)
-			abort();
+			mp_panic("worker wake-up pipe: %s (closed while a worker ran?)",
+				 strerror(errno));
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;

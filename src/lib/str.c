@@ -98,3 +98,21 @@ str_escape(char *out, size_t out_size, const char *p, size_t len)
 	out[o] = '\0';
 	return out;
 }
+
+bool
+str_parse_u64(struct strv s, uint64_t *v_r)
+{
+	uint64_t v = 0;
+	if (s.len == 0)
+		return false;
+	for (size_t i = 0; i < s.len; i++) {
+		if (s.p[i] < '0' || s.p[i] > '9')
+			return false;
+		unsigned d = (unsigned)(s.p[i] - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*v_r = v;
+	return true;
+}

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* A borrowed slice: p points into someone else's buffer; not NUL-terminated. */
 struct strv {
@@ -21,6 +22,13 @@ struct strv strv_from(const char *s);
 bool strv_eq_ci(struct strv a, const char *s);
 /* Case-insensitive prefix test: does a start with prefix? */
 bool strv_prefix_ci(struct strv a, const char *prefix);
+
+/*
+ * Decimal digits only into *v_r: no sign, no spaces, not empty, no
+ * overflow (false for any of these). Callers with a length rule (RFC 1870's
+ * 20 digits) check it themselves.
+ */
+bool str_parse_u64(struct strv s, uint64_t *v_r);
 
 /* Copy src into dst[size]; false (dst still terminated) when it did not fit. */
 bool str_copy(char *dst, size_t size, const char *src);

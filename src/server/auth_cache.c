@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "log.h"
 #include "str.h"
 #include "xmalloc.h"
 
@@ -30,8 +31,14 @@ struct auth_cache *
 auth_cache_new(unsigned ttl, size_t slots)
 {
 	struct auth_cache *c = xcalloc(1, sizeof *c);
-	if (RAND_bytes(c->key, sizeof c->key) != 1)
-		abort(); /* no randomness: nothing about the process can be trusted */
+	if (RAND_bytes(c->key, sizeof c->key) != 1) {
+		/* The system's random source failed: an environment error, not a bug. */
+		log_err("event=auth_cache_error error=\"no random bytes for the cache key\" "
+			"fix=\"check that /dev/urandom is readable and the kernel's entropy "
+			"pool is seeded (getrandom(2))\"");
+		free(c);
+		return NULL;
+	}
 	c->ttl = ttl;
 	c->nslots = slots;
 	c->slots = xcalloc(slots, sizeof *c->slots);

@@ -18,7 +18,11 @@
 
 struct auth_cache;
 
-/* ttl: seconds a success is trusted; slots: how many users are remembered. */
+/*
+ * ttl: seconds a success is trusted; slots: how many users are remembered.
+ * NULL (logged, with the fix) when the system gives no random bytes for
+ * the key.
+ */
 struct auth_cache *auth_cache_new(unsigned ttl, size_t slots);
 void auth_cache_free(struct auth_cache **cp);
 

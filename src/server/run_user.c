@@ -51,18 +51,9 @@ useradd_mailport(void)
 
 /* The fix table's block for a start that cannot go on. */
 static void
-print_fix(const struct fix *f, const char *name)
+print_fix(const struct fix_text *t)
 {
-	fprintf(stderr, "mailport: ");
-	if (name) {
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-		fprintf(stderr, f->what, name); /* FIX_RUN_USER_UNKNOWN: one %s */
-#pragma GCC diagnostic pop
-	} else {
-		fputs(f->what, stderr);
-	}
-	fprintf(stderr, "\n  cause: %s\n  fix: %s\n", f->cause, f->fix);
+	fprintf(stderr, "mailport: %s\n  cause: %s\n  fix: %s\n", t->what, t->cause, t->fix);
 }
 
 struct passwd *
@@ -70,9 +61,11 @@ run_user_get(const struct config *cfg)
 {
 	if (cfg->run_user[0]) {
 		struct passwd *pw = getpwnam(cfg->run_user);
-		if (pw == NULL)
-			print_fix(fix_get(FIX_RUN_USER_UNKNOWN), cfg->run_user);
-		else if (strcmp(cfg->run_user, "nobody") == 0)
+		struct fix_text t;
+		if (pw == NULL) {
+			fix_text_name(&t, FIX_RUN_USER_UNKNOWN, cfg->run_user);
+			print_fix(&t);
+		} else if (strcmp(cfg->run_user, "nobody") == 0)
 			log_warn(
 			    "event=run_user_shared user=nobody note=\"other daemons running as "
 			    "nobody can read the spool, the mail and the TLS key\" fix=\"remove "
@@ -84,7 +77,9 @@ run_user_get(const struct config *cfg)
 		return pw;
 	/* Another server starting at the same moment may win the race: look again. */
 	if (useradd_mailport() < 0 && (pw = getpwnam(DEFAULT_RUN_USER)) == NULL) {
-		print_fix(fix_get(FIX_RUN_USER_CREATE), NULL);
+		struct fix_text t;
+		fix_text(&t, FIX_RUN_USER_CREATE);
+		print_fix(&t);
 		return NULL;
 	}
 	pw = pw ? pw : getpwnam(DEFAULT_RUN_USER);

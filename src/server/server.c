@@ -138,18 +138,6 @@ server_auth_failed(struct server *srv, const char *key)
 
 /* ---- listeners ---- */
 
-static void
-log_fix(enum log_level level, enum fix_id id, const char *prefix, unsigned a, unsigned b)
-{
-	const struct fix *f = fix_get(id);
-	char what[300];
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-	snprintf(what, sizeof what, f->what, a, b);
-#pragma GCC diagnostic pop
-	log_msg(level, "%s what=\"%s\" cause=\"%s\" fix=\"%s\"", prefix, what, f->cause, f->fix);
-}
-
 static int
 bind_socket(const char *host, unsigned short port, int *err_r)
 {
@@ -208,7 +196,9 @@ listener_open(struct server *srv, const struct config_listener *cl, struct liste
 		char prefix[128];
 		snprintf(prefix, sizeof prefix, "event=port_alternate service=%s",
 			 cl->policy->name);
-		log_fix(LOG_WARN, FIX_PORT_OFFSET_USED, prefix, port, port + offset);
+		struct fix_text t;
+		fix_text_ports(&t, FIX_PORT_OFFSET_USED, port, port + offset);
+		log_warn("%s what=\"%s\" cause=\"%s\" fix=\"%s\"", prefix, t.what, t.cause, t.fix);
 		port = (unsigned short)(port + offset);
 		fd = bind_socket(cl->host, port, &err);
 	}
@@ -217,17 +207,12 @@ listener_open(struct server *srv, const struct config_listener *cl, struct liste
 				 : err == EADDRINUSE	? FIX_BIND_IN_USE
 				 : err == EADDRNOTAVAIL ? FIX_BIND_NO_ADDRESS
 							: FIX_BIND_OTHER;
-		const struct fix *f = fix_get(id);
-		char what[200], fix[400];
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-		snprintf(what, sizeof what, f->what, port);
-		snprintf(fix, sizeof fix, f->fix, port); /* the port in the ss command */
-#pragma GCC diagnostic pop
+		struct fix_text t; /* the port in what, and in the ss command of the fix */
+		fix_text_port(&t, id, port);
 		fprintf(stderr,
 			"mailport: %s:%d: listen %s:%u %s: %s (%s)\n  cause: %s\n  fix: %s\n",
-			srv->config_path, cl->line, cl->host, port, cl->policy->name, what,
-			strerror(err), f->cause, fix);
+			srv->config_path, cl->line, cl->host, port, cl->policy->name, t.what,
+			strerror(err), t.cause, t.fix);
 		char exe[4096];
 		ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
 		if (id == FIX_BIND_PRIVILEGED && n > 0)
@@ -629,6 +614,11 @@ server_start(struct server *srv)
 		return EX_OSERR;
 	}
 	srv->auth_cache = auth_cache_new(AUTH_CACHE_TTL, AUTH_CACHE_SLOTS);
+	if (srv->auth_cache == NULL) {
+		fprintf(stderr,
+			"mailport: cannot make the login cache's key (see the log above)\n");
+		return EX_OSERR;
+	}
 	srv->penalties = penalty_new(AUTH_PENALTY_SLOTS, AUTH_PENALTY_MEMORY);
 	struct retry_policy retry = {srv->cfg.retry_interval, srv->cfg.retry_max_interval,
 				     srv->cfg.queue_lifetime};

@@ -647,7 +647,7 @@ session_init_core_config(struct session *s)
 	    .policy = s->l->policy,
 	    .max_message_size = srv->cfg.message_size_limit,
 	    .max_recipients = srv->cfg.recipient_limit,
-	    .max_errors = 20,
+	    .max_errors = srv->cfg.error_limit,
 	    .max_auth_failures = srv->cfg.auth_failure_limit,
 	    .tls_available = srv->tls != NULL,
 	    .postmaster_domain = s->postmaster_domain,

@@ -79,3 +79,16 @@ def test_dictionary_attack_still_bounded(server):
         r = c.reply()
         assert (r.code, r.enhanced) == (421, "4.7.0"), r
         assert c.closed(5)
+
+
+def test_error_limit_configurable(make_server):
+    """error-limit N: the Nth protocol error ends the session with 421."""
+    srv = make_server(limits={"error-limit": 3})
+    with Conn(srv.port("smtp")) as c:
+        c.ehlo()
+        assert [c.cmd("FROBNICATE %d" % i).code for i in range(2)] == [500, 500]
+        c.send(b"FROBNICATE last\r\n")
+        assert c.reply().code == 500
+        r = c.reply()
+        assert (r.code, r.enhanced) == (421, "4.7.0"), r
+        assert c.closed(5)

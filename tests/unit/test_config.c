@@ -152,6 +152,7 @@ test_defaults(void)
 	CHECK(cfg.min_data_rate == 500 && cfg.tls_handshake_timeout == 60);
 	CHECK(cfg.ipv6_prefix_length == 64);
 	CHECK(cfg.auth_failure_limit == 3);
+	CHECK(cfg.error_limit == 20);
 	CHECK(cfg.unprivileged_port_offset == 0);
 	CHECK(cfg.run_user[0] == '\0' && cfg.hostname[0] == '\0');
 	CHECK(cfg.nlisteners == 0 && cfg.ndomains == 0);
@@ -180,6 +181,7 @@ test_fields(void)
 				   "command-timeout 60\n"
 				   "data-timeout 61\n"
 				   "auth-failure-limit 5\n"
+				   "error-limit 7\n"
 				   "unprivileged-port-offset 10000\n"
 				   "min-data-rate 100\n"
 				   "tls-handshake-timeout 5\n"
@@ -216,6 +218,7 @@ test_fields(void)
 	CHECK(cfg.recipient_limit == 7 && cfg.max_connections == 9);
 	CHECK(cfg.max_connections_per_ip == 2 && cfg.command_timeout == 60);
 	CHECK(cfg.data_timeout == 61 && cfg.auth_failure_limit == 5);
+	CHECK(cfg.error_limit == 7);
 	CHECK(cfg.unprivileged_port_offset == 10000);
 	CHECK(cfg.min_data_rate == 100 && cfg.tls_handshake_timeout == 5);
 	CHECK(cfg.ipv6_prefix_length == 48);

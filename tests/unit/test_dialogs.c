@@ -15,6 +15,7 @@
  */
 #include <dirent.h>
 #include <fnmatch.h>
+#include <stdarg.h>
 #include <stdlib.h>
 
 #include "harness.h"
@@ -33,17 +34,16 @@ struct run {
 	bool failed;
 };
 
-static void fail(struct run *r, const char *fmt, const char *a, const char *b)
-    __attribute__((format(printf, 2, 0)));
+static void fail(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
-fail(struct run *r, const char *fmt, const char *a, const char *b)
+fail(struct run *r, const char *fmt, ...)
 {
+	va_list ap;
+	va_start(ap, fmt);
 	printf("not ok: %s:%d: ", r->file, r->line);
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-	printf(fmt, a, b);
-#pragma GCC diagnostic pop
+	vprintf(fmt, ap);
+	va_end(ap);
 	printf("\n");
 	r->failed = true;
 }
@@ -93,7 +93,7 @@ expect_reply(struct run *r, const char *pattern)
 	flush_input(r);
 	char *crlf = r->output.len ? strstr(r->output.data, "\r\n") : NULL;
 	if (crlf == NULL) {
-		fail(r, "expected a reply matching \"%s\", got none%s", pattern, "");
+		fail(r, "expected a reply matching \"%s\", got none", pattern);
 		return;
 	}
 	*crlf = '\0';
@@ -106,7 +106,7 @@ static void
 expect_no_reply_left(struct run *r)
 {
 	if (r->output.len)
-		fail(r, "unexpected reply: \"%s\"%s", r->output.data, "");
+		fail(r, "unexpected reply: \"%s\"", r->output.data);
 	buf_reset(&r->output);
 }
 
@@ -126,16 +126,16 @@ run_line(struct run *r, char *line)
 		flush_input(r);
 		expect_no_reply_left(r);
 		if (smtp_server_action(r->fx.s) != SMTP_ACT_START_TLS)
-			fail(r, "TLS: the server did not start TLS%s%s", "", "");
+			fail(r, "TLS: the server did not start TLS");
 		else
 			smtp_server_tls_done(r->fx.s, true, "TLSv1.3", "TLS_AES_256_GCM_SHA384");
 	} else if (strcmp(line, "CLOSED") == 0) {
 		flush_input(r);
 		expect_no_reply_left(r);
 		if (smtp_server_action(r->fx.s) != SMTP_ACT_CLOSE)
-			fail(r, "CLOSED: the server did not close%s%s", "", "");
+			fail(r, "CLOSED: the server did not close");
 	} else if (strncmp(line, "door ", 5) != 0) {
-		fail(r, "unknown dialog line \"%s\"%s", line, "");
+		fail(r, "unknown dialog line \"%s\"", line);
 	}
 }
 

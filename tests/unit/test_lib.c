@@ -38,6 +38,13 @@ test_buf(void)
 static void
 test_str(void)
 {
+	uint64_t v = 7;
+	CHECK(str_parse_u64(STRV_LIT("0"), &v) && v == 0);
+	CHECK(str_parse_u64(STRV_LIT("18446744073709551615"), &v) && v == UINT64_MAX);
+	CHECK(!str_parse_u64(STRV_LIT("18446744073709551616"), &v)); /* overflow */
+	CHECK(!str_parse_u64(STRV_LIT(""), &v) && !str_parse_u64(STRV_LIT("+1"), &v));
+	CHECK(!str_parse_u64(STRV_LIT("1 "), &v) && !str_parse_u64(STRV_LIT("-1"), &v));
+	CHECK(str_parse_u64((struct strv){"123abc", 3}, &v) && v == 123); /* a slice */
 	char small[4];
 	CHECK(!str_copy(small, sizeof small, "abcdef"));
 	CHECK_STR(small, "abc");
