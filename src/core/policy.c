@@ -1,3 +1,7 @@
+/*
+ * policy: what each listener's service offers and requires (STARTTLS, AUTH,
+ * relay): the one table behind the doors (see the header).
+ */
 #include "policy.h"
 
 #include <string.h>

@@ -1,3 +1,7 @@
+/*
+ * replies: every SMTP reply the server sends, as (code, enhanced code, text)
+ * rows with their declared conversions; the one table (see the header).
+ */
 #include "replies.h"
 
 #include <string.h>

@@ -1,3 +1,6 @@
+/*
+ * b64: base64 (RFC 4648 4) encoding and strict decoding, for SASL and MIME.
+ */
 #include "b64.h"
 
 #include <stdint.h>

@@ -1,3 +1,6 @@
+/*
+ * buf: the owned, growable byte buffer with a hard maximum (see the header).
+ */
 #include "buf.h"
 
 #include <stdint.h>

@@ -1,3 +1,6 @@
+/*
+ * date: RFC 5322 3.3 date-times for Date: and Received: headers.
+ */
 #include "date.h"
 
 #include <stdio.h>

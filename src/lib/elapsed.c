@@ -1,3 +1,6 @@
+/*
+ * elapsed: milliseconds on CLOCK_MONOTONIC (see the header).
+ */
 #include "elapsed.h"
 
 long long

@@ -1,3 +1,7 @@
+/*
+ * log: one line per event on stderr, key=value, with a timestamp and the pid;
+ * lines held per thread and written together (see the header).
+ */
 #include "log.h"
 
 #include <stdarg.h>

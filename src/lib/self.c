@@ -1,3 +1,7 @@
+/*
+ * self: this process's pid, host name and program name, read once (see the
+ * header).
+ */
 #include "self.h"
 
 #include <pthread.h>

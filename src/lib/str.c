@@ -1,3 +1,7 @@
+/*
+ * str: checked copies, escaping for logs, and number parsing on borrowed
+ * slices (see the header).
+ */
 #include "str.h"
 
 #include <stdio.h>

@@ -1,3 +1,7 @@
+/*
+ * xmalloc: allocation that aborts with a message instead of returning NULL
+ * (see the header).
+ */
 #include "xmalloc.h"
 
 #include <stdio.h>
