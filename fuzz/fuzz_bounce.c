@@ -14,12 +14,7 @@
 #include <string.h>
 
 #include "bounce.h"
-
-#define REQUIRE(cond)                                                                              \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			__builtin_trap();                                                          \
-	} while (0)
+#include "panic.h"
 
 #define BOUNDARY "=_fuzz"
 
@@ -28,20 +23,20 @@ check_output(const char *p, size_t n, const struct bounce_info *info)
 {
 	size_t col = 0, delims = 0;
 
-	REQUIRE(n == info->size && n >= 2 && p[n - 2] == '\r' && p[n - 1] == '\n');
+	MP_ASSERT(n == info->size && n >= 2 && p[n - 2] == '\r' && p[n - 1] == '\n');
 	for (size_t i = 0; i < n; i++) {
-		REQUIRE(p[i] != '\0');
+		MP_ASSERT(p[i] != '\0');
 		if (p[i] == '\r')
-			REQUIRE(i + 1 < n && p[i + 1] == '\n');
+			MP_ASSERT(i + 1 < n && p[i + 1] == '\n');
 		if (p[i] == '\n')
-			REQUIRE(i > 0 && p[i - 1] == '\r');
+			MP_ASSERT(i > 0 && p[i - 1] == '\r');
 		col = p[i] == '\r' || p[i] == '\n' ? 0 : col + 1;
-		REQUIRE(col <= 998);
+		MP_ASSERT(col <= 998);
 		if ((i == 0 || p[i - 1] == '\n') && n - i >= 8 &&
 		    memcmp(p + i, "--" BOUNDARY, 8) == 0)
 			delims++;
 	}
-	REQUIRE(delims == (info->returned == BOUNCE_RETURNED_NONE ? 3u : 4u));
+	MP_ASSERT(delims == (info->returned == BOUNCE_RETURNED_NONE ? 3u : 4u));
 }
 
 /* The next piece of the input: a length byte, then that many bytes (NUL-terminated copy). */
@@ -108,7 +103,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (res == BOUNCE_OK)
 		check_output(b.data + 1, b.len - 1, &info);
 	else
-		REQUIRE(b.len == 1 && res >= BOUNCE_ERR_FULL && res <= BOUNCE_ERR_INPUT);
+		MP_ASSERT(b.len == 1 && res >= BOUNCE_ERR_FULL && res <= BOUNCE_ERR_INPUT);
 	buf_free(&b);
 	free(addr);
 	free(reply);

@@ -11,12 +11,7 @@
 #include <string.h>
 
 #include "long_lines.h"
-
-#define REQUIRE(cond)                                                                              \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			__builtin_trap();                                                          \
-	} while (0)
+#include "panic.h"
 
 static bool
 has_bare_cr_lf(const char *p, size_t n)
@@ -48,11 +43,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf_init(&out, 16 * (len + 64));
 	enum long_lines_rc rc = long_lines_fix((struct strv){msg, len}, &out);
 	if (rc == LL_UNCHANGED)
-		REQUIRE(!long_lines_present(msg, len));
+		MP_ASSERT(!long_lines_present(msg, len));
 	if (rc == LL_REENCODED) {
-		REQUIRE(!long_lines_present(out.data, out.len));
+		MP_ASSERT(!long_lines_present(out.data, out.len));
 		if (!has_bare_cr_lf(msg, len))
-			REQUIRE(!has_bare_cr_lf(out.data, out.len));
+			MP_ASSERT(!has_bare_cr_lf(out.data, out.len));
 	}
 	buf_free(&out);
 	free(msg);

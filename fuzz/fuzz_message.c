@@ -16,21 +16,16 @@
 #include <string.h>
 
 #include "message.h"
-
-#define REQUIRE(cond)                                                                              \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			__builtin_trap();                                                          \
-	} while (0)
+#include "panic.h"
 
 static void
 check_crlf(const char *p, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
 		if (p[i] == '\r')
-			REQUIRE(i + 1 < len && p[i + 1] == '\n');
+			MP_ASSERT(i + 1 < len && p[i + 1] == '\n');
 		if (p[i] == '\n')
-			REQUIRE(i > 0 && p[i - 1] == '\r');
+			MP_ASSERT(i > 0 && p[i - 1] == '\r');
 	}
 }
 
@@ -38,9 +33,9 @@ static void
 check_addrs(const struct message_addrs *l)
 {
 	for (size_t i = 0; i < l->n; i++) {
-		REQUIRE(l->v[i].addr[0] != '\0');
-		REQUIRE(strpbrk(l->v[i].addr, "\r\n") == NULL);
-		REQUIRE(strpbrk(l->v[i].name, "\r\n") == NULL);
+		MP_ASSERT(l->v[i].addr[0] != '\0');
+		MP_ASSERT(strpbrk(l->v[i].addr, "\r\n") == NULL);
+		MP_ASSERT(strpbrk(l->v[i].name, "\r\n") == NULL);
 	}
 }
 
@@ -56,27 +51,27 @@ fuzz_sendmail(struct strv in)
 	if (message_parse_addresses(in, &l, err, sizeof err) == 0)
 		check_addrs(&l);
 	else
-		REQUIRE(l.n == 0);
+		MP_ASSERT(l.n == 0);
 	message_addrs_free(&l);
 	if (message_recipients(in, &l, err, sizeof err) == 0)
 		check_addrs(&l);
 	message_addrs_free(&l);
 	if (message_from_address(in, &from, err, sizeof err) == 0)
-		REQUIRE(from != NULL && from[0] != '\0');
+		MP_ASSERT(from != NULL && from[0] != '\0');
 	free(from);
 
-	REQUIRE(message_dot_end(in, false, NULL) <= in.len);
-	REQUIRE(message_dot_end(in, true, NULL) == in.len);
+	MP_ASSERT(message_dot_end(in, false, NULL) <= in.len);
+	MP_ASSERT(message_dot_end(in, true, NULL) == in.len);
 
 	buf_init(&a, 0);
 	buf_init(&b, 0);
-	REQUIRE(message_prepare(in, &prep, &a, &info, err, sizeof err) == 0);
-	REQUIRE(info.size == a.len);
+	MP_ASSERT(message_prepare(in, &prep, &a, &info, err, sizeof err) == 0);
+	MP_ASSERT(info.size == a.len);
 	check_crlf(a.data ? a.data : "", a.len);
-	REQUIRE(message_prepare((struct strv){a.data ? a.data : "", a.len}, &prep, &b, &info2, err,
-				sizeof err) == 0);
-	REQUIRE(a.len == b.len && (a.len == 0 || memcmp(a.data, b.data, a.len) == 0));
-	REQUIRE(!info2.added_date && !info2.added_message_id && !info2.added_from);
+	MP_ASSERT(message_prepare((struct strv){a.data ? a.data : "", a.len}, &prep, &b, &info2,
+				  err, sizeof err) == 0);
+	MP_ASSERT(a.len == b.len && (a.len == 0 || memcmp(a.data, b.data, a.len) == 0));
+	MP_ASSERT(!info2.added_date && !info2.added_message_id && !info2.added_from);
 	buf_free(&a);
 	buf_free(&b);
 }
@@ -92,16 +87,16 @@ check_built(const struct buf *b, bool has_8bit)
 	for (size_t i = 0; i < b->len; i++) {
 		seen |= (unsigned char)b->data[i] >= 0x80;
 		line = b->data[i] == '\r' || b->data[i] == '\n' ? 0 : line + 1;
-		REQUIRE(line <= 998);
+		MP_ASSERT(line <= 998);
 	}
 	/* encoded-words in the header (the text may hold anything) */
 	const char *body = strstr(b->data, "\r\n\r\n");
 	for (const char *w = strstr(b->data, "=?UTF-8?B?"); w && (!body || w < body);
 	     w = strstr(w + 1, "=?UTF-8?B?")) {
 		const char *end = strstr(w + 10, "?=");
-		REQUIRE(end != NULL && end + 2 - w <= 75);
+		MP_ASSERT(end != NULL && end + 2 - w <= 75);
 	}
-	REQUIRE(seen == has_8bit);
+	MP_ASSERT(seen == has_8bit);
 }
 
 static void
@@ -140,7 +135,7 @@ fuzz_build(const uint8_t *data, size_t size)
 	if (message_build(&spec, &b, &info, err, sizeof err) == 0)
 		check_built(&b, info.has_8bit);
 	else if (ok)
-		REQUIRE(strncmp(err, "the MIME boundary", 17) != 0);
+		MP_ASSERT(strncmp(err, "the MIME boundary", 17) != 0);
 	buf_reset(&b);
 	if (message_add_header(&b, "Subject", subject, err, sizeof err) == 0)
 		check_built(&b, false);

@@ -12,12 +12,7 @@
 #include <string.h>
 
 #include "smtp_addr.h"
-
-#define REQUIRE(cond)                                                                              \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			__builtin_trap();                                                          \
-	} while (0)
+#include "panic.h"
 
 static void
 check_ok(const struct smtp_addr *a)
@@ -25,17 +20,17 @@ check_ok(const struct smtp_addr *a)
 	char out[SMTP_LOCAL_MAX + SMTP_DOMAIN_MAX + 2];
 	size_t ll = strlen(a->local), dl = strlen(a->domain);
 
-	REQUIRE(ll <= SMTP_LOCAL_MAX && dl <= SMTP_DOMAIN_MAX);
-	REQUIRE(a->is_null ? ll == 0 && dl == 0 : ll > 0 && dl > 0);
+	MP_ASSERT(ll <= SMTP_LOCAL_MAX && dl <= SMTP_DOMAIN_MAX);
+	MP_ASSERT(a->is_null ? ll == 0 && dl == 0 : ll > 0 && dl > 0);
 	smtp_addr_format(a, out, sizeof out);
-	REQUIRE(strlen(out) == (a->is_null ? 0 : ll + 1 + dl));
+	MP_ASSERT(strlen(out) == (a->is_null ? 0 : ll + 1 + dl));
 }
 
 static void
 check_failed(const struct smtp_addr *a, enum addr_err e)
 {
-	REQUIRE(!a->is_null && a->local[0] == '\0' && a->domain[0] == '\0');
-	REQUIRE(smtp_addr_err_text(e) != NULL);
+	MP_ASSERT(!a->is_null && a->local[0] == '\0' && a->domain[0] == '\0');
+	MP_ASSERT(smtp_addr_err_text(e) != NULL);
 }
 
 static void
@@ -48,23 +43,23 @@ check_path(struct strv s, bool allow_null)
 
 	if (e7 == ADDR_OK) {
 		/* utf8 only adds: what parses without it parses the same with it */
-		REQUIRE(e8 == ADDR_OK && end8 == end7 && memcmp(&a7, &a8, sizeof a7) == 0);
+		MP_ASSERT(e8 == ADDR_OK && end8 == end7 && memcmp(&a7, &a8, sizeof a7) == 0);
 	}
 	if (e8 != ADDR_OK) {
 		check_failed(&a8, e8);
-		REQUIRE(end8 == 0);
+		MP_ASSERT(end8 == 0);
 		return;
 	}
 	check_ok(&a8);
-	REQUIRE(end8 >= 2 && end8 <= s.len && end8 <= SMTP_PATH_MAX);
-	REQUIRE(s.p[0] == '<' && s.p[end8 - 1] == '>');
+	MP_ASSERT(end8 >= 2 && end8 <= s.len && end8 <= SMTP_PATH_MAX);
+	MP_ASSERT(s.p[0] == '<' && s.p[end8 - 1] == '>');
 	if (a8.is_null)
 		return;
 	/* the mailbox inside a path is a valid mailbox by itself */
 	char mb[SMTP_LOCAL_MAX + SMTP_DOMAIN_MAX + 2];
 	smtp_addr_format(&a8, mb, sizeof mb);
-	REQUIRE(smtp_addr_parse_mailbox(strv_from(mb), true, &m) == ADDR_OK);
-	REQUIRE(strcmp(m.local, a8.local) == 0 && strcmp(m.domain, a8.domain) == 0);
+	MP_ASSERT(smtp_addr_parse_mailbox(strv_from(mb), true, &m) == ADDR_OK);
+	MP_ASSERT(strcmp(m.local, a8.local) == 0 && strcmp(m.domain, a8.domain) == 0);
 }
 
 int
@@ -79,10 +74,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	enum addr_err e8 = smtp_addr_parse_mailbox(s, true, &a8);
 	enum addr_err e7 = smtp_addr_parse_mailbox(s, false, &a7);
 	if (e7 == ADDR_OK)
-		REQUIRE(e8 == ADDR_OK && memcmp(&a7, &a8, sizeof a7) == 0);
+		MP_ASSERT(e8 == ADDR_OK && memcmp(&a7, &a8, sizeof a7) == 0);
 	if (e8 == ADDR_OK) {
 		check_ok(&a8);
-		REQUIRE(!a8.is_null && strlen(a8.local) + 1 + strlen(a8.domain) == size);
+		MP_ASSERT(!a8.is_null && strlen(a8.local) + 1 + strlen(a8.domain) == size);
 	} else {
 		check_failed(&a8, e8);
 	}

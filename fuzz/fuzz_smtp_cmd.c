@@ -4,7 +4,7 @@
  * smtp_cmd_parse and, by verb, the MAIL/RCPT/BDAT argument parsers. The
  * MAIL, RCPT and BDAT parsers also get every line's arguments whatever the
  * verb, so that they see more shapes. The first byte picks RCPT's utf8.
- * Invariants checked with __builtin_trap(): slices stay inside the line,
+ * Invariants checked with MP_ASSERT (abort with the reason): slices stay inside the line,
  * results respect the field limits, and errors leave zeroed results.
  */
 #include <stddef.h>
@@ -13,21 +13,16 @@
 
 #include "smtp_cmd.h"
 #include "smtp_line.h"
-
-#define REQUIRE(cond)                                                                              \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			__builtin_trap();                                                          \
-	} while (0)
+#include "panic.h"
 
 static void
 check_addr(const struct smtp_addr *a)
 {
 	char out[SMTP_LOCAL_MAX + SMTP_DOMAIN_MAX + 2];
 
-	REQUIRE(strlen(a->local) <= SMTP_LOCAL_MAX && strlen(a->domain) <= SMTP_DOMAIN_MAX);
+	MP_ASSERT(strlen(a->local) <= SMTP_LOCAL_MAX && strlen(a->domain) <= SMTP_DOMAIN_MAX);
 	smtp_addr_format(a, out, sizeof out);
-	REQUIRE(strlen(out) == (a->is_null ? 0 : strlen(a->local) + 1 + strlen(a->domain)));
+	MP_ASSERT(strlen(out) == (a->is_null ? 0 : strlen(a->local) + 1 + strlen(a->domain)));
 }
 
 static void
@@ -40,20 +35,20 @@ parse_args(struct strv args, bool utf8)
 	bool last;
 
 	if (smtp_cmd_parse_mail(args, &m, &ae) == PARAM_OK) {
-		REQUIRE(ae == ADDR_OK);
+		MP_ASSERT(ae == ADDR_OK);
 		check_addr(&m.from);
-		REQUIRE(strlen(m.envid) <= SMTP_ENVID_MAX);
+		MP_ASSERT(strlen(m.envid) <= SMTP_ENVID_MAX);
 	} else {
-		REQUIRE(m.from.local[0] == '\0' && !m.has_size && !m.smtputf8);
+		MP_ASSERT(m.from.local[0] == '\0' && !m.has_size && !m.smtputf8);
 	}
 	if (smtp_cmd_parse_rcpt(args, utf8, &r, &ae) == PARAM_OK) {
-		REQUIRE(ae == ADDR_OK && !r.to.is_null);
+		MP_ASSERT(ae == ADDR_OK && !r.to.is_null);
 		check_addr(&r.to);
-		REQUIRE(strlen(r.orcpt) <= SMTP_ORCPT_MAX);
-		REQUIRE(r.notify <= 7);
+		MP_ASSERT(strlen(r.orcpt) <= SMTP_ORCPT_MAX);
+		MP_ASSERT(r.notify <= 7);
 	}
 	if (smtp_cmd_parse_bdat(args, &size, &last))
-		REQUIRE(args.len > 0 && args.p[0] >= '0' && args.p[0] <= '9');
+		MP_ASSERT(args.len > 0 && args.p[0] >= '0' && args.p[0] <= '9');
 }
 
 int
@@ -68,21 +63,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		enum parse_rc rc = smtp_line_next(p, size, 512, &line_len, &consumed, &err);
 		if (rc == PARSE_MORE)
 			break;
-		REQUIRE(consumed >= 1 && consumed <= size);
+		MP_ASSERT(consumed >= 1 && consumed <= size);
 		if (rc == PARSE_DONE) {
-			REQUIRE(err == LINE_OK && consumed == line_len + 2 && consumed <= 512);
-			REQUIRE(p[line_len] == '\r' && p[line_len + 1] == '\n');
-			REQUIRE(memchr(p, '\n', line_len) == NULL &&
-				memchr(p, '\0', line_len) == NULL);
+			MP_ASSERT(err == LINE_OK && consumed == line_len + 2 && consumed <= 512);
+			MP_ASSERT(p[line_len] == '\r' && p[line_len + 1] == '\n');
+			MP_ASSERT(memchr(p, '\n', line_len) == NULL &&
+				  memchr(p, '\0', line_len) == NULL);
 			struct smtp_cmd cmd;
 			smtp_cmd_parse((struct strv){p, line_len}, &cmd);
-			REQUIRE((unsigned)cmd.verb < SMTP_V_COUNT);
-			REQUIRE(smtp_verb_name(cmd.verb) != NULL);
-			REQUIRE(cmd.verb_text.p == p && cmd.verb_text.len <= line_len);
-			REQUIRE(cmd.args.p + cmd.args.len == p + line_len);
+			MP_ASSERT((unsigned)cmd.verb < SMTP_V_COUNT);
+			MP_ASSERT(smtp_verb_name(cmd.verb) != NULL);
+			MP_ASSERT(cmd.verb_text.p == p && cmd.verb_text.len <= line_len);
+			MP_ASSERT(cmd.args.p + cmd.args.len == p + line_len);
 			parse_args(cmd.args, utf8);
 		} else {
-			REQUIRE(err != LINE_OK);
+			MP_ASSERT(err != LINE_OK);
 		}
 		p += consumed;
 		size -= consumed;

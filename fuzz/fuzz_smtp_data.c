@@ -14,12 +14,7 @@
 #include <string.h>
 
 #include "smtp_data.h"
-
-#define REQUIRE(cond)                                                                              \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			__builtin_trap();                                                          \
-	} while (0)
+#include "panic.h"
 
 struct result {
 	enum parse_rc rc;
@@ -47,9 +42,9 @@ decode(const char *in, size_t len, size_t first, size_t step, struct result *r)
 			n = len - pos;
 		char *out = malloc(n + 2);
 		r->rc = smtp_data_decode(&d, in + pos, n, out, &out_len, &consumed);
-		REQUIRE(out_len <= n + 2 && consumed <= n);
-		REQUIRE(r->rc == PARSE_DONE || consumed == n);
-		REQUIRE(r->out_len + out_len <= len + 2);
+		MP_ASSERT(out_len <= n + 2 && consumed <= n);
+		MP_ASSERT(r->rc == PARSE_DONE || consumed == n);
+		MP_ASSERT(r->out_len + out_len <= len + 2);
 		memcpy(r->out + r->out_len, out, out_len);
 		free(out);
 		r->out_len += out_len;
@@ -61,15 +56,15 @@ decode(const char *in, size_t len, size_t first, size_t step, struct result *r)
 	}
 	r->flags = d.flags;
 	r->size = d.size;
-	REQUIRE(r->size == r->out_len);
+	MP_ASSERT(r->size == r->out_len);
 }
 
 static void
 same(const struct result *a, const struct result *b)
 {
-	REQUIRE(a->rc == b->rc && a->out_len == b->out_len && a->consumed == b->consumed);
-	REQUIRE(a->flags == b->flags && a->size == b->size);
-	REQUIRE(memcmp(a->out, b->out, a->out_len) == 0);
+	MP_ASSERT(a->rc == b->rc && a->out_len == b->out_len && a->consumed == b->consumed);
+	MP_ASSERT(a->flags == b->flags && a->size == b->size);
+	MP_ASSERT(memcmp(a->out, b->out, a->out_len) == 0);
 }
 
 static void
@@ -84,7 +79,7 @@ check_scan(const char *in, size_t len, size_t split)
 	smtp_data_scan(&b, in + split, len - split);
 	smtp_data_scan_end(&a);
 	smtp_data_scan_end(&b);
-	REQUIRE(a.flags == b.flags && a.size == len && b.size == len);
+	MP_ASSERT(a.flags == b.flags && a.size == len && b.size == len);
 }
 
 /* The encoder's output, with CRLF "." CRLF after it, ends exactly at the end. */
@@ -95,13 +90,13 @@ check_stuff(const char *in, size_t len, size_t split)
 	bool bol = true;
 	size_t n = smtp_data_stuff(in, split, &bol, wire);
 	n += smtp_data_stuff(in + split, len - split, &bol, wire + n);
-	REQUIRE(n <= 2 * len);
+	MP_ASSERT(n <= 2 * len);
 	memcpy(wire + n, "\r\n.\r\n", 5);
 	struct result r;
 	decode(wire, n + 5, n + 5, n + 5, &r);
-	REQUIRE(r.rc == PARSE_DONE && r.consumed == n + 5);
+	MP_ASSERT(r.rc == PARSE_DONE && r.consumed == n + 5);
 	if (r.flags == 0) /* CRLF lines only: the message comes back as it was */
-		REQUIRE(r.out_len == len + 2 && memcmp(r.out, in, len) == 0);
+		MP_ASSERT(r.out_len == len + 2 && memcmp(r.out, in, len) == 0);
 	free(r.out);
 	free(wire);
 }

@@ -12,23 +12,18 @@
 
 #include "b64.h"
 #include "smtp_sasl.h"
-
-#define REQUIRE(cond)                                                                              \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			__builtin_trap();                                                          \
-	} while (0)
+#include "panic.h"
 
 static void
 check_creds(const struct sasl_creds *c, enum sasl_err e)
 {
-	REQUIRE(memchr(c->authzid, '\0', sizeof c->authzid) != NULL);
-	REQUIRE(memchr(c->user, '\0', sizeof c->user) != NULL);
-	REQUIRE(memchr(c->password, '\0', sizeof c->password) != NULL);
+	MP_ASSERT(memchr(c->authzid, '\0', sizeof c->authzid) != NULL);
+	MP_ASSERT(memchr(c->user, '\0', sizeof c->user) != NULL);
+	MP_ASSERT(memchr(c->password, '\0', sizeof c->password) != NULL);
 	if (e == SASL_OK)
-		REQUIRE(c->user[0] != '\0' && c->password[0] != '\0');
+		MP_ASSERT(c->user[0] != '\0' && c->password[0] != '\0');
 	else
-		REQUIRE(c->user[0] == '\0' && c->password[0] == '\0');
+		MP_ASSERT(c->user[0] == '\0' && c->password[0] == '\0');
 }
 
 /* What RFC 4616 says about raw[0..n), computed the slow way. */
@@ -61,29 +56,29 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	check_creds(&c, sasl_plain_decode(s, &c));
 	enum sasl_err e = sasl_login_decode(s, field, sizeof field);
-	REQUIRE(memchr(field, '\0', sizeof field) != NULL);
+	MP_ASSERT(memchr(field, '\0', sizeof field) != NULL);
 	if (e != SASL_OK)
-		REQUIRE(field[0] == '\0');
+		MP_ASSERT(field[0] == '\0');
 
 	char *b64 = malloc(B64_ENCODED_SIZE(size));
 	size_t n = b64_encode(data, size, b64);
 	e = sasl_plain_decode((struct strv){b64, n}, &c);
 	/* "*" and "=" never come out of the encoder, so the verdicts must agree */
-	REQUIRE(e == expect_plain(data, size));
+	MP_ASSERT(e == expect_plain(data, size));
 	check_creds(&c, e);
 	if (e == SASL_OK) {
 		size_t zl = strlen(c.authzid), ul = strlen(c.user), pl = strlen(c.password);
-		REQUIRE(zl + ul + pl + 2 == size);
-		REQUIRE(memcmp(data, c.authzid, zl) == 0);
-		REQUIRE(memcmp(data + zl + 1, c.user, ul) == 0);
-		REQUIRE(memcmp(data + zl + ul + 2, c.password, pl) == 0);
+		MP_ASSERT(zl + ul + pl + 2 == size);
+		MP_ASSERT(memcmp(data, c.authzid, zl) == 0);
+		MP_ASSERT(memcmp(data + zl + 1, c.user, ul) == 0);
+		MP_ASSERT(memcmp(data + zl + ul + 2, c.password, pl) == 0);
 	}
 	sasl_creds_wipe(&c);
 	e = sasl_login_decode((struct strv){b64, n}, field, sizeof field);
 	if (size <= SASL_FIELD_MAX && memchr(data, 0, size) == NULL)
-		REQUIRE(e == SASL_OK && strlen(field) == size && memcmp(field, data, size) == 0);
+		MP_ASSERT(e == SASL_OK && strlen(field) == size && memcmp(field, data, size) == 0);
 	else
-		REQUIRE(e == (size > SASL_FIELD_MAX ? SASL_TOO_LONG : SASL_BAD_FORMAT));
+		MP_ASSERT(e == (size > SASL_FIELD_MAX ? SASL_TOO_LONG : SASL_BAD_FORMAT));
 	free(b64);
 	return 0;
 }

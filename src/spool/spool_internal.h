@@ -12,6 +12,7 @@
 #ifndef MP_SPOOL_INTERNAL_H
 #define MP_SPOOL_INTERNAL_H
 
+#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -111,6 +112,10 @@ void spool_pool_name(char *out, size_t size, uint32_t n);
 bool spool_msg_reuse(struct spool_msg *m);
 /* spool_pool.c: unlink every pooled file (a clean stop leaves no tmp/). */
 void spool_pool_drain(struct spool *sp);
+
+/* spool_read.c: a listing of the folder open at dirfd, on a descriptor of
+ * its own (closedir leaves dirfd open); NULL with errno. */
+DIR *spool_dir_list(int dirfd);
 
 /* spool_commit.c: start the workers and the syncer; -1 with err filled. */
 int spool_commit_start(struct spool *sp, char *err, size_t err_size);

@@ -48,13 +48,9 @@ static size_t
 spool_clean_tmp(struct spool *sp)
 {
 	size_t n = 0;
-	int fd = openat(sp->tmp_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (d == NULL) {
-		if (fd >= 0)
-			close(fd);
+	DIR *d = spool_dir_list(sp->tmp_fd);
+	if (d == NULL)
 		return 0;
-	}
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
@@ -76,13 +72,9 @@ spool_clean_states(struct spool *sp, size_t *queued_r)
 	char **ids = NULL;
 	size_t n = 0, removed = 0;
 	*queued_r = 0;
-	int fd = openat(sp->queue_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (d == NULL) {
-		if (fd >= 0)
-			close(fd);
+	DIR *d = spool_dir_list(sp->queue_fd);
+	if (d == NULL)
 		return 0;
-	}
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
 		if (spool_id_valid(de->d_name))

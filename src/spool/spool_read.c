@@ -29,18 +29,24 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+DIR *
+spool_dir_list(int dirfd)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (d == NULL && fd >= 0)
+		close(fd);
+	return d;
+}
+
 int
 spool_list(struct spool *sp, char ***ids_r, size_t *n_r)
 {
 	*ids_r = NULL;
 	*n_r = 0;
-	int fd = openat(sp->queue_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (d == NULL) {
-		if (fd >= 0)
-			close(fd);
+	DIR *d = spool_dir_list(sp->queue_fd);
+	if (d == NULL)
 		return -1;
-	}
 	char **ids = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;

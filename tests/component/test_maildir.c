@@ -20,34 +20,10 @@
 
 #include "group_sync.h"
 #include "harness.h"
+#include "tmpdir.h"
 #include "local.h"
 #include "maildir.h"
 #include "spool.h"
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
-static void
-rm_rf(const char *dir)
-{
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *
-make_tmpdir(void)
-{
-	static char dir[64];
-	snprintf(dir, sizeof dir, "/tmp/mp-maildir-XXXXXX");
-	if (mkdtemp(dir) == NULL) {
-		perror("mkdtemp");
-		exit(2);
-	}
-	return dir;
-}
 
 /* Number of entries in path; the name of the last one in name_r. */
 static size_t
@@ -171,7 +147,7 @@ check_delivered(const char *path, const char *body, size_t n, char **whole_r)
 static void
 test_deliver(void)
 {
-	char *dir = make_tmpdir(), err[512], name[512], path[1024];
+	char *dir = make_tmpdir("maildir"), err[512], name[512], path[1024];
 	/* A CRLF split by the 64 KiB read boundary, and a bare CR. */
 	size_t n = 200 * 1024;
 	char *body = malloc(n);
@@ -217,7 +193,7 @@ test_deliver(void)
 static void
 test_deliver_cr_runs(void)
 {
-	char *dir = make_tmpdir(), err[512], name[512], path[1024];
+	char *dir = make_tmpdir("maildir"), err[512], name[512], path[1024];
 	size_t n = 140 * 1024;
 	char *body = malloc(n);
 	unsigned seed = 12345;
@@ -244,7 +220,7 @@ test_deliver_cr_runs(void)
 static void
 test_deliver_failures(void)
 {
-	char *dir = make_tmpdir(), err[512], root[256], path[512];
+	char *dir = make_tmpdir("maildir"), err[512], root[256], path[512];
 	snprintf(root, sizeof root, "%s/mail", dir);
 	err[0] = '\0';
 	CHECK(maildir_deliver(root, "../../evil@x.test", "", "/nonexistent", 0, err, sizeof err) <
@@ -351,7 +327,7 @@ now_s(void)
 static void
 test_local_agent(void)
 {
-	char *dir = make_tmpdir(), err[256], spool_dir[256], mail[256], box[1200];
+	char *dir = make_tmpdir("maildir"), err[256], spool_dir[256], mail[256], box[1200];
 	char a[SPOOL_QID_SIZE], b[SPOOL_QID_SIZE];
 	snprintf(spool_dir, sizeof spool_dir, "%s/spool", dir);
 	snprintf(mail, sizeof mail, "%s/mail", dir);
@@ -451,7 +427,7 @@ check_batch(const char *root, struct group_sync *gs, const char *spool_path, siz
 static void
 test_batch_group_sync(void)
 {
-	char *dir = make_tmpdir(), root[128], spool_path[128];
+	char *dir = make_tmpdir("maildir"), root[128], spool_path[128];
 	snprintf(root, sizeof root, "%s/mail", dir);
 	snprintf(spool_path, sizeof spool_path, "%s/msg", dir);
 	const char *msg = "Subject: batch\r\n\r\nbody\r\n";
@@ -497,7 +473,7 @@ keyed_once(const char *root, const char *spool_path, bool look)
 static void
 test_keyed_exactly_once(void)
 {
-	char *dir = make_tmpdir(), root[600], spool_path[700], newd[700], curd[700];
+	char *dir = make_tmpdir("maildir"), root[600], spool_path[700], newd[700], curd[700];
 	char name[512], from[1400], to[1400];
 	snprintf(root, sizeof root, "%s/mail", dir);
 	snprintf(spool_path, sizeof spool_path, "%s/msg", dir);

@@ -22,34 +22,10 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "tmpdir.h"
 #include "spool.h"
 
 /* ---- helpers ---- */
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
-static void
-rm_rf(const char *dir)
-{
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *
-make_tmpdir(void)
-{
-	static char dir[64];
-	snprintf(dir, sizeof dir, "/tmp/mp-spool-XXXXXX");
-	if (mkdtemp(dir) == NULL) {
-		perror("mkdtemp");
-		exit(2);
-	}
-	return dir;
-}
 
 static size_t
 count_files(const char *dir, const char *sub)
@@ -90,7 +66,7 @@ static struct spool *
 open_fresh_spool(char **dir_r)
 {
 	char err[256];
-	*dir_r = make_tmpdir();
+	*dir_r = make_tmpdir("spool");
 	struct spool *sp = spool_open(*dir_r, err, sizeof err);
 	if (sp == NULL)
 		fprintf(stderr, "spool_open: %s\n", err);

@@ -140,6 +140,15 @@ def ipv6_loopback_ok():
         return False
 
 
+def can_connect(port, host=HOST):
+    """Whether something accepts a TCP connection on host:port now."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 _used_ports = set()
 
 
@@ -429,21 +438,12 @@ class Server(MaildirReader):
                                      % (self.proc.returncode, self.current_log()[-4000:]))
             if self.current_log().count("event=listening") >= n:
                 return
-            if time.monotonic() - t0 > 1.0 and all(self._can_connect(self.ports[n],
-                                                                     self.hosts.get(n, HOST))
-                                                   for n in self.doors):
+            if time.monotonic() - t0 > 1.0 and all(
+                    can_connect(self.ports[n], self.hosts.get(n, HOST)) for n in self.doors):
                 return
             time.sleep(0.05)
         raise AssertionError("mailport not ready after %.0f s:\n%s"
                              % (timeout, self.current_log()[-4000:]))
-
-    @staticmethod
-    def _can_connect(port, host=HOST):
-        try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return True
-        except OSError:
-            return False
 
     def wait_log(self, pattern, timeout=10.0, since=0):
         """Wait until the concatenated log matches regex pattern (after offset

@@ -37,7 +37,6 @@ import pwd
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,7 +44,7 @@ import time
 
 import pytest
 
-from conftest import HOST, MaildirReader, free_port, poll, read_folder, read_text
+from conftest import HOST, MaildirReader, can_connect, free_port, poll, read_folder, read_text
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 INSTALL_SCRIPT = os.path.join(REPO, "scripts", "install-peers.sh")
@@ -176,14 +175,6 @@ def _run(cmd, *, timeout=30, check=True, env=None, input=None):
                                 p.stdout.decode(errors="replace"),
                                 p.stderr.decode(errors="replace")))
     return p
-
-
-def _can_connect(port, host=HOST):
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 class PostfixPeer(MaildirReader):
@@ -470,7 +461,7 @@ class PostfixPeer(MaildirReader):
             # supervisor has seen `postfix start` return, the master's parent is
             # still that process, not the supervisor.
             if self.master_pid and self.alive() and all(
-                    _can_connect(port) for port in self.ports.values()) and \
+                    can_connect(port) for port in self.ports.values()) and \
                     "postfix start: exit 0" in self._supervisor_text():
                 return
             if self.supervisor is not None and self.supervisor.poll() is not None:
@@ -485,7 +476,7 @@ class PostfixPeer(MaildirReader):
                              "port accepts connections: %s; a port taken by another "
                              "process makes the start fail):\n%s\nlog:\n%s"
                              % (self.config_dir, time.monotonic() - t0, self.master_pid,
-                                {n: _can_connect(p) for n, p in self.ports.items()},
+                                {n: can_connect(p) for n, p in self.ports.items()},
                                 self._supervisor_text()[-3000:], self.log_text()[-4000:]))
 
     def stop(self, timeout=15.0):

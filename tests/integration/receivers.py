@@ -37,7 +37,7 @@ import pwd
 
 import pytest
 
-from conftest import poll, read_text, stop_process
+from conftest import can_connect, poll, read_text, stop_process
 
 SMTP_SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
 
@@ -69,14 +69,6 @@ def next_ip(net="127.0.25", ports=(25,)):
             _used.add(ip)
             return ip
     raise RuntimeError("no free loopback address in %s.0/24" % net)
-
-
-def can_connect(ip, port, timeout=0.5):
-    try:
-        with socket.create_connection((ip, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
 
 
 def require_root():
@@ -382,7 +374,7 @@ class SmtpSink:
             if self.proc.poll() is not None:
                 raise AssertionError("smtp-sink exited with %s: %s"
                                      % (self.proc.returncode, self.log_text()[-2000:]))
-            if can_connect(self.ip, self.port):
+            if can_connect(self.port, self.ip):
                 return self
             time.sleep(0.05)
         self.stop()

@@ -28,10 +28,10 @@ import warnings
 
 import pytest
 
-from conftest import USERS, login_conn, message, poll, send_raw_message, token
+from conftest import USERS, can_connect, login_conn, message, poll, send_raw_message, token
 from dns import make_dns, query, servfail_dns  # noqa: F401
 from peers import PEER_USERS, PostfixPeer, make_postfix, postfix_submission  # noqa: F401
-from receivers import can_connect, make_receiver, make_sink, next_ip  # noqa: F401
+from receivers import make_receiver, make_sink, next_ip  # noqa: F401
 
 ALICE = "alice@example.test"
 BOB = "bob@example.test"
@@ -559,7 +559,7 @@ def test_relayhost_falls_back_to_465_when_587_refused(make_server, make_dns, cer
                                                      relay_certs):
     ip = next_ip("127.0.26", ports=(587, 465, 2525))
     relay = relay_mailport(make_server, ip, {465: ("r465", "submissions")}, relay_certs)
-    assert not can_connect(ip, 587)
+    assert not can_connect(587, ip)
     srv = server_with_relayhost(make_server, make_dns, certs, ip, ALICE, USERS[ALICE])
     m = token()
     submit(srv, DAVE, m)
@@ -621,7 +621,7 @@ class PostfixOnIP(PostfixPeer):
     def start(self, timeout=20.0):
         super().start(timeout)
         deadline = time.monotonic() + timeout
-        while not can_connect(self.listen_ip, 25):
+        while not can_connect(25, self.listen_ip):
             if time.monotonic() > deadline:
                 self.stop()
                 raise AssertionError("postfix not listening on %s:25\n%s"
