@@ -23,7 +23,6 @@
 
 #include "conf_text.h"
 #include "str.h"
-#include "xmalloc.h"
 
 #define MAX_WORDS 10 /* the directive and its arguments; more is an error */
 
@@ -770,10 +769,6 @@ config_parse(struct config *cfg, const char *text, const char *filename, const c
 	    .err_size = err_size,
 	};
 	_Static_assert(NDIRECTIVES <= sizeof pc.seen / sizeof pc.seen[0], "seen[] too small");
-	/* Editors on some systems start a UTF-8 file with a byte order mark. */
-	if (strncmp(text, "\xef\xbb\xbf", 3) == 0)
-		text += 3;
-	char *copy = xstrdup(text);
 	/* Every bad line is reported, not only the first: one line of err each. */
 	char line_err[1024];
 	pc.err = line_err;
@@ -781,20 +776,17 @@ config_parse(struct config *cfg, const char *text, const char *filename, const c
 	size_t used = 0, failed = 0, shown = 0;
 	if (err != NULL && err_size > 0)
 		err[0] = '\0';
-	char *line = copy;
-	while (line != NULL) {
-		char *nl = strchr(line, '\n');
-		if (nl != NULL)
-			*nl++ = '\0';
-		pc.line++;
+	struct conf_lines lines;
+	conf_lines_open(&lines, text);
+	for (char *line; (line = conf_lines_next(&lines)) != NULL;) {
+		pc.line = lines.line;
 		line_err[0] = '\0';
 		if (parse_line(&pc, line) < 0) {
 			failed++;
 			shown += conf_append_line(err, err_size, &used, line_err);
 		}
-		line = nl;
 	}
-	free(copy);
+	conf_lines_close(&lines);
 	if (failed > shown && err != NULL && err_size > 0) {
 		char more[96];
 		snprintf(more, sizeof more, "%s: and %zu more lines with problems", pc.filename,
