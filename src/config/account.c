@@ -591,25 +591,18 @@ account_parse(const char *text, const char *filename, const char *base_dir, cons
 	};
 	_Static_assert(NDIRECTIVES <= sizeof pc.seen / sizeof pc.seen[0], "seen[] too small");
 	*file_r = NULL;
-	/* Editors on some systems start a UTF-8 file with a byte order mark. */
-	if (strncmp(text, "\xef\xbb\xbf", 3) == 0)
-		text += 3;
-	char *copy = xstrdup(text);
+	/* Unlike mailport.conf, the first bad line ends the parse. */
+	struct conf_lines lines;
+	conf_lines_open(&lines, text);
 	int rc = 0;
-	char *line = copy;
-	while (line != NULL && rc == 0) {
-		char *nl = strchr(line, '\n');
-		if (nl != NULL)
-			*nl++ = '\0';
-		pc.line++;
+	for (char *line; rc == 0 && (line = conf_lines_next(&lines)) != NULL;) {
+		pc.line = lines.line;
 		rc = parse_line(&pc, line);
-		line = nl;
 	}
+	/* The copy may hold a password someone wrote anyway: close wipes it. */
+	conf_lines_close(&lines);
 	if (rc == 0)
 		rc = finish(&pc);
-	/* The copy may hold a password someone wrote anyway: wipe it. */
-	explicit_bzero(copy, strlen(text));
-	free(copy);
 	free(pc.default_name);
 	if (rc != 0) {
 		account_file_free(&pc.file);

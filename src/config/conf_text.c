@@ -4,9 +4,45 @@
 #include "conf_text.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "str.h"
+#include "xmalloc.h"
+
+void
+conf_lines_open(struct conf_lines *it, const char *text)
+{
+	if (strncmp(text, "\xef\xbb\xbf", 3) == 0)
+		text += 3;
+	it->copy = xstrdup(text);
+	it->size = strlen(text);
+	it->next = it->copy;
+	it->line = 0;
+}
+
+char *
+conf_lines_next(struct conf_lines *it)
+{
+	char *line = it->next;
+	if (line == NULL)
+		return NULL;
+	char *nl = strchr(line, '\n');
+	if (nl != NULL)
+		*nl++ = '\0';
+	it->next = nl;
+	it->line++;
+	return line;
+}
+
+void
+conf_lines_close(struct conf_lines *it)
+{
+	if (it->copy != NULL)
+		explicit_bzero(it->copy, it->size);
+	free(it->copy);
+	*it = (struct conf_lines){0};
+}
 
 int
 conf_vfail(char *err, size_t err_size, const char *file, int line, const char *fmt, va_list ap)

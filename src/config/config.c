@@ -11,7 +11,8 @@
  * that duplicates are found: "*" means every IPv4 address ("0.0.0.0"; write
  * "[::]" for IPv6) and "localhost" means 127.0.0.1. On error the message is
  * "FILE:LINE: what is wrong; how to fix it" and cfg is half-filled: the
- * caller throws it away.
+ * caller throws it away. The host:port syntax itself is in hostport.c, the
+ * line reader and message helpers in conf_text.c.
  */
 #include "config.h"
 
@@ -22,8 +23,8 @@
 #include <string.h>
 
 #include "conf_text.h"
+#include "hostport.h"
 #include "str.h"
-#include "xmalloc.h"
 
 #define MAX_WORDS 10 /* the directive and its arguments; more is an error */
 
@@ -178,16 +179,6 @@ fail(struct parse_ctx *pc, const char *fmt, ...)
 	return rc;
 }
 
-static bool
-parse_port(const char *s, unsigned short *port_r)
-{
-	uint64_t v;
-	if (!str_parse_u64(strv_from(s), &v) || v < 1 || v > 65535)
-		return false;
-	*port_r = (unsigned short)v;
-	return true;
-}
-
 /*
  * Leading "../" of name taken off dir, lexically. Right for the folder
  * config_load_file passes, a realpath without symlinks; a relative dir
@@ -305,45 +296,6 @@ parse_tls(struct parse_ctx *pc, char **argv, int argc)
 	return 0;
 }
 
-/*
- * Split "HOST", "HOST:PORT", "[V6]" or "[V6]:PORT" in place. *port_r is
- * NULL without a port. A bare IPv6 address (two colons or more) is all
- * host. False when a bracket is not closed or junk follows it.
- */
-static bool
-split_host_port(char *s, char **host_r, char **port_r, bool *bracketed_r)
-{
-	*port_r = NULL;
-	*bracketed_r = s[0] == '[';
-	if (*bracketed_r) {
-		char *end = strchr(s, ']');
-		if (end == NULL || (end[1] != '\0' && end[1] != ':'))
-			return false;
-		*end = '\0';
-		*host_r = s + 1;
-		if (end[1] == ':')
-			*port_r = end + 2;
-		return true;
-	}
-	*host_r = s;
-	char *colon = strchr(s, ':');
-	if (colon != NULL && strchr(colon + 1, ':') == NULL) {
-		*colon = '\0';
-		*port_r = colon + 1;
-	}
-	return true;
-}
-
-/* An IP literal in inet_ntop's canonical form, so duplicates compare equal. */
-static bool
-canonical_ip(const char *host, int family, char *out, size_t size)
-{
-	unsigned char addr[16];
-	if (inet_pton(family, host, addr) != 1)
-		return false;
-	return inet_ntop(family, addr, out, (socklen_t)size) != NULL;
-}
-
 static const struct policy *
 listen_service(struct parse_ctx *pc, const char *word)
 {
@@ -426,8 +378,7 @@ parse_listen(struct parse_ctx *pc, char **argv, int argc)
 	(void)argc;
 	if ((l.policy = listen_service(pc, argv[2])) == NULL)
 		return -1;
-	if (!split_host_port(argv[1], &host, &port, &bracketed) ||
-	    (!bracketed && strchr(host, ':')))
+	if (!hostport_split(argv[1], &host, &port, &bracketed) || (!bracketed && strchr(host, ':')))
 		return fail(pc,
 			    "cannot read the address \"%s\"; write HOST:PORT, with an IPv6 "
 			    "address in brackets, e.g. \"listen [::1]:%u %s\"",
@@ -440,12 +391,12 @@ parse_listen(struct parse_ctx *pc, char **argv, int argc)
 		host = "0.0.0.0";
 	else if (!bracketed && str_eq_ci(host, "localhost"))
 		host = "127.0.0.1";
-	if (!canonical_ip(host, bracketed ? AF_INET6 : AF_INET, l.host, sizeof l.host))
+	if (!hostport_canonical_ip(host, bracketed ? AF_INET6 : AF_INET, l.host, sizeof l.host))
 		return fail(pc,
 			    "\"%s\" is not an IP address; listen takes 127.0.0.1, [::1], or * "
 			    "for every IPv4 address ([::] for every IPv6 address)",
 			    conf_esc(e, host));
-	if (!parse_port(port, &l.port))
+	if (!hostport_parse_port(port, &l.port))
 		return fail(pc,
 			    "bad port \"%s\"; use a number from 1 to 65535, e.g. \"listen "
 			    "127.0.0.1:%u %s\"",
@@ -459,56 +410,6 @@ parse_listen(struct parse_ctx *pc, char **argv, int argc)
 			    CONFIG_MAX_LISTENERS);
 	cfg->listeners[cfg->nlisteners++] = l;
 	return 0;
-}
-
-int
-config_hostport_parse(const char *word, bool names_ok, struct config_hostport *hp_r,
-		      bool *bad_port_r)
-{
-	char copy[300], *host, *port, ip[64];
-	bool bracketed;
-	*bad_port_r = false;
-	memset(hp_r, 0, sizeof *hp_r);
-	if (!str_copy(copy, sizeof copy, word) || !split_host_port(copy, &host, &port, &bracketed))
-		return -1;
-	if (port != NULL && !parse_port(port, &hp_r->port)) {
-		*bad_port_r = true;
-		return -1;
-	}
-	/* IP literals in canonical form, names lower-cased: equal values compare equal. */
-	const char *value = ip;
-	if (canonical_ip(host, AF_INET6, ip, sizeof ip))
-		hp_r->is_ipv6 = true;
-	else if (bracketed)
-		return -1; /* only an IPv6 address goes in brackets */
-	else if (!canonical_ip(host, AF_INET, ip, sizeof ip)) {
-		if (!names_ok || !conf_is_hostname(host))
-			return -1;
-		value = host;
-	}
-	if (!str_copy(hp_r->host, sizeof hp_r->host, value))
-		return -1;
-	str_lower(hp_r->host);
-	return 0;
-}
-
-void
-config_hostport_format(const struct config_hostport *hp, char *out, size_t size)
-{
-	if (size == 0)
-		return;
-	if (hp->host[0] == '\0')
-		out[0] = '\0';
-	else if (hp->port == 0)
-		snprintf(out, size, "%s", hp->host);
-	else
-		snprintf(out, size, hp->is_ipv6 ? "[%s]:%u" : "%s:%u", hp->host, hp->port);
-}
-
-bool
-config_hostport_eq(const struct config_hostport *a, const struct config_hostport *b)
-{
-	return strcmp(a->host, b->host) == 0 && a->port == b->port;
 }
 
 /*
@@ -770,10 +671,6 @@ config_parse(struct config *cfg, const char *text, const char *filename, const c
 	    .err_size = err_size,
 	};
 	_Static_assert(NDIRECTIVES <= sizeof pc.seen / sizeof pc.seen[0], "seen[] too small");
-	/* Editors on some systems start a UTF-8 file with a byte order mark. */
-	if (strncmp(text, "\xef\xbb\xbf", 3) == 0)
-		text += 3;
-	char *copy = xstrdup(text);
 	/* Every bad line is reported, not only the first: one line of err each. */
 	char line_err[1024];
 	pc.err = line_err;
@@ -781,20 +678,17 @@ config_parse(struct config *cfg, const char *text, const char *filename, const c
 	size_t used = 0, failed = 0, shown = 0;
 	if (err != NULL && err_size > 0)
 		err[0] = '\0';
-	char *line = copy;
-	while (line != NULL) {
-		char *nl = strchr(line, '\n');
-		if (nl != NULL)
-			*nl++ = '\0';
-		pc.line++;
+	struct conf_lines lines;
+	conf_lines_open(&lines, text);
+	for (char *line; (line = conf_lines_next(&lines)) != NULL;) {
+		pc.line = lines.line;
 		line_err[0] = '\0';
 		if (parse_line(&pc, line) < 0) {
 			failed++;
 			shown += conf_append_line(err, err_size, &used, line_err);
 		}
-		line = nl;
 	}
-	free(copy);
+	conf_lines_close(&lines);
 	if (failed > shown && err != NULL && err_size > 0) {
 		char more[96];
 		snprintf(more, sizeof more, "%s: and %zu more lines with problems", pc.filename,

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "conf_text.h"
 #include "config.h"
 #include "harness.h"
 
@@ -368,9 +369,46 @@ test_hostport(void)
 	CHECK(!config_hostport_eq(&a, &b));
 }
 
+/* The line reader both config parsers share (conf_text.h). */
+static void
+test_lines(void)
+{
+	static const struct {
+		const char *text;
+		const char *want[5]; /* the lines in order, then NULL */
+	} texts[] = {
+	    {"", {"", NULL}},
+	    {"a", {"a", NULL}},
+	    {"a\n", {"a", "", NULL}},
+	    {"\xef\xbb\xbf# c\r\n\nx y\n", {"# c\r", "", "x y", "", NULL}},
+	    {"\xef\xbb\xbf", {"", NULL}},
+	    {"a\xef\xbb\xbf\n\xef\xbb\xbf",
+	     {"a\xef\xbb\xbf", "\xef\xbb\xbf", NULL}}, /* only a leading one */
+	};
+	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+		struct conf_lines it;
+		conf_lines_open(&it, texts[i].text);
+		int n = 0;
+		for (char *line; (line = conf_lines_next(&it)) != NULL; n++) {
+			CHECK(it.line == n + 1);
+			CHECK(n < 4 && texts[i].want[n] != NULL);
+			if (n >= 4 || texts[i].want[n] == NULL)
+				break;
+			CHECK_STR(line, texts[i].want[n]);
+			if (line[0] != '\0')
+				line[0] = '#'; /* writable: the parsers cut lines in place */
+		}
+		CHECK(texts[i].want[n] == NULL);
+		CHECK(conf_lines_next(&it) == NULL);
+		conf_lines_close(&it);
+		CHECK(it.copy == NULL && it.next == NULL);
+	}
+}
+
 int
 main(void)
 {
+	test_lines();
 	test_outbound();
 	test_defaults();
 	test_table();
