@@ -122,7 +122,7 @@ class Mailport:
                     + "listen %s:%d smtp\n" % (HOST, self.port)
                     + "listen %s:%d submission\n" % (HOST, self.sub_port)
                     + "listen %s:%d submissions\n" % (HOST, self.subs_port)
-                    + "max-connections 20000\nmax-connections-per-ip 20000\n"
+                    + "max-connections %d\nmax-connections-per-ip 20000\n" % max_connections()
                     # Outbound DNS stays on loopback (nothing listens on 9).
                     + "resolver 127.0.0.1:9\n")
         os.chmod(os.path.join(self.dir, "mailport.conf"), 0o644)
@@ -363,6 +363,13 @@ def latency(servers, mp, n):
 
 
 # ---------------------------------------------------------------- STARTTLS + AUTH
+
+
+def max_connections():
+    """20,000, or what the open-file limit holds: serve refuses caps whose
+    connections cannot fit (one file each, plus its reserve)."""
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return min(20000, soft - 200)
 
 
 def build_loadgen(root):

@@ -71,8 +71,8 @@ static const struct fix fixes[FIX_COUNT] = {
 		"--shell /usr/sbin/nologin mailport', or name an existing account in a 'user' line"},
 	[FIX_FD_LIMIT] = {"",
 		"the open-file limit is too low for the connection caps",
-		"each connection holds a descriptor, and one more while its message is spooled; "
-		"past the limit the server can no longer accept or spool, so it will not start",
+		"each connection holds a descriptor; past the limit accept() fails instead of the "
+		"server's own 421, so it will not start",
 		"lower max-connections (or outbound-connections), or raise the hard limit: "
 		"LimitNOFILE=65536 in the systemd unit, or 'ulimit -Hn 65536' as root in the shell "
 		"that starts mailport"},

@@ -5,14 +5,23 @@
 
 #include <sys/resource.h>
 
-/* Listeners, spool and queue folders, the log, DNS sockets, the worker and
- * delivery threads' pipes and event fds: a few dozen in all. */
-#define FD_RESERVE 64
-
 unsigned long
 fd_limit_need(unsigned max_connections, unsigned outbound_connections)
 {
-	return 2ul * max_connections + 2ul * outbound_connections + FD_RESERVE;
+	return (unsigned long)max_connections + 2ul * outbound_connections + FD_LIMIT_RESERVE;
+}
+
+unsigned long
+fd_limit_need_busy(unsigned max_connections, unsigned outbound_connections)
+{
+	return fd_limit_need(max_connections, outbound_connections) + max_connections;
+}
+
+unsigned long
+fd_limit_max_connections(unsigned long limit, unsigned outbound_connections)
+{
+	unsigned long fixed = fd_limit_need(0, outbound_connections);
+	return limit > fixed ? limit - fixed : 0;
 }
 
 bool

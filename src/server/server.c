@@ -565,21 +565,26 @@ check_fd_limit(const struct server *srv)
 {
 	const struct config *cfg = &srv->cfg;
 	unsigned long need = fd_limit_need(cfg->max_connections, cfg->outbound_connections);
+	unsigned long busy = fd_limit_need_busy(cfg->max_connections, cfg->outbound_connections);
 	unsigned long limit;
 	if (fd_limit_raise(need, &limit)) {
-		log_info("event=fd_limit limit=%lu need=%lu", limit, need);
+		log_info("event=fd_limit limit=%lu need=%lu busy=%lu", limit, need, busy);
+		if (limit < busy)
+			log_warn(
+			    "event=fd_limit_tight limit=%lu busy=%lu what=\"if every connection "
+			    "sent a large message at once, some would get 451 (no file left to "
+			    "spool it)\" fix=\"raise the hard limit to %lu (LimitNOFILE= in the "
+			    "systemd unit, or ulimit -Hn), or lower max-connections\"",
+			    limit, busy, busy);
 		return 0;
 	}
 	const struct fix *f = fix_get(FIX_FD_LIMIT);
-	unsigned long fits = (need - 2ul * cfg->max_connections) < limit
-				 ? (limit - (need - 2ul * cfg->max_connections)) / 2
-				 : 0;
 	fprintf(stderr,
-		"mailport: %s: max-connections %u and outbound-connections %u need about %lu open "
-		"files; this process may open %lu (RLIMIT_NOFILE)\n  cause: %s\n  fix: %s "
+		"mailport: %s: max-connections %u and outbound-connections %u need at least %lu "
+		"open files; this process may open %lu (RLIMIT_NOFILE)\n  cause: %s\n  fix: %s "
 		"(max-connections %lu fits the current limit)\n",
 		f->what, cfg->max_connections, cfg->outbound_connections, need, limit, f->cause,
-		f->fix, fits);
+		f->fix, fd_limit_max_connections(limit, cfg->outbound_connections));
 	return -1;
 }
 
