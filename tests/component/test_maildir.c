@@ -20,7 +20,7 @@
 
 #include "group_sync.h"
 #include "harness.h"
-#include "tmpdir.h"
+#include "test_files.h"
 #include "local.h"
 #include "maildir.h"
 #include "spool.h"
@@ -42,23 +42,6 @@ list_dir(const char *path, char *name_r, size_t size)
 	if (d)
 		closedir(d);
 	return n;
-}
-
-static char *
-read_file(const char *path, size_t *len_r)
-{
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *p = malloc((size_t)n + 1);
-	size_t got = fread(p, 1, (size_t)n, f);
-	p[got] = '\0';
-	fclose(f);
-	*len_r = got;
-	return p;
 }
 
 static void

@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "tmpdir.h"
+#include "test_files.h"
 #include "spool.h"
 
 /* ---- helpers ---- */
@@ -113,23 +113,6 @@ spool_one(struct spool *sp, const struct spool_envelope *env, const char *body, 
 	spool_msg_commit(m, record_cb, w);
 	wait_commit(sp, w);
 	return w->calls == 1 ? w->res : SPOOL_IO_ERROR;
-}
-
-static char *
-read_file(const char *path, size_t *len_r)
-{
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *p = malloc((size_t)n + 1);
-	size_t got = fread(p, 1, (size_t)n, f);
-	p[got] = '\0';
-	fclose(f);
-	*len_r = got;
-	return p;
 }
 
 /* ---- tests ---- */

@@ -385,6 +385,14 @@ class Server(MaildirReader):
         lines += list(self.extra)
         return "\n".join(lines) + "\n"
 
+    def add_door(self, name, service, host=HOST):
+        """One more listener (host "::1" for IPv6) on a free port; its port."""
+        self.doors[name] = service
+        self.ports[name] = free_port()
+        self.hosts[name] = host
+        self.write_config()
+        return self.ports[name]
+
     def write_config(self):
         with open(self.conf, "w") as f:
             f.write(self.config_text())

@@ -28,6 +28,7 @@ import os
 import random
 import shutil
 import socket
+import socketserver
 import ssl
 import subprocess
 import tempfile
@@ -423,3 +424,44 @@ def make_sink(workroot):
     yield factory
     for s in made:
         s.cleanup()
+
+
+# ---------------------------------------------------------------- plaintext ESMTP
+
+
+class PlainHandler(socketserver.StreamRequestHandler):
+    """Plaintext ESMTP, no STARTTLS; AUTH offered when the server's
+    offer_auth says so, more EHLO keywords from its extensions. Answers 250
+    to everything else (so it is an open relay, too); records "connect" and
+    every line in the server's seen."""
+
+    def handle(self):
+        self.server.seen.append("connect")
+        self.wfile.write(b"220 plain.example ESMTP\r\n")
+        while True:
+            line = self.rfile.readline()
+            if not line:
+                return
+            self.server.seen.append(line.decode(errors="replace").strip())
+            verb = line[:4].upper()
+            if verb == b"EHLO":
+                auth = b"250-AUTH PLAIN LOGIN\r\n" if self.server.offer_auth else b""
+                more = b"".join(b"250-%s\r\n" % e.encode() for e in self.server.extensions)
+                self.wfile.write(b"250-plain.example\r\n" + auth + more + b"250 8BITMIME\r\n")
+            elif verb == b"QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:
+                self.wfile.write(b"250 ok\r\n")
+
+
+def start_server(handler, host="127.0.0.1", **attrs):
+    """A threaded TCP server with handler on host, a free port; attrs set on
+    it (seen starts empty). Stop it with shutdown() and server_close()."""
+    srv = socketserver.ThreadingTCPServer((host, 0), handler)
+    srv.daemon_threads = True
+    srv.seen = []
+    for k, v in attrs.items():
+        setattr(srv, k, v)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv

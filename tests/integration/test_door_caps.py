@@ -6,7 +6,7 @@ loopback has one IPv6 address, so rotating through a /64 cannot be shown here).
 
 import pytest
 
-from conftest import HOST, Closed, Conn, free_port, ipv6_loopback_ok, login_conn
+from conftest import HOST, Closed, Conn, ipv6_loopback_ok, login_conn
 
 
 def fill_until_refused(port, limit, host=HOST):
@@ -100,11 +100,7 @@ def test_server_and_client_caps_are_named(make_server):
 def test_per_client_cap_on_ipv6_counts_the_network(make_server):
     # ::1 is the one IPv6 address loopback has; its key is its /64, ::/64.
     srv = make_server(start=False, limits={"max-connections-per-ip": 2})
-    p6 = free_port()
-    srv.doors["v6"] = "smtp"
-    srv.ports["v6"] = p6
-    srv.hosts["v6"] = "::1"
-    srv.write_config()
+    p6 = srv.add_door("v6", "smtp", "::1")
     srv.start()
     a = Conn(p6, host="::1")
     b = Conn(p6, host="::1")

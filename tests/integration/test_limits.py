@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from conftest import HOST, Closed, Conn, free_port, ipv6_loopback_ok, message, token
+from conftest import HOST, Closed, Conn, ipv6_loopback_ok, message, token
 
 
 # ---------------------------------------------------------------- recipients
@@ -175,11 +175,7 @@ def test_per_ip_cap_counts_each_address(make_server):
     # 127.0.0.1 and ::1 are two client addresses: the per-IP cap of 1 lets one
     # connection from each, the overall cap of 2 refuses the third.
     srv = make_server(start=False, limits={"max-connections-per-ip": 1, "max-connections": 2})
-    p6 = free_port()
-    srv.doors["v6"] = "smtp"
-    srv.ports["v6"] = p6
-    srv.hosts["v6"] = "::1"
-    srv.write_config()
+    p6 = srv.add_door("v6", "smtp", "::1")
     srv.start()
     srv.wait_sessions_closed()
     a = Conn(srv.port("smtp"))

@@ -20,6 +20,7 @@ import pytest
 
 from conftest import HOST, USERS, close_all, free_port, full_listener, new_dir
 from dns import make_dns  # noqa: F401
+from receivers import PlainHandler, start_server
 
 ALICE = "alice@example.test"
 STATUSES = {"ok", "timeout", "refused", "dns_error", "no_greeting", "tls_failed",
@@ -214,39 +215,6 @@ def test_implicit_tls_door_probed_with_starttls(server, mailport_bin, certs):
 
 
 # ---------------------------------------------------------------- plaintext servers
-
-
-class PlainHandler(socketserver.StreamRequestHandler):
-    """Plaintext ESMTP, no STARTTLS; AUTH offered when the server says so.
-    Answers 250 to everything else (so it is an open relay, too)."""
-
-    def handle(self):
-        self.wfile.write(b"220 plain.example ESMTP\r\n")
-        while True:
-            line = self.rfile.readline()
-            if not line:
-                return
-            self.server.seen.append(line.decode(errors="replace").strip())
-            verb = line[:4].upper()
-            if verb == b"EHLO":
-                auth = b"250-AUTH PLAIN LOGIN\r\n" if self.server.offer_auth else b""
-                more = b"".join(b"250-%s\r\n" % e.encode() for e in self.server.extensions)
-                self.wfile.write(b"250-plain.example\r\n" + auth + more + b"250 8BITMIME\r\n")
-            elif verb == b"QUIT":
-                self.wfile.write(b"221 bye\r\n")
-                return
-            else:
-                self.wfile.write(b"250 ok\r\n")
-
-
-def start_server(handler, **attrs):
-    srv = socketserver.ThreadingTCPServer((HOST, 0), handler)
-    srv.daemon_threads = True
-    srv.seen = []
-    for k, v in attrs.items():
-        setattr(srv, k, v)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    return srv
 
 
 @pytest.fixture

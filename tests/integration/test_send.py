@@ -11,7 +11,6 @@ import email
 import email.policy
 import os
 import shutil
-import socket
 import socketserver
 import subprocess
 import threading
@@ -19,8 +18,9 @@ import time
 
 import pytest
 
-from conftest import HOST, USERS, Server, full_listener, new_dir, token
+from conftest import HOST, USERS, full_listener, new_dir, token
 from peers import PEER_USERS, make_postfix, postfix_submission  # noqa: F401
+from receivers import PlainHandler, start_server
 
 ALICE = "alice@example.test"
 ALICE_PW = USERS[ALICE]
@@ -158,34 +158,10 @@ def test_all_doors_blocked_fails_in_bounded_time(mailport_bin):
 # ---------------------------------------------------------------- never in the clear
 
 
-class NoTLSHandler(socketserver.StreamRequestHandler):
-    """A plaintext ESMTP server that offers AUTH but no STARTTLS, and records."""
-
-    def handle(self):
-        self.server.seen.append("connect")
-        self.wfile.write(b"220 plain.example ESMTP\r\n")
-        while True:
-            line = self.rfile.readline()
-            if not line:
-                return
-            self.server.seen.append(line.decode(errors="replace").strip())
-            verb = line[:4].upper()
-            if verb == b"EHLO":
-                self.wfile.write(b"250-plain.example\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n")
-            elif verb == b"QUIT":
-                self.wfile.write(b"221 bye\r\n")
-                return
-            else:
-                self.wfile.write(b"250 ok\r\n")
-
-
 @pytest.fixture
 def plaintext_server():
-    srv = socketserver.ThreadingTCPServer((HOST, 0), NoTLSHandler)
-    srv.daemon_threads = True
-    srv.seen = []
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
+    """A plaintext ESMTP server that offers AUTH but no STARTTLS, and records."""
+    srv = start_server(PlainHandler, offer_auth=True, extensions=[])
     yield srv
     srv.shutdown()
     srv.server_close()

@@ -1,9 +1,10 @@
 /*
- * tmpdir: a fresh folder under /tmp for a component test, and its removal
- * with everything in it. Header-only, like harness.h.
+ * test_files: a fresh folder under /tmp for a component test, its removal
+ * with everything in it, and a whole file read back. Header-only, like
+ * harness.h.
  */
-#ifndef MP_TEST_TMPDIR_H
-#define MP_TEST_TMPDIR_H
+#ifndef MP_TEST_FILES_H
+#define MP_TEST_FILES_H
 
 #include <ftw.h>
 #include <stdio.h>
@@ -35,6 +36,24 @@ make_tmpdir(const char *what)
 		exit(2);
 	}
 	return dir;
+}
+
+/* The whole file at path, NUL-terminated (malloc'd), its length in *len_r; NULL if unreadable. */
+static inline char *
+read_file(const char *path, size_t *len_r)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *p = malloc((size_t)n + 1);
+	size_t got = fread(p, 1, (size_t)n, f);
+	p[got] = '\0';
+	fclose(f);
+	*len_r = got;
+	return p;
 }
 
 #endif
