@@ -298,13 +298,18 @@ cert_names_host(const struct client_conn *c, X509 *cert)
 	return X509_check_host(cert, c->host, 0, flags, NULL) == 1;
 }
 
-/* The certificate this handshake received passed every check. */
+/*
+ * The server is the one asked for, verified: on a full handshake by what our
+ * callback saw and the name; on a resumed one by the session's own full
+ * handshake (keep_session keeps only verified sessions) and the name.
+ */
 static bool
-chain_verified(const struct client_conn *c)
+conn_verified(const struct client_conn *c)
 {
 	X509 *cert = SSL_get0_peer_certificate(c->ssl);
-	return c->leaf_verified && !c->chain_failed && SSL_get_verify_result(c->ssl) == X509_V_OK &&
-	       cert != NULL && cert_names_host(c, cert);
+	if (cert == NULL || SSL_get_verify_result(c->ssl) != X509_V_OK || !cert_names_host(c, cert))
+		return false;
+	return SSL_session_reused(c->ssl) || (c->leaf_verified && !c->chain_failed);
 }
 
 static void
@@ -330,8 +335,7 @@ fill_tls_info(struct client_conn *c)
 	/* On resumption both come from the session, kept only when its full
 	 * handshake verified (keep_session). */
 	long v = SSL_get_verify_result(c->ssl);
-	t->verified = cert != NULL && v == X509_V_OK &&
-		      (t->resumed ? cert_names_host(c, cert) : chain_verified(c));
+	t->verified = conn_verified(c);
 	if (cert != NULL && v == X509_V_OK && !t->verified)
 		v = X509_V_ERR_UNSPECIFIED; /* verification did not run to the end */
 	str_copy(t->verify_error, sizeof t->verify_error,
@@ -346,8 +350,10 @@ keep_session(SSL *ssl, SSL_SESSION *sess)
 {
 	struct client_conn *c = SSL_get_app_data(ssl);
 	/* Only a verified server's session: resuming skips the certificate. TLS
-	 * 1.2 grants it inside the handshake, before fill_tls_info. */
-	if (c == NULL || c->session == NULL || !chain_verified(c))
+	 * 1.2 grants it inside the handshake, before fill_tls_info; TLS 1.3 after
+	 * every handshake, a resumed one too (the used session is not offered
+	 * twice, so refusing that one would halve the resumptions). */
+	if (c == NULL || c->session == NULL || !conn_verified(c))
 		return 0;
 	SSL_SESSION_free(*c->session);
 	*c->session = sess;

@@ -23,6 +23,7 @@
 
 #include "client_conn.h"
 #include "harness.h"
+#include "test_tls_server.h"
 #include "tls.h"
 
 /* Only the client's allocations fail, never the server thread's. */
@@ -52,53 +53,6 @@ t_free(void *p, const char *file, int line)
 {
 	(void)file, (void)line;
 	free(p);
-}
-
-struct tls_server {
-	int fd;
-	int port;
-	SSL_CTX *ctx;
-	atomic_int stop;
-};
-
-static void *
-serve(void *arg)
-{
-	struct tls_server *ts = arg;
-	while (!atomic_load(&ts->stop)) {
-		struct pollfd p = {.fd = ts->fd, .events = POLLIN};
-		if (poll(&p, 1, 50) <= 0)
-			continue;
-		int c = accept(ts->fd, NULL, NULL);
-		if (c < 0)
-			continue;
-		SSL *ssl = SSL_new(ts->ctx);
-		SSL_set_fd(ssl, c);
-		if (SSL_accept(ssl) == 1)
-			SSL_shutdown(ssl);
-		SSL_free(ssl);
-		ERR_clear_error();
-		close(c);
-	}
-	return NULL;
-}
-
-static int
-server_start(struct tls_server *ts, const char *cert, const char *key, pthread_t *t)
-{
-	ts->ctx = SSL_CTX_new(TLS_server_method());
-	if (SSL_CTX_use_certificate_chain_file(ts->ctx, cert) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(ts->ctx, key, SSL_FILETYPE_PEM) != 1)
-		return -1;
-	ts->fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t al = sizeof a;
-	if (bind(ts->fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(ts->fd, 16) != 0 ||
-	    getsockname(ts->fd, (struct sockaddr *)&a, &al) != 0)
-		return -1;
-	ts->port = ntohs(a.sin_port);
-	atomic_init(&ts->stop, 0);
-	return pthread_create(t, NULL, serve, ts);
 }
 
 /* One TLS start with the fail_at'th allocation failed; its result. */
@@ -135,7 +89,7 @@ main(void)
 	CHECK(tls_ensure_self_signed(cert, key, "other.test", err, sizeof err) == 0);
 	struct tls_server ts;
 	pthread_t t;
-	CHECK(server_start(&ts, cert, key, &t) == 0);
+	CHECK(tls_server_start(&ts, cert, key, &t) == 0);
 	struct client_conn_opts o = {.host = "mx.example.test",
 				     .port = (unsigned short)ts.port,
 				     .connect_addr = "127.0.0.1",
@@ -160,10 +114,7 @@ main(void)
 	CHECK(passed_wrong_name == 0);
 	CHECK(runs > 10);
 	printf("%ld runs, one per OpenSSL allocation of the TLS start\n", runs);
-	atomic_store(&ts.stop, 1);
-	pthread_join(t, NULL);
-	close(ts.fd);
-	SSL_CTX_free(ts.ctx);
+	tls_server_stop(&ts, t);
 	unlink(cert);
 	unlink(key);
 	rmdir(dir);
