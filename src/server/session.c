@@ -7,13 +7,10 @@
  * and the spool's group commit. While an action is pending, input waits
  * in libevent's buffer, which is what makes PIPELINING work.
  *
- * STARTTLS swaps the plain bufferevent for a TLS one on the same socket.
- * Reading is switched off the moment the command is seen and what was
- * already buffered is discarded, so nothing sent before the handshake can
- * be read as a command over TLS (RFC 3207 4.2, CVE-2011-0411). The 220
- * must leave in plaintext first: when the socket does not take it at once
- * (a client that does not read), the swap waits for on_write, never in a
- * blocking loop, so one such client cannot stall the others.
+ * STARTTLS and implicit TLS are in session_tls.c: STARTTLS swaps the plain
+ * bufferevent for a TLS one on the same socket once the 220 has left
+ * (waited for through session_on_write, never in a blocking loop), with
+ * what the client pipelined behind the command discarded (RFC 3207 4.2).
  *
  * Deadlines do not move with every byte (session_clock.c): session_pump
  * says which one runs. libevent's idle timeouts stay as the bound on a
@@ -23,16 +20,11 @@
  * Every session end leaves one log line, event=disconnect with a reason
  * (the core's, or one of ours), so a connection never vanishes unlogged.
  *
- * On the implicit-TLS door the first byte is peeked before any TLS state
- * exists: a TLS ClientHello starts with 0x16; anything else is a plaintext
- * client, which gets no plaintext reply and a log line with the fix.
- *
  * A session whose connection ends while a commit or a password check is
  * in flight is "dead": its socket is closed at once, its memory when the
  * result comes back.
  */
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -62,7 +54,6 @@
 #include "xmalloc.h"
 
 /* Input held while an action is pending, before libevent stops reading. */
-#define INPUT_HIGH_WATER (1024 * 1024)
 /* A TLS client sends its ClientHello at once; this bounds a silent one. */
 #define FIRST_BYTE_TIMEOUT 10
 /* The longest a failed AUTH reply is held back, in seconds. */
@@ -235,8 +226,6 @@ session_log_end(struct session *s, const char *reason)
 }
 
 /* ---- actions ---- */
-
-static void session_start_tls(struct session *s, bool implicit);
 
 static void
 auth_run(struct worker_job *job)
@@ -433,17 +422,15 @@ session_pump(struct session *s)
 
 /* ---- libevent callbacks ---- */
 
-static void
-on_read(struct bufferevent *bev, void *arg)
+void
+session_on_read(struct bufferevent *bev, void *arg)
 {
 	(void)bev;
 	session_pump(arg);
 }
 
-static void session_tls_begin(struct session *s);
-
-static void
-on_write(struct bufferevent *bev, void *arg)
+void
+session_on_write(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
 	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
@@ -454,22 +441,8 @@ on_write(struct bufferevent *bev, void *arg)
 		session_release(s);
 }
 
-static void
-log_tls_failure(struct session *s)
-{
-	char reason[256] = "";
-	unsigned long e;
-	while ((e = bufferevent_get_openssl_error(s->bev)) != 0)
-		ERR_error_string_n(e, reason, sizeof reason);
-	const struct fix *f = fix_get(FIX_TLS_HANDSHAKE);
-	log_warn("session=%s event=tls_failed client=%s reason=\"%s\" what=\"%s\" cause=\"%s\" "
-		 "fix=\"%s\"",
-		 s->id, s->addr, reason[0] ? reason : "connection closed during handshake", f->what,
-		 f->cause, f->fix);
-}
-
-static void
-on_event(struct bufferevent *bev, short what, void *arg)
+void
+session_on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct session *s = arg;
 	(void)bev;
@@ -507,105 +480,8 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (s->handshaking)
-		log_tls_failure(s);
+		session_log_tls_failure(s);
 	session_log_end(s, (what & BEV_EVENT_EOF) ? "client_closed" : "error");
-	session_release(s);
-}
-
-/* The TLS bufferevent takes the socket over; the handshake starts. */
-static void
-session_tls_begin(struct session *s)
-{
-	s->tls_flushing = false;
-	if (s->bev) /* the plaintext one, its 220 sent; it does not own the socket */
-		bufferevent_free(s->bev);
-	SSL *ssl = SSL_new(s->srv->tls);
-	s->bev = ssl ? bufferevent_openssl_socket_new(
-			   s->srv->base, s->fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-			   BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS)
-		     : NULL;
-	if (s->bev == NULL) {
-		/* Memory ran out (libevent has freed ssl): end this session, never
-		 * go on without TLS. */
-		log_warn("session=%s event=disconnect client=%s reason=tls_setup_failed "
-			 "what=\"cannot make a TLS session\" fix=\"the server is out of memory\"",
-			 s->id, s->addr);
-		s->end_logged = true;
-		session_release(s);
-		return;
-	}
-	s->tls = true;
-	s->handshaking = true;
-	s->fd = -1; /* the TLS bufferevent owns the socket now */
-	bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
-	bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
-	bufferevent_setwatermark(s->bev, EV_READ, 0, INPUT_HIGH_WATER);
-	/* No idle timeouts: the handshake deadline (clock) bounds it whole. */
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
-}
-
-static void
-session_start_tls(struct session *s, bool implicit)
-{
-	/* One deadline from here to the end of the handshake, the 220 included. */
-	session_clock_begin(s, CLOCK_HANDSHAKE);
-	if (!implicit) {
-		/* Whatever the client pipelined behind STARTTLS is dropped here. */
-		session_flush(s);
-		bufferevent_disable(s->bev, EV_READ);
-		evbuffer_drain(bufferevent_get_input(s->bev),
-			       evbuffer_get_length(bufferevent_get_input(s->bev)));
-		/*
-		 * The 220 must leave in plaintext before the TLS bufferevent takes
-		 * the socket. If the socket did not take it all, on_write goes on
-		 * once it has: waiting here would stall every other session.
-		 */
-		if (evbuffer_get_length(bufferevent_get_output(s->bev)) > 0) {
-			s->tls_flushing = true;
-			return;
-		}
-	}
-	session_tls_begin(s);
-}
-
-/* Implicit TLS: look at the first byte before starting the handshake. */
-static void
-on_first_byte(evutil_socket_t fd, short what, void *arg)
-{
-	struct session *s = arg;
-	unsigned char b;
-	const struct fix *f;
-	if (what & EV_TIMEOUT) {
-		f = fix_get(FIX_SILENT_ON_TLS);
-		log_warn("session=%s event=disconnect client=%s reason=tls_silent what=\"%s\" "
-			 "cause=\"%s\" fix=\"%s\"",
-			 s->id, s->addr, f->what, f->cause, f->fix);
-		s->end_logged = true;
-		session_release(s);
-		return;
-	}
-	ssize_t n = recv(fd, &b, 1, MSG_PEEK);
-	if (n == 1 && b == 0x16) { /* a TLS handshake record */
-		session_start_tls(s, true);
-		return;
-	}
-	if (n == 1) {
-		char peek[64];
-		ssize_t m = recv(fd, peek, sizeof peek, MSG_PEEK);
-		/* Only the verb: a client that did not wait for the greeting may
-		 * have sent "AUTH PLAIN <credentials>" in the same packet. */
-		size_t verb = 0;
-		while (m > 0 && verb < (size_t)m && verb < 12 && isalpha((unsigned char)peek[verb]))
-			verb++;
-		bool word = verb > 0 && (verb == (size_t)m || !isalnum((unsigned char)peek[verb]));
-		f = fix_get(FIX_PLAINTEXT_ON_TLS);
-		log_warn("session=%s event=disconnect client=%s reason=plaintext_on_tls_port "
-			 "sent=\"%.*s\" bytes=%zd what=\"%s\" cause=\"%s\" fix=\"%s\"",
-			 s->id, s->addr, word ? (int)verb : 0, peek, m, f->what, f->cause, f->fix);
-		s->end_logged = true;
-	} else {
-		session_log_end(s, "client_closed");
-	}
 	session_release(s);
 }
 
@@ -706,12 +582,12 @@ session_accept(struct listener *l, evutil_socket_t fd, struct sockaddr *sa, int 
 					 ? FIRST_BYTE_TIMEOUT
 					 : srv->cfg.command_timeout,
 				     0};
-		s->first_byte_ev = xevent_new(srv->base, fd, EV_READ, on_first_byte, s);
+		s->first_byte_ev = xevent_new(srv->base, fd, EV_READ, session_on_first_byte, s);
 		event_add(s->first_byte_ev, &tv);
 		return;
 	}
 	s->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_DEFER_CALLBACKS);
-	bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
+	bufferevent_setcb(s->bev, session_on_read, session_on_write, session_on_event, s);
 	bufferevent_setwatermark(s->bev, EV_READ, 0, INPUT_HIGH_WATER);
 	s->smtp = smtp_server_new(&s->scfg, &s->hooks, s->addr, false);
 	smtp_server_greet(s->smtp);

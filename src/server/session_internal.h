@@ -69,6 +69,23 @@ void session_release(struct session *s);
 /* The one event=disconnect line of a session, unless one is written already. */
 void session_log_end(struct session *s, const char *reason);
 
+/* The most a client may have sent that the core has not read yet. */
+#define INPUT_HIGH_WATER (1024 * 1024)
+
+/* The bufferevent callbacks (session.c), also set on the TLS bufferevent. */
+void session_on_read(struct bufferevent *bev, void *arg);
+void session_on_write(struct bufferevent *bev, void *arg);
+void session_on_event(struct bufferevent *bev, short what, void *arg);
+
+/* session_tls.c: STARTTLS (implicit false) or implicit TLS from here on. */
+void session_start_tls(struct session *s, bool implicit);
+/* session_tls.c: the 220 has left; the TLS bufferevent takes the socket. */
+void session_tls_begin(struct session *s);
+/* session_tls.c: the implicit-TLS door's first byte, or its timeout. */
+void session_on_first_byte(evutil_socket_t fd, short what, void *arg);
+/* session_tls.c: a failed handshake's line, OpenSSL's reason and the fix. */
+void session_log_tls_failure(struct session *s);
+
 /* Start clock c now (session_clock.c). */
 void session_clock_begin(struct session *s, enum session_clock c);
 /* No deadline: an action of ours is pending, the client waits for us. */

@@ -14,10 +14,16 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "tls.h"
+
 struct tls_server {
+	char dir[32];		/* a temporary folder for the pair */
+	char cert[64], key[64]; /* self-signed for the name given: a client's cafile */
 	int fd;
 	int port;
 	SSL_CTX *ctx;
@@ -52,12 +58,21 @@ tls_server_main(void *arg)
 	return NULL;
 }
 
+/* A server thread with a new self-signed certificate for name; 0 or -1. */
 static inline int
-tls_server_start(struct tls_server *ts, const char *cert, const char *key, pthread_t *t)
+tls_server_start(struct tls_server *ts, const char *name, pthread_t *t)
 {
+	char err[512];
+	snprintf(ts->dir, sizeof ts->dir, "/tmp/mp-tls-test-XXXXXX");
+	if (mkdtemp(ts->dir) == NULL)
+		return -1;
+	snprintf(ts->cert, sizeof ts->cert, "%s/cert.pem", ts->dir);
+	snprintf(ts->key, sizeof ts->key, "%s/key.pem", ts->dir);
+	if (tls_ensure_self_signed(ts->cert, ts->key, name, err, sizeof err) != 0)
+		return -1;
 	ts->ctx = SSL_CTX_new(TLS_server_method());
-	if (SSL_CTX_use_certificate_chain_file(ts->ctx, cert) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(ts->ctx, key, SSL_FILETYPE_PEM) != 1)
+	if (SSL_CTX_use_certificate_chain_file(ts->ctx, ts->cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ts->ctx, ts->key, SSL_FILETYPE_PEM) != 1)
 		return -1;
 	ts->fd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -77,6 +92,9 @@ tls_server_stop(struct tls_server *ts, pthread_t t)
 	pthread_join(t, NULL);
 	close(ts->fd);
 	SSL_CTX_free(ts->ctx);
+	unlink(ts->cert);
+	unlink(ts->key);
+	rmdir(ts->dir);
 }
 
 #endif
