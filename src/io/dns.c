@@ -9,6 +9,7 @@
 #include "dns.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <ares.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -19,6 +20,7 @@
 #include <poll.h>
 #include <time.h>
 
+#include "buf.h"
 #include "elapsed.h"
 #include "str.h"
 #include "xmalloc.h"
@@ -118,11 +120,10 @@ channel_pollfds(ares_channel channel, struct pollfd *pfd)
 
 /* One query, run to completion or the deadline. */
 static void
-query(struct dns *d, const char *name, int type, struct answer *a)
+query_until(struct dns *d, const char *name, int type, long long deadline, struct answer *a)
 {
 	memset(a, 0, sizeof *a);
 	ares_query(d->channel, name, C_IN_CLASS, type, on_answer, a);
-	long long deadline = elapsed_now_ms() + d->timeout_ms;
 	while (!a->done) {
 		struct pollfd pfd[ARES_GETSOCK_MAXNUM];
 		nfds_t n = channel_pollfds(d->channel, pfd);
@@ -149,6 +150,12 @@ query(struct dns *d, const char *name, int type, struct answer *a)
 		ares_cancel(d->channel); /* runs on_answer with ARES_ECANCELLED */
 		a->status = ARES_ETIMEOUT;
 	}
+}
+
+static void
+query(struct dns *d, const char *name, int type, struct answer *a)
+{
+	query_until(d, name, type, elapsed_now_ms() + d->timeout_ms, a);
 }
 
 static enum dns_status
@@ -260,6 +267,102 @@ dns_addrs(struct dns *d, const char *host, char addrs[][64], size_t *n_r)
 	if (*n_r > 0)
 		return DNS_OK;
 	return first == DNS_OK ? DNS_NODATA : first;
+}
+
+/* ---- any record type, for the mail-authentication checks ---- */
+
+static void
+add_txt(const struct answer *a, struct ma_dns_answer *out)
+{
+	struct ares_txt_ext *list = NULL;
+	if (ares_parse_txt_reply_ext(a->buf, a->len, &list) != ARES_SUCCESS)
+		return;
+	struct buf rec;
+	buf_init(&rec, 0);
+	bool nul = false, open = false;
+	for (struct ares_txt_ext *t = list;; t = t->next) {
+		/* A record is its strings joined (RFC 7208 3.3); record_start marks the next. */
+		if (open && (t == NULL || t->record_start)) {
+			if (!nul)
+				ma_dns_answer_add(out, rec.data ? rec.data : "", 0);
+			buf_reset(&rec);
+			nul = false;
+			open = false;
+		}
+		if (t == NULL)
+			break;
+		open = true;
+		if (memchr(t->txt, '\0', t->length) != NULL)
+			nul = true;
+		buf_append(&rec, t->txt, t->length);
+	}
+	buf_free(&rec);
+	ares_free_data(list);
+}
+
+static void
+add_rrs(const struct answer *a, enum ma_rr type, struct ma_dns_answer *out)
+{
+	char text[INET6_ADDRSTRLEN];
+	if (type == MA_RR_A) {
+		struct ares_addrttl v4[64];
+		int count = 64;
+		if (ares_parse_a_reply(a->buf, a->len, NULL, v4, &count) == ARES_SUCCESS)
+			for (int i = 0; i < count; i++)
+				ma_dns_answer_add(
+				    out, inet_ntop(AF_INET, &v4[i].ipaddr, text, sizeof text), 0);
+	} else if (type == MA_RR_AAAA) {
+		struct ares_addr6ttl v6[64];
+		int count = 64;
+		if (ares_parse_aaaa_reply(a->buf, a->len, NULL, v6, &count) == ARES_SUCCESS)
+			for (int i = 0; i < count; i++)
+				ma_dns_answer_add(
+				    out, inet_ntop(AF_INET6, &v6[i].ip6addr, text, sizeof text), 0);
+	} else if (type == MA_RR_MX) {
+		struct ares_mx_reply *list = NULL;
+		if (ares_parse_mx_reply(a->buf, a->len, &list) == ARES_SUCCESS)
+			for (struct ares_mx_reply *m = list; m; m = m->next)
+				ma_dns_answer_add(out, m->host, m->priority);
+		if (list)
+			ares_free_data(list);
+	} else if (type == MA_RR_PTR) {
+		struct hostent *h = NULL;
+		if (ares_parse_ptr_reply(a->buf, a->len, NULL, 0, AF_INET, &h) == ARES_SUCCESS) {
+			ma_dns_answer_add(out, h->h_name, 0);
+			for (char **al = h->h_aliases; al && *al; al++)
+				ma_dns_answer_add(out, *al, 0);
+			ares_free_hostent(h);
+		}
+	} else {
+		add_txt(a, out);
+	}
+}
+
+enum ma_dns_rc
+dns_lookup(struct dns *d, enum ma_rr type, const char *name, long long deadline_ms,
+	   struct ma_dns_answer *out)
+{
+	static const int qtypes[] = {T_A_TYPE, T_AAAA_TYPE, T_MX, 16 /* TXT */, 12 /* PTR */};
+	memset(out, 0, sizeof *out);
+	if (deadline_ms <= elapsed_now_ms())
+		return MA_DNS_TEMPFAIL;
+	struct answer a;
+	query_until(d, name, qtypes[type], deadline_ms, &a);
+	enum dns_status st = status_of(a.status);
+	if (st == DNS_OK)
+		add_rrs(&a, type, out);
+	free(a.buf);
+	if (st == DNS_OK)
+		return out->n > 0 ? MA_DNS_OK : MA_DNS_NODATA;
+	return st == DNS_NXDOMAIN ? MA_DNS_NXDOMAIN
+	       : st == DNS_NODATA ? MA_DNS_NODATA
+				  : MA_DNS_TEMPFAIL;
+}
+
+long long
+dns_now_ms(void)
+{
+	return elapsed_now_ms();
 }
 
 const char *

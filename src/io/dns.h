@@ -1,13 +1,15 @@
 /*
  * dns: the lookups outbound delivery needs — MX (RFC 5321 5.1, RFC 7505
- * null MX) and A/AAAA — through c-ares, against the configured resolver
- * (the `resolver` directive) or /etc/resolv.conf. Blocking with a bound:
- * meant for the delivery thread, never the event loop.
+ * null MX) and A/AAAA — and those of the mail-authentication checks, through c-ares, against the
+ * configured resolver (the `resolver` directive) or /etc/resolv.conf. Blocking with a bound: meant
+ * for the delivery thread, never the event loop.
  */
 #ifndef MP_DNS_H
 #define MP_DNS_H
 
 #include <stddef.h>
+
+#include "ma_dns.h"
 
 #define DNS_MAX_MX 16
 #define DNS_MAX_ADDRS 8
@@ -35,6 +37,15 @@ void dns_free(struct dns **dp);
 enum dns_status dns_mx(struct dns *d, const char *domain, struct dns_mx *mx, size_t *n_r);
 /* IPv4 then IPv6 addresses of host, as text. */
 enum dns_status dns_addrs(struct dns *d, const char *host, char addrs[][64], size_t *n_r);
+
+/*
+ * One lookup of any type, for the mail-authentication checks (SPF, DKIM
+ * keys, DMARC): NXDOMAIN and NODATA kept apart, as RFC 7208 4.6.4 needs.
+ * Ends by deadline_ms (dns_now_ms's clock) whatever the network does.
+ */
+enum ma_dns_rc dns_lookup(struct dns *d, enum ma_rr type, const char *name, long long deadline_ms,
+			  struct ma_dns_answer *out);
+long long dns_now_ms(void);
 
 const char *dns_status_name(enum dns_status s);
 
