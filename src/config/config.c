@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "conf_text.h"
 #include "hostport.h"
@@ -63,6 +64,8 @@ static int parse_user(struct parse_ctx *pc, char **argv, int argc);
 static int parse_limit(struct parse_ctx *pc, char **argv, int argc);
 static int parse_duration(struct parse_ctx *pc, char **argv, int argc);
 static int parse_tls_policy(struct parse_ctx *pc, char **argv, int argc);
+static int parse_dkim(struct parse_ctx *pc, char **argv, int argc);
+static int parse_dmarc_policy(struct parse_ctx *pc, char **argv, int argc);
 
 #define DURATION(name, field, lo, hi, usage)                                                       \
 	{                                                                                          \
@@ -138,6 +141,13 @@ static const struct directive directives[] = {
     LIMIT("outbound-connections-per-destination", outbound_connections_per_dest, false, 1, 1000,
 	  "outbound-connections-per-destination N, e.g. "
 	  "\"outbound-connections-per-destination 10\""),
+    {"dkim", 3, 3, parse_dkim,
+     "dkim DOMAIN SELECTOR KEYFILE, e.g. \"dkim example.test s2026 dkim/example.test.s2026.key\"",
+     false, 0, false, 0, 0},
+    {"dmarc-policy", 1, 1, parse_dmarc_policy,
+     "dmarc-policy enforce|report-only, e.g. \"dmarc-policy enforce\"", true, 0, false, 0, 0},
+    LIMIT("auth-timeout", auth_timeout, false, 1, 3600,
+	  "auth-timeout SECONDS, e.g. \"auth-timeout 20\""),
 };
 
 #define NDIRECTIVES (sizeof directives / sizeof directives[0])
@@ -164,6 +174,8 @@ config_init(struct config *cfg)
 	cfg->outbound_timeout = 30;
 	cfg->outbound_connections = 20; /* Postfix: 100 processes, 20 per destination */
 	cfg->outbound_connections_per_dest = 10;
+	cfg->dmarc_policy = CONFIG_DMARC_ENFORCE;
+	cfg->auth_timeout = 20;
 }
 
 static int fail(struct parse_ctx *pc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -755,4 +767,48 @@ config_door_cap(const struct config *cfg, const struct config_listener *l, bool 
 	*shared_r = true;
 	unsigned n = cfg->max_connections - cfg->max_connections / 5;
 	return n ? n : 1;
+}
+
+static int
+parse_dkim(struct parse_ctx *pc, char **argv, int argc)
+{
+	char e[CONF_ESC_SIZE];
+	struct config *cfg = pc->cfg;
+	(void)argc;
+	if (!conf_is_hostname(argv[1]))
+		return fail(pc, "dkim: \"%s\" is not a domain name", conf_esc(e, argv[1]));
+	/* RFC 6376 3.1: a selector is dot-separated labels of letters, digits and '-'. */
+	if (!conf_is_hostname(argv[2]))
+		return fail(pc, "dkim: \"%s\" is not a selector (letters, digits, '-' and '.')",
+			    conf_esc(e, argv[2]));
+	if (cfg->ndkim == CONFIG_MAX_DKIM)
+		return fail(pc, "too many dkim lines (at most %d)", CONFIG_MAX_DKIM);
+	struct config_dkim *k = &cfg->dkim[cfg->ndkim];
+	for (size_t i = 0; i < cfg->ndkim; i++)
+		if (strcasecmp(cfg->dkim[i].domain, argv[1]) == 0 &&
+		    strcasecmp(cfg->dkim[i].selector, argv[2]) == 0)
+			return fail(pc, "dkim: %s selector %s is given twice; keep one line",
+				    conf_esc(e, argv[1]), argv[2]);
+	str_copy(k->domain, sizeof k->domain, argv[1]);
+	str_lower(k->domain);
+	str_copy(k->selector, sizeof k->selector, argv[2]);
+	if (join_path(pc, k->keyfile, sizeof k->keyfile, argv[3]) < 0)
+		return -1;
+	cfg->ndkim++;
+	return 0;
+}
+
+static int
+parse_dmarc_policy(struct parse_ctx *pc, char **argv, int argc)
+{
+	char e[CONF_ESC_SIZE];
+	(void)argc;
+	if (strcmp(argv[1], "enforce") == 0)
+		pc->cfg->dmarc_policy = CONFIG_DMARC_ENFORCE;
+	else if (strcmp(argv[1], "report-only") == 0)
+		pc->cfg->dmarc_policy = CONFIG_DMARC_REPORT_ONLY;
+	else
+		return fail(pc, "dmarc-policy: \"%s\" is not a policy; use enforce or report-only",
+			    conf_esc(e, argv[1]));
+	return 0;
 }

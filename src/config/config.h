@@ -41,6 +41,21 @@ struct config_hostport {
 	bool is_ipv6;	     /* host is an IPv6 literal (written in brackets, or bare) */
 };
 
+#define CONFIG_MAX_DKIM 32
+
+/* "dkim DOMAIN SELECTOR KEYFILE": one signing key; a domain may have several. */
+struct config_dkim {
+	char domain[256]; /* lower case */
+	char selector[256];
+	char keyfile[4096]; /* resolved against the config's folder */
+};
+
+/* "dmarc-policy": what a DMARC fail of a p=reject or p=quarantine domain does on the smtp door. */
+enum config_dmarc_policy {
+	CONFIG_DMARC_ENFORCE,	  /* reject: 550; quarantine: delivered, marked as spam */
+	CONFIG_DMARC_REPORT_ONLY, /* delivered, the verdict only in Authentication-Results */
+};
+
 struct config {
 	char hostname[256];		       /* empty: the system's name */
 	char domains[CONFIG_MAX_DOMAINS][256]; /* lower case */
@@ -99,6 +114,13 @@ struct config {
 	 * 10025 with N = 10000). At most 64512, so port + N always fits.
 	 */
 	unsigned unprivileged_port_offset;
+
+	/* Mail authentication. */
+	struct config_dkim dkim[CONFIG_MAX_DKIM]; /* "dkim" lines, in order */
+	size_t ndkim;
+	enum config_dmarc_policy dmarc_policy; /* "dmarc-policy", enforce */
+	/* "auth-timeout" seconds, 20: all the DNS of one message's SPF, DKIM and DMARC checks. */
+	unsigned auth_timeout;
 };
 
 /* Defaults for every field (no listeners, no domains). */
