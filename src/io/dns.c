@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <poll.h>
 #include <time.h>
@@ -300,6 +301,15 @@ add_txt(const struct answer *a, struct ma_dns_answer *out)
 	ares_free_data(list);
 }
 
+static bool
+answer_has(const struct ma_dns_answer *a, const char *rr)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (strcasecmp(a->rr[i], rr) == 0)
+			return true;
+	return false;
+}
+
 static void
 add_rrs(const struct answer *a, enum ma_rr type, struct ma_dns_answer *out)
 {
@@ -328,9 +338,11 @@ add_rrs(const struct answer *a, enum ma_rr type, struct ma_dns_answer *out)
 	} else if (type == MA_RR_PTR) {
 		struct hostent *h = NULL;
 		if (ares_parse_ptr_reply(a->buf, a->len, NULL, 0, AF_INET, &h) == ARES_SUCCESS) {
+			/* c-ares gives the first name twice: as h_name and among the aliases. */
 			ma_dns_answer_add(out, h->h_name, 0);
 			for (char **al = h->h_aliases; al && *al; al++)
-				ma_dns_answer_add(out, *al, 0);
+				if (!answer_has(out, *al))
+					ma_dns_answer_add(out, *al, 0);
 			ares_free_hostent(h);
 		}
 	} else {
