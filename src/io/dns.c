@@ -280,22 +280,24 @@ add_txt(const struct answer *a, struct ma_dns_answer *out)
 		return;
 	struct buf rec;
 	buf_init(&rec, 0);
-	bool nul = false, open = false;
+	bool open = false;
 	for (struct ares_txt_ext *t = list;; t = t->next) {
 		/* A record is its strings joined (RFC 7208 3.3); record_start marks the next. */
 		if (open && (t == NULL || t->record_start)) {
-			if (!nul)
-				ma_dns_answer_add(out, rec.data ? rec.data : "", 0);
+			ma_dns_answer_add(out, rec.data ? rec.data : "", 0);
 			buf_reset(&rec);
-			nul = false;
 			open = false;
 		}
 		if (t == NULL)
 			break;
 		open = true;
-		if (memchr(t->txt, '\0', t->length) != NULL)
-			nul = true;
+		size_t from = rec.len;
 		buf_append(&rec, t->txt, t->length);
+		/* A NUL would cut the text short, maybe into a valid record: DEL
+		 * keeps it whole and still invalid in every syntax that reads it. */
+		for (size_t i = from; i < rec.len; i++)
+			if (rec.data[i] == '\0')
+				rec.data[i] = 0x7f;
 	}
 	buf_free(&rec);
 	ares_free_data(list);

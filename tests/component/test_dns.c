@@ -130,6 +130,15 @@ answer(const unsigned char *q, size_t qlen, unsigned char *r)
 	if (type == 16) {
 		static const char *const first[] = {"v=spf1 ip4:192.0.2.0/24 ", "-all"};
 		static const char *const second[] = {"unrelated"};
+		static const char *const nul[] = {"v=spf1 a:foo.test\0"};
+		if (qlen > 16 && memcmp(q + 12, "\x03nul", 4) == 0) {
+			put16(r + 8, 0);
+			put16(r + 10, 0);
+			size_t n = i;
+			n += put_txt(r + n, nul, 1);
+			r[n - 1] = '\0'; /* put_txt stopped at the NUL: the string's last byte */
+			return n;
+		}
 		put16(r + 6, 2);
 		put16(r + 8, 0);
 		put16(r + 10, 0);
@@ -276,6 +285,9 @@ test_any_type(const char *resolver)
 	ma_dns_answer_free(&a);
 	CHECK(dns_lookup(d, MA_RR_PTR, "5.0.0.127.in-addr.arpa", deadline, &a) == MA_DNS_OK);
 	CHECK(a.n == 1 && strcmp(a.rr[0], "mx.example.test") == 0);
+	ma_dns_answer_free(&a);
+	CHECK(dns_lookup(d, MA_RR_TXT, "nul.example.test", deadline, &a) == MA_DNS_OK);
+	CHECK(a.n == 1 && strcmp(a.rr[0], "v=spf1 a:foo.tes\x7f") == 0);
 	ma_dns_answer_free(&a);
 	CHECK(dns_lookup(d, MA_RR_TXT, "nx.example.test", deadline, &a) == MA_DNS_NXDOMAIN);
 	CHECK(a.n == 0);
