@@ -399,7 +399,7 @@ domain_check_run(const struct domain_check_opts *o, const struct ma_dns *dns,
 		r->items[i].required = i != DC_MTA_STS && i != DC_TLS_RPT;
 	this_host(&c);
 	check_mx(&c);
-	// SPF
+	dc_check_spf(&c);
 	// DKIM
 	dc_check_dmarc(&c);
 	dc_check_mta_sts(&c);
