@@ -372,6 +372,8 @@ check_ptr(struct dc_ctx *c)
 	struct dc_item *it = &c->r->items[DC_PTR];
 	if (c->nmx_addrs == 0) {
 		dc_set(it, DC_ERROR, "no MX address to check (see mx)");
+		dc_fix(it, "fix the MX records first (see mx), then run this again");
+		it->dns_failed = c->r->items[DC_MX].dns_failed;
 		return;
 	}
 	enum dc_status st = DC_OK;
@@ -400,7 +402,7 @@ domain_check_run(const struct domain_check_opts *o, const struct ma_dns *dns,
 	this_host(&c);
 	check_mx(&c);
 	dc_check_spf(&c);
-	// DKIM
+	dc_check_dkim(&c);
 	dc_check_dmarc(&c);
 	dc_check_mta_sts(&c);
 	dc_check_tls_rpt(&c);

@@ -250,6 +250,13 @@ domain_report_text(const struct domain_report *r, bool color, struct buf *out)
 	size_t n = 0;
 	for (int c = 0; c < DC_NCHECKS; c++)
 		n += needs_work(&r->items[c]);
+	if (domain_report_exit_code(r) == EX_TEMPFAIL) {
+		buf_printf(out,
+			   "%sDNS did not answer%s for %zu check%s: check the resolver (--resolver) "
+			   "and run this again.\n",
+			   paint(color, C_RED), paint(color, C_OFF), n, n == 1 ? "" : "s");
+		return;
+	}
 	buf_printf(out,
 		   "%s%zu check%s need%s work:%s publish the records under \"fix\" (at your DNS "
 		   "host), wait for their TTL, and run this again.\n",
