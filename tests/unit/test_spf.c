@@ -211,7 +211,7 @@ test_ptr(void)
 	fake_dns_add(&d, "mail.p.example", MA_RR_A, "192.0.2.10");
 	fake_dns_add(&d, "forged.q.example", MA_RR_A, "198.51.100.1"); /* not validated */
 	fake_dns_add(&d, "host.example.net", MA_RR_A, "192.0.2.10");
-	fake_dns_add(&d, "fakeexample.net", MA_RR_A, "192.0.2.10");
+	fake_dns_add(&d, "fakeexample.net", MA_RR_A, "192.0.2.11");
 	fake_dns_add(&d, "11.2.0.192.in-addr.arpa", MA_RR_PTR, "fakeexample.net");
 	fake_dns_timeout(&d, "12.2.0.192.in-addr.arpa", MA_RR_PTR);
 	fake_dns_add(&d, "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa",
