@@ -90,6 +90,8 @@ bool dkim_sig_expired(const struct dkim_sig *sig, int64_t now);
  */
 bool dkim_sig_blank_b(const char *field, size_t len, struct buf *out);
 
+#define DKIM_KEY_PUB_MAX 2048 /* p= decoded: an RSA-8192 SubjectPublicKeyInfo fits */
+
 /* A parsed key record (RFC 6376 3.6.1). */
 struct dkim_key_record {
 	enum dkim_key_type type;
@@ -97,7 +99,7 @@ struct dkim_key_record {
 	bool testing;		 /* t=y */
 	bool strict;		 /* t=s: i= must be exactly d */
 	bool sha1_ok, sha256_ok; /* h= (both when absent) */
-	unsigned char p[2048];	 /* RSA: a SubjectPublicKeyInfo (DER); Ed25519: 32 bytes */
+	unsigned char p[DKIM_KEY_PUB_MAX];	 /* RSA: a SubjectPublicKeyInfo (DER); Ed25519: 32 bytes */
 	size_t p_len;
 };
 
