@@ -82,7 +82,7 @@ enum smtp_commit_result { SMTP_COMMIT_OK, SMTP_COMMIT_IO_ERROR, SMTP_COMMIT_NO_S
 /* Why the glue refused a complete message instead of committing it. */
 enum smtp_refusal {
 	SMTP_REFUSE_DMARC,	    /* 550 5.7.1: the From domain's DMARC policy says reject */
-	SMTP_REFUSE_AUTH_TEMPFAIL,  /* 451 4.7.0: a check could not finish (DNS) */
+	SMTP_REFUSE_AUTH_TEMPFAIL,  /* 451 4.7.1: a check could not finish (DNS) */
 	SMTP_REFUSE_HEADER_TOO_BIG, /* 552 5.3.4: more header than the glue holds */
 	SMTP_REFUSE_SIGN_FAILED,    /* 451 4.3.0: DKIM signing failed */
 };
