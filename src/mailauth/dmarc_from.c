@@ -107,8 +107,12 @@ mbox_end(struct from_scan *s, struct mbox *m)
 		scan_fail(s, "the From: address \"%s\" has a domain literal, not a name", esc);
 		return;
 	}
+	size_t label = 0;
 	for (size_t i = 0; i < dl; i++) {
-		if (!domain_char((unsigned char)d[i])) {
+		/* RFC 1035 2.3.4: labels of 1 to 63 octets */
+		label = d[i] == '.' ? 0 : label + 1;
+		if (!domain_char((unsigned char)d[i]) || label > 63 ||
+		    (d[i] == '.' && (i == 0 || i + 1 == dl || d[i - 1] == '.'))) {
 			scan_fail(s, "the From: address \"%s\" has an invalid domain", esc);
 			return;
 		}
