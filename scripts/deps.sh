@@ -5,13 +5,20 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
 	libssl-dev libevent-dev libc-ares-dev libcrypt-dev libidn2-dev libpsl-dev publicsuffix openssl)
-test_pkgs=(python3 python3-pytest swaks libnet-ssleay-perl dnsmasq-base strace util-linux python3-aiosmtpd)
+test_pkgs=(python3 python3-pytest swaks libnet-ssleay-perl dnsmasq-base strace util-linux python3-aiosmtpd
+	nodejs npm python3-dkim python3-nacl)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")
 
 missing=()
 for p in "${want[@]}"; do
+	# node and npm may come from elsewhere (NodeSource's nodejs holds npm
+	# and conflicts with Debian's): a working command is enough.
+	case "$p" in
+	nodejs) command -v node >/dev/null && continue ;;
+	npm) command -v npm >/dev/null && continue ;;
+	esac
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the interoperability peers for the integration tests: Postfix with
-# Cyrus SASL (sasldb) support, and swaks with its STARTTLS module.
+# Cyrus SASL (sasldb) support, swaks with its STARTTLS module, and the
+# mailauth npm package (tests/js).
 #
 # Idempotent: when everything is installed already it only makes sure that no
 # system Postfix is running, and exits. The packages are installed without
@@ -45,6 +46,23 @@ stop_system_postfix() {
 		fi
 	fi
 }
+
+# The mailauth npm package (tests/js), an independent DKIM/SPF/DMARC
+# implementation the authentication tests compare against, at the version
+# package-lock.json pins. Installed once; a clean clone has no node_modules.
+install_js() {
+	local root js
+	root=$(cd "$(dirname "$0")/.." && pwd)
+	js="$root/tests/js"
+	[ -d "$js/node_modules/mailauth" ] && return 0
+	command -v npm >/dev/null || {
+		echo "install-peers: npm is missing: run scripts/deps.sh --test (it installs nodejs and npm)" >&2
+		exit 1
+	}
+	echo "install-peers: installing the mailauth npm package into tests/js"
+	npm ci --prefix "$js" --no-audit --no-fund --loglevel=error
+}
+install_js
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -13,6 +13,16 @@ answers NXDOMAIN for every other name under the served zones (--local):
 test_dnsmasq_null_mx_answer in test_outbound.py). A name with no MX but an A
 record is an implicit MX (RFC 5321 5.1).
 
+`txt` maps a name to its TXT records: each a str (split into strings of 255
+octets, RFC 1035 3.3.14, as a zone file must) or a list of the record's
+strings as they are. `ptr` maps an address (or a reverse name) to the name
+its PTR record gives; the reverse zones then answer NXDOMAIN for the rest.
+dnsmasq gives each `hosts` address a PTR record too (to the name, unless
+`ptr` names another); `a_only` maps names to IPv4 addresses without one:
+
+    dns = make_dns(txt={"a.test": ["v=spf1 ip4:127.0.25.1 -all"]},
+                   ptr={"127.0.25.1": "mx1.a.test"})
+
 `query(name, qtype)` is a minimal stdlib DNS client over UDP, used to check
 that the server answers and what it answers.
 """
@@ -31,7 +41,7 @@ import pytest
 from conftest import free_port, read_text, stop_process
 
 DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
-QTYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "MX": 15, "TXT": 16, "AAAA": 28}
+QTYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "PTR": 12, "MX": 15, "TXT": 16, "AAAA": 28}
 RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
 
 
@@ -60,7 +70,8 @@ def _name(data, off):
 
 def query(name, qtype="A", port=53, server="127.0.0.1", timeout=2.0):
     """One UDP query; returns (rcode name, [(type name, value)]) for the answer
-    section: A/AAAA -> address str, MX -> (preference, exchange), else raw bytes."""
+    section: A/AAAA -> address str, MX -> (preference, exchange), PTR -> name,
+    TXT -> the record's strings as a list of bytes, else raw bytes."""
     qid = random.randrange(65536)
     q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
     for label in name.rstrip(".").split("."):
@@ -91,6 +102,13 @@ def query(name, qtype="A", port=53, server="127.0.0.1", timeout=2.0):
             value = socket.inet_ntop(socket.AF_INET6, rdata)
         elif rtype == 15:
             value = (struct.unpack(">H", rdata[:2])[0], _name(data, off + 2)[0])
+        elif rtype == 12:
+            value = _name(data, off)[0]
+        elif rtype == 16:
+            value, i = [], 0
+            while i < len(rdata):
+                value.append(rdata[i + 1:i + 1 + rdata[i]])
+                i += 1 + rdata[i]
         else:
             value = rdata
         answers.append((names.get(rtype, str(rtype)), value))
@@ -112,12 +130,39 @@ def _udp_free(port, host="127.0.0.1"):
         s.close()
 
 
+def reverse_name(addr):
+    """The PTR name of an address: 1.25.0.127.in-addr.arpa, or ip6.arpa nibbles."""
+    import ipaddress
+    return ipaddress.ip_address(addr).reverse_pointer
+
+
+def txt_strings(record):
+    """A TXT record as its character-strings: a str is cut every 255 octets."""
+    if isinstance(record, (list, tuple)):
+        return [r if isinstance(r, bytes) else r.encode() for r in record]
+    b = record.encode()
+    return [b[i:i + 255] for i in range(0, len(b), 255)] or [b""]
+
+
+def _txt_line(name, record):
+    """txt-record=NAME,"s1","s2" for dnsmasq's config file (its command line
+    keeps quotes and splits at commas): each string quoted, '"' and '\\'
+    escaped."""
+    parts = []
+    for s in txt_strings(record):
+        text = s.decode()
+        parts.append('"%s"' % text.replace("\\", "\\\\").replace('"', '\\"'))
+    return "txt-record=%s,%s\n" % (name, ",".join(parts))
+
+
 class Dnsmasq:
     """One dnsmasq process. mx: {domain: [(pref, host), ...]}; hosts: {name:
-    [ip, ...]}; null_mx: [domain, ...]; zones: suffixes answered locally
-    (NXDOMAIN for unknown names; default: every suffix used, plus "test")."""
+    [ip, ...]}; null_mx: [domain, ...]; txt: {name: [record, ...]}; ptr:
+    {address: name}; zones: suffixes answered locally (NXDOMAIN for unknown
+    names; default: "test", and the reverse zones when ptr is given)."""
 
-    def __init__(self, root, *, mx=None, hosts=None, null_mx=(), zones=None):
+    def __init__(self, root, *, mx=None, hosts=None, null_mx=(), txt=None, ptr=None,
+                 a_only=None, zones=None):
         if not os.access(DNSMASQ, os.X_OK):
             pytest.skip("dnsmasq is not installed (scripts/deps.sh --test installs dnsmasq-base)")
         self.dir = tempfile.mkdtemp(prefix="dnsmasq-", dir=root)
@@ -125,7 +170,11 @@ class Dnsmasq:
         self.mx = {d: list(v) for d, v in (mx or {}).items()}
         self.hosts = {n: list(v) for n, v in (hosts or {}).items()}
         self.null_mx = list(null_mx)
-        self.zones = list(zones) if zones is not None else ["test"]
+        self.txt = {n: list(v) for n, v in (txt or {}).items()}
+        self.ptr = dict(ptr or {})
+        self.a_only = {n: list(v) for n, v in (a_only or {}).items()}
+        self.zones = (list(zones) if zones is not None
+                      else ["test"] + (["in-addr.arpa", "ip6.arpa"] if ptr or a_only else []))
         self.port = None
         self.proc = None
         self.log = os.path.join(self.dir, "dnsmasq.log")
@@ -134,7 +183,7 @@ class Dnsmasq:
     def args(self):
         a = [DNSMASQ, "--keep-in-foreground", "--no-resolv", "--no-hosts",
              "--port=%d" % self.port, "--listen-address=127.0.0.1", "--bind-interfaces",
-             "--conf-file=/dev/null", "--pid-file=%s" % self.pid_file,
+             "--conf-file=%s" % self._conf_file(), "--pid-file=%s" % self.pid_file,
              "--no-negcache", "--log-queries", "--log-facility=-", "--user=root",
              "--group=root"]
         for z in self.zones:
@@ -148,13 +197,39 @@ class Dnsmasq:
             # one --host-record per address, so any mix of A and AAAA works
             for ip in ips:
                 a.append("--host-record=%s,%s" % (name, ip))
+        for name, ips in self.a_only.items():
+            # --address answers A for the name (and names under it), and makes no PTR
+            for ip in ips:
+                a.append("--address=/%s/%s" % (name, ip))
+        for addr, target in self.ptr.items():
+            rev = addr if addr.endswith(".arpa") else reverse_name(addr)
+            a.append("--ptr-record=%s,%s" % (rev, target))
         return a
+
+    def restart(self, **changes):
+        """Stops, takes new records (mx=, hosts=, txt=, ptr=, null_mx=: each
+        replaces that kind whole), starts again on the same port."""
+        self.stop()
+        for k, v in changes.items():
+            if k not in ("mx", "hosts", "txt", "ptr", "null_mx", "a_only"):
+                raise TypeError(k)
+            setattr(self, k, dict(v) if isinstance(v, dict) else list(v))
+        return self.start(port=self.port)
+
+    def _conf_file(self):
+        """The TXT records, in a config file (see _txt_line); empty without."""
+        path = os.path.join(self.dir, "dnsmasq.conf")
+        with open(path, "w") as f:
+            for name, records in self.txt.items():
+                for record in records:
+                    f.write(_txt_line(name, record))
+        return path
 
     def resolver_line(self):
         return "resolver 127.0.0.1:%d" % self.port
 
-    def start(self, timeout=10.0):
-        for _ in range(20):
+    def start(self, timeout=10.0, port=None):
+        for _ in range(20 if port is None else 0):
             port = free_port()
             if _udp_free(port):
                 break
@@ -222,6 +297,15 @@ class ServfailServer:
         self._stop = False
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
+
+    def _conf_file(self):
+        """The TXT records, in a config file (see _txt_line); empty without."""
+        path = os.path.join(self.dir, "dnsmasq.conf")
+        with open(path, "w") as f:
+            for name, records in self.txt.items():
+                for record in records:
+                    f.write(_txt_line(name, record))
+        return path
 
     def resolver_line(self):
         return "resolver 127.0.0.1:%d" % self.port
