@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dkim_tags.h"
 #include "str.h"
 
 /* ---- helpers ---- */
@@ -37,9 +38,12 @@ dc_fix(struct dc_item *it, const char *fmt, ...)
 void
 dc_fix_txt(struct dc_item *it, const char *name, const char *txt)
 {
+	/* The zone-file form `mailport dkim keygen` prints: NAME. IN TXT ( "..." "..." ). */
 	struct buf b;
 	buf_init(&b, 0);
-	dc_txt_record(&b, name, txt);
+	buf_printf(&b, "%s. IN TXT ( ", name);
+	dkim_txt_quoted(txt, &b);
+	buf_append_str(&b, " )");
 	dc_add_record(it, b.data);
 	buf_free(&b);
 }

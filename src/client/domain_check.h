@@ -18,16 +18,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dkim_keys.h"
 #include "domain_report.h"
 #include "ma_dns.h"
 
 #define DC_MAX_SELECTORS 16
 #define DC_MAX_IPS 8
 
-/* A signing key of this host for the domain: what its selector's record should hold. */
+/* A signing key of this host for the domain (a config "dkim" line). */
 struct dc_local_key {
-	char selector[256];
-	char record[2048]; /* the key's TXT record ("v=DKIM1; k=...; p=..."), as keygen prints it */
+	const char *selector;
+	const struct dkim_key *key; /* loaded; NULL when the file could not be read: */
+	char error[512];	    /* why (dkim_key_load's words) */
 };
 
 struct domain_check_opts {

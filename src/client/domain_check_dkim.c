@@ -18,7 +18,7 @@ static const struct dc_local_key *
 local_key(const struct dc_ctx *c, const char *selector)
 {
 	for (size_t i = 0; i < c->o->nkeys; i++)
-		if (strcmp(c->o->keys[i].selector, selector) == 0 && c->o->keys[i].record[0])
+		if (strcmp(c->o->keys[i].selector, selector) == 0)
 			return &c->o->keys[i];
 	return NULL;
 }
@@ -29,11 +29,11 @@ key_type_name(enum dkim_key_type t)
 	return t == DKIM_KEY_ED25519 ? "ed25519" : "rsa";
 }
 
-/* The published record against the local one; the part's status and detail. */
+/* A published record with no local key to compare with: usable as a key? */
 static enum dc_status
-compare(const char *published, const struct dc_local_key *lk, char *detail, size_t size)
+published_only(const char *published, char *detail, size_t size)
 {
-	static struct dkim_key_record pub, mine;
+	static struct dkim_key_record pub;
 	char why[256];
 	if (dkim_key_parse(published, strlen(published), &pub, why, sizeof why) < 0) {
 		snprintf(detail, size, "\"%.200s\": %s: receivers fail every signature", published,
@@ -46,26 +46,62 @@ compare(const char *published, const struct dc_local_key *lk, char *detail, size
 			 "signature with this selector");
 		return DC_INVALID;
 	}
-	if (lk == NULL) {
-		snprintf(detail, size, "a k=%s key (%zu bytes)%s; no local key to compare with",
-			 key_type_name(pub.type), pub.p_len, pub.testing ? ", t=y (testing)" : "");
-		return DC_OK;
-	}
-	if (dkim_key_parse(lk->record, strlen(lk->record), &mine, why, sizeof why) < 0) {
-		snprintf(detail, size, "the local key's record does not parse (%s)", why);
-		return DC_ERROR;
-	}
-	if (pub.type != mine.type || pub.p_len != mine.p_len ||
-	    memcmp(pub.p, mine.p, pub.p_len) != 0) {
-		snprintf(detail, size,
-			 "the published k=%s key is not this host's k=%s key: receivers fail every "
-			 "signature made with it",
-			 key_type_name(pub.type), key_type_name(mine.type));
-		return DC_MISMATCH;
-	}
-	snprintf(detail, size, "a k=%s key, the same as this host's%s", key_type_name(pub.type),
-		 pub.testing ? "; t=y (testing): receivers may ignore failures" : "");
+	snprintf(detail, size, "a k=%s key%s; no local key to compare with (give -c CONFIG)",
+		 key_type_name(pub.type), pub.testing ? ", t=y (testing)" : "");
 	return DC_OK;
+}
+
+/* A selector without a local key: the record at name, on its own. */
+static enum dc_status
+check_published(struct dc_ctx *c, struct dc_item *it, const char *name, char *detail, size_t size)
+{
+	struct ma_dns_answer a = {0};
+	enum ma_dns_rc rc = c->dns->lookup(c->dns->ctx, MA_RR_TXT, name, &a);
+	enum dc_status st;
+	if (rc == MA_DNS_TEMPFAIL) {
+		st = DC_ERROR;
+		it->dns_failed = true;
+		snprintf(detail, size, "the TXT lookup of %s failed (tempfail)", name);
+	} else if (rc != MA_DNS_OK) {
+		st = DC_MISSING;
+		snprintf(detail, size,
+			 "no key record at %s: receivers fail every signature with "
+			 "this selector",
+			 name);
+	} else if (a.n > 1) {
+		st = DC_INVALID;
+		snprintf(detail, size,
+			 "%zu TXT records at %s: a key needs exactly one (receivers may take any)",
+			 a.n, name);
+	} else {
+		st = published_only(a.rr[0], detail, size);
+	}
+	ma_dns_answer_free(&a);
+	return st;
+}
+
+/* A selector this host signs with: authn/dkim_keys compares the record with the key. */
+static enum dc_status
+check_local(struct dc_ctx *c, struct dc_item *it, const struct dc_local_key *lk, char *detail,
+	    size_t size)
+{
+	static struct dkim_dns_check out;
+	static const enum dc_status map[] = {[DKIM_DNS_OK] = DC_OK,
+					     [DKIM_DNS_MISSING] = DC_MISSING,
+					     [DKIM_DNS_INVALID] = DC_INVALID,
+					     [DKIM_DNS_MISMATCH] = DC_MISMATCH,
+					     [DKIM_DNS_ERROR] = DC_ERROR};
+	enum dc_status st = map[dkim_key_check_dns(lk->key, c->dns, &out)];
+	if (st == DC_ERROR)
+		it->dns_failed = true;
+	snprintf(detail, size, "%s%s", out.detail,
+		 st == DC_OK	     ? " (this host's key)"
+		 : st == DC_MISMATCH ? ": not this host's key, so receivers fail every signature "
+				       "made with it"
+				     : "");
+	if (st == DC_MISSING || st == DC_INVALID || st == DC_MISMATCH)
+		dc_fix_txt(it, out.name, out.record);
+	return st;
 }
 
 static enum dc_status
@@ -74,33 +110,16 @@ check_selector(struct dc_ctx *c, struct dc_item *it, const char *selector)
 	char name[600], detail[512];
 	snprintf(name, sizeof name, "%s._domainkey.%s", selector, c->o->domain);
 	const struct dc_local_key *lk = local_key(c, selector);
-	struct ma_dns_answer a = {0};
-	enum ma_dns_rc rc = c->dns->lookup(c->dns->ctx, MA_RR_TXT, name, &a);
 	enum dc_status st;
-	if (rc == MA_DNS_TEMPFAIL) {
-		st = DC_ERROR;
-		it->dns_failed = true;
-		snprintf(detail, sizeof detail, "the TXT lookup of %s failed (tempfail)", name);
-	} else if (rc != MA_DNS_OK) {
-		st = DC_MISSING;
-		snprintf(detail, sizeof detail,
-			 "no key record at %s: receivers fail every signature "
-			 "with this selector",
-			 name);
-	} else if (a.n > 1) {
-		st = DC_INVALID;
-		snprintf(detail, sizeof detail,
-			 "%zu TXT records at %s: a key needs exactly one (receivers may take any)",
-			 a.n, name);
+	if (lk != NULL && lk->key != NULL) {
+		st = check_local(c, it, lk, detail, sizeof detail);
 	} else {
-		st = compare(a.rr[0], lk, detail, sizeof detail);
+		st = check_published(c, it, name, detail, sizeof detail);
+		if (lk != NULL) /* configured, but its file could not be read (not root?) */
+			snprintf(detail + strlen(detail), sizeof detail - strlen(detail),
+				 "; the local key was not compared: %s", lk->error);
 	}
-	ma_dns_answer_free(&a);
 	dc_add_part(it, selector, st, detail);
-	if (st == DC_MISSING || st == DC_INVALID || st == DC_MISMATCH) {
-		if (lk != NULL)
-			dc_fix_txt(it, name, lk->record);
-	}
 	return st;
 }
 

@@ -34,7 +34,7 @@ void dc_set(struct dc_item *it, enum dc_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Sets the item's fix sentence (printf). */
 void dc_fix(struct dc_item *it, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Adds "NAME. IN TXT ..." for txt to the item's records. */
+/* Adds "NAME. IN TXT ( ... )" for txt to the item's records. */
 void dc_fix_txt(struct dc_item *it, const char *name, const char *txt);
 /* A DNS failure: error, marked as DNS's (try later). */
 void dc_dns_error(struct dc_item *it, const char *name, const char *type, enum ma_dns_rc rc);

@@ -14,6 +14,7 @@
 
 #include "auth_dns.h"
 #include "config_load.h"
+#include "dkim_keys.h"
 #include "str.h"
 
 #define DEFAULT_CONFIG "/etc/mailport/mailport.conf"
@@ -27,18 +28,25 @@ config_path(const struct probe_domain_opts *po)
 	return access(DEFAULT_CONFIG, R_OK) == 0 ? DEFAULT_CONFIG : NULL;
 }
 
-/* The configured keys of the domain: their selectors (when none was given). */
+/*
+ * The configured keys of the domain, loaded (a key that cannot be read,
+ * e.g. root's 0600 file when not root, is kept with its error: the check
+ * then looks at the published record alone); their selectors are the ones
+ * checked when none was given.
+ */
 static void
 local_keys(const struct config *cfg, const char *domain, struct domain_check_opts *o,
-	   struct dc_local_key *keys, size_t *nkeys)
+	   struct dkim_key *loaded, struct dc_local_key *keys, size_t *nkeys)
 {
 	*nkeys = 0;
 	for (size_t i = 0; i < cfg->ndkim && *nkeys < DC_MAX_SELECTORS; i++) {
 		if (!str_eq_ci(cfg->dkim[i].domain, domain))
 			continue;
-		struct dc_local_key *k = &keys[(*nkeys)++];
-		str_copy(k->selector, sizeof k->selector, cfg->dkim[i].selector);
-		k->record[0] = '\0';
+		struct dc_local_key *k = &keys[*nkeys];
+		struct dkim_key *dk = &loaded[(*nkeys)++];
+		k->selector = cfg->dkim[i].selector;
+		k->key =
+		    dkim_key_load(&cfg->dkim[i], dk, k->error, sizeof k->error) == 0 ? dk : NULL;
 	}
 	if (o->nselectors == 0)
 		for (size_t i = 0; i < *nkeys; i++)
@@ -50,6 +58,7 @@ probe_domain_run(const struct probe_domain_opts *po, struct domain_report *r, in
 {
 	static struct config cfg; /* large: not on the stack */
 	static struct dc_local_key keys[DC_MAX_SELECTORS];
+	static struct dkim_key loaded[DC_MAX_SELECTORS];
 	char err[2048], resolver[300] = "";
 	struct domain_check_opts o = {.domain = po->domain, .now = (int64_t)time(NULL)};
 	size_t nkeys = 0;
@@ -69,7 +78,7 @@ probe_domain_run(const struct probe_domain_opts *po, struct domain_report *r, in
 			cfg.hostname[0] = '\0';
 		if (cfg.hostname[0])
 			o.hostname = cfg.hostname;
-		local_keys(&cfg, po->domain, &o, keys, &nkeys);
+		local_keys(&cfg, po->domain, &o, loaded, keys, &nkeys);
 		if (cfg.resolver.host[0])
 			config_hostport_format(&cfg.resolver, resolver, sizeof resolver);
 	}
@@ -91,5 +100,8 @@ probe_domain_run(const struct probe_domain_opts *po, struct domain_report *r, in
 	str_copy(r->resolver, sizeof r->resolver, resolver);
 	domain_check_run(&o, &iface, r);
 	auth_dns_free(&dns);
+	for (size_t i = 0; i < nkeys; i++)
+		if (keys[i].key != NULL)
+			dkim_key_release(&loaded[i]);
 	return 0;
 }

@@ -96,25 +96,6 @@ domain_report_exit_code(const struct domain_report *r)
 	return dns_failed ? EX_TEMPFAIL : EX_DATAERR;
 }
 
-void
-dc_txt_record(struct buf *out, const char *name, const char *txt)
-{
-	buf_printf(out, "%s. IN TXT", name);
-	size_t n = strlen(txt), off = 0;
-	do {
-		/* RFC 1035 3.3.14: a <character-string> holds at most 255 octets. */
-		size_t len = n - off < 255 ? n - off : 255;
-		buf_append_str(out, " \"");
-		for (size_t i = off; i < off + len; i++) {
-			if (txt[i] == '"' || txt[i] == '\\')
-				buf_append_str(out, "\\");
-			buf_append(out, &txt[i], 1);
-		}
-		buf_append_str(out, "\"");
-		off += len;
-	} while (off < n);
-}
-
 const char *
 dc_add_record(struct dc_item *item, const char *line)
 {
@@ -251,10 +232,11 @@ domain_report_text(const struct domain_report *r, bool color, struct buf *out)
 	for (int c = 0; c < DC_NCHECKS; c++)
 		n += needs_work(&r->items[c]);
 	if (domain_report_exit_code(r) == EX_TEMPFAIL) {
-		buf_printf(out,
-			   "%sDNS did not answer%s for %zu check%s: check the resolver (--resolver) "
-			   "and run this again.\n",
-			   paint(color, C_RED), paint(color, C_OFF), n, n == 1 ? "" : "s");
+		buf_printf(
+		    out,
+		    "%sDNS did not answer%s for %zu check%s: check the resolver (--resolver) "
+		    "and run this again.\n",
+		    paint(color, C_RED), paint(color, C_OFF), n, n == 1 ? "" : "s");
 		return;
 	}
 	buf_printf(out,

@@ -8,8 +8,9 @@
  *
  * Each check has a status (the contract's words), a detail for a person
  * and a fix; a fix that is a DNS record to publish also comes as
- * zone-file lines ("records"), TXT data split into 255-octet strings
- * (RFC 1035 3.3.14), so a script or a person can paste them as they are.
+ * zone-file lines ("records"; TXT data in strings of at most 255 octets,
+ * RFC 1035 3.3.14, as `mailport dkim keygen` prints them), so a script or
+ * a person can paste them as they are.
  * Records published elsewhere (PTR: at the address's owner) say so in
  * the fix sentence.
  *
@@ -72,13 +73,6 @@ bool domain_report_ok(const struct domain_report *r);
  * missing, invalid or a mismatch; else 75 (EX_TEMPFAIL) when DNS failed.
  */
 int domain_report_exit_code(const struct domain_report *r);
-
-/*
- * "NAME. IN TXT" and txt as quoted strings of at most 255 octets each
- * (a '"' or '\' escaped with '\'), appended to out as one line without a
- * newline: the form `mailport dkim keygen` prints.
- */
-void dc_txt_record(struct buf *out, const char *name, const char *txt);
 
 /* Adds a record line to item (dropped past DC_MAX_RECORDS); returns it or NULL. */
 const char *dc_add_record(struct dc_item *item, const char *line);

@@ -118,6 +118,8 @@ def parse_record(line):
     assert m, "not a zone-file record line: %r" % line
     name, rtype, rest = m.groups()
     if rtype == "TXT":
+        assert rest.startswith("( ") and rest.endswith(" )"), line
+        rest = rest[2:-2]
         strings = re.findall(r'"((?:[^"\\]|\\.)*)"', rest)
         assert strings and " ".join('"%s"' % s for s in strings) == rest, line
         strings = [re.sub(r'\\(.)', r'\1', s) for s in strings]
@@ -211,9 +213,9 @@ def test_optional_records_missing_is_still_all_well(mailport_bin, make_dns):
     assert rc == 0
     assert dc["mta_sts"]["status"] == "missing" and dc["mta_sts"]["required"] is False
     assert dc["tls_rpt"]["status"] == "missing"
-    assert dc["mta_sts"]["records"][0].startswith('_mta-sts.%s. IN TXT "v=STSv1; id=' % D)
+    assert dc["mta_sts"]["records"][0].startswith('_mta-sts.%s. IN TXT ( "v=STSv1; id=' % D)
     assert dc["tls_rpt"]["records"] == [
-        '_smtp._tls.%s. IN TXT "v=TLSRPTv1; rua=mailto:postmaster@%s"' % (D, D)]
+        '_smtp._tls.%s. IN TXT ( "v=TLSRPTv1; rua=mailto:postmaster@%s" )' % (D, D)]
     for name in ("mta_sts", "tls_rpt"):
         fix_and_recheck(mailport_bin, dns, name, "--selector", SEL, "--ip", ADDR)
 
@@ -227,7 +229,7 @@ def test_no_spf(mailport_bin, make_dns):
     dns = make_dns(**rec)
     rc, dc, _ = check(mailport_bin, dns, D, "--selector", SEL, "--ip", ADDR)
     assert rc == 65 and dc["spf"]["status"] == "missing"
-    assert dc["spf"]["records"] == ['%s. IN TXT "v=spf1 ip4:%s ~all"' % (D, ADDR)]
+    assert dc["spf"]["records"] == ['%s. IN TXT ( "v=spf1 ip4:%s ~all" )' % (D, ADDR)]
     _, dc2 = fix_and_recheck(mailport_bin, dns, "spf", "--selector", SEL, "--ip", ADDR)
     assert dc2["all_ok"] is True
 
@@ -292,7 +294,7 @@ def test_spf_not_covering_this_host(mailport_bin, make_dns):
     dns = make_dns(**rec)
     rc, dc, _ = check(mailport_bin, dns, D, "--selector", SEL, "--ip", ADDR)
     assert rc == 65 and dc["spf"]["status"] == "mismatch", dc["spf"]
-    assert dc["spf"]["records"] == ['%s. IN TXT "v=spf1 a:other.prov.test ip4:%s -all"'
+    assert dc["spf"]["records"] == ['%s. IN TXT ( "v=spf1 a:other.prov.test ip4:%s -all" )'
                                     % (D, ADDR)]
     fix_and_recheck(mailport_bin, dns, "spf", "--selector", SEL, "--ip", ADDR)
 
@@ -324,7 +326,7 @@ def test_dmarc_problems(mailport_bin, make_dns, records, status):
     assert rc == 65 and dc["dmarc"]["status"] == status, dc["dmarc"]
     # SPF and DKIM pass: the record proposed asks for a policy.
     assert dc["dmarc"]["records"] == [
-        '_dmarc.%s. IN TXT "v=DMARC1; p=quarantine; rua=mailto:postmaster@%s"' % (D, D)]
+        '_dmarc.%s. IN TXT ( "v=DMARC1; p=quarantine; rua=mailto:postmaster@%s" )' % (D, D)]
     fix_and_recheck(mailport_bin, dns, "dmarc", "--selector", SEL, "--ip", ADDR)
 
 
@@ -364,6 +366,41 @@ def test_dkim_missing_and_revoked_and_malformed(mailport_bin, make_dns):
     assert "revoked" in dc["dkim"]["selectors"][1]["detail"]
     # Without a local key there is no record to propose, only what to do.
     assert dc["dkim"]["records"] == [] and "keygen" in dc["dkim"]["fix"]
+
+
+def keygen(binary, workdir, selector, ktype):
+    """mailport dkim keygen: (the dkim config line, the record it prints)."""
+    out = os.path.join(workdir, "%s.%s.key" % (D, selector))
+    p = subprocess.run([binary, "dkim", "keygen", "--domain", D, "--selector", selector,
+                        "--type", ktype, "--out", out], capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    text = p.stdout.decode()
+    record = re.search(r"^ *value: (v=DKIM1;.*)$", text, re.M).group(1)
+    line = re.search(r"^ *(dkim %s %s .*)$" % (re.escape(D), selector), text, re.M).group(1)
+    return line, record
+
+
+def test_dkim_local_keys_mismatch_and_missing(mailport_bin, make_dns, workroot):
+    kd = new_dir(workroot, "keys-")
+    rsa_line, rsa_rec = keygen(mailport_bin, kd, "rsa2026", "rsa")
+    ed_line, ed_rec = keygen(mailport_bin, kd, "ed2026", "ed25519")
+    conf = config(workroot, extra="%s\n%s\n" % (rsa_line, ed_line))
+    rec = good()
+    # The RSA selector publishes another key; the Ed25519 one nothing.
+    rec["txt"]["rsa2026._domainkey." + D] = [rsa_record(kd, "other")]
+    dns = make_dns(**rec)
+    rc, dc, _ = check(mailport_bin, dns, D, conf=conf)
+    assert rc == 65
+    got = {p["name"]: p["status"] for p in dc["dkim"]["selectors"]}
+    assert got == {"rsa2026": "mismatch", "ed2026": "missing"}, dc["dkim"]
+    assert dc["dkim"]["status"] == "mismatch"
+    published = {parse_record(r)[0]: "".join(parse_record(r)[2]) for r in dc["dkim"]["records"]}
+    # The fix is the record keygen printed for each key, as it printed it.
+    assert published == {"rsa2026._domainkey." + D: rsa_rec, "ed2026._domainkey." + D: ed_rec}
+    publish(dns, dc["dkim"]["records"])
+    rc, dc, _ = check(mailport_bin, dns, D, conf=conf)
+    assert dc["dkim"]["status"] == "ok", dc["dkim"]
+    assert rc == 0, json.dumps(dc, indent=1)
 
 
 def test_no_selector_known(mailport_bin, make_dns):

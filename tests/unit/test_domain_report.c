@@ -1,7 +1,6 @@
 /*
  * Unit tests for report/domain_report: the verdict (all ok, the exit
- * code, optional checks), the TXT record lines (255-octet strings,
- * escapes), and both renderings of a made-up domain check. The JSON
+ * code, optional checks) and both renderings of a made-up domain check. The JSON
  * member is a contract (DESIGN.md "Contract additions"): compared byte
  * for byte.
  */
@@ -72,44 +71,6 @@ test_verdict(void)
 	all_ok(&r);
 	r.items[DC_DKIM].status = DC_ERROR;
 	CHECK(domain_report_exit_code(&r) == EX_DATAERR);
-}
-
-static void
-test_txt_record(void)
-{
-	struct buf b;
-	buf_init(&b, 0);
-	dc_txt_record(&b, "example.test", "v=spf1 -all");
-	CHECK_STR(b.data, "example.test. IN TXT \"v=spf1 -all\"");
-	buf_reset(&b);
-	dc_txt_record(&b, "q.test", "a\"b\\c");
-	CHECK_STR(b.data, "q.test. IN TXT \"a\\\"b\\\\c\"");
-	buf_reset(&b);
-	dc_txt_record(&b, "e.test", "");
-	CHECK_STR(b.data, "e.test. IN TXT \"\"");
-	/* 600 octets: 255 + 255 + 90, cut at octets, not at words. */
-	char long_txt[601];
-	for (int i = 0; i < 600; i++)
-		long_txt[i] = (char)('a' + i % 26);
-	long_txt[600] = '\0';
-	buf_reset(&b);
-	dc_txt_record(&b, "k._domainkey.example.test", long_txt);
-	const char *p = strstr(b.data, "TXT \"");
-	CHECK(p != NULL);
-	size_t lens[4] = {0}, n = 0;
-	while (p && (p = strchr(p, '"')) != NULL && n < 4) {
-		const char *e = strchr(p + 1, '"');
-		lens[n++] = (size_t)(e - p - 1);
-		p = e + 1;
-	}
-	CHECK(n == 3);
-	CHECK(lens[0] == 255 && lens[1] == 255 && lens[2] == 90);
-	/* Exactly 255: one string. */
-	long_txt[255] = '\0';
-	buf_reset(&b);
-	dc_txt_record(&b, "x.test", long_txt);
-	CHECK(strlen(b.data) == strlen("x.test. IN TXT \"\"") + 255);
-	buf_free(&b);
 }
 
 static void
@@ -192,7 +153,6 @@ main(void)
 {
 	test_names();
 	test_verdict();
-	test_txt_record();
 	test_parts_records_limits();
 	test_renderings();
 	return test_summary("test_domain_report");
