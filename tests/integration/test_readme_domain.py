@@ -16,8 +16,7 @@ import subprocess
 import textwrap
 
 from conftest import REPO, new_dir
-from dns import make_dns  # noqa: F401
-from test_domain_check import parse_record, publish
+from dns import make_dns, parse_record, publish  # noqa: F401
 
 ADDR = "127.0.25.1"
 STATUS_LINE = re.compile(r"^(mx|spf|dkim|dmarc|mta_sts|tls_rpt|ptr) +(\w+) ", re.M)
