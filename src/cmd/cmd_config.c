@@ -5,7 +5,10 @@
  * Beyond the parser's own checks it loads the users file, loads the TLS
  * certificate and key into a real OpenSSL context (so a key that does not
  * match its certificate is caught now, not at the first STARTTLS), and
- * looks up the "user" account. Findings that will not stop serve (a users
+ * looks up the "user" account. DKIM keys are loaded as serve loads them
+ * and, when DNS answers, compared with the record published for each: a
+ * different key there is an error (every signature would fail), a record
+ * not published yet a note with the record to publish. Findings that will not stop serve (a users
  * file or certificate that does not exist yet) are notes on stderr; stdout
  * gets one line, "FILE: ok (N listeners, M domains)", for scripts.
  */
@@ -18,8 +21,10 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "auth_dns.h"
 #include "cmd.h"
 #include "config_load.h"
+#include "dkim_keys.h"
 #include "tls.h"
 #include "users.h"
 
@@ -32,7 +37,8 @@ config_usage(FILE *out)
 		"usage: mailport config check [-c FILE]\n"
 		"\n"
 		"Checks a config file the way \"mailport serve\" reads it: every line, the\n"
-		"users file, the TLS certificate and key, the \"user\" account. Prints\n"
+		"users file, the TLS certificate and key, the \"user\" account, the DKIM\n"
+		"keys (and, when DNS answers, that each matches its published record). Prints\n"
 		"\"FILE: ok (N listeners, M domains)\", or the problem as FILE:LINE: what; fix.\n"
 		"\n"
 		"  -c, --config FILE  the config file (default " DEFAULT_CONFIG ")\n"
@@ -141,6 +147,76 @@ check_process(const struct config *cfg, const char *path)
 	return 0;
 }
 
+/* One loaded key against its DNS record: 0, or -1 when it does not match. */
+static int
+check_dkim_dns(const struct dkim_key *k, const struct ma_dns *dns, const char *path)
+{
+	struct dkim_dns_check c;
+	switch (dkim_key_check_dns(k, dns, &c)) {
+	case DKIM_DNS_OK:
+		return 0;
+	case DKIM_DNS_MISSING:
+		fprintf(stderr,
+			"%s: note: dkim %s %s: %s, so receivers cannot verify the signatures "
+			"yet; publish a TXT record at %s with the value\n  %s\n",
+			path, k->domain, k->selector, c.detail, c.name, c.quoted);
+		return 0;
+	case DKIM_DNS_ERROR:
+		fprintf(stderr,
+			"%s: note: dkim %s %s: could not check the DNS record (%s); run the "
+			"check again when DNS answers\n",
+			path, k->domain, k->selector, c.detail);
+		return 0;
+	case DKIM_DNS_INVALID:
+	case DKIM_DNS_MISMATCH:
+		break;
+	}
+	fprintf(stderr,
+		"%s: dkim %s %s: the DNS record does not match the key (%s): every signature "
+		"would fail; replace the TXT record at %s with\n  %s\n"
+		"(or point the dkim line at the key that record belongs to)\n",
+		path, k->domain, k->selector, c.detail, c.name, c.quoted);
+	return -1;
+}
+
+/* Every dkim line's key loads (as serve would) and matches its record. */
+static int
+check_dkim(const struct config *cfg, const char *path)
+{
+	char err[1024];
+	int rc = 0;
+	struct dkim_key keys[CONFIG_MAX_DKIM];
+	bool loaded[CONFIG_MAX_DKIM] = {false};
+	for (size_t i = 0; i < cfg->ndkim; i++) {
+		if (dkim_key_load(&cfg->dkim[i], &keys[i], err, sizeof err) < 0) {
+			fprintf(stderr, "%s: %s\n", path, err);
+			rc = -1;
+		} else {
+			loaded[i] = true;
+		}
+	}
+	char resolver[300] = "";
+	if (cfg->resolver.host[0] != '\0')
+		config_hostport_format(&cfg->resolver, resolver, sizeof resolver);
+	struct auth_dns *a = NULL;
+	if (cfg->ndkim > 0)
+		a = auth_dns_new(resolver[0] ? resolver : NULL, 2000, err, sizeof err);
+	if (cfg->ndkim > 0 && a == NULL)
+		fprintf(stderr, "%s: note: the DKIM records were not checked: %s\n", path, err);
+	if (a != NULL)
+		auth_dns_start(a, 5000);
+	struct ma_dns dns = a ? auth_dns_iface(a) : (struct ma_dns){0};
+	for (size_t i = 0; i < cfg->ndkim; i++) {
+		if (!loaded[i])
+			continue;
+		if (a != NULL && check_dkim_dns(&keys[i], &dns, path) < 0)
+			rc = -1;
+		dkim_key_release(&keys[i]);
+	}
+	auth_dns_free(&a);
+	return rc;
+}
+
 /* Options after "check"; -1 to go on, else the exit code. */
 static int
 parse_args(int argc, char **argv, const char **path_r)
@@ -190,7 +266,7 @@ cmd_config(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	if (check_users(&cfg, path) != 0 || check_tls(&cfg, path) != 0 ||
-	    check_process(&cfg, path) != 0)
+	    check_process(&cfg, path) != 0 || check_dkim(&cfg, path) != 0)
 		return EX_CONFIG;
 	printf("%s: ok (%zu listener%s, %zu domain%s)\n", path, cfg.nlisteners,
 	       cfg.nlisteners == 1 ? "" : "s", cfg.ndomains, cfg.ndomains == 1 ? "" : "s");

@@ -4,6 +4,7 @@
  * the options, looks the name up and prints; the procedure per door is
  * client/probe, the rendering report/probe_report.
  */
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include "cmd.h"
 #include "probe.h"
+#include "probe_domain.h"
 #include "secret.h"
 #include "str.h"
 
@@ -30,6 +32,9 @@ struct probe_cmd {
 	const char *resolver;
 	char addr[64]; /* host's address from --resolver, used for the connections */
 	bool json;
+	bool domain_check; /* --domain-check: the DNS checks; doors only with --port */
+	bool ports_given;
+	struct probe_domain_opts dc;
 };
 
 static void
@@ -42,7 +47,9 @@ probe_usage(FILE *out)
 	    "ADDR]\n"
 	    "                      [--cafile F] [--insecure] [--timeout S] [--security] "
 	    "[--json]\n"
-	    "                      [--resolver HOST[:PORT]]\n\n"
+	    "                      [--resolver HOST[:PORT]]\n"
+	    "       mailport probe DOMAIN --domain-check [--selector S]... [--ip ADDR]...\n"
+	    "                      [-c CONFIG] [--json] [--resolver HOST[:PORT]] [--port P]...\n\n"
 	    "Walks each door (default 587, 465, 2525, 25) through connect, greeting, EHLO,\n"
 	    "TLS, AUTH and (with --from/--to) MAIL and RCPT then RSET, and says for each\n"
 	    "what happened and how to fix it; then the port and TLS mode to configure.\n\n"
@@ -58,8 +65,19 @@ probe_usage(FILE *out)
 	    "                     AUTH in the clear, STARTTLS injection, open relay on 25\n"
 	    "  --json             one JSON object on stdout\n"
 	    "  --resolver H[:P]   DNS server for the lookups (default /etc/resolv.conf)\n\n"
+	    "  --domain-check     check the DNS of a sending domain instead of its doors: MX,\n"
+	    "                     SPF, DKIM, DMARC, MTA-STS, TLS-RPT, reverse DNS of the MX\n"
+	    "                     addresses; each problem with the record to publish.\n"
+	    "                     Doors are probed too only when --port is given\n"
+	    "  --selector S       a DKIM selector to check (default: the config's dkim lines)\n"
+	    "  --ip ADDR          an address this host sends from, for the SPF check\n"
+	    "                     (default: the config's hostname's addresses)\n"
+	    "  -c, --config FILE  the config for hostname, dkim keys and resolver\n"
+	    "                     (default /etc/mailport/mailport.conf when readable)\n\n"
 	    "Exit codes (sysexits): 0 a door works, 64 usage, 68 unknown host, 69 unavailable,\n"
-	    "75 try later, 76 protocol, 77 login or relay refused, 78 port/TLS mix-up.\n");
+	    "75 try later, 76 protocol, 77 login or relay refused, 78 port/TLS mix-up.\n"
+	    "With --domain-check: 0 all is well, 65 a record is missing, invalid or does not\n"
+	    "match, 75 DNS did not answer, 78 the config does not load.\n");
 }
 
 /* "587", "465:implicit", "25:relay". */
@@ -101,6 +119,10 @@ enum {
 	O_SECURITY,
 	O_JSON,
 	O_RESOLVER,
+	O_DOMAIN_CHECK,
+	O_SELECTOR,
+	O_IP,
+	O_CONFIG,
 	O_HELP,
 };
 
@@ -117,9 +139,46 @@ static const struct option probe_longopts[] = {
     {"security", no_argument, NULL, O_SECURITY},
     {"json", no_argument, NULL, O_JSON},
     {"resolver", required_argument, NULL, O_RESOLVER},
+    {"domain-check", no_argument, NULL, O_DOMAIN_CHECK},
+    {"selector", required_argument, NULL, O_SELECTOR},
+    {"ip", required_argument, NULL, O_IP},
+    {"config", required_argument, NULL, O_CONFIG},
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
 };
+
+/* --selector and --ip, kept for --domain-check; -1 to go on, else an exit code. */
+static int
+probe_domain_option(struct probe_cmd *pc, int c, const char *arg)
+{
+	struct probe_domain_opts *d = &pc->dc;
+	if (c == O_SELECTOR) {
+		/* RFC 6376 3.1: a selector is a dot-separated sequence of labels. */
+		if (d->nselectors >= DC_MAX_SELECTORS || !arg[0] || strlen(arg) > 63 * 4 ||
+		    strspn(arg,
+			   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") !=
+			strlen(arg)) {
+			fprintf(
+			    stderr,
+			    "mailport probe: --selector %s: give a DKIM selector (letters, digits, "
+			    "'-' and '.'), at most %d\n",
+			    arg, DC_MAX_SELECTORS);
+			return EX_USAGE;
+		}
+		d->selectors[d->nselectors++] = arg;
+		return -1;
+	}
+	unsigned char a[16];
+	if (d->nips >= DC_MAX_IPS ||
+	    (inet_pton(AF_INET, arg, a) != 1 && inet_pton(AF_INET6, arg, a) != 1)) {
+		fprintf(stderr,
+			"mailport probe: --ip %s: give an IPv4 or IPv6 address, at most %d\n", arg,
+			DC_MAX_IPS);
+		return EX_USAGE;
+	}
+	d->ips[d->nips++] = arg;
+	return -1;
+}
 
 /* One option; -1 to go on, else an exit code. */
 static int
@@ -136,6 +195,7 @@ probe_option(struct probe_cmd *pc, int c, const char *arg)
 			return EX_USAGE;
 		}
 		pc->ndoors++;
+		pc->ports_given = true;
 		return -1;
 	case O_USER:
 		pc->o.user = arg;
@@ -173,6 +233,15 @@ probe_option(struct probe_cmd *pc, int c, const char *arg)
 	case O_RESOLVER:
 		pc->resolver = arg;
 		return -1;
+	case O_DOMAIN_CHECK:
+		pc->domain_check = true;
+		return -1;
+	case O_CONFIG:
+		pc->dc.config = arg;
+		return -1;
+	case O_SELECTOR:
+	case O_IP:
+		return probe_domain_option(pc, c, arg);
 	case O_HELP:
 		probe_usage(stdout);
 		return 0;
@@ -221,10 +290,28 @@ probe_settle(struct probe_cmd *pc, const char *target)
 static int
 probe_run(struct probe_cmd *pc)
 {
+	static struct domain_report dr; /* large: kept off the stack */
+	memset(&dr, 0, sizeof dr);
+	if (pc->domain_check) {
+		int rc;
+		static char domain[256];
+		str_copy(domain, sizeof domain, pc->host);
+		str_lower(domain);
+		for (size_t n = strlen(domain); n > 0 && domain[n - 1] == '.';)
+			domain[--n] = '\0';
+		pc->dc.domain = domain;
+		pc->dc.resolver = pc->resolver;
+		pc->dc.timeout_ms = pc->o.timeout_ms;
+		if (probe_domain_run(&pc->dc, &dr, &rc) < 0)
+			return rc;
+		/* The doors only when asked for: the DNS checks are what was. */
+		if (!pc->ports_given)
+			pc->ndoors = 0;
+	}
 	struct probe_dns dns;
 	probe_dns(pc->host, pc->resolver, pc->o.timeout_ms, &dns);
 	/* A mail domain without an address of its own: probe its best MX. */
-	if (dns.naddrs == 0 && dns.nmx > 0 && pc->o.provider == NULL) {
+	if (pc->ndoors > 0 && dns.naddrs == 0 && dns.nmx > 0 && pc->o.provider == NULL) {
 		fprintf(stderr, "mailport probe: %s has no address; probing its MX host %s\n",
 			pc->host, dns.mx[0].host);
 		str_copy(pc->host, sizeof pc->host, dns.mx[0].host);
@@ -246,6 +333,7 @@ probe_run(struct probe_cmd *pc)
 	r.provider = pc->o.provider;
 	r.dns = &dns;
 	r.ndoors = pc->ndoors;
+	r.domain = pc->domain_check ? &dr : NULL;
 	for (size_t i = 0; i < pc->ndoors; i++)
 		probe_door(&pc->o, pc->doors[i], &r.doors[i]);
 	r.recommended = probe_recommend(&r);
@@ -268,8 +356,12 @@ cmd_probe(int argc, char **argv)
 	pc.o.timeout_ms = 10000;
 	optind = 1;
 	int c, rc = -1;
-	while (rc < 0 && (c = getopt_long(argc, argv, "h", probe_longopts, NULL)) != -1)
-		rc = probe_option(&pc, c == 'h' ? O_HELP : c, optarg);
+	while (rc < 0 && (c = getopt_long(argc, argv, "hc:", probe_longopts, NULL)) != -1)
+		rc = probe_option(&pc, c == 'h' ? O_HELP : c == 'c' ? O_CONFIG : c, optarg);
+	if (rc < 0 && !pc.domain_check && (pc.dc.nselectors || pc.dc.nips || pc.dc.config)) {
+		fprintf(stderr, "mailport probe: --selector, --ip and -c go with --domain-check\n");
+		rc = EX_USAGE;
+	}
 	if (rc < 0 && optind != argc - 1) {
 		probe_usage(stderr);
 		rc = EX_USAGE;

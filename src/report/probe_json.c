@@ -147,5 +147,7 @@ probe_json(const struct probe_report *r, struct buf *out)
 	} else {
 		buf_append_str(out, "null");
 	}
+	if (r->domain != NULL)
+		domain_report_json(r->domain, out);
 	buf_printf(out, ",\"exit_code\":%d}\n", probe_exit_code(r));
 }

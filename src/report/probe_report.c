@@ -60,8 +60,8 @@ progress(enum outcome_status s)
 	}
 }
 
-int
-probe_exit_code(const struct probe_report *r)
+static int
+doors_exit_code(const struct probe_report *r)
 {
 	if (r->recommended >= 0)
 		return EX_OK;
@@ -71,6 +71,15 @@ probe_exit_code(const struct probe_report *r)
 		    progress(r->doors[i].outcome->status) > progress(best->outcome->status))
 			best = &r->doors[i];
 	return best ? best->outcome->exit_code : EX_USAGE;
+}
+
+int
+probe_exit_code(const struct probe_report *r)
+{
+	if (r->domain == NULL)
+		return doors_exit_code(r);
+	int doors = r->ndoors > 0 ? doors_exit_code(r) : EX_OK;
+	return doors != EX_OK ? doors : domain_report_exit_code(r->domain);
 }
 
 const char *

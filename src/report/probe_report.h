@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "domain_report.h"
 #include "door.h"
 #include "outcome.h"
 #include "providers.h"
@@ -77,12 +78,19 @@ struct probe_report {
 	struct probe_door doors[PROBE_MAX_DOORS];
 	size_t ndoors;
 	int recommended; /* index into doors, or -1 (probe_recommend) */
+	/* --domain-check: the DNS checks of the domain, or NULL; with it, doors may be none */
+	const struct domain_report *domain;
 };
 
 /* The door to configure: ok doors, 587 > 465 > 2525 > others > 25; -1 if none. */
 int probe_recommend(const struct probe_report *r);
 
-/* 0 when a door was recommended, else the most telling failure's sysexits code. */
+/*
+ * 0 when a door was recommended, else the most telling failure's sysexits
+ * code; with a domain check, the doors' code when it is not 0, else the
+ * domain check's (domain_report_exit_code), and that alone when no door
+ * was probed.
+ */
 int probe_exit_code(const struct probe_report *r);
 
 /* "starttls", "implicit" or "none": what the door turned out to use; static. */

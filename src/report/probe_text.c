@@ -150,6 +150,12 @@ probe_text(const struct probe_report *r, bool color, struct buf *out)
 	if (r->provider)
 		buf_printf(out, "Provider: %s\n", r->provider->display);
 	text_dns(r, out);
+	if (r->domain != NULL) {
+		domain_report_text(r->domain, color, out);
+		if (r->ndoors == 0)
+			return;
+		buf_append_str(out, "\n");
+	}
 	text_table(r, color, out);
 	for (size_t i = 0; i < r->ndoors; i++)
 		text_door(r, &r->doors[i], color, out);

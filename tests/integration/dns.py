@@ -16,7 +16,9 @@ record is an implicit MX (RFC 5321 5.1).
 `txt` maps a name to its TXT records: each a str (split into strings of 255
 octets, RFC 1035 3.3.14, as a zone file must) or a list of the record's
 strings as they are. `ptr` maps an address (or a reverse name) to the name
-its PTR record gives; the reverse zones then answer NXDOMAIN for the rest:
+its PTR record gives; the reverse zones then answer NXDOMAIN for the rest.
+dnsmasq gives each `hosts` address a PTR record too (to the name, unless
+`ptr` names another); `a_only` maps names to IPv4 addresses without one:
 
     dns = make_dns(txt={"a.test": ["v=spf1 ip4:127.0.25.1 -all"]},
                    ptr={"127.0.25.1": "mx1.a.test"})
@@ -160,7 +162,7 @@ class Dnsmasq:
     names; default: "test", and the reverse zones when ptr is given)."""
 
     def __init__(self, root, *, mx=None, hosts=None, null_mx=(), txt=None, ptr=None,
-                 zones=None):
+                 a_only=None, zones=None):
         if not os.access(DNSMASQ, os.X_OK):
             pytest.skip("dnsmasq is not installed (scripts/deps.sh --test installs dnsmasq-base)")
         self.dir = tempfile.mkdtemp(prefix="dnsmasq-", dir=root)
@@ -170,8 +172,9 @@ class Dnsmasq:
         self.null_mx = list(null_mx)
         self.txt = {n: list(v) for n, v in (txt or {}).items()}
         self.ptr = dict(ptr or {})
+        self.a_only = {n: list(v) for n, v in (a_only or {}).items()}
         self.zones = (list(zones) if zones is not None
-                      else ["test"] + (["in-addr.arpa", "ip6.arpa"] if ptr else []))
+                      else ["test"] + (["in-addr.arpa", "ip6.arpa"] if ptr or a_only else []))
         self.port = None
         self.proc = None
         self.log = os.path.join(self.dir, "dnsmasq.log")
@@ -194,6 +197,10 @@ class Dnsmasq:
             # one --host-record per address, so any mix of A and AAAA works
             for ip in ips:
                 a.append("--host-record=%s,%s" % (name, ip))
+        for name, ips in self.a_only.items():
+            # --address answers A for the name (and names under it), and makes no PTR
+            for ip in ips:
+                a.append("--address=/%s/%s" % (name, ip))
         for addr, target in self.ptr.items():
             rev = addr if addr.endswith(".arpa") else reverse_name(addr)
             a.append("--ptr-record=%s,%s" % (rev, target))
@@ -204,7 +211,7 @@ class Dnsmasq:
         replaces that kind whole), starts again on the same port."""
         self.stop()
         for k, v in changes.items():
-            if k not in ("mx", "hosts", "txt", "ptr", "null_mx"):
+            if k not in ("mx", "hosts", "txt", "ptr", "null_mx", "a_only"):
                 raise TypeError(k)
             setattr(self, k, dict(v) if isinstance(v, dict) else list(v))
         return self.start(port=self.port)

@@ -1,0 +1,53 @@
+/*
+ * domain_check: `mailport probe DOMAIN --domain-check`: is a sending
+ * domain's DNS what receivers check? MX (present, not null, each host
+ * resolves), SPF (one record, valid, within RFC 7208's 10 DNS-querying
+ * terms, covering this host's addresses), DKIM (a key published for each
+ * selector, the same as the local key), DMARC (present, valid, policy,
+ * reports), MTA-STS and TLS-RPT (RFC 8461, RFC 8460: optional), and the
+ * reverse DNS of the MX addresses (a PTR that resolves back to the
+ * address). Each problem comes with the record to publish.
+ *
+ * Every lookup goes through one struct ma_dns (the caller's: c-ares with a
+ * time bound, authn/auth_dns), so the checks do no I/O of their own; the
+ * result is plain data (report/domain_report.h).
+ */
+#ifndef MP_DOMAIN_CHECK_H
+#define MP_DOMAIN_CHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "domain_report.h"
+#include "ma_dns.h"
+
+#define DC_MAX_SELECTORS 16
+#define DC_MAX_IPS 8
+
+/* A signing key of this host for the domain: what its selector's record should hold. */
+struct dc_local_key {
+	char selector[256];
+	char record[2048]; /* the key's TXT record ("v=DKIM1; k=...; p=..."), as keygen prints it */
+};
+
+struct domain_check_opts {
+	const char *domain;
+	/* our name (config "hostname"), for the SPF check's HELO, the MX and PTR fixes; may be NULL
+	 */
+	const char *hostname;
+	/* --selector values, else the configured ones (keys[].selector) */
+	const char *selectors[DC_MAX_SELECTORS];
+	size_t nselectors;
+	const struct dc_local_key *keys; /* the configured keys of this domain */
+	size_t nkeys;
+	/* this host's sending addresses (--ip); none: the addresses of hostname */
+	const char *ips[DC_MAX_IPS];
+	size_t nips;
+	int64_t now; /* seconds since the epoch: SPF's %{t}, the MTA-STS id of a fix */
+};
+
+/* Runs every check into r (r->domain and r->resolver are the caller's to fill). */
+void domain_check_run(const struct domain_check_opts *o, const struct ma_dns *dns,
+		      struct domain_report *r);
+
+#endif

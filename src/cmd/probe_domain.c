@@ -1,0 +1,95 @@
+/*
+ * probe_domain: --domain-check's wiring (see the header). The config is
+ * optional: without one there is no hostname (give --ip for the SPF
+ * coverage) and no local key (give --selector).
+ */
+#include "probe_domain.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth_dns.h"
+#include "config_load.h"
+#include "str.h"
+
+#define DEFAULT_CONFIG "/etc/mailport/mailport.conf"
+
+/* The config to read: -c, else the default when there is one we can read; NULL for none. */
+static const char *
+config_path(const struct probe_domain_opts *po)
+{
+	if (po->config != NULL)
+		return po->config;
+	return access(DEFAULT_CONFIG, R_OK) == 0 ? DEFAULT_CONFIG : NULL;
+}
+
+/* The configured keys of the domain: their selectors (when none was given). */
+static void
+local_keys(const struct config *cfg, const char *domain, struct domain_check_opts *o,
+	   struct dc_local_key *keys, size_t *nkeys)
+{
+	*nkeys = 0;
+	for (size_t i = 0; i < cfg->ndkim && *nkeys < DC_MAX_SELECTORS; i++) {
+		if (!str_eq_ci(cfg->dkim[i].domain, domain))
+			continue;
+		struct dc_local_key *k = &keys[(*nkeys)++];
+		str_copy(k->selector, sizeof k->selector, cfg->dkim[i].selector);
+		k->record[0] = '\0';
+	}
+	if (o->nselectors == 0)
+		for (size_t i = 0; i < *nkeys; i++)
+			o->selectors[o->nselectors++] = keys[i].selector;
+}
+
+int
+probe_domain_run(const struct probe_domain_opts *po, struct domain_report *r, int *exit_r)
+{
+	static struct config cfg; /* large: not on the stack */
+	static struct dc_local_key keys[DC_MAX_SELECTORS];
+	char err[2048], resolver[300] = "";
+	struct domain_check_opts o = {.domain = po->domain, .now = (int64_t)time(NULL)};
+	size_t nkeys = 0;
+	for (size_t i = 0; i < po->nselectors; i++)
+		o.selectors[o.nselectors++] = po->selectors[i];
+	for (size_t i = 0; i < po->nips; i++)
+		o.ips[o.nips++] = po->ips[i];
+	const char *path = config_path(po);
+	if (path != NULL) {
+		if (config_load_file(path, &cfg, err, sizeof err) != 0) {
+			fprintf(stderr, "mailport probe: %s\n", err);
+			*exit_r = EX_CONFIG;
+			return -1;
+		}
+		/* Empty: the system's name, as serve uses it. */
+		if (!cfg.hostname[0] && gethostname(cfg.hostname, sizeof cfg.hostname - 1) < 0)
+			cfg.hostname[0] = '\0';
+		if (cfg.hostname[0])
+			o.hostname = cfg.hostname;
+		local_keys(&cfg, po->domain, &o, keys, &nkeys);
+		if (cfg.resolver.host[0])
+			config_hostport_format(&cfg.resolver, resolver, sizeof resolver);
+	}
+	o.keys = keys;
+	o.nkeys = nkeys;
+	if (po->resolver != NULL)
+		str_copy(resolver, sizeof resolver, po->resolver);
+	struct auth_dns *dns =
+	    auth_dns_new(resolver[0] ? resolver : NULL, po->timeout_ms, err, sizeof err);
+	if (dns == NULL) {
+		fprintf(stderr, "mailport probe: %s\n", err);
+		*exit_r = EX_USAGE;
+		return -1;
+	}
+	/* Every lookup of the run together: at most three times one query's bound. */
+	auth_dns_start(dns, po->timeout_ms * 3);
+	struct ma_dns iface = auth_dns_iface(dns);
+	str_copy(r->domain, sizeof r->domain, po->domain);
+	str_copy(r->resolver, sizeof r->resolver, resolver);
+	domain_check_run(&o, &iface, r);
+	auth_dns_free(&dns);
+	return 0;
+}

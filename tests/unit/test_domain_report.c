@@ -1,0 +1,199 @@
+/*
+ * Unit tests for report/domain_report: the verdict (all ok, the exit
+ * code, optional checks), the TXT record lines (255-octet strings,
+ * escapes), and both renderings of a made-up domain check. The JSON
+ * member is a contract (DESIGN.md "Contract additions"): compared byte
+ * for byte.
+ */
+#include <string.h>
+#include <sysexits.h>
+
+#include "domain_report.h"
+#include "harness.h"
+
+static void
+all_ok(struct domain_report *r)
+{
+	memset(r, 0, sizeof *r);
+	strcpy(r->domain, "example.test");
+	for (int c = 0; c < DC_NCHECKS; c++) {
+		r->items[c].required = c != DC_MTA_STS && c != DC_TLS_RPT;
+		strcpy(r->items[c].detail, "fine");
+	}
+}
+
+static void
+test_names(void)
+{
+	CHECK_STR(dc_status_name(DC_OK), "ok");
+	CHECK_STR(dc_status_name(DC_MISSING), "missing");
+	CHECK_STR(dc_status_name(DC_INVALID), "invalid");
+	CHECK_STR(dc_status_name(DC_MISMATCH), "mismatch");
+	CHECK_STR(dc_status_name(DC_ERROR), "error");
+	const char *want[] = {"mx", "spf", "dkim", "dmarc", "mta_sts", "tls_rpt", "ptr"};
+	for (int c = 0; c < DC_NCHECKS; c++)
+		CHECK_STR(dc_check_name((enum dc_check)c), want[c]);
+	CHECK(dc_worse(DC_OK, DC_ERROR) == DC_ERROR);
+	CHECK(dc_worse(DC_ERROR, DC_MISSING) == DC_MISSING);
+	CHECK(dc_worse(DC_MISMATCH, DC_MISSING) == DC_MISMATCH);
+	CHECK(dc_worse(DC_INVALID, DC_MISMATCH) == DC_INVALID);
+	CHECK(dc_worse(DC_MISSING, DC_OK) == DC_MISSING);
+}
+
+static void
+test_verdict(void)
+{
+	struct domain_report r;
+	all_ok(&r);
+	CHECK(domain_report_ok(&r));
+	CHECK(domain_report_exit_code(&r) == EX_OK);
+	/* An optional record missing is advice: still all well. */
+	r.items[DC_MTA_STS].status = DC_MISSING;
+	r.items[DC_TLS_RPT].status = DC_MISSING;
+	CHECK(domain_report_ok(&r));
+	CHECK(domain_report_exit_code(&r) == EX_OK);
+	/* An optional record that is broken is not. */
+	r.items[DC_TLS_RPT].status = DC_INVALID;
+	CHECK(!domain_report_ok(&r));
+	CHECK(domain_report_exit_code(&r) == EX_DATAERR);
+	all_ok(&r);
+	r.items[DC_SPF].status = DC_MISSING;
+	CHECK(domain_report_exit_code(&r) == EX_DATAERR);
+	/* DNS did not answer, nothing else wrong: try later. */
+	all_ok(&r);
+	r.items[DC_DKIM].status = DC_ERROR;
+	r.items[DC_DKIM].dns_failed = true;
+	CHECK(!domain_report_ok(&r));
+	CHECK(domain_report_exit_code(&r) == EX_TEMPFAIL);
+	/* ... but a missing record wins over a DNS error elsewhere. */
+	r.items[DC_DMARC].status = DC_MISSING;
+	CHECK(domain_report_exit_code(&r) == EX_DATAERR);
+	/* An error that is not DNS's (nothing to check with) is the user's to fix. */
+	all_ok(&r);
+	r.items[DC_DKIM].status = DC_ERROR;
+	CHECK(domain_report_exit_code(&r) == EX_DATAERR);
+}
+
+static void
+test_txt_record(void)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	dc_txt_record(&b, "example.test", "v=spf1 -all");
+	CHECK_STR(b.data, "example.test. IN TXT \"v=spf1 -all\"");
+	buf_reset(&b);
+	dc_txt_record(&b, "q.test", "a\"b\\c");
+	CHECK_STR(b.data, "q.test. IN TXT \"a\\\"b\\\\c\"");
+	buf_reset(&b);
+	dc_txt_record(&b, "e.test", "");
+	CHECK_STR(b.data, "e.test. IN TXT \"\"");
+	/* 600 octets: 255 + 255 + 90, cut at octets, not at words. */
+	char long_txt[601];
+	for (int i = 0; i < 600; i++)
+		long_txt[i] = (char)('a' + i % 26);
+	long_txt[600] = '\0';
+	buf_reset(&b);
+	dc_txt_record(&b, "k._domainkey.example.test", long_txt);
+	const char *p = strstr(b.data, "TXT \"");
+	CHECK(p != NULL);
+	size_t lens[4] = {0}, n = 0;
+	while (p && (p = strchr(p, '"')) != NULL && n < 4) {
+		const char *e = strchr(p + 1, '"');
+		lens[n++] = (size_t)(e - p - 1);
+		p = e + 1;
+	}
+	CHECK(n == 3);
+	CHECK(lens[0] == 255 && lens[1] == 255 && lens[2] == 90);
+	/* Exactly 255: one string. */
+	long_txt[255] = '\0';
+	buf_reset(&b);
+	dc_txt_record(&b, "x.test", long_txt);
+	CHECK(strlen(b.data) == strlen("x.test. IN TXT \"\"") + 255);
+	buf_free(&b);
+}
+
+static void
+test_parts_records_limits(void)
+{
+	struct dc_item it;
+	memset(&it, 0, sizeof it);
+	for (int i = 0; i < DC_MAX_RECORDS; i++)
+		CHECK(dc_add_record(&it, "x. IN TXT \"y\"") != NULL);
+	CHECK(dc_add_record(&it, "one too many") == NULL);
+	CHECK(it.nrecords == DC_MAX_RECORDS);
+	for (int i = 0; i < DC_MAX_PARTS; i++)
+		CHECK(dc_add_part(&it, "p", DC_OK, "d") != NULL);
+	CHECK(dc_add_part(&it, "p", DC_OK, "d") == NULL);
+}
+
+static const char want_json[] =
+    ",\"domain_check\":{\"domain\":\"example.test\","
+    "\"mx\":{\"status\":\"ok\",\"detail\":\"fine\",\"fix\":\"\",\"required\":true,\"records\":[],"
+    "\"hosts\":[{\"name\":\"mx1.example.test (preference 10)\",\"status\":\"ok\","
+    "\"detail\":\"resolves to 192.0.2.1\"}]},"
+    "\"spf\":{\"status\":\"missing\",\"detail\":\"no SPF record\",\"fix\":\"publish it\","
+    "\"required\":true,\"records\":[\"example.test. IN TXT \\\"v=spf1 ip4:192.0.2.1 ~all\\\"\"]},"
+    "\"dkim\":{\"status\":\"ok\",\"detail\":\"fine\",\"fix\":\"\",\"required\":true,"
+    "\"records\":[],\"selectors\":[]},"
+    "\"dmarc\":{\"status\":\"ok\",\"detail\":\"fine\",\"fix\":\"\",\"required\":true,"
+    "\"records\":[]},"
+    "\"mta_sts\":{\"status\":\"ok\",\"detail\":\"fine\",\"fix\":\"\",\"required\":false,"
+    "\"records\":[]},"
+    "\"tls_rpt\":{\"status\":\"ok\",\"detail\":\"fine\",\"fix\":\"\",\"required\":false,"
+    "\"records\":[]},"
+    "\"ptr\":{\"status\":\"ok\",\"detail\":\"fine\",\"fix\":\"\",\"required\":true,"
+    "\"records\":[],\"addresses\":[]},"
+    "\"all_ok\":false,\"exit_code\":65}";
+
+static void
+test_renderings(void)
+{
+	static struct domain_report r;
+	all_ok(&r);
+	dc_add_part(&r.items[DC_MX], "mx1.example.test (preference 10)", DC_OK,
+		    "resolves to 192.0.2.1");
+	struct dc_item *spf = &r.items[DC_SPF];
+	spf->status = DC_MISSING;
+	strcpy(spf->detail, "no SPF record");
+	strcpy(spf->fix, "publish it");
+	dc_add_record(spf, "example.test. IN TXT \"v=spf1 ip4:192.0.2.1 ~all\"");
+	struct buf b;
+	buf_init(&b, 0);
+	domain_report_json(&r, &b);
+	CHECK_STR(b.data, want_json);
+
+	buf_reset(&b);
+	domain_report_text(&r, false, &b);
+	CHECK(strstr(b.data, "Domain check of example.test (DNS: the system's resolver)\n") !=
+	      NULL);
+	CHECK(strstr(b.data, "spf      missing   no SPF record\n") != NULL);
+	CHECK(strstr(b.data,
+		     "  fix:     publish it\n"
+		     "           example.test. IN TXT \"v=spf1 ip4:192.0.2.1 ~all\"\n") != NULL);
+	CHECK(strstr(b.data, "mta_sts  ok        fine (optional)\n") != NULL);
+	CHECK(strstr(b.data, "1 check needs work") != NULL);
+	CHECK(strstr(b.data, "\033[") == NULL);
+
+	/* DNS bytes with control characters are escaped in the text. */
+	strcpy(r.items[DC_DMARC].detail, "bad \033[31m record");
+	buf_reset(&b);
+	domain_report_text(&r, false, &b);
+	CHECK(strstr(b.data, "bad \\x1b[31m record") != NULL);
+
+	spf->status = DC_OK;
+	buf_reset(&b);
+	domain_report_text(&r, true, &b);
+	CHECK(strstr(b.data, "All is well:") != NULL);
+	buf_free(&b);
+}
+
+int
+main(void)
+{
+	test_names();
+	test_verdict();
+	test_txt_record();
+	test_parts_records_limits();
+	test_renderings();
+	return test_summary("test_domain_report");
+}
