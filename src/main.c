@@ -22,6 +22,8 @@ static const struct {
     {"probe", cmd_probe,
      "test every door: connect, TLS, AUTH, relay, with the fix for each failure"},
     {"verify", cmd_verify, "check addresses: syntax, MX, RCPT probe, catch-all, role, disposable"},
+    {"auth", cmd_auth,
+     "check --ip IP --helo NAME --from ADDR [FILE]: SPF, DKIM and DMARC verdicts"},
     {"dkim", cmd_dkim, "keygen --domain D --selector S: a DKIM key and the DNS record to publish"},
 };
 

@@ -13,6 +13,7 @@ int cmd_sendmail(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_auth(int argc, char **argv);
 int cmd_dkim(int argc, char **argv);
 
 #endif

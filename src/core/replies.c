@@ -78,6 +78,10 @@ static const struct reply_def replies[R_COUNT] = {
 	[R_BAD_SEQUENCE]    = {503, "5.5.1", "s", "Bad sequence of commands: %s is not allowed now"},
 	[R_EHLO_BAD_ARG]    = {501, "5.5.4", "", "Invalid host name in EHLO/HELO: use a domain name or an address literal like [192.0.2.1]"},
 	[R_BINARYMIME]      = {504, "5.5.4", "", "BODY=BINARYMIME is not supported: send 8BITMIME or 7BIT"},
+	[R_DMARC_REJECT]    = {550, "5.7.1", "s", "Message refused: %s; if the mail is genuine, its domain must sign it with DKIM or send it from a server its SPF record lists"},
+	[R_MSG_AUTH_TEMPFAIL] = {451, "4.7.1", "s", "Message not accepted for now: %s; try again later"},
+	[R_HEADER_TOO_BIG]  = {552, "5.3.4", "u", "Message refused: its header section is over %llu bytes; move the long content into the body"},
+	[R_SIGN_FAILED]     = {451, "4.3.0", "", "Temporary failure signing the message with DKIM, try again later (the server's log says why)"},
 };
 
 /* The refusals that are not protocol errors; every other one is RK_PROTOCOL. */
@@ -88,6 +92,9 @@ static const enum reply_kind kinds[R_COUNT] = {
 	[R_AUTH_TEMPFAIL]   = RK_SERVER,
 	[R_SPOOL_FAIL]      = RK_SERVER,
 	[R_SPOOL_FULL]      = RK_SERVER,
+	[R_DMARC_REJECT]    = RK_RCPT_VERDICT,
+	[R_MSG_AUTH_TEMPFAIL] = RK_SERVER,
+	[R_SIGN_FAILED]     = RK_SERVER,
 };
 /* clang-format on */
 

@@ -83,6 +83,10 @@ enum reply_id {
 	R_BAD_SEQUENCE, /* %s verb */
 	R_EHLO_BAD_ARG,
 	R_BINARYMIME,
+	R_DMARC_REJECT,	     /* %s the check's detail: names DMARC and the From domain */
+	R_MSG_AUTH_TEMPFAIL, /* %s the check's detail */
+	R_HEADER_TOO_BIG,    /* %llu limit */
+	R_SIGN_FAILED,
 	R_COUNT,
 };
 

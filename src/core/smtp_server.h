@@ -79,6 +79,13 @@ enum smtp_action {
 
 enum smtp_auth_result { SMTP_AUTH_OK, SMTP_AUTH_BAD, SMTP_AUTH_TEMPFAIL };
 enum smtp_commit_result { SMTP_COMMIT_OK, SMTP_COMMIT_IO_ERROR, SMTP_COMMIT_NO_SPACE };
+/* Why the glue refused a complete message instead of committing it. */
+enum smtp_refusal {
+	SMTP_REFUSE_DMARC,	    /* 550 5.7.1: the From domain's DMARC policy says reject */
+	SMTP_REFUSE_AUTH_TEMPFAIL,  /* 451 4.7.1: a check could not finish (DNS) */
+	SMTP_REFUSE_HEADER_TOO_BIG, /* 552 5.3.4: more header than the glue holds */
+	SMTP_REFUSE_SIGN_FAILED,    /* 451 4.3.0: DKIM signing failed */
+};
 
 /*
  * A session for one connection from client_addr ("192.0.2.1" form). cfg and
@@ -111,6 +118,15 @@ const struct sasl_creds *smtp_server_auth_creds(const struct smtp_server *s);
 unsigned smtp_server_auth_failures(const struct smtp_server *s);
 void smtp_server_auth_done(struct smtp_server *s, enum smtp_auth_result r);
 void smtp_server_commit_done(struct smtp_server *s, enum smtp_commit_result r);
+/*
+ * Instead of commit_done: during SMTP_ACT_COMMIT the glue may finish the
+ * message's checks first (the end-of-data reply waits for them, as for the
+ * commit) and refuse it: the reply for why, its text filled with detail
+ * (DMARC, tempfail; control bytes shown as '?') or limit (header size).
+ * The glue drops its spool file itself; the transaction is reset.
+ */
+void smtp_server_message_refused(struct smtp_server *s, enum smtp_refusal why, const char *detail,
+				 unsigned long long limit);
 /* The peer was idle too long: queue 421 and close. */
 void smtp_server_timeout(struct smtp_server *s);
 /* The server is stopping: queue 421 and close. */

@@ -280,3 +280,38 @@ smtp_server_commit_done(struct smtp_server *s, enum smtp_commit_result r)
 	}
 	smtp_server_tx_reset(s);
 }
+
+void
+smtp_server_message_refused(struct smtp_server *s, enum smtp_refusal why, const char *detail,
+			    unsigned long long limit)
+{
+	s->action = SMTP_ACT_NONE;
+	s->spooling = false; /* the glue has dropped the file */
+	/* A reply is one line: the detail comes from message content. */
+	char text[300];
+	size_t i = 0;
+	for (; detail && detail[i] && i + 1 < sizeof text; i++) {
+		unsigned char c = (unsigned char)detail[i];
+		text[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	text[i] = '\0';
+	static const char *const names[] = {"dmarc_reject", "auth_tempfail", "header_too_big",
+					    "sign_failed"};
+	smtp_server_log(s, "id=%s event=refused reason=%s size=%" PRIu64, s->qid, names[why],
+			s->data.size);
+	switch (why) {
+	case SMTP_REFUSE_DMARC:
+		smtp_server_reply_str(s, R_DMARC_REJECT, text);
+		break;
+	case SMTP_REFUSE_AUTH_TEMPFAIL:
+		smtp_server_reply_str(s, R_MSG_AUTH_TEMPFAIL, text);
+		break;
+	case SMTP_REFUSE_HEADER_TOO_BIG:
+		smtp_server_reply_num(s, R_HEADER_TOO_BIG, limit);
+		break;
+	case SMTP_REFUSE_SIGN_FAILED:
+		smtp_server_reply(s, R_SIGN_FAILED);
+		break;
+	}
+	smtp_server_tx_reset(s);
+}

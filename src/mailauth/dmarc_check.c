@@ -37,7 +37,7 @@ fetch(const struct ma_dns *dns, const char *domain, struct dmarc_record *rec, ch
 		return FETCH_EMPTY;
 	enum ma_dns_rc d = dns->lookup(dns->ctx, MA_RR_TXT, name, &ans);
 	if (d == MA_DNS_TEMPFAIL) {
-		snprintf(why, why_size, "the DNS lookup of %s TXT failed (temporary)", name);
+		snprintf(why, why_size, "the DNS lookup of %s TXT failed, a temporary error", name);
 		return FETCH_TEMP;
 	}
 	if (d != MA_DNS_OK)
@@ -134,7 +134,7 @@ evaluate(const struct dmarc_input *in, struct dmarc_outcome *out)
 	if (out->spf_aligned || out->dkim_aligned) {
 		out->result = DMARC_RESULT_PASS;
 		out->disposition = DMARC_POLICY_NONE;
-		snprintf(out->reason, sizeof out->reason, "%s %s aligns with %s (%s)",
+		snprintf(out->reason, sizeof out->reason, "%s %s aligns with %s; %s",
 			 out->dkim_aligned ? "the DKIM signature of" : "the SPF domain",
 			 out->aligned_domain, out->from_domain, b);
 		return;
@@ -142,7 +142,7 @@ evaluate(const struct dmarc_input *in, struct dmarc_outcome *out)
 	out->result = DMARC_RESULT_FAIL;
 	out->disposition = sample(out->policy, rec->pct, in->pct_roll);
 	out->maybe_transient = transient_fail(in, rec, out->from_domain);
-	snprintf(out->reason, sizeof out->reason, "no SPF or DKIM pass aligns with %s (%s)%s%s",
+	snprintf(out->reason, sizeof out->reason, "no SPF or DKIM pass aligns with %s; %s%s%s",
 		 out->from_domain, b, out->disposition != out->policy ? "; left out by pct=" : "",
 		 out->maybe_transient ? "; an aligned check had a temporary error" : "");
 }

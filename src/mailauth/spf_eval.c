@@ -41,6 +41,13 @@ struct spf_eval {
 
 enum spf_match { M_NO, M_YES, M_TEMP, M_PERM };
 
+/* A buffer's text; an empty expansion leaves data NULL. */
+static const char *
+bstr(const struct buf *b)
+{
+	return b->data ? b->data : "";
+}
+
 static enum spf_result check_host(struct spf_eval *e, const char *domain, bool want_exp);
 
 const char *
@@ -311,19 +318,19 @@ match_term(struct spf_eval *e, const struct spf_term *t, struct buf *name)
 		return M_PERM;
 	switch (t->mech) {
 	case SPF_M_A:
-		return match_host(e, name->data, t, true);
+		return match_host(e, bstr(name), t, true);
 	case SPF_M_MX:
-		return match_mx(e, name->data, t);
+		return match_mx(e, bstr(name), t);
 	case SPF_M_PTR:
-		return match_ptr(e, name->data, t);
+		return match_ptr(e, bstr(name), t);
 	case SPF_M_INCLUDE:
-		return match_include(e, name->data, t);
+		return match_include(e, bstr(name), t);
 	case SPF_M_EXISTS: {
 		/* exists always asks for A records, whatever the client's family (5.7). */
 		struct ma_dns_answer a;
-		enum ma_dns_rc rc = lookup(e, MA_RR_A, name->data, &a);
+		enum ma_dns_rc rc = lookup(e, MA_RR_A, bstr(name), &a);
 		if (rc == MA_DNS_TEMPFAIL)
-			return dns_error(e, MA_RR_A, name->data);
+			return dns_error(e, MA_RR_A, bstr(name));
 		if (rc != MA_DNS_OK)
 			return count_void(e, t->text);
 		ma_dns_answer_free(&a);
@@ -346,7 +353,7 @@ explain(struct spf_eval *e, const char *spec)
 	memset(&a, 0, sizeof a);
 	if (!spf_macro_expand(spec, strlen(spec), &e->env, false, &name, why, sizeof why))
 		goto out;
-	if (lookup(e, MA_RR_TXT, name.data, &a) != MA_DNS_OK || a.n != 1)
+	if (lookup(e, MA_RR_TXT, bstr(&name), &a) != MA_DNS_OK || a.n != 1)
 		goto out; /* none, several, or a DNS error: no explanation (6.2) */
 	const char *s = a.rr[0];
 	if (!spf_macro_check(s, strlen(s), true, why, sizeof why) ||
@@ -355,7 +362,7 @@ explain(struct spf_eval *e, const char *spec)
 	for (size_t i = 0; i < text.len; i++) /* what a macro brought in may be anything */
 		if ((unsigned char)text.data[i] < 0x20 || (unsigned char)text.data[i] > 0x7e)
 			text.data[i] = '?';
-	str_copy(e->explanation, sizeof e->explanation, text.data);
+	str_copy(e->explanation, sizeof e->explanation, bstr(&text));
 out:
 	ma_dns_answer_free(&a);
 	buf_free(&name);
@@ -408,11 +415,11 @@ eval_redirect(struct spf_eval *e, const struct spf_record *r, const char *domain
 	if (count_lookup(e, term) == M_PERM || !target(e, r->redirect, name))
 		return SPF_PERMERROR;
 	/* 6.2: the target's exp= applies, this record's does not. */
-	enum spf_result res = check_host(e, name->data, want_exp);
+	enum spf_result res = check_host(e, bstr(name), want_exp);
 	if (res == SPF_NONE) {
 		/* 6.1: a redirect to a domain without a record is a permerror. */
 		reason(e, "%s: redirect=%s leads to a domain without an SPF record", domain,
-		       name->data);
+		       bstr(name));
 		return SPF_PERMERROR;
 	}
 	return res;

@@ -12,6 +12,12 @@
  * (waited for through session_on_write, never in a blocking loop), with
  * what the client pipelined behind the command discarded (RFC 3207 4.2).
  *
+ * Message bytes go through session_auth.c: the header block is held and
+ * cleaned of forged Authentication-Results, the DKIM signer or the
+ * inbound checks see the message as it streams, and at the end of data
+ * (SMTP_ACT_COMMIT) their finish step runs on a worker before the commit,
+ * so the 250 (or the 550/451 they decide) waits for both.
+ *
  * Deadlines do not move with every byte (session_clock.c): session_pump
  * says which one runs. libevent's idle timeouts stay as the bound on a
  * pause in message data and on a write the client does not take. The caps
@@ -70,8 +76,6 @@ struct auth_job {
 	bool ok;
 };
 
-static void session_pump(struct session *s);
-
 /* ---- hooks the protocol core calls ---- */
 
 static bool
@@ -103,10 +107,12 @@ hook_spool_begin(void *ctx, const struct smtp_envelope *env, char *qid, size_t q
 	    .client_addr = env->client_addr,
 	    .helo = env->helo,
 	    .auth_user = env->auth_user,
+	    .pad = session_auth_begin(s, env), /* room for what the checks add */
 	};
 	s->msg = spool_msg_begin(s->srv->spool, &senv);
 	if (s->msg == NULL) {
 		*no_space_r = errno == ENOSPC || errno == EDQUOT;
+		session_auth_drop(s);
 		log_err("session=%s event=spool_error error=\"%s\"", s->id, strerror(errno));
 		return -1;
 	}
@@ -122,8 +128,7 @@ hook_spool_begin(void *ctx, const struct smtp_envelope *env, char *qid, size_t q
 static int
 hook_spool_write(void *ctx, const char *p, size_t n)
 {
-	struct session *s = ctx;
-	return spool_msg_write(s->msg, p, n);
+	return session_auth_write(ctx, p, n);
 }
 
 static void
@@ -132,6 +137,7 @@ hook_spool_abort(void *ctx)
 	struct session *s = ctx;
 	if (s->msg)
 		spool_msg_abort(&s->msg);
+	session_auth_drop(s);
 }
 
 static void
@@ -350,6 +356,20 @@ on_commit(struct spool_msg *m, enum spool_result res, void *arg)
 	session_pump(s);
 }
 
+void
+session_commit(struct session *s)
+{
+	s->committing = true;
+	spool_msg_commit(s->msg, on_commit, s);
+}
+
+void
+session_resume(struct session *s)
+{
+	session_flush(s);
+	session_pump(s);
+}
+
 /* Perform the action the core asked for. */
 static void
 session_act(struct session *s)
@@ -366,10 +386,8 @@ session_act(struct session *s)
 			start_auth_check(s);
 		break;
 	case SMTP_ACT_COMMIT:
-		if (!s->committing) {
-			s->committing = true;
-			spool_msg_commit(s->msg, on_commit, s);
-		}
+		if (!s->committing)
+			session_auth_end(s); /* checks and signing, then session_commit */
 		break;
 	case SMTP_ACT_CLOSE:
 		session_close_after_flush(s);
@@ -378,7 +396,7 @@ session_act(struct session *s)
 }
 
 /* Feed what has arrived to the core until it waits for an action or input. */
-static void
+void
 session_pump(struct session *s)
 {
 	bool command_done = false;
@@ -648,6 +666,7 @@ session_release(struct session *s)
 	if (s->committing || s->auth)
 		return;
 	smtp_server_free(&s->smtp); /* aborts an unfinished spool file */
+	session_auth_free(s);
 	if (s->prev)
 		s->prev->next = s->next;
 	else

@@ -17,6 +17,8 @@
 #include "smtp_server.h"
 
 struct auth_job;
+struct auth_dns;
+struct session_msg;
 
 /* Which deadline runs (see on_deadline). */
 enum session_clock { CLOCK_NONE, CLOCK_COMMAND, CLOCK_DATA, CLOCK_HANDSHAKE };
@@ -41,11 +43,13 @@ struct session {
 	char postmaster_domain[256];
 	struct smtp_server_hooks hooks;
 	struct spool_msg *msg;
-	bool msg_remote; /* msg has a recipient outside our domains */
+	bool msg_remote;	      /* msg has a recipient outside our domains */
+	struct session_msg *auth_msg; /* its header block, signer, checks (session_auth.c) */
+	struct auth_dns *dns;	      /* the checks' resolver and cache, made at first use */
 
 	bool closing;	       /* send what is queued, then close */
 	bool dead;	       /* connection gone, waiting for an action's result */
-	bool committing;       /* spool commit in flight */
+	bool committing;       /* end-of-data checks or spool commit in flight */
 	bool handshaking;      /* TLS handshake under way */
 	struct auth_job *auth; /* password check in flight on a worker */
 	bool auth_waiting;     /* from the check until its reply is given */
@@ -59,6 +63,24 @@ struct session {
 	bool end_logged;   /* the event=disconnect line is written */
 	char last_code[4]; /* of the last reply sent, for that line */
 };
+
+/* Feed what has arrived to the core until it waits for an action or input. */
+void session_pump(struct session *s);
+/* Send what the core queued, then go on with the input that waited. */
+void session_resume(struct session *s);
+/* Commit s->msg to the spool; the 250 (or 451) follows in on_commit. */
+void session_commit(struct session *s);
+
+/* session_auth.c: a message starts; returns the pad its spool file needs. */
+size_t session_auth_begin(struct session *s, const struct smtp_envelope *env);
+/* session_auth.c: message bytes from the core (hook_spool_write). */
+int session_auth_write(struct session *s, const char *p, size_t n);
+/* session_auth.c: the data is complete (SMTP_ACT_COMMIT): finish, then commit or refuse. */
+void session_auth_end(struct session *s);
+/* session_auth.c: forget the message's state (aborted, refused, committed). */
+void session_auth_drop(struct session *s);
+/* session_auth.c: and the session's resolver, when the session is freed. */
+void session_auth_free(struct session *s);
 
 /* Send what the core has queued (straight to the socket when it takes it). */
 void session_flush(struct session *s);

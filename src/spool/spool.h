@@ -23,10 +23,22 @@
  *   [client <ip>] [helo <name>] [auth <user>]
  *   rcpt <address> [notify=NEVER|SUCCESS,FAILURE,DELAY] [orcpt=<value>]
  *                                          (one line per recipient)
+ *   [pad <spaces>]                         (room, see below; always last)
  * Addresses are "local@domain" as received (a quoted local part keeps its
  * quotes). Every value is percent-encoded: '%', space, control bytes and
  * DEL are written %XX (bytes >= 0x80 stay), so no value can break a line or
  * a field; envid and orcpt are the xtext as received, encoded the same way.
+ * Room for header fields known only at the end of data (the DKIM
+ * signatures, our Authentication-Results), when the message may already be
+ * partly on disk: a writer that asks for it (env->pad) ends the envelope
+ * with a line "pad" + spaces of R bytes; spool_msg_prepend(m, hdrs, n)
+ * rewrites that pad line and the blank line after it, in place (in the
+ * buffer, or with pwrite once flushed), as a pad line n bytes shorter, the
+ * blank line, and the n bytes, which thus open the message. The file stays
+ * "envelope, blank line, message"; nothing is copied or moved; readers
+ * skip the pad line like any other key they do not use. Prepending is done
+ * before the commit, so a crash never shows a half-written region in
+ * queue/ (tmp/ is emptied at start).
  * The file is written once and never edited; delivery state of recipients
  * lives in queue/<qid>.state (one encoded address per delivered recipient,
  * appended and fsynced after each delivery), so a crash never loses a
@@ -103,6 +115,15 @@ struct spool_msg *spool_msg_begin(struct spool *sp, const struct spool_envelope 
 const char *spool_msg_id(const struct spool_msg *m);
 /* Append message bytes (buffered). -1 on error (ENOSPC, EIO), sticky. */
 int spool_msg_write(struct spool_msg *m, const void *p, size_t n);
+/*
+ * Put n bytes of header fields (CRLF-terminated) in front of the message,
+ * before the commit, into the room env->pad reserved: the pad line
+ * shrinks by n. Called again, the new fields go in front of the earlier
+ * ones. -1 with EMSGSIZE (nothing changed) when they do not fit (more
+ * than the pad's room left, or no pad); -1 with the write's errno
+ * (sticky: the message fails) when writing the region failed.
+ */
+int spool_msg_prepend(struct spool_msg *m, const char *hdrs, size_t n);
 /*
  * Queue the message for commit: flush, make the file durable, rename into
  * queue/, fsync the directory — batched with the other messages waiting:

@@ -94,6 +94,10 @@ struct spool_msg {
 	int err;	    /* sticky errno of the first failure, 0 while all is well */
 	char *buf;	    /* SPOOL_BUF_SIZE bytes; freed once the file is synced */
 	size_t len;
+	/* The envelope's pad line (spool_msg_prepend): where it starts in the
+	 * file and its current length; pad_len 0 when there is none. */
+	off_t pad_off;
+	size_t pad_len;
 	spool_commit_cb cb;
 	void *arg;
 	enum spool_result res;

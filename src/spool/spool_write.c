@@ -127,6 +127,11 @@ spool_msg_begin(struct spool *sp, const struct spool_envelope *env)
 	struct buf hdr;
 	buf_init(&hdr, 0);
 	spool_header_encode(&hdr, m->id, now, env);
+	if (env->pad >= SPOOL_PAD_MIN) {
+		/* The pad line is the header's last line, before the blank one. */
+		m->pad_len = env->pad;
+		m->pad_off = (off_t)(hdr.len - 1 - env->pad);
+	}
 	int rc = spool_msg_write(m, hdr.data, hdr.len);
 	buf_free(&hdr);
 	if (rc < 0) {
@@ -136,6 +141,59 @@ spool_msg_begin(struct spool *sp, const struct spool_envelope *env)
 		return NULL;
 	}
 	return m;
+}
+
+/*
+ * Put bytes where they belong in the message written so far: the part
+ * already in the file with pwrite, the part still in the buffer with a
+ * copy (a region may straddle the two when the envelope outgrew the
+ * buffer).
+ */
+static int
+spool_msg_overwrite(struct spool_msg *m, off_t off, const char *p, size_t n)
+{
+	while (n > 0 && off < m->size) {
+		size_t k = (size_t)(m->size - off) < n ? (size_t)(m->size - off) : n;
+		ssize_t w = pwrite(m->fd, p, k, off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		off += w, p += w, n -= (size_t)w;
+	}
+	if (n > 0)
+		memcpy(m->buf + (off - m->size), p, n);
+	return 0;
+}
+
+int
+spool_msg_prepend(struct spool_msg *m, const char *hdrs, size_t n)
+{
+	if (m->err) {
+		errno = m->err;
+		return -1;
+	}
+	if (m->pad_len < SPOOL_PAD_MIN || n > m->pad_len - SPOOL_PAD_MIN) {
+		errno = EMSGSIZE; /* nothing changed: the caller decides */
+		return -1;
+	}
+	if (n == 0)
+		return 0;
+	/* [pad line][\n][earlier prepends] becomes [shorter pad line][\n][hdrs][earlier]. */
+	size_t region = m->pad_len + 1;
+	char *r = xmalloc(region);
+	size_t pad = m->pad_len - n;
+	spool_pad_line(r, pad);
+	r[pad] = '\n';
+	memcpy(r + pad + 1, hdrs, n);
+	int rc = spool_msg_overwrite(m, m->pad_off, r, region);
+	free(r);
+	if (rc < 0) {
+		m->err = errno; /* the file may be half changed: the message fails */
+		return -1;
+	}
+	m->pad_len = pad;
+	return 0;
 }
 
 const char *

@@ -259,7 +259,7 @@ spool_to(struct spool *sp, const char *const *locals, const char *const *domains
 	struct smtp_rcpt_args rcpts[4] = {0};
 	for (size_t i = 0; i < n; i++)
 		set_addr(&rcpts[i].to, locals[i], domains[i]);
-	struct spool_envelope env = {&mail, rcpts, n, "127.0.0.1", "client.test", NULL};
+	struct spool_envelope env = {&mail, rcpts, n, "127.0.0.1", "client.test", NULL, 0};
 	id[0] = '\0';
 	struct spool_msg *m = spool_msg_begin(sp, &env);
 	if (m == NULL)

@@ -79,7 +79,7 @@ test_encode_bytes(void)
 	rcpts[1].notify_set = true;
 	rcpts[1].notify = 0;
 	addr(&rcpts[2].to, "c", "y.test");
-	struct spool_envelope env = {&mail, rcpts, 3, "192.0.2.1", "client.test", NULL};
+	struct spool_envelope env = {&mail, rcpts, 3, "192.0.2.1", "client.test", NULL, 0};
 	struct buf b;
 	buf_init(&b, 0);
 	spool_header_encode(&b, QID, 1700000000, &env);
@@ -100,10 +100,52 @@ test_encode_bytes(void)
 	/* The null sender: "from" alone; no optional line at all. */
 	struct smtp_mail_args null = {0};
 	null.from.is_null = true;
-	struct spool_envelope env2 = {&null, rcpts + 2, 1, NULL, "", NULL};
+	struct spool_envelope env2 = {&null, rcpts + 2, 1, NULL, "", NULL, 0};
 	buf_reset(&b);
 	spool_header_encode(&b, QID, 5, &env2);
 	CHECK_STR(b.data, "version 1\nid " QID "\narrival 5\nfrom\nrcpt c@y.test\n\n");
+	buf_free(&b);
+}
+
+/*
+ * The pad line (room for spool_msg_prepend): last before the blank line,
+ * exactly env->pad bytes with its '\n'; a decoder skips it and counts it
+ * in the header's length, whatever is left of it (down to "pad\n").
+ */
+static void
+test_pad(void)
+{
+	struct smtp_mail_args mail = {0};
+	struct smtp_rcpt_args rcpt = {0};
+	addr(&mail.from, "a", "b.test");
+	addr(&rcpt.to, "c", "d.test");
+	struct spool_envelope env = {&mail, &rcpt, 1, NULL, NULL, NULL, 16};
+	struct buf b;
+	buf_init(&b, 0);
+	spool_header_encode(&b, QID, 7, &env);
+	CHECK_STR(b.data, "version 1\nid " QID "\narrival 7\nfrom a@b.test\nrcpt c@d.test\n"
+			  "pad            \n\n");
+	size_t len = b.len;
+	buf_append_str(&b, "X: y\r\n\r\nbody\r\n");
+	struct spool_header h;
+	const char *why = NULL;
+	CHECK(spool_header_decode(b.data, b.len, &h, &why) == 0);
+	CHECK(h.length == len);
+	CHECK(h.nrcpts == 1 && strcmp(h.rcpts[0].addr, "c@d.test") == 0);
+	spool_header_free(&h);
+
+	/* After prepends that used all the room: the shortest pad line, "pad\n". */
+	const char *shrunk = "version 1\nid " QID "\narrival 7\nfrom a@b.test\nrcpt c@d.test\n"
+			     "pad\n\nA: 123456\r\nX: y\r\n\r\nbody\r\n";
+	CHECK(spool_header_decode(shrunk, strlen(shrunk), &h, &why) == 0);
+	CHECK(strncmp(shrunk + h.length, "A: 123456\r\n", 11) == 0);
+	spool_header_free(&h);
+
+	char line[8];
+	spool_pad_line(line, SPOOL_PAD_MIN);
+	CHECK(memcmp(line, "pad\n", 4) == 0);
+	spool_pad_line(line, 6);
+	CHECK(memcmp(line, "pad  \n", 6) == 0);
 	buf_free(&b);
 }
 
@@ -128,7 +170,7 @@ test_round_trip(void)
 		if (i % 2)
 			snprintf(rcpts[i].orcpt, sizeof rcpts[i].orcpt, "rfc822;r%zu+2B@x.test", i);
 	}
-	struct spool_envelope env = {&mail, rcpts, N, "2001:db8::1", "h\xc3\xa9lo", "us er"};
+	struct spool_envelope env = {&mail, rcpts, N, "2001:db8::1", "h\xc3\xa9lo", "us er", 0};
 	struct buf b;
 	buf_init(&b, 0);
 	spool_header_encode(&b, QID, -1, &env);
@@ -331,6 +373,7 @@ main(void)
 	test_values();
 	test_encode_bytes();
 	test_round_trip();
+	test_pad();
 	test_refused();
 	test_lenient();
 	test_state();

@@ -160,7 +160,21 @@ spool_header_encode(struct buf *b, const char *id, int64_t arrival,
 	}
 	for (size_t i = 0; i < env->nrcpts; i++)
 		put_rcpt(b, &env->rcpts[i]);
+	if (env->pad >= SPOOL_PAD_MIN) {
+		char *pad = xmalloc(env->pad);
+		spool_pad_line(pad, env->pad);
+		buf_append(b, pad, env->pad);
+		free(pad);
+	}
 	buf_append_str(b, "\n");
+}
+
+void
+spool_pad_line(char *out, size_t len)
+{
+	memcpy(out, "pad", 3);
+	memset(out + 3, ' ', len - 4);
+	out[len - 1] = '\n';
 }
 
 /* ---- decoding the envelope header ---- */
@@ -253,6 +267,11 @@ decode_line(struct spool_header *h, struct buf *tmp, const char *line)
 		return decode_rcpt(h, tmp, val);
 	if (strv_eq_ci(key, "smtputf8"))
 		h->smtputf8 = true;
+	/* "pad": room left over from spool_msg_prepend, nothing to decode (it
+	 * would be skipped as unknown anyway; named here so nobody gives the
+	 * key another meaning). */
+	if (strv_eq_ci(key, "pad"))
+		return NULL;
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
 		if (!strv_eq_ci(key, keys[i]))
 			continue;

@@ -40,7 +40,15 @@ struct spool_envelope {
 	const char *client_addr;
 	const char *helo;
 	const char *auth_user; /* NULL when not authenticated */
+	/* Room for header fields known only at the end of data (spool.h,
+	 * spool_msg_prepend): the pad line's whole length, its '\n' included;
+	 * 0 for none, else at least SPOOL_PAD_MIN. */
+	size_t pad;
 };
+
+/* The shortest pad line, "pad\n": a pad of R bytes holds R - SPOOL_PAD_MIN
+ * bytes of prepended header fields. */
+#define SPOOL_PAD_MIN 4
 
 /*
  * The retry schedule of a message with deferred recipients, kept beside it
@@ -78,9 +86,12 @@ bool spool_value_decode(const char *s, size_t len, struct buf *b);
 
 /* ---- the envelope header of queue/<qid> ---- */
 
-/* Append the whole header, blank line included, of a message. */
+/* Append the whole header, blank line included, of a message (its pad
+ * line last, when env->pad asks for one). */
 void spool_header_encode(struct buf *b, const char *id, int64_t arrival,
 			 const struct spool_envelope *env);
+/* Write a pad line of len bytes (>= SPOOL_PAD_MIN): "pad", spaces, '\n'. */
+void spool_pad_line(char *out, size_t len);
 
 /* One envelope recipient as the header has it; NULL when absent. */
 struct spool_header_rcpt {
