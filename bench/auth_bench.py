@@ -382,9 +382,9 @@ def report(ab, c_res, checks, c_note):
     if c_res is not None:
         v, b = rate(c_res, "mailport verifying"), rate(c_res, "plain accept")
         ok_c = checks["mailport verifying"]
+        met = ("n/a" if c_note else "yes" if ok_c and v / b >= 0.8 else "NO")
         lines.append("| (c) smtp door, SPF + 2 DKIM + DMARC vs plain accept%s | %.0f | %.0f | "
-                     "%.2f | >= 0.80 | %s |" % (c_note, v, b, v / b,
-                                                "yes" if ok_c and v / b >= 0.8 else "NO"))
+                     "%.2f | >= 0.80 | %s |" % (c_note, v, b, v / b, met))
     lines += ["", "Checks of the delivered mail (DKIM-Signature a= values; "
               "Authentication-Results of the verifying server):", ""]
     for name, got in checks.items():
