@@ -27,7 +27,8 @@ struct dc_ctx {
 	size_t nmx_addrs;
 	char ips[DC_MAX_IPS][64]; /* this host's addresses: --ip, or the hostname's */
 	size_t nips;
-	char ips_note[256]; /* why there are none, for the SPF detail; "" otherwise */
+	bool ips_from_hostname; /* the hostname's addresses (not --ip): it resolves to them */
+	char ips_note[256];	/* why there are none, for the SPF detail; "" otherwise */
 };
 
 /* Sets the item's status and detail (printf). */

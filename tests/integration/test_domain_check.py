@@ -158,6 +158,20 @@ def test_this_hosts_addresses_come_from_the_config_hostname(mailport_bin, make_d
                       conf=config(workroot, hostname="out.good.test"))
     assert rc == 65 and dc["spf"]["status"] == "mismatch", dc["spf"]
     assert "127.0.25.9" in dc["spf"]["detail"]
+    # This host's address has its reverse DNS checked too (dnsmasq gives it a PTR).
+    assert [a["name"] for a in dc["ptr"]["addresses"]] == [ADDR, "127.0.25.9"], dc["ptr"]
+
+
+def test_this_hosts_address_without_ptr(mailport_bin, make_dns, workroot):
+    rec = good()
+    rec["a_only"] = {"out.good.test": ["127.0.25.9"]}
+    rec["txt"][D] = ["v=spf1 ip4:%s ip4:127.0.25.9 -all" % ADDR]
+    dns = make_dns(**rec)
+    conf = config(workroot, hostname="out.good.test")
+    rc, dc, _ = check(mailport_bin, dns, D, "--selector", SEL, conf=conf)
+    assert rc == 65 and dc["ptr"]["status"] == "missing", dc["ptr"]
+    assert dc["ptr"]["records"] == ["%s. IN PTR out.good.test." % reverse_name("127.0.25.9")]
+    fix_and_recheck(mailport_bin, dns, "ptr", "--selector", SEL, conf=conf)
 
 
 def test_optional_records_missing_is_still_all_well(mailport_bin, make_dns):
