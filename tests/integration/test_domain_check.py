@@ -489,6 +489,9 @@ def test_usage(mailport_bin):
     p = subprocess.run([mailport_bin, "probe", D, "--domain-check", "--ip", "not-an-ip"],
                        capture_output=True, timeout=30)
     assert p.returncode == 64 and b"--ip" in p.stderr
+    p = subprocess.run([mailport_bin, "probe", "not a domain", "--domain-check"],
+                       capture_output=True, timeout=30)
+    assert p.returncode == 64 and b"is not a domain name" in p.stderr
     p = subprocess.run([mailport_bin, "probe", D, "--domain-check", "-c", "/nonexistent.conf"],
                        capture_output=True, timeout=30)
     assert p.returncode == 78 and b"/nonexistent.conf" in p.stderr
