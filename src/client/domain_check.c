@@ -56,8 +56,6 @@ dc_dns_error(struct dc_item *it, const char *name, const char *type, enum ma_dns
 	       "the %s lookup of %s failed (%s): the DNS server did not answer in time "
 	       "or answered SERVFAIL",
 	       type, name, ma_dns_rc_name(rc));
-	dc_fix(it, "check the resolver (--resolver) and the domain's name servers, then run this "
-		   "again");
 	it->dns_failed = true;
 }
 
@@ -379,8 +377,9 @@ check_ptr(struct dc_ctx *c)
 	size_t n = ptr_targets(c, targets, DC_MAX_PARTS);
 	if (n == 0) {
 		dc_set(it, DC_ERROR, "no MX address to check (see mx)");
-		dc_fix(it, "fix the MX records first (see mx), then run this again");
 		it->dns_failed = c->r->items[DC_MX].dns_failed;
+		if (!it->dns_failed)
+			dc_fix(it, "fix the MX records first (see mx), then run this again");
 		return;
 	}
 	enum dc_status st = DC_OK;
@@ -415,4 +414,10 @@ domain_check_run(const struct domain_check_opts *o, const struct ma_dns *dns,
 	dc_check_mta_sts(&c);
 	dc_check_tls_rpt(&c);
 	check_ptr(&c);
+	/* A check that only met DNS failures (in a part) says what to do about them. */
+	for (int i = 0; i < DC_NCHECKS; i++)
+		if (r->items[i].status != DC_OK && !r->items[i].fix[0] && r->items[i].dns_failed)
+			dc_fix(&r->items[i],
+			       "check the resolver (--resolver) and the domain's name "
+			       "servers, then run this again");
 }
