@@ -20,7 +20,7 @@ import subprocess
 
 import pytest
 
-from conftest import new_dir
+from conftest import free_port, new_dir
 from dns import make_dns, parse_record, publish, reverse_name, servfail_dns  # noqa: F401
 
 D = "good.test"
@@ -478,6 +478,21 @@ def test_text_prints_each_fix_record(mailport_bin, make_dns):
         for line in dc[name]["records"]:
             assert "           %s\n" % line in text, (line, text)
     assert "2 checks need work" in text
+
+
+def test_with_port_the_doors_are_probed_too(mailport_bin, make_dns):
+    dns = make_dns(**good())
+    port = free_port()   # nothing listens: refused
+    p = subprocess.run([mailport_bin, "probe", D, "--domain-check", "--json", "--selector", SEL,
+                        "--ip", ADDR, "--resolver", "127.0.0.1:%d" % dns.port, "--timeout", "2",
+                        "--port", "%d:relay" % port], capture_output=True, timeout=60)
+    obj = json.loads(p.stdout)
+    assert [d["port"] for d in obj["doors"]] == [port]
+    assert obj["doors"][0]["status"] == "refused"
+    assert obj["domain_check"]["all_ok"] is True
+    # The doors' failure decides the exit code; the domain check's is its own member.
+    assert p.returncode == obj["exit_code"] != 0
+    assert obj["domain_check"]["exit_code"] == 0
 
 
 def test_usage(mailport_bin):
