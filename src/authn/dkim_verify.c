@@ -21,6 +21,7 @@
 #include "xmalloc.h"
 
 #define DKIM_RSA_MIN_BITS 1024 /* RFC 8301 3.2 */
+#define DKIM_RSA_MAX_BITS 8192 /* each signature costs a public-key operation: bound it */
 
 struct vsig {
 	struct dkim_sig sig;
@@ -294,6 +295,9 @@ check_one(struct vsig *s, const struct ma_dns *dns, int64_t now, struct dkim_res
 	if (rec.type == DKIM_KEY_RSA && EVP_PKEY_get_bits(pub) < DKIM_RSA_MIN_BITS) {
 		set(r, "permerror", "RSA key of %d bits is too small (RFC 8301: at least 1024)",
 		    EVP_PKEY_get_bits(pub));
+	} else if (rec.type == DKIM_KEY_RSA && EVP_PKEY_get_bits(pub) > DKIM_RSA_MAX_BITS) {
+		set(r, "permerror", "RSA key of %d bits is larger than we verify (%d)",
+		    EVP_PKEY_get_bits(pub), DKIM_RSA_MAX_BITS);
 	} else {
 		check_crypto(s, pub, &rec, r);
 	}

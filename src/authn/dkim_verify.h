@@ -17,7 +17,7 @@
  *   permerror  the signature is malformed (6.1.1: tags, h= without From,
  *              i= outside d=, x= in the past), or its key is missing,
  *              unusable, revoked (empty p=), of the wrong type or hash, or
- *              an RSA key under 1024 bits (RFC 8301 3.2);
+ *              an RSA key under 1024 bits (RFC 8301 3.2) or over 8192;
  *   none       is never returned per signature: no signature gives 0
  *              results.
  * At most DKIM_VERIFY_MAX signatures are checked (each costs a DNS lookup

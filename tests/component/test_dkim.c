@@ -347,6 +347,45 @@ test_verify_edges(const struct dkim_keyset *ks, struct fake_dns *dns)
 	free(s);
 }
 
+/* x= in the past, and an RSA key under 1024 bits in DNS (RFC 8301). */
+static void
+test_expiry_and_small_keys(const struct dkim_keyset *ks)
+{
+	char why[256];
+	int n;
+	struct dkim_result r[2];
+	char *s = sign_message(ks, MSG, 4096, &n, why, sizeof why);
+	char *x = replace(s, "t=1780000000;", "t=1780000000; x=1780000100;");
+	struct fake_dns dns = {0};
+	publish(ks, &dns);
+	CHECK(verify_message(x, &dns, NOW + 101, r, 2) == 2);
+	CHECK_STR(r[0].result, "permerror");
+	CHECK(strstr(r[0].reason, "expired") != NULL);
+	/* Before x= the check goes on to the crypto (x= was not signed: fail). */
+	CHECK(verify_message(x, &dns, NOW + 100, r, 2) == 2);
+	CHECK_STR(r[0].result, "fail");
+	free(x);
+	fake_dns_free(&dns);
+
+	EVP_PKEY *small = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)768);
+	unsigned char der[512], *p = der;
+	int len = i2d_PUBKEY(small, &p);
+	struct buf rec;
+	buf_init(&rec, 0);
+	dkim_key_record_text(DKIM_KEY_RSA, der, (size_t)len, &rec);
+	memset(&dns, 0, sizeof dns);
+	fake_dns_add(&dns, "rsa1._domainkey.example.org", MA_RR_TXT, rec.data);
+	CHECK(verify_message(s, &dns, NOW, r, 2) == 2);
+	CHECK_STR(r[0].result, "permerror");
+	CHECK(strstr(r[0].reason, "768 bits") != NULL);
+	CHECK_STR(r[1].result, "permerror"); /* ed1: no key published */
+	CHECK(strstr(r[1].reason, "no key") != NULL);
+	fake_dns_free(&dns);
+	buf_free(&rec);
+	EVP_PKEY_free(small);
+	free(s);
+}
+
 static void
 test_key_errors(void)
 {
@@ -463,6 +502,7 @@ main(void)
 	test_signing_domain(ks);
 	test_rfc8463();
 	test_verify_edges(ks, &dns);
+	test_expiry_and_small_keys(ks);
 	test_key_errors();
 	test_dns_check(ks, &dns);
 
