@@ -88,32 +88,6 @@ dc_tagged_txt(struct dc_ctx *c, const char *name, const char *tag, bool exact,
 	return rc == MA_DNS_OK && out->n == 0 ? MA_DNS_NODATA : rc;
 }
 
-bool
-dc_tag_value(const char *record, const char *tag, char *out, size_t size)
-{
-	size_t tn = strlen(tag);
-	for (const char *p = record; *p;) {
-		p += strspn(p, " \t;");
-		size_t n = strcspn(p, ";");
-		const char *eq = memchr(p, '=', n);
-		if (eq != NULL) {
-			const char *k = p, *ke = eq;
-			while (ke > k && (ke[-1] == ' ' || ke[-1] == '\t'))
-				ke--;
-			if ((size_t)(ke - k) == tn && strncasecmp(k, tag, tn) == 0) {
-				const char *v = eq + 1, *ve = p + n;
-				v += strspn(v, " \t");
-				while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
-					ve--;
-				str_copy_n(out, size, v, (size_t)(ve - v));
-				return true;
-			}
-		}
-		p += n;
-	}
-	return false;
-}
-
 /* ---- addresses ---- */
 
 /* A and AAAA of host into addrs (up to max); the worst rc when none came. */

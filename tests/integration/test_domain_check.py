@@ -21,7 +21,7 @@ import subprocess
 import pytest
 
 from conftest import new_dir
-from dns import make_dns, reverse_name, servfail_dns  # noqa: F401
+from dns import make_dns, parse_record, publish, reverse_name, servfail_dns  # noqa: F401
 
 D = "good.test"
 MX = "mx.good.test"
@@ -107,51 +107,6 @@ def check(binary, dns, domain=D, *args, conf=None, json_out=True):
 
 
 # ---------------------------------------------------------------- publishing a fix
-
-ZONE_LINE = re.compile(r'^(\S+)\. IN (TXT|PTR|MX) (.*)$')
-
-
-def parse_record(line):
-    """A printed record line -> (name, type, value): TXT -> its strings (each
-    at most 255 octets), PTR -> the target, MX -> (pref, host)."""
-    m = ZONE_LINE.match(line)
-    assert m, "not a zone-file record line: %r" % line
-    name, rtype, rest = m.groups()
-    if rtype == "TXT":
-        assert rest.startswith("( ") and rest.endswith(" )"), line
-        rest = rest[2:-2]
-        strings = re.findall(r'"((?:[^"\\]|\\.)*)"', rest)
-        assert strings and " ".join('"%s"' % s for s in strings) == rest, line
-        strings = [re.sub(r'\\(.)', r'\1', s) for s in strings]
-        assert all(len(s.encode()) <= 255 for s in strings), line
-        return name, rtype, strings
-    if rtype == "PTR":
-        assert rest.endswith("."), line
-        return name, rtype, rest[:-1]
-    pref, host = rest.split()
-    return name, rtype, (int(pref), host.rstrip("."))
-
-
-def publish(dns, lines):
-    """Publishes printed records as they are: a TXT record replaces those at its
-    name of the same kind (the same v= tag; every record at a DKIM key's name),
-    a PTR or MX record replaces the name's. Restarts dnsmasq."""
-    txt = {k: list(v) for k, v in dns.txt.items()}
-    ptr, mx = dict(dns.ptr), {k: list(v) for k, v in dns.mx.items()}
-    for line in lines:
-        name, rtype, value = parse_record(line)
-        if rtype == "TXT":
-            tag = "".join(value).split(";")[0].split(" ")[0].lower()
-            keep = [r for r in txt.get(name, [])
-                    if "._domainkey." not in name
-                    and ("".join(r) if isinstance(r, list) else r).split(";")[0]
-                    .split(" ")[0].lower() != tag]
-            txt[name] = keep + [value]
-        elif rtype == "PTR":
-            ptr[name] = value
-        else:
-            mx[name] = [value]
-    dns.restart(txt=txt, ptr=ptr, mx=mx)
 
 
 def fix_and_recheck(binary, dns, name, *args, conf=None, domain=D):
