@@ -401,9 +401,13 @@ def main():
     reason = ensure_postfix()
     if reason:
         sys.exit("auth_bench: " + reason)
+    if not os.access(OPENDKIM, os.X_OK):   # a peer, as Postfix is
+        subprocess.run(["bash", os.path.join(REPO, "scripts", "install-peers.sh")],
+                       stdin=subprocess.DEVNULL, timeout=900)
     for tool in (MAILPORT, OPENDKIM):
         if not os.access(tool, os.X_OK):
-            sys.exit("auth_bench: %s missing (make; apt-get install opendkim)" % tool)
+            sys.exit("auth_bench: %s missing (make; scripts/install-peers.sh installs opendkim)"
+                     % tool)
     root = tempfile.mkdtemp(prefix="mailport-auth-bench-", dir="/var/tmp")
     os.chmod(root, 0o755)
     started = []
