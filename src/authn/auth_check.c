@@ -22,6 +22,7 @@ struct auth_check {
 	enum config_dmarc_policy policy;
 	struct dkim_verifier *dkim;
 	bool have_headers;
+	bool headers_cut; /* the header section was over msg_headers' limit */
 	char from_domain[256];
 	char from_why[256];
 	bool from_ok;
@@ -56,6 +57,7 @@ auth_check_headers(struct auth_check *c, const struct msg_headers *h)
 	size_t nfrom = 0, total = 0;
 
 	c->have_headers = true;
+	c->headers_cut = h->too_big;
 	dkim_verifier_headers(c->dkim, h);
 	/* Only the count of From: fields beyond two matters: "several" is enough. */
 	for (size_t i = 0; i < msg_headers_count(h); i++) {
@@ -138,7 +140,9 @@ decide(const struct auth_check *c, struct auth_verdict *v)
 		return;
 	}
 	if (d->from_invalid) {
-		v->action = AUTH_REJECT;
+		/* A From: past the collector's limit is unseen, not missing: the
+		 * author is unknown, which is no reason to refuse. */
+		v->action = c->headers_cut ? AUTH_ACCEPT : AUTH_REJECT;
 		snprintf(v->detail, sizeof v->detail, "DMARC cannot authenticate the author: %s",
 			 d->reason);
 	} else if (d->result == DMARC_RESULT_FAIL && d->disposition == DMARC_POLICY_REJECT) {

@@ -75,12 +75,23 @@ valid_ip(const char *s)
 	return inet_pton(AF_INET, s, b) == 1 || inet_pton(AF_INET6, s, b) == 1;
 }
 
+static bool
+parse_timeout(const char *arg, long *out)
+{
+	char *end;
+	errno = 0;
+	*out = strtol(arg, &end, 10);
+	if (errno == 0 && end != arg && *end == '\0' && *out >= 1 && *out <= 600)
+		return true;
+	fprintf(stderr, "mailport auth check: --timeout \"%s\" is not 1 to 600 seconds\n", arg);
+	return false;
+}
+
 /* Parses the options; -1 to go on, else an exit code. */
 static int
 auth_options(struct auth_cmd *ac, int argc, char **argv)
 {
 	int c;
-	char *end;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", auth_longopts, NULL)) != -1) {
 		switch (c) {
@@ -100,16 +111,8 @@ auth_options(struct auth_cmd *ac, int argc, char **argv)
 			ac->json = true;
 			break;
 		case O_TIMEOUT:
-			errno = 0;
-			ac->timeout = strtol(optarg, &end, 10);
-			if (errno != 0 || end == optarg || *end != '\0' || ac->timeout < 1 ||
-			    ac->timeout > 600) {
-				fprintf(stderr,
-					"mailport auth check: --timeout \"%s\" is not 1 to "
-					"600 seconds\n",
-					optarg);
+			if (!parse_timeout(optarg, &ac->timeout))
 				return EX_USAGE;
-			}
 			break;
 		case 'h':
 		case O_HELP:

@@ -230,6 +230,35 @@ record_tag(struct dmarc_record *r, struct strv name, struct strv v, bool *sp_bad
 	/* rf= and any unknown tag: ignored (RFC 7489 6.3: unknown tags MUST be ignored) */
 }
 
+/* RFC 7489 6.6.3 step 6: a record without a valid p= (or with an invalid
+ * sp=) acts as p=none when its rua= is valid, else it is not usable. p_val,
+ * sp_val: the invalid values (NULL: not the reason). */
+static int
+no_policy(struct dmarc_record *r, const struct strv *p_val, const struct strv *sp_val, char *why,
+	  size_t why_size)
+{
+	char v[48], what[128];
+	if (p_val != NULL) {
+		str_escape(v, sizeof v, p_val->p, p_val->len);
+		snprintf(what, sizeof what, "p=\"%s\" is not none, quarantine or reject", v);
+	} else if (r->p == DMARC_POLICY_UNSET) {
+		snprintf(what, sizeof what, "the record has no p= tag");
+	} else {
+		str_escape(v, sizeof v, sp_val->p, sp_val->len);
+		snprintf(what, sizeof what, "sp=\"%s\" is not none, quarantine or reject", v);
+	}
+	if (r->rua[0] != '\0') {
+		r->p = DMARC_POLICY_NONE;
+		r->sp = DMARC_POLICY_UNSET;
+		r->p_from_rua = true;
+		why_note(why, why_size, what, ": read as p=none since rua= is valid");
+		return DMARC_REC_OK;
+	}
+	if (why != NULL && why_size > 0)
+		snprintf(why, why_size, "%s (and no valid rua=)", what);
+	return DMARC_REC_INVALID;
+}
+
 int
 dmarc_record_parse(const char *txt, struct dmarc_record *r, char *why, size_t why_size)
 {
@@ -269,31 +298,8 @@ dmarc_record_parse(const char *txt, struct dmarc_record *r, char *why, size_t wh
 		s.p += len + 1;
 		s.len -= len + 1;
 	}
-	if (r->p == DMARC_POLICY_UNSET || p_bad || sp_bad) {
-		char v[48], what[128];
-		if (p_bad) {
-			str_escape(v, sizeof v, p_val.p, p_val.len);
-			snprintf(what, sizeof what, "p=\"%s\" is not none, quarantine or reject",
-				 v);
-		} else if (r->p == DMARC_POLICY_UNSET) {
-			snprintf(what, sizeof what, "the record has no p= tag");
-		} else {
-			str_escape(v, sizeof v, sp_val.p, sp_val.len);
-			snprintf(what, sizeof what, "sp=\"%s\" is not none, quarantine or reject",
-				 v);
-		}
-		/* RFC 7489 6.6.3 step 6: with a valid rua=, act as if p=none. */
-		if (r->rua[0] != '\0') {
-			r->p = DMARC_POLICY_NONE;
-			r->sp = DMARC_POLICY_UNSET;
-			r->p_from_rua = true;
-			why_note(why, why_size, what, ": read as p=none since rua= is valid");
-			return DMARC_REC_OK;
-		}
-		if (why != NULL && why_size > 0)
-			snprintf(why, why_size, "%s (and no valid rua=)", what);
-		return DMARC_REC_INVALID;
-	}
+	if (r->p == DMARC_POLICY_UNSET || p_bad || sp_bad)
+		return no_policy(r, p_bad ? &p_val : NULL, sp_bad ? &sp_val : NULL, why, why_size);
 	return DMARC_REC_OK;
 }
 

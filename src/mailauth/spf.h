@@ -90,6 +90,7 @@ struct spf_census {
 	unsigned lookups;  /* DNS-querying terms, all records together */
 	unsigned records;  /* records visited (the domain's and each included one) */
 	bool has_macros;   /* some target holds a macro: not followed, counted as 1 */
+	bool has_ptr;	   /* a ptr mechanism: slow, and RFC 7208 5.5 says not to use it */
 	char problem[512]; /* the first problem found, naming the domain; "" when OK */
 };
 

@@ -65,6 +65,8 @@ walk_record(struct census *c, const struct spf_record *r, const char *domain)
 	c->out->lookups += spf_record_dns_terms(r);
 	char via[120];
 	for (size_t i = 0; i < r->nterms; i++) {
+		if (r->terms[i].mech == SPF_M_PTR)
+			c->out->has_ptr = true;
 		if (r->terms[i].mech != SPF_M_INCLUDE)
 			continue;
 		snprintf(via, sizeof via, "%.80s in %.30s", r->terms[i].text, domain);

@@ -46,6 +46,17 @@ RECORDS = {
     # subdomain policy: no record at sub.org.test, the org's sp= applies
     "_dmarc.org.test": ["v=DMARC1; p=none; sp=reject"],
     "other.test": ["v=spf1 ip4:127.0.0.0/8 -all"],
+    # several DMARC records: none (RFC 7489 6.6.3 step 5)
+    "two.test": ["v=spf1 -all"],
+    "_dmarc.two.test": ["v=DMARC1; p=reject", "v=DMARC1; p=none"],
+    # a record without a usable p=: unusable, or p=none when rua= is valid (6.6.3 step 6)
+    "badrec.test": ["v=spf1 -all"],
+    "_dmarc.badrec.test": ["v=DMARC1; p=maybe"],
+    "ruaonly.test": ["v=spf1 -all"],
+    "_dmarc.ruaonly.test": ["v=DMARC1; p=maybe; rua=mailto:r@ruaonly.test"],
+    # pct=0: a p=reject fail is sampled out to quarantine (6.6.4)
+    "sampled.test": ["v=spf1 -all"],
+    "_dmarc.sampled.test": ["v=DMARC1; p=reject; pct=0"],
     # DKIM-signed mail: no SPF, DMARC by DKIM alone
     "_dmarc.dk.test": ["v=DMARC1; p=reject"],
 }
@@ -141,6 +152,7 @@ CASES = [
      "reject"),
     ("org-p-none", "user@other.test", "user@org.test", "pass", "fail", "none", "accept"),
     ("spoofed-from", "user@other.test", "ceo@pass.test", "pass", "fail", "reject", "reject"),
+    ("several-records", "user@two.test", "user@two.test", "fail", "none", None, "accept"),
 ]
 
 
@@ -290,3 +302,26 @@ def test_text_output_and_usage(mailport_bin, env):
     assert p.returncode == 66 and b"cannot open /nonexistent/msg" in p.stderr
     p = run([mailport_bin, "auth"], check=False)
     assert p.returncode == 64 and b"check" in p.stderr
+
+
+def test_records_mailauth_reads_loosely(mailport_bin, env):
+    """Records where RFC 7489 and mailauth 4.13.3 part ways; the RFC's answer
+    is asserted, mailauth's recorded. mailauth has no DMARC permerror and
+    takes any p= value, and does not sample pct= (it reports it)."""
+    # p=maybe and no rua=: no usable policy, permerror (RFC 7489 11.2), delivered
+    a = ours(mailport_bin, env, "user@badrec.test", message("user@badrec.test"))
+    assert a["dmarc"]["result"] == "permerror" and a["action"] == "accept", a
+    assert 'p="maybe" is not none, quarantine or reject' in a["dmarc"]["reason"], a
+    b = theirs(env, "user@badrec.test", message("user@badrec.test"))
+    assert b["dmarc"]["result"] == "fail" and b["dmarc"]["policy"] == "maybe"
+    # the same with a valid rua=: read as p=none (6.6.3 step 6)
+    a = ours(mailport_bin, env, "user@ruaonly.test", message("user@ruaonly.test"))
+    assert a["dmarc"]["result"] == "fail" and a["dmarc"]["policy"] == "none", a
+    assert a["action"] == "accept"
+    # pct=0: reject sampled out to quarantine; mailauth reports pct and the policy
+    a = ours(mailport_bin, env, "user@sampled.test", message("user@sampled.test"))
+    assert a["dmarc"]["result"] == "fail" and a["dmarc"]["policy"] == "reject", a
+    assert a["dmarc"]["disposition"] == "quarantine" and a["action"] == "quarantine"
+    assert "dis=QUARANTINE" in a["header"]
+    b = theirs(env, "user@sampled.test", message("user@sampled.test"))
+    assert b["dmarc"]["result"] == "fail" and b["dmarc"]["pct"] == 0

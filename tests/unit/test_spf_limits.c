@@ -174,10 +174,12 @@ test_census(void)
 	fake_dns_add(&d, "_spf.ok.example", MA_RR_TXT,
 		     "v=spf1 ip4:192.0.2.0/24 redirect=r.ok.example");
 	fake_dns_add(&d, "r.ok.example", MA_RR_TXT, "v=spf1 exists:e.ok.example -all");
+	fake_dns_add(&d, "ptr.example", MA_RR_TXT, "v=spf1 include:r.ok.example ptr -all");
+	CHECK(census(&d, "ptr.example", &c) == SPF_CENSUS_OK && c.has_ptr && c.lookups == 3);
 	CHECK(census(&d, "ok.example", &c) == SPF_CENSUS_OK);
 	CHECK(c.lookups == 4 + 1 + 1); /* mx a include include; redirect; exists */
 	CHECK(c.records == 3);
-	CHECK(c.has_macros);
+	CHECK(c.has_macros && !c.has_ptr);
 	CHECK(strncmp(c.record, "v=spf1 mx a", 11) == 0);
 	CHECK_STR(c.problem, "");
 
