@@ -36,6 +36,7 @@ test: $(TEST_BUILD)/build.ninja all
 bench: all
 	/usr/bin/python3 bench/bench.py
 	/usr/bin/python3 bench/outbound_bench.py
+	/usr/bin/python3 bench/auth_bench.py
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -3,11 +3,16 @@
  * message, on mailport's client core (net/client_run, core/smtp_client).
  * Used against every server alike by bench/bench.py.
  *
- *   loadgen [--resume] HOST PORT USER FROM TO SIZE SESSIONS COUNT CAFILE
+ *   loadgen [--resume] [--plain] [--message FILE] HOST PORT USER FROM TO SIZE SESSIONS
+ *           COUNT CAFILE
  *
  * With --resume each of the SESSIONS threads offers the TLS session its
  * previous connection was granted (client_conn's tls_session), as a mail
  * client that reconnects does; its first connection is a full handshake.
+ * With --plain it is a server sending to a relay door instead: no TLS, no
+ * AUTH (USER, CAFILE and the password are not used). With --message the
+ * file (a whole message, CRLF line ends: e.g. one signed beforehand) is
+ * sent every time instead of a made-up one of SIZE bytes.
  *
  * The password is read from the environment (LOADGEN_PASSWORD). Prints one
  * line: "ok=N failed=F resumed=R seconds=S rate=R p50_ms=A p99_ms=B" and,
@@ -32,7 +37,7 @@ static size_t g_body_len;
 static atomic_long g_next;
 static long g_count;
 static atomic_long g_ok, g_failed, g_resumed;
-static int g_resume;
+static int g_resume, g_plain;
 static double *g_lat; /* seconds, by message index */
 static pthread_mutex_t g_err_lock = PTHREAD_MUTEX_INITIALIZER;
 static int g_err_shown;
@@ -88,17 +93,28 @@ static int cmp_double(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && strcmp(argv[1], "--resume") == 0) {
-		g_resume = 1;
+	const char *message_file = NULL;
+	for (;;) {
+		if (argc > 1 && strcmp(argv[1], "--resume") == 0) {
+			g_resume = 1;
+		} else if (argc > 1 && strcmp(argv[1], "--plain") == 0) {
+			g_plain = 1;
+		} else if (argc > 2 && strcmp(argv[1], "--message") == 0) {
+			message_file = argv[2];
+			argv++, argc--;
+		} else {
+			break;
+		}
 		argv++, argc--;
 	}
 	if (argc != 10) {
-		fprintf(stderr, "usage: loadgen [--resume] HOST PORT USER FROM TO SIZE SESSIONS COUNT CAFILE\n"
+		fprintf(stderr, "usage: loadgen [--resume] [--plain] [--message FILE] HOST PORT USER "
+				"FROM TO SIZE SESSIONS COUNT CAFILE\n"
 				"(password in LOADGEN_PASSWORD)\n");
 		return 2;
 	}
 	const char *password = getenv("LOADGEN_PASSWORD");
-	if (!password) {
+	if (!password && !g_plain) {
 		fprintf(stderr, "loadgen: set LOADGEN_PASSWORD\n");
 		return 2;
 	}
@@ -115,9 +131,9 @@ int main(int argc, char **argv)
 	g_opts.timeout_ms = 30000;
 	g_opts.cafile = argv[9];
 	g_cfg.ehlo_name = "client.bench.test";
-	g_cfg.tls = CLIENT_TLS_STARTTLS;
-	g_cfg.user = argv[3];
-	g_cfg.password = password;
+	g_cfg.tls = g_plain ? CLIENT_TLS_NONE : CLIENT_TLS_STARTTLS;
+	g_cfg.user = g_plain ? NULL : argv[3];
+	g_cfg.password = g_plain ? NULL : password;
 	g_cfg.host = argv[1];
 	g_cfg.port = g_opts.port;
 	g_cfg.allowed_mechs = CLIENT_MECH_PLAIN;
@@ -126,15 +142,28 @@ int main(int argc, char **argv)
 	g_env.rcpts = g_rcpts;
 	g_env.nrcpts = 1;
 
-	/* Headers, then lines of 78 'x' + CRLF up to SIZE bytes of body. */
-	g_body = malloc(size + 256);
-	int n = snprintf(g_body, 256, "From: <%s>\r\nTo: <%s>\r\nSubject: bench\r\n\r\n", argv[4],
-			 argv[5]);
-	g_body_len = (size_t)n;
-	while (g_body_len + 80 <= (size_t)n + size) {
-		memset(g_body + g_body_len, 'x', 78);
-		memcpy(g_body + g_body_len + 78, "\r\n", 2);
-		g_body_len += 80;
+	if (message_file != NULL) {
+		FILE *f = fopen(message_file, "rb");
+		if (f == NULL || fseek(f, 0, SEEK_END) != 0) {
+			perror(message_file);
+			return 2;
+		}
+		long len = ftell(f);
+		rewind(f);
+		g_body = malloc((size_t)len + 1);
+		g_body_len = fread(g_body, 1, (size_t)len, f);
+		fclose(f);
+	} else {
+		/* Headers, then lines of 78 'x' + CRLF up to SIZE bytes of body. */
+		g_body = malloc(size + 256);
+		int n = snprintf(g_body, 256, "From: <%s>\r\nTo: <%s>\r\nSubject: bench\r\n\r\n",
+				 argv[4], argv[5]);
+		g_body_len = (size_t)n;
+		while (g_body_len + 80 <= (size_t)n + size) {
+			memset(g_body + g_body_len, 'x', 78);
+			memcpy(g_body + g_body_len + 78, "\r\n", 2);
+			g_body_len += 80;
+		}
 	}
 	g_env.size = g_body_len;
 

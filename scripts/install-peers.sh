@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the interoperability peers for the integration tests: Postfix with
 # Cyrus SASL (sasldb) support, swaks with its STARTTLS module, and the
-# mailauth npm package (tests/js).
+# mailauth npm package (tests/js); and OpenDKIM, the milter the benchmark's
+# Postfix signs with (bench/auth_bench.py).
 #
 # Idempotent: when everything is installed already it only makes sure that no
 # system Postfix is running, and exits. The packages are installed without
@@ -10,7 +11,7 @@
 # port 25 afterwards. The tests run their own private Postfix instances.
 set -euo pipefail
 
-pkgs=(postfix libsasl2-modules libsasl2-modules-db sasl2-bin swaks libnet-ssleay-perl)
+pkgs=(postfix libsasl2-modules libsasl2-modules-db sasl2-bin swaks libnet-ssleay-perl opendkim)
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then

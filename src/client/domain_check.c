@@ -1,8 +1,9 @@
 /*
  * domain_check: the run (see the header), the shared helpers, and the two
  * checks of names and addresses: MX (RFC 5321 5.1, RFC 7505 null MX) and
- * the reverse DNS of each MX address (a PTR whose name resolves back to
- * the address: "forward-confirmed", what receivers check of a sender).
+ * the reverse DNS of each MX address and of this host's (a PTR whose name
+ * resolves back to the address: "forward-confirmed", what receivers check
+ * of a sender).
  */
 #include "domain_check_int.h"
 
@@ -55,8 +56,6 @@ dc_dns_error(struct dc_item *it, const char *name, const char *type, enum ma_dns
 	       "the %s lookup of %s failed (%s): the DNS server did not answer in time "
 	       "or answered SERVFAIL",
 	       type, name, ma_dns_rc_name(rc));
-	dc_fix(it, "check the resolver (--resolver) and the domain's name servers, then run this "
-		   "again");
 	it->dns_failed = true;
 }
 
@@ -86,32 +85,6 @@ dc_tagged_txt(struct dc_ctx *c, const char *name, const char *tag, bool exact,
 	}
 	ma_dns_answer_free(&all);
 	return rc == MA_DNS_OK && out->n == 0 ? MA_DNS_NODATA : rc;
-}
-
-bool
-dc_tag_value(const char *record, const char *tag, char *out, size_t size)
-{
-	size_t tn = strlen(tag);
-	for (const char *p = record; *p;) {
-		p += strspn(p, " \t;");
-		size_t n = strcspn(p, ";");
-		const char *eq = memchr(p, '=', n);
-		if (eq != NULL) {
-			const char *k = p, *ke = eq;
-			while (ke > k && (ke[-1] == ' ' || ke[-1] == '\t'))
-				ke--;
-			if ((size_t)(ke - k) == tn && strncasecmp(k, tag, tn) == 0) {
-				const char *v = eq + 1, *ve = p + n;
-				v += strspn(v, " \t");
-				while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
-					ve--;
-				str_copy_n(out, size, v, (size_t)(ve - v));
-				return true;
-			}
-		}
-		p += n;
-	}
-	return false;
 }
 
 /* ---- addresses ---- */
@@ -151,6 +124,7 @@ this_host(struct dc_ctx *c)
 		return;
 	}
 	enum ma_dns_rc rc = host_addrs(c, o->hostname, c->ips, DC_MAX_IPS, &c->nips);
+	c->ips_from_hostname = c->nips > 0;
 	if (rc != MA_DNS_OK)
 		snprintf(c->ips_note, sizeof c->ips_note,
 			 "the hostname %s has no address (%s): give --ip ADDR", o->hostname,
@@ -370,23 +344,52 @@ ptr_addr(struct dc_ctx *c, struct dc_item *it, const struct dc_addr *da)
 	}
 }
 
+/*
+ * The addresses whose reverse DNS receivers look at: the MX hosts' (a
+ * server's own sending address is usually its MX's), and this host's when
+ * they came from its hostname (so the PTR to propose, the hostname, does
+ * resolve back to them).
+ */
+static size_t
+ptr_targets(const struct dc_ctx *c, struct dc_addr *out, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < c->nmx_addrs && n < max; i++)
+		out[n++] = c->mx_addrs[i];
+	for (size_t i = 0; c->ips_from_hostname && i < c->nips && n < max; i++) {
+		bool seen = false;
+		for (size_t k = 0; k < n; k++)
+			seen = seen || strcmp(out[k].addr, c->ips[i]) == 0;
+		if (!seen) {
+			str_copy(out[n].addr, sizeof out[n].addr, c->ips[i]);
+			str_copy(out[n].host, sizeof out[n].host, c->o->hostname);
+			n++;
+		}
+	}
+	return n;
+}
+
 static void
 check_ptr(struct dc_ctx *c)
 {
 	struct dc_item *it = &c->r->items[DC_PTR];
-	if (c->nmx_addrs == 0) {
+	struct dc_addr targets[DC_MAX_PARTS];
+	size_t n = ptr_targets(c, targets, DC_MAX_PARTS);
+	if (n == 0) {
 		dc_set(it, DC_ERROR, "no MX address to check (see mx)");
-		dc_fix(it, "fix the MX records first (see mx), then run this again");
 		it->dns_failed = c->r->items[DC_MX].dns_failed;
+		if (!it->dns_failed)
+			dc_fix(it, "fix the MX records first (see mx), then run this again");
 		return;
 	}
 	enum dc_status st = DC_OK;
-	for (size_t i = 0; i < c->nmx_addrs; i++) {
-		ptr_addr(c, it, &c->mx_addrs[i]);
+	for (size_t i = 0; i < n; i++) {
+		ptr_addr(c, it, &targets[i]);
 		if (it->nparts > 0)
 			st = dc_worse(st, it->parts[it->nparts - 1].status);
 	}
-	dc_set(it, st, "%zu MX address%s%s", c->nmx_addrs, c->nmx_addrs == 1 ? "" : "es",
+	dc_set(it, st, "%zu address%s (of the MX hosts%s)%s", n, n == 1 ? "" : "es",
+	       n > c->nmx_addrs ? " and this host" : "",
 	       st == DC_OK ? ", each with a PTR that resolves back" : ": see each address");
 	if (st == DC_MISSING || st == DC_MISMATCH || st == DC_INVALID)
 		dc_fix(it,
@@ -411,4 +414,10 @@ domain_check_run(const struct domain_check_opts *o, const struct ma_dns *dns,
 	dc_check_mta_sts(&c);
 	dc_check_tls_rpt(&c);
 	check_ptr(&c);
+	/* A check that only met DNS failures (in a part) says what to do about them. */
+	for (int i = 0; i < DC_NCHECKS; i++)
+		if (r->items[i].status != DC_OK && !r->items[i].fix[0] && r->items[i].dns_failed)
+			dc_fix(&r->items[i],
+			       "check the resolver (--resolver) and the domain's name "
+			       "servers, then run this again");
 }

@@ -5,8 +5,8 @@
  * terms, covering this host's addresses), DKIM (a key published for each
  * selector, the same as the local key), DMARC (present, valid, policy,
  * reports), MTA-STS and TLS-RPT (RFC 8461, RFC 8460: optional), and the
- * reverse DNS of the MX addresses (a PTR that resolves back to the
- * address). Each problem comes with the record to publish.
+ * reverse DNS of the MX addresses and this host's (a PTR that resolves
+ * back to the address). Each problem comes with the record to publish.
  *
  * Every lookup goes through one struct ma_dns (the caller's: c-ares with a
  * time bound, authn/auth_dns), so the checks do no I/O of their own; the

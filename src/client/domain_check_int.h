@@ -2,8 +2,9 @@
  * domain_check_int: what the domain check's files share: the run's
  * context (the addresses found along the way) and small helpers for
  * statuses, fixes and TXT records. domain_check.c runs the checks and
- * does MX and PTR; domain_check_txt.c the TXT policies (MTA-STS,
- * TLS-RPT, DMARC); domain_check_auth.c SPF and DKIM.
+ * does MX and PTR; domain_check_txt.c MTA-STS and TLS-RPT (read by
+ * mailauth/tls_policy); domain_check_dmarc.c, _spf.c and _dkim.c the
+ * others.
  */
 #ifndef MP_DOMAIN_CHECK_INT_H
 #define MP_DOMAIN_CHECK_INT_H
@@ -26,7 +27,8 @@ struct dc_ctx {
 	size_t nmx_addrs;
 	char ips[DC_MAX_IPS][64]; /* this host's addresses: --ip, or the hostname's */
 	size_t nips;
-	char ips_note[256]; /* why there are none, for the SPF detail; "" otherwise */
+	bool ips_from_hostname; /* the hostname's addresses (not --ip): it resolves to them */
+	char ips_note[256];	/* why there are none, for the SPF detail; "" otherwise */
 };
 
 /* Sets the item's status and detail (printf). */
@@ -47,9 +49,6 @@ void dc_dns_error(struct dc_item *it, const char *name, const char *type, enum m
  */
 enum ma_dns_rc dc_tagged_txt(struct dc_ctx *c, const char *name, const char *tag, bool exact,
 			     struct ma_dns_answer *out, size_t *others_r);
-
-/* The value of tag (e.g. "id") in a "k=v; k=v" list, copied to out; false if absent. */
-bool dc_tag_value(const char *record, const char *tag, char *out, size_t size);
 
 void dc_check_mta_sts(struct dc_ctx *c);
 void dc_check_tls_rpt(struct dc_ctx *c);

@@ -192,9 +192,6 @@ dc_check_spf(struct dc_ctx *c)
 	switch (spf_census(c->dns, c->o->domain, &cs)) {
 	case SPF_CENSUS_DNS_ERROR:
 		dc_set(it, DC_ERROR, "%s", cs.problem);
-		dc_fix(it,
-		       "check the resolver (--resolver) and the domain's name servers, then run "
-		       "this again");
 		it->dns_failed = true;
 		break;
 	case SPF_CENSUS_MISSING:

@@ -12,21 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "str.h"
-
-/* RFC 8461 3.1: sts-id = 1*32(ALPHA / DIGIT). */
-static bool
-is_sts_id(const char *id)
-{
-	size_t n = strlen(id);
-	if (n == 0 || n > 32)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') ||
-		      (id[i] >= '0' && id[i] <= '9')))
-			return false;
-	return true;
-}
+#include "tls_policy.h"
 
 static void
 sts_fix(struct dc_ctx *c, struct dc_item *it, const char *name)
@@ -51,7 +37,7 @@ void
 dc_check_mta_sts(struct dc_ctx *c)
 {
 	struct dc_item *it = &c->r->items[DC_MTA_STS];
-	char name[300], id[64];
+	char name[300], id[64], why[300];
 	snprintf(name, sizeof name, "_mta-sts.%s", c->o->domain);
 	struct ma_dns_answer a;
 	size_t others;
@@ -71,44 +57,15 @@ dc_check_mta_sts(struct dc_ctx *c)
 		       a.n, name);
 		sts_fix(c, it, name);
 		dc_fix(it, "keep one record: remove the others and publish the one below");
-	} else if (!dc_tag_value(a.rr[0], "id", id, sizeof id) || !is_sts_id(id)) {
-		dc_set(
-		    it, DC_INVALID,
-		    "the record at %s (\"%s\") has no valid id= (1 to 32 letters and digits, RFC "
-		    "8461 3.1): senders ignore it",
-		    name, a.rr[0]);
+	} else if (mta_sts_record_parse(a.rr[0], id, sizeof id, why, sizeof why) < 0) {
+		dc_set(it, DC_INVALID, "the record at %s (\"%s\"): %s: senders ignore it", name,
+		       a.rr[0], why);
 		sts_fix(c, it, name);
 	} else {
 		dc_set(it, DC_OK, "v=STSv1, id=%s (the policy file itself is not fetched here)",
 		       id);
 	}
 	ma_dns_answer_free(&a);
-}
-
-/* RFC 8460 3: rua = one or more "mailto:" or "https:" URIs, comma-separated. */
-static bool
-valid_rua(const char *rua, char *why, size_t size)
-{
-	if (!rua[0]) {
-		snprintf(why, size, "rua= is empty");
-		return false;
-	}
-	for (const char *p = rua; *p;) {
-		p += strspn(p, " \t,");
-		size_t n = strcspn(p, ",");
-		char uri[512];
-		str_copy_n(uri, sizeof uri, p, n);
-		for (size_t e = strlen(uri); e > 0 && (uri[e - 1] == ' ' || uri[e - 1] == '\t');)
-			uri[--e] = '\0';
-		if (uri[0] && strncasecmp(uri, "https://", 8) != 0 &&
-		    !(strncasecmp(uri, "mailto:", 7) == 0 && strchr(uri + 7, '@') != NULL)) {
-			snprintf(why, size, "\"%s\" is neither a mailto: address nor an https: URI",
-				 uri);
-			return false;
-		}
-		p += n;
-	}
-	return true;
 }
 
 static void
@@ -144,12 +101,9 @@ dc_check_tls_rpt(struct dc_ctx *c)
 		       "them all",
 		       a.n, name);
 		tls_rpt_fix(c, it, name);
-	} else if (!dc_tag_value(a.rr[0], "rua", rua, sizeof rua)) {
-		dc_set(it, DC_INVALID, "the record at %s (\"%s\") has no rua= (RFC 8460 3)", name,
-		       a.rr[0]);
-		tls_rpt_fix(c, it, name);
-	} else if (!valid_rua(rua, why, sizeof why)) {
-		dc_set(it, DC_INVALID, "the record at %s: %s (RFC 8460 3)", name, why);
+	} else if (tlsrpt_record_parse(a.rr[0], rua, sizeof rua, why, sizeof why) < 0) {
+		dc_set(it, DC_INVALID, "the record at %s (\"%s\"): %s: senders send no reports",
+		       name, a.rr[0], why);
 		tls_rpt_fix(c, it, name);
 	} else {
 		dc_set(it, DC_OK, "v=TLSRPTv1, reports to %s", rua);

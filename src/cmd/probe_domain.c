@@ -5,6 +5,7 @@
  */
 #include "probe_domain.h"
 
+#include <idn2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,39 @@ local_keys(const struct config *cfg, const char *domain, struct domain_check_opt
 			o->selectors[o->nselectors++] = keys[i].selector;
 }
 
+/* Labels of letters, digits, '-' and '_', 1 to 63 octets, 253 in all (RFC 1035 2.3.4). */
+static bool
+is_dns_name(const char *s)
+{
+	size_t label = 0, n = strlen(s);
+	if (n == 0 || n > 253)
+		return false;
+	for (; *s; s++) {
+		if (*s == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+		} else if (strchr(
+			       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_",
+			       *s) == NULL ||
+			   ++label > 63) {
+			return false;
+		}
+	}
+	return label > 0;
+}
+
+/* The domain as DNS asks for it: A-labels (IDNA2008) for a name in Unicode. */
+static bool
+domain_ascii(const char *in, char *out, size_t size)
+{
+	char *ascii = NULL;
+	int rc = idn2_to_ascii_8z(in, &ascii, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+	bool ok = rc == IDN2_OK && ascii != NULL && str_copy(out, size, ascii) && is_dns_name(out);
+	idn2_free(ascii);
+	return ok;
+}
+
 int
 probe_domain_run(const struct probe_domain_opts *po, struct domain_report *r, int *exit_r)
 {
@@ -60,7 +94,16 @@ probe_domain_run(const struct probe_domain_opts *po, struct domain_report *r, in
 	static struct dc_local_key keys[DC_MAX_SELECTORS];
 	static struct dkim_key loaded[DC_MAX_SELECTORS];
 	char err[2048], resolver[300] = "";
-	struct domain_check_opts o = {.domain = po->domain, .now = (int64_t)time(NULL)};
+	static char domain[256];
+	if (!domain_ascii(po->domain, domain, sizeof domain)) {
+		fprintf(stderr,
+			"mailport probe: \"%s\" is not a domain name; give the domain "
+			"whose mail you send, e.g. example.com\n",
+			po->domain);
+		*exit_r = EX_USAGE;
+		return -1;
+	}
+	struct domain_check_opts o = {.domain = domain, .now = (int64_t)time(NULL)};
 	size_t nkeys = 0;
 	for (size_t i = 0; i < po->nselectors; i++)
 		o.selectors[o.nselectors++] = po->selectors[i];
@@ -78,7 +121,7 @@ probe_domain_run(const struct probe_domain_opts *po, struct domain_report *r, in
 			cfg.hostname[0] = '\0';
 		if (cfg.hostname[0])
 			o.hostname = cfg.hostname;
-		local_keys(&cfg, po->domain, &o, loaded, keys, &nkeys);
+		local_keys(&cfg, domain, &o, loaded, keys, &nkeys);
 		if (cfg.resolver.host[0])
 			config_hostport_format(&cfg.resolver, resolver, sizeof resolver);
 	}
@@ -96,7 +139,7 @@ probe_domain_run(const struct probe_domain_opts *po, struct domain_report *r, in
 	/* Every lookup of the run together: at most three times one query's bound. */
 	auth_dns_start(dns, po->timeout_ms * 3);
 	struct ma_dns iface = auth_dns_iface(dns);
-	str_copy(r->domain, sizeof r->domain, po->domain);
+	str_copy(r->domain, sizeof r->domain, domain);
 	str_copy(r->resolver, sizeof r->resolver, resolver);
 	domain_check_run(&o, &iface, r);
 	auth_dns_free(&dns);

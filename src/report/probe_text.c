@@ -149,7 +149,9 @@ probe_text(const struct probe_report *r, bool color, struct buf *out)
 {
 	if (r->provider)
 		buf_printf(out, "Provider: %s\n", r->provider->display);
-	text_dns(r, out);
+	/* The domain check's own mx and ptr lines say what DNS says of a sending domain. */
+	if (r->domain == NULL || r->ndoors > 0)
+		text_dns(r, out);
 	if (r->domain != NULL) {
 		domain_report_text(r->domain, color, out);
 		if (r->ndoors == 0)

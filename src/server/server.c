@@ -380,6 +380,9 @@ prepare_and_drop(struct server *srv)
 			err);
 		return -1;
 	}
+	/* The DKIM keys too (server_auth.c): they may stay root:root 0600. */
+	if (server_auth_load_keys(srv) < 0)
+		return -1;
 	if (!root)
 		return 0;
 	const struct run_path need[] = {
@@ -429,6 +432,7 @@ server_reload(struct server *srv)
 		srv->listeners[i].conf = cfg.listeners[i]; /* a new cap applies at once */
 	unsigned offset = srv->cfg.unprivileged_port_offset;
 	server_outbound_reload(srv, &cfg); /* before the swap: it compares with the old */
+	server_auth_reload(srv, &cfg);
 	pthread_mutex_lock(&srv->cfg_lock);
 	srv->cfg = cfg;
 	srv->cfg.unprivileged_port_offset = offset;
@@ -618,6 +622,8 @@ server_start(struct server *srv)
 			err);
 		return EX_OSERR;
 	}
+	if (server_auth_start(srv) < 0)
+		return EX_OSERR;
 	srv->auth_cache = auth_cache_new(AUTH_CACHE_TTL, AUTH_CACHE_SLOTS);
 	if (srv->auth_cache == NULL) {
 		fprintf(stderr,
@@ -649,6 +655,7 @@ server_stop(struct server *srv)
 	listeners_close(srv);
 	session_shutdown_all(srv);
 	worker_free(&srv->worker);
+	server_auth_stop(srv); /* the checks' done()s release their dead sessions */
 	outbound_stop(&srv->outbound);
 	local_delivery_stop(&srv->delivery);
 	if (srv->spool_ev)

@@ -41,6 +41,7 @@ struct listener {
 };
 
 struct session;
+struct dkim_keyset;
 
 /*
  * Recent failed logins per client (see server_auth_failed and penalty.h):
@@ -69,6 +70,11 @@ struct server {
 	struct outbound *outbound;
 	char relay_secret[1024]; /* the relayhost password, read before dropping root */
 	struct worker *worker;
+	/* Mail authentication (server_auth.c): the DKIM keys, read as root at
+	 * start and kept for the run; the threads of the end-of-data checks. */
+	struct dkim_keyset *dkim_keys; /* NULL: no dkim line */
+	size_t dkim_nkeys;
+	struct worker *auth_worker;
 	struct listener listeners[CONFIG_MAX_LISTENERS];
 	size_t nlisteners;
 	struct event *signals[4];
@@ -105,6 +111,13 @@ void server_queued_local(const char *qid, struct server *srv);
 struct outbound *server_outbound_start(struct server *srv);
 /* cfg is the new config, not yet in force; a login that cannot be applied is put back. */
 void server_outbound_reload(struct server *srv, struct config *cfg);
+/* server_auth.c: read the DKIM keys (as root, before the drop); -1 said why on stderr. */
+int server_auth_load_keys(struct server *srv);
+/* server_auth.c: the checks' threads; -1 said why on stderr. */
+int server_auth_start(struct server *srv);
+/* server_auth.c: a reload keeps the keys; says so when the dkim lines changed. */
+void server_auth_reload(struct server *srv, const struct config *cfg);
+void server_auth_stop(struct server *srv);
 /* For the delivery agents: one of our domains (under cfg_lock)? srv is the server. */
 bool server_is_local_domain(const char *domain, void *srv);
 

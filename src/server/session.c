@@ -12,6 +12,12 @@
  * (waited for through session_on_write, never in a blocking loop), with
  * what the client pipelined behind the command discarded (RFC 3207 4.2).
  *
+ * Message bytes go through session_auth.c: the header block is held and
+ * cleaned of forged Authentication-Results, the DKIM signer or the
+ * inbound checks see the message as it streams, and at the end of data
+ * (SMTP_ACT_COMMIT) their finish step runs on a worker before the commit,
+ * so the 250 (or the 550/451 they decide) waits for both.
+ *
  * Deadlines do not move with every byte (session_clock.c): session_pump
  * says which one runs. libevent's idle timeouts stay as the bound on a
  * pause in message data and on a write the client does not take. The caps

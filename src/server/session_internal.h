@@ -45,6 +45,7 @@ struct session {
 	struct spool_msg *msg;
 	bool msg_remote;	      /* msg has a recipient outside our domains */
 	struct session_msg *auth_msg; /* its header block, signer, checks (session_auth.c) */
+	struct auth_dns *dns;	      /* the checks' resolver and cache, made at first use */
 
 	bool closing;	       /* send what is queued, then close */
 	bool dead;	       /* connection gone, waiting for an action's result */

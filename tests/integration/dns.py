@@ -1,4 +1,4 @@
-"""A real DNS server for the outbound tests: dnsmasq on 127.0.0.1, a free port.
+"""A real DNS server for the tests: dnsmasq on 127.0.0.1, a free port.
 
 `Dnsmasq` serves only what a test gives it, never forwards (--no-resolv), and
 answers NXDOMAIN for every other name under the served zones (--local):
@@ -24,11 +24,15 @@ dnsmasq gives each `hosts` address a PTR record too (to the name, unless
                    ptr={"127.0.25.1": "mx1.a.test"})
 
 `query(name, qtype)` is a minimal stdlib DNS client over UDP, used to check
-that the server answers and what it answers.
+that the server answers and what it answers. `parse_record(line)` reads a
+zone-file line as `mailport probe --domain-check` and `dkim keygen` print
+them, and `publish(dns, lines)` serves such lines from then on (dnsmasq
+restarted on its port), as a person would publish a printed fix.
 """
 
 import os
 import random
+import re
 import shutil
 import socket
 import struct
@@ -114,6 +118,55 @@ def query(name, qtype="A", port=53, server="127.0.0.1", timeout=2.0):
         answers.append((names.get(rtype, str(rtype)), value))
         off += rdlen
     return RCODES.get(flags & 0xF, str(flags & 0xF)), answers
+
+
+# ---------------------------------------------------------------- zone-file lines
+
+
+ZONE_LINE = re.compile(r'^(\S+)\. IN (TXT|PTR|MX) (.*)$')
+
+
+def parse_record(line):
+    """A printed record line -> (name, type, value): TXT -> its strings (each
+    at most 255 octets), PTR -> the target, MX -> (pref, host)."""
+    m = ZONE_LINE.match(line)
+    assert m, "not a zone-file record line: %r" % line
+    name, rtype, rest = m.groups()
+    if rtype == "TXT":
+        assert rest.startswith("( ") and rest.endswith(" )"), line
+        rest = rest[2:-2]
+        strings = re.findall(r'"((?:[^"\\]|\\.)*)"', rest)
+        assert strings and " ".join('"%s"' % s for s in strings) == rest, line
+        strings = [re.sub(r'\\(.)', r'\1', s) for s in strings]
+        assert all(len(s.encode()) <= 255 for s in strings), line
+        return name, rtype, strings
+    if rtype == "PTR":
+        assert rest.endswith("."), line
+        return name, rtype, rest[:-1]
+    pref, host = rest.split()
+    return name, rtype, (int(pref), host.rstrip("."))
+
+
+def publish(dns, lines):
+    """Publishes printed records as they are: a TXT record replaces those at its
+    name of the same kind (the same v= tag; every record at a DKIM key's name),
+    a PTR or MX record replaces the name's. Restarts dnsmasq."""
+    txt = {k: list(v) for k, v in dns.txt.items()}
+    ptr, mx = dict(dns.ptr), {k: list(v) for k, v in dns.mx.items()}
+    for line in lines:
+        name, rtype, value = parse_record(line)
+        if rtype == "TXT":
+            tag = "".join(value).split(";")[0].split(" ")[0].lower()
+            keep = [r for r in txt.get(name, [])
+                    if "._domainkey." not in name
+                    and ("".join(r) if isinstance(r, list) else r).split(";")[0]
+                    .split(" ")[0].lower() != tag]
+            txt[name] = keep + [value]
+        elif rtype == "PTR":
+            ptr[name] = value
+        else:
+            mx[name] = [value]
+    dns.restart(txt=txt, ptr=ptr, mx=mx)
 
 
 # ---------------------------------------------------------------- dnsmasq

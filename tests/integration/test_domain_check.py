@@ -20,8 +20,8 @@ import subprocess
 
 import pytest
 
-from conftest import new_dir
-from dns import make_dns, reverse_name, servfail_dns  # noqa: F401
+from conftest import free_port, new_dir
+from dns import make_dns, parse_record, publish, reverse_name, servfail_dns  # noqa: F401
 
 D = "good.test"
 MX = "mx.good.test"
@@ -79,7 +79,7 @@ def config(workdir, hostname=MX, extra=""):
 def check(binary, dns, domain=D, *args, conf=None, json_out=True):
     """Runs the check; returns (exit code, the domain_check object, output)."""
     cmd = [binary, "probe", domain, "--domain-check", "--resolver", "127.0.0.1:%d" % dns.port,
-           "--timeout", "5", *args]
+           "--timeout", "2", *args]
     if conf:
         cmd += ["-c", conf]
     if json_out:
@@ -107,51 +107,6 @@ def check(binary, dns, domain=D, *args, conf=None, json_out=True):
 
 
 # ---------------------------------------------------------------- publishing a fix
-
-ZONE_LINE = re.compile(r'^(\S+)\. IN (TXT|PTR|MX) (.*)$')
-
-
-def parse_record(line):
-    """A printed record line -> (name, type, value): TXT -> its strings (each
-    at most 255 octets), PTR -> the target, MX -> (pref, host)."""
-    m = ZONE_LINE.match(line)
-    assert m, "not a zone-file record line: %r" % line
-    name, rtype, rest = m.groups()
-    if rtype == "TXT":
-        assert rest.startswith("( ") and rest.endswith(" )"), line
-        rest = rest[2:-2]
-        strings = re.findall(r'"((?:[^"\\]|\\.)*)"', rest)
-        assert strings and " ".join('"%s"' % s for s in strings) == rest, line
-        strings = [re.sub(r'\\(.)', r'\1', s) for s in strings]
-        assert all(len(s.encode()) <= 255 for s in strings), line
-        return name, rtype, strings
-    if rtype == "PTR":
-        assert rest.endswith("."), line
-        return name, rtype, rest[:-1]
-    pref, host = rest.split()
-    return name, rtype, (int(pref), host.rstrip("."))
-
-
-def publish(dns, lines):
-    """Publishes printed records as they are: a TXT record replaces those at its
-    name of the same kind (the same v= tag; every record at a DKIM key's name),
-    a PTR or MX record replaces the name's. Restarts dnsmasq."""
-    txt = {k: list(v) for k, v in dns.txt.items()}
-    ptr, mx = dict(dns.ptr), {k: list(v) for k, v in dns.mx.items()}
-    for line in lines:
-        name, rtype, value = parse_record(line)
-        if rtype == "TXT":
-            tag = "".join(value).split(";")[0].split(" ")[0].lower()
-            keep = [r for r in txt.get(name, [])
-                    if "._domainkey." not in name
-                    and ("".join(r) if isinstance(r, list) else r).split(";")[0]
-                    .split(" ")[0].lower() != tag]
-            txt[name] = keep + [value]
-        elif rtype == "PTR":
-            ptr[name] = value
-        else:
-            mx[name] = [value]
-    dns.restart(txt=txt, ptr=ptr, mx=mx)
 
 
 def fix_and_recheck(binary, dns, name, *args, conf=None, domain=D):
@@ -203,6 +158,20 @@ def test_this_hosts_addresses_come_from_the_config_hostname(mailport_bin, make_d
                       conf=config(workroot, hostname="out.good.test"))
     assert rc == 65 and dc["spf"]["status"] == "mismatch", dc["spf"]
     assert "127.0.25.9" in dc["spf"]["detail"]
+    # This host's address has its reverse DNS checked too (dnsmasq gives it a PTR).
+    assert [a["name"] for a in dc["ptr"]["addresses"]] == [ADDR, "127.0.25.9"], dc["ptr"]
+
+
+def test_this_hosts_address_without_ptr(mailport_bin, make_dns, workroot):
+    rec = good()
+    rec["a_only"] = {"out.good.test": ["127.0.25.9"]}
+    rec["txt"][D] = ["v=spf1 ip4:%s ip4:127.0.25.9 -all" % ADDR]
+    dns = make_dns(**rec)
+    conf = config(workroot, hostname="out.good.test")
+    rc, dc, _ = check(mailport_bin, dns, D, "--selector", SEL, conf=conf)
+    assert rc == 65 and dc["ptr"]["status"] == "missing", dc["ptr"]
+    assert dc["ptr"]["records"] == ["%s. IN PTR out.good.test." % reverse_name("127.0.25.9")]
+    fix_and_recheck(mailport_bin, dns, "ptr", "--selector", SEL, conf=conf)
 
 
 def test_optional_records_missing_is_still_all_well(mailport_bin, make_dns):
@@ -490,13 +459,11 @@ def test_bad_optional_records_fail(mailport_bin, make_dns, name, txt_name, recor
 
 
 def test_dns_failure_is_error_and_exit_75(mailport_bin, servfail_dns):
-    p = subprocess.run([mailport_bin, "probe", D, "--domain-check", "--json", "--selector", SEL,
-                        "--ip", ADDR, "--resolver", "127.0.0.1:%d" % servfail_dns.port,
-                        "--timeout", "2"], capture_output=True, timeout=60)
-    assert p.returncode == 75, p.stdout
-    dc = json.loads(p.stdout)["domain_check"]
+    rc, dc, _ = check(mailport_bin, servfail_dns, D, "--selector", SEL, "--ip", ADDR)
+    assert rc == 75
     for name in CHECKS:
         assert dc[name]["status"] == "error", (name, dc[name])
+        assert "--resolver" in dc[name]["fix"], (name, dc[name])
 
 
 def test_text_prints_each_fix_record(mailport_bin, make_dns):
@@ -513,6 +480,21 @@ def test_text_prints_each_fix_record(mailport_bin, make_dns):
     assert "2 checks need work" in text
 
 
+def test_with_port_the_doors_are_probed_too(mailport_bin, make_dns):
+    dns = make_dns(**good())
+    port = free_port()   # nothing listens: refused
+    p = subprocess.run([mailport_bin, "probe", D, "--domain-check", "--json", "--selector", SEL,
+                        "--ip", ADDR, "--resolver", "127.0.0.1:%d" % dns.port, "--timeout", "2",
+                        "--port", "%d:relay" % port], capture_output=True, timeout=60)
+    obj = json.loads(p.stdout)
+    assert [d["port"] for d in obj["doors"]] == [port]
+    assert obj["doors"][0]["status"] == "refused"
+    assert obj["domain_check"]["all_ok"] is True
+    # The doors' failure decides the exit code; the domain check's is its own member.
+    assert p.returncode == obj["exit_code"] != 0
+    assert obj["domain_check"]["exit_code"] == 0
+
+
 def test_usage(mailport_bin):
     p = subprocess.run([mailport_bin, "probe", D, "--selector", SEL], capture_output=True,
                        timeout=30)
@@ -520,6 +502,9 @@ def test_usage(mailport_bin):
     p = subprocess.run([mailport_bin, "probe", D, "--domain-check", "--ip", "not-an-ip"],
                        capture_output=True, timeout=30)
     assert p.returncode == 64 and b"--ip" in p.stderr
+    p = subprocess.run([mailport_bin, "probe", "not a domain", "--domain-check"],
+                       capture_output=True, timeout=30)
+    assert p.returncode == 64 and b"is not a domain name" in p.stderr
     p = subprocess.run([mailport_bin, "probe", D, "--domain-check", "-c", "/nonexistent.conf"],
                        capture_output=True, timeout=30)
     assert p.returncode == 78 and b"/nonexistent.conf" in p.stderr

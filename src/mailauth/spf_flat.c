@@ -250,7 +250,8 @@ flatten_record(struct flat *f, const char *domain, const char *record, char qual
 	}
 	if (redirect[0] && top) {
 		char rec[2048];
-		if (strchr(redirect, '%') == NULL && fetch_record(f, redirect, rec, sizeof rec))
+		if (strchr(redirect, '%') == NULL && depth < FLAT_MAX_DEPTH &&
+		    fetch_record(f, redirect, rec, sizeof rec))
 			return flatten_record(f, redirect, rec, '+', true, depth + 1);
 		buf_printf(f->out, " redirect=%s", redirect);
 	}
