@@ -8,10 +8,12 @@ that is not one, and a key whose published record is another key's are
 errors with the fix; a record not yet published is a note.
 """
 
+import base64
 import os
 import re
 import stat
 import subprocess
+import time
 
 import pytest
 
@@ -136,7 +138,6 @@ def test_config_check_record_mismatch_and_missing(workroot):
         # the fix is the record of the configured key
         p_mine = subprocess.run(["openssl", "pkey", "-in", mine, "-pubout", "-outform", "DER"],
                                 capture_output=True, timeout=30).stdout
-        import base64
         assert base64.b64encode(p_mine).decode()[:200] in c.stderr.replace('" "', "")
         # another selector, not published yet: a note, not an error
         c = config_check(d, GOOD + "dkim example.test new %s\n%s\n" % (mine, dns.resolver_line()))
@@ -144,3 +145,16 @@ def test_config_check_record_mismatch_and_missing(workroot):
         assert "note" in c.stderr and "new._domainkey.example.test" in c.stderr
     finally:
         dns.cleanup()
+
+
+def test_config_check_dns_down_is_a_note(workroot):
+    """No answer from DNS (a closed port): the record is not checked, the
+    check says so, and the config is not failed for it."""
+    d = new_dir(workroot, "dkimcheck-")
+    key = os.path.join(d, "k.pem")
+    assert keygen("--domain", "example.test", "--selector", "s", "--out", key).returncode == 0
+    t0 = time.monotonic()
+    c = config_check(d, GOOD + "dkim example.test s %s\nresolver 127.0.0.1:9\n" % key)
+    assert c.returncode == 0, c.stderr
+    assert "could not check the DNS record" in c.stderr, c.stderr
+    assert time.monotonic() - t0 < 15
