@@ -215,7 +215,7 @@ class Dnsmasq:
     names; default: "test", and the reverse zones when ptr is given)."""
 
     def __init__(self, root, *, mx=None, hosts=None, null_mx=(), txt=None, ptr=None,
-                 a_only=None, zones=None):
+                 a_only=None, zones=None, log_queries=True):
         if not os.access(DNSMASQ, os.X_OK):
             pytest.skip("dnsmasq is not installed (scripts/deps.sh --test installs dnsmasq-base)")
         self.dir = tempfile.mkdtemp(prefix="dnsmasq-", dir=root)
@@ -226,6 +226,7 @@ class Dnsmasq:
         self.txt = {n: list(v) for n, v in (txt or {}).items()}
         self.ptr = dict(ptr or {})
         self.a_only = {n: list(v) for n, v in (a_only or {}).items()}
+        self.log_queries = log_queries   # off for benchmarks: a log line per query costs
         self.zones = (list(zones) if zones is not None
                       else ["test"] + (["in-addr.arpa", "ip6.arpa"] if ptr or a_only else []))
         self.port = None
@@ -237,8 +238,9 @@ class Dnsmasq:
         a = [DNSMASQ, "--keep-in-foreground", "--no-resolv", "--no-hosts",
              "--port=%d" % self.port, "--listen-address=127.0.0.1", "--bind-interfaces",
              "--conf-file=%s" % self._conf_file(), "--pid-file=%s" % self.pid_file,
-             "--no-negcache", "--log-queries", "--log-facility=-", "--user=root",
-             "--group=root"]
+             "--no-negcache", "--log-facility=-", "--user=root", "--group=root"]
+        if self.log_queries:
+            a.append("--log-queries")
         for z in self.zones:
             a.append("--local=/%s/" % z)
         for domain, mxs in self.mx.items():
