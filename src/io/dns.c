@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <poll.h>
 #include <time.h>
@@ -279,25 +280,36 @@ add_txt(const struct answer *a, struct ma_dns_answer *out)
 		return;
 	struct buf rec;
 	buf_init(&rec, 0);
-	bool nul = false, open = false;
+	bool open = false;
 	for (struct ares_txt_ext *t = list;; t = t->next) {
 		/* A record is its strings joined (RFC 7208 3.3); record_start marks the next. */
 		if (open && (t == NULL || t->record_start)) {
-			if (!nul)
-				ma_dns_answer_add(out, rec.data ? rec.data : "", 0);
+			ma_dns_answer_add(out, rec.data ? rec.data : "", 0);
 			buf_reset(&rec);
-			nul = false;
 			open = false;
 		}
 		if (t == NULL)
 			break;
 		open = true;
-		if (memchr(t->txt, '\0', t->length) != NULL)
-			nul = true;
+		size_t from = rec.len;
 		buf_append(&rec, t->txt, t->length);
+		/* A NUL would cut the text short, maybe into a valid record: DEL
+		 * keeps it whole and still invalid in every syntax that reads it. */
+		for (size_t i = from; i < rec.len; i++)
+			if (rec.data[i] == '\0')
+				rec.data[i] = 0x7f;
 	}
 	buf_free(&rec);
 	ares_free_data(list);
+}
+
+static bool
+answer_has(const struct ma_dns_answer *a, const char *rr)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (strcasecmp(a->rr[i], rr) == 0)
+			return true;
+	return false;
 }
 
 static void
@@ -328,9 +340,11 @@ add_rrs(const struct answer *a, enum ma_rr type, struct ma_dns_answer *out)
 	} else if (type == MA_RR_PTR) {
 		struct hostent *h = NULL;
 		if (ares_parse_ptr_reply(a->buf, a->len, NULL, 0, AF_INET, &h) == ARES_SUCCESS) {
+			/* c-ares gives the first name twice: as h_name and among the aliases. */
 			ma_dns_answer_add(out, h->h_name, 0);
 			for (char **al = h->h_aliases; al && *al; al++)
-				ma_dns_answer_add(out, *al, 0);
+				if (!answer_has(out, *al))
+					ma_dns_answer_add(out, *al, 0);
 			ares_free_hostent(h);
 		}
 	} else {

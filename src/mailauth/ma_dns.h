@@ -29,7 +29,9 @@ enum ma_dns_rc {
  *   A, AAAA  an address in its presentation form ("192.0.2.1", "2001:db8::1")
  *   MX       the exchange's name, without the trailing dot; pref[] beside it
  *   TXT      one record's character-strings joined with nothing between
- *            (RFC 7208 3.3); a record holding a NUL byte is left out
+ *            (RFC 7208 3.3); a NUL byte in it is given as DEL (0x7f), so
+ *            the record is not cut short, and no SPF, DKIM or DMARC
+ *            syntax accepts it (the openspf suite's a-null test)
  *   PTR      the name, without the trailing dot
  */
 struct ma_dns_answer {

@@ -1,7 +1,12 @@
 /*
- * Component tests for net/dns against a tiny DNS responder on 127.0.0.1
- * (a thread of this test): MX and A answers come back whole, and a lookup
- * whose socket is numbered past 1024 (a busy server's descriptors) works.
+ * Component tests for io/dns and authn/auth_dns against a tiny DNS
+ * responder on 127.0.0.1 (a thread of this test): MX and A answers come
+ * back whole, and a lookup whose socket is numbered past 1024 (a busy
+ * server's descriptors) works; TXT records' strings are joined per record;
+ * NXDOMAIN and NODATA stay apart (SPF's void lookups count both, its
+ * "include" treats them alike, DMARC's fallback needs them); auth_dns
+ * answers a repeated question from its cache and gives up when the
+ * message's budget is spent.
  * An fd_set ends at 1024: a select() loop there writes past it, which
  * glibc's fortified FD_SET turns into an abort.
  */
@@ -18,6 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "auth_dns.h"
 #include "dns.h"
 #include "harness.h"
 
@@ -54,7 +60,33 @@ put_name(unsigned char *p, const char *name)
 	return n;
 }
 
-/* Answers one query: every name has MX 10 mx.example.test and A 127.0.0.5. */
+/* One TXT record of the given character-strings, after the answer's name. */
+static size_t
+put_txt(unsigned char *r, const char *const *strs, size_t nstrs)
+{
+	size_t n = 0;
+	n += put16(r + n, 0xC00C);
+	n += put16(r + n, 16);
+	n += put16(r + n, 1);
+	n += put16(r + n, 0);
+	n += put16(r + n, 60);
+	size_t len = 0;
+	for (size_t k = 0; k < nstrs; k++)
+		len += 1 + strlen(strs[k]);
+	n += put16(r + n, (unsigned)len);
+	for (size_t k = 0; k < nstrs; k++) {
+		r[n++] = (unsigned char)strlen(strs[k]);
+		memcpy(r + n, strs[k], strlen(strs[k]));
+		n += strlen(strs[k]);
+	}
+	return n;
+}
+
+static volatile int queries_seen;
+
+/* Answers one query: every name has MX 10 mx.example.test and A 127.0.0.5;
+ * TXT: two records, the first of two strings; names starting "nx." do not
+ * exist; names starting "empty." have no records at all. */
 static size_t
 answer(const unsigned char *q, size_t qlen, unsigned char *r)
 {
@@ -64,11 +96,57 @@ answer(const unsigned char *q, size_t qlen, unsigned char *r)
 	i += 5; /* the root label, QTYPE, QCLASS */
 	if (qlen < 12 || i > qlen)
 		return 0;
+	queries_seen++;
 	unsigned type = (unsigned)q[i - 4] << 8 | q[i - 3];
 	memcpy(r, q, i);
 	r[2] = 0x81; /* QR, RD */
 	r[3] = 0x80; /* RA, NOERROR */
 	put16(r + 6, 1);
+	if (qlen > 15 && memcmp(q + 12, "\x02nx", 3) == 0) {
+		r[3] = 0x83; /* NXDOMAIN */
+		put16(r + 6, 0);
+		put16(r + 8, 0);
+		put16(r + 10, 0);
+		return i;
+	}
+	if (qlen > 18 && memcmp(q + 12,
+				"\x05"
+				"empty",
+				6) == 0)
+		type = 0; /* NODATA for every type */
+	if (type == 12) {
+		size_t n = i;
+		n += put16(r + n, 0xC00C);
+		n += put16(r + n, 12);
+		n += put16(r + n, 1);
+		n += put16(r + n, 0);
+		n += put16(r + n, 60);
+		size_t len = put_name(r + n + 2, "mx.example.test");
+		n += put16(r + n, (unsigned)len) + len;
+		put16(r + 8, 0);
+		put16(r + 10, 0);
+		return n;
+	}
+	if (type == 16) {
+		static const char *const first[] = {"v=spf1 ip4:192.0.2.0/24 ", "-all"};
+		static const char *const second[] = {"unrelated"};
+		static const char *const nul[] = {"v=spf1 a:foo.test\0"};
+		if (qlen > 16 && memcmp(q + 12, "\x03nul", 4) == 0) {
+			put16(r + 8, 0);
+			put16(r + 10, 0);
+			size_t n = i;
+			n += put_txt(r + n, nul, 1);
+			r[n - 1] = '\0'; /* put_txt stopped at the NUL: the string's last byte */
+			return n;
+		}
+		put16(r + 6, 2);
+		put16(r + 8, 0);
+		put16(r + 10, 0);
+		size_t n = i;
+		n += put_txt(r + n, first, 2);
+		n += put_txt(r + n, second, 1);
+		return n;
+	}
 	put16(r + 8, 0);
 	put16(r + 10, 0);
 	size_t n = i;
@@ -182,6 +260,77 @@ test_high_descriptor(const char *resolver)
 	free(held);
 }
 
+static void
+test_any_type(const char *resolver)
+{
+	char err[256];
+	struct dns *d = dns_new(resolver, 3000, err, sizeof err);
+	CHECK(d != NULL);
+	if (d == NULL)
+		return;
+	long long deadline = dns_now_ms() + 3000;
+	struct ma_dns_answer a;
+	CHECK(dns_lookup(d, MA_RR_TXT, "example.test", deadline, &a) == MA_DNS_OK);
+	CHECK(a.n == 2);
+	if (a.n == 2) {
+		CHECK(strcmp(a.rr[0], "v=spf1 ip4:192.0.2.0/24 -all") == 0);
+		CHECK(strcmp(a.rr[1], "unrelated") == 0);
+	}
+	ma_dns_answer_free(&a);
+	CHECK(dns_lookup(d, MA_RR_MX, "example.test", deadline, &a) == MA_DNS_OK);
+	CHECK(a.n == 1 && strcmp(a.rr[0], "mx.example.test") == 0 && a.pref[0] == 10);
+	ma_dns_answer_free(&a);
+	CHECK(dns_lookup(d, MA_RR_A, "example.test", deadline, &a) == MA_DNS_OK);
+	CHECK(a.n == 1 && strcmp(a.rr[0], "127.0.0.5") == 0);
+	ma_dns_answer_free(&a);
+	CHECK(dns_lookup(d, MA_RR_PTR, "5.0.0.127.in-addr.arpa", deadline, &a) == MA_DNS_OK);
+	CHECK(a.n == 1 && strcmp(a.rr[0], "mx.example.test") == 0);
+	ma_dns_answer_free(&a);
+	CHECK(dns_lookup(d, MA_RR_TXT, "nul.example.test", deadline, &a) == MA_DNS_OK);
+	CHECK(a.n == 1 && strcmp(a.rr[0], "v=spf1 a:foo.tes\x7f") == 0);
+	ma_dns_answer_free(&a);
+	CHECK(dns_lookup(d, MA_RR_TXT, "nx.example.test", deadline, &a) == MA_DNS_NXDOMAIN);
+	CHECK(a.n == 0);
+	CHECK(dns_lookup(d, MA_RR_TXT, "empty.example.test", deadline, &a) == MA_DNS_NODATA);
+	CHECK(dns_lookup(d, MA_RR_A, "empty.example.test", deadline, &a) == MA_DNS_NODATA);
+	/* A deadline already past: no query, a temporary failure. */
+	CHECK(dns_lookup(d, MA_RR_TXT, "example.test", dns_now_ms() - 1, &a) == MA_DNS_TEMPFAIL);
+	dns_free(&d);
+}
+
+static void
+test_cache_and_budget(const char *resolver)
+{
+	char err[256];
+	struct auth_dns *ad = auth_dns_new(resolver, 3000, err, sizeof err);
+	CHECK(ad != NULL);
+	if (ad == NULL)
+		return;
+	struct ma_dns dns = auth_dns_iface(ad);
+	struct ma_dns_answer a;
+	auth_dns_start(ad, 3000);
+	int before = queries_seen;
+	CHECK(dns.lookup(dns.ctx, MA_RR_TXT, "example.test", &a) == MA_DNS_OK && a.n == 2);
+	ma_dns_answer_free(&a);
+	CHECK(dns.lookup(dns.ctx, MA_RR_TXT, "example.test", &a) == MA_DNS_OK && a.n == 2);
+	ma_dns_answer_free(&a);
+	CHECK(dns.lookup(dns.ctx, MA_RR_TXT, "nx.example.test", &a) == MA_DNS_NXDOMAIN);
+	CHECK(dns.lookup(dns.ctx, MA_RR_TXT, "nx.example.test", &a) == MA_DNS_NXDOMAIN);
+	CHECK(auth_dns_queries(ad) == 2);
+	CHECK(queries_seen - before == 2);
+	/* The next message's budget is spent at once: new names fail, cached ones still answer. */
+	auth_dns_start(ad, 0);
+	CHECK(dns.lookup(dns.ctx, MA_RR_A, "example.test", &a) == MA_DNS_TEMPFAIL);
+	CHECK(dns.lookup(dns.ctx, MA_RR_TXT, "example.test", &a) == MA_DNS_OK);
+	ma_dns_answer_free(&a);
+	/* A temporary failure is not remembered. */
+	auth_dns_start(ad, 3000);
+	CHECK(dns.lookup(dns.ctx, MA_RR_A, "example.test", &a) == MA_DNS_OK);
+	ma_dns_answer_free(&a);
+	auth_dns_free(&ad);
+	CHECK(ad == NULL);
+}
+
 int
 main(void)
 {
@@ -192,6 +341,8 @@ main(void)
 	snprintf(resolver, sizeof resolver, "127.0.0.1:%d", rs.port);
 	check_lookups(resolver);
 	test_high_descriptor(resolver);
+	test_any_type(resolver);
+	test_cache_and_budget(resolver);
 	rs.stop = 1;
 	pthread_join(t, NULL);
 	close(rs.fd);

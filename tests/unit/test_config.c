@@ -310,6 +310,42 @@ test_outbound(void)
 	}
 }
 
+/* The mail-authentication directives: dkim (repeatable), dmarc-policy, auth-timeout. */
+static void
+test_mail_auth(void)
+{
+	static const char text[] = "dkim Example.Test s2026 keys/rsa.key\n"
+				   "dkim example.test ed1 /etc/k/ed.key\n"
+				   "dmarc-policy report-only\nauth-timeout 5\n";
+	struct config cfg;
+	char err[256];
+	config_init(&cfg);
+	CHECK(cfg.ndkim == 0 && cfg.dmarc_policy == CONFIG_DMARC_ENFORCE && cfg.auth_timeout == 20);
+	CHECK(config_parse(&cfg, text, "a.conf", "/srv/mp", err, sizeof err) == 0);
+	CHECK(cfg.ndkim == 2);
+	CHECK_STR(cfg.dkim[0].domain, "example.test");
+	CHECK_STR(cfg.dkim[0].selector, "s2026");
+	CHECK_STR(cfg.dkim[0].keyfile, "/srv/mp/keys/rsa.key");
+	CHECK_STR(cfg.dkim[1].keyfile, "/etc/k/ed.key");
+	CHECK(cfg.dmarc_policy == CONFIG_DMARC_REPORT_ONLY && cfg.auth_timeout == 5);
+	static const struct {
+		const char *text, *says;
+	} bad[] = {
+	    {"dkim example.test s1\n", "a.conf:1: "},
+	    {"dkim bad_domain s1 k\n", "is not a domain name"},
+	    {"dkim example.test s_1 k\n", "is not a selector"},
+	    {"dkim a.test s1 k\ndkim A.test s1 k2\n", "given twice"},
+	    {"dmarc-policy reject\n", "use enforce or report-only"},
+	    {"dmarc-policy enforce\ndmarc-policy enforce\n", "a.conf:2: "},
+	    {"auth-timeout 0\n", "a.conf:1: "},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		config_init(&cfg);
+		CHECK(config_parse(&cfg, bad[i].text, "a.conf", "/srv", err, sizeof err) == -1);
+		CHECK(strstr(err, bad[i].says) != NULL);
+	}
+}
+
 /* relayhost and resolver: parsed once into host and port (issue 12 item 15). */
 static void
 test_hostport(void)
@@ -410,6 +446,7 @@ main(void)
 {
 	test_lines();
 	test_outbound();
+	test_mail_auth();
 	test_defaults();
 	test_table();
 	test_all_errors();
