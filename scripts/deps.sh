@@ -6,16 +6,10 @@ set -euo pipefail
 build_pkgs=(build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
 	libssl-dev libevent-dev libc-ares-dev libcrypt-dev libidn2-dev libpsl-dev publicsuffix openssl)
 test_pkgs=(python3 python3-pytest swaks libnet-ssleay-perl dnsmasq-base strace util-linux python3-aiosmtpd
-	python3-dkim python3-nacl python3-yaml python3-spf)
+	nodejs npm python3-dkim python3-nacl python3-yaml python3-spf)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")
-# The tests' independent DKIM/SPF/DMARC judge is an npm package. A machine
-# that already has Node.js (from Debian or NodeSource, whose nodejs carries
-# npm and conflicts with Debian's npm package) keeps it.
-if [ "${1:-}" = "--test" ] && ! { command -v node && command -v npm; } >/dev/null 2>&1; then
-	want+=(nodejs npm)
-fi
 
 missing=()
 for p in "${want[@]}"; do
