@@ -55,29 +55,6 @@ struct keygen_opts {
 	unsigned bits;
 };
 
-/* Letters, digits, '-', '_' in dot-separated labels of 1..63. */
-static bool
-is_dns_name(const char *s)
-{
-	size_t label = 0, n = strlen(s);
-	if (n == 0 || n > 253)
-		return false;
-	for (; *s; s++) {
-		if (*s == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-		} else if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-			   (*s >= '0' && *s <= '9') || *s == '-' || *s == '_') {
-			if (++label > 63)
-				return false;
-		} else {
-			return false;
-		}
-	}
-	return label > 0;
-}
-
 static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static int
@@ -130,9 +107,9 @@ parse_keygen(int argc, char **argv, struct keygen_opts *o)
 	}
 	if (o->domain == NULL || o->selector == NULL)
 		return bad_usage("%s", "--domain and --selector are required");
-	if (!is_dns_name(o->domain))
+	if (!str_is_dns_name(o->domain))
 		return bad_usage("--domain \"%s\" is not a domain name", o->domain);
-	if (!is_dns_name(o->selector))
+	if (!str_is_dns_name(o->selector))
 		return bad_usage("--selector \"%s\" is not a DNS name (letters, digits, '-', '.')",
 				 o->selector);
 	if (strcmp(o->type, "rsa") != 0 && strcmp(o->type, "ed25519") != 0)

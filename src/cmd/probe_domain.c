@@ -54,35 +54,14 @@ local_keys(const struct config *cfg, const char *domain, struct domain_check_opt
 			o->selectors[o->nselectors++] = keys[i].selector;
 }
 
-/* Labels of letters, digits, '-' and '_', 1 to 63 octets, 253 in all (RFC 1035 2.3.4). */
-static bool
-is_dns_name(const char *s)
-{
-	size_t label = 0, n = strlen(s);
-	if (n == 0 || n > 253)
-		return false;
-	for (; *s; s++) {
-		if (*s == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-		} else if (strchr(
-			       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_",
-			       *s) == NULL ||
-			   ++label > 63) {
-			return false;
-		}
-	}
-	return label > 0;
-}
-
 /* The domain as DNS asks for it: A-labels (IDNA2008) for a name in Unicode. */
 static bool
 domain_ascii(const char *in, char *out, size_t size)
 {
 	char *ascii = NULL;
 	int rc = idn2_to_ascii_8z(in, &ascii, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
-	bool ok = rc == IDN2_OK && ascii != NULL && str_copy(out, size, ascii) && is_dns_name(out);
+	bool ok =
+	    rc == IDN2_OK && ascii != NULL && str_copy(out, size, ascii) && str_is_dns_name(out);
 	idn2_free(ascii);
 	return ok;
 }

@@ -120,3 +120,24 @@ str_parse_u64(struct strv s, uint64_t *v_r)
 	*v_r = v;
 	return true;
 }
+
+bool
+str_is_dns_name(const char *s)
+{
+	size_t label = 0, n = strlen(s);
+	if (n == 0 || n > 253)
+		return false;
+	for (; *s; s++) {
+		if (*s == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+		} else if (strchr(
+			       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_",
+			       *s) == NULL ||
+			   ++label > 63) {
+			return false;
+		}
+	}
+	return label > 0;
+}

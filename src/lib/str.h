@@ -37,6 +37,12 @@ bool str_copy_n(char *dst, size_t size, const char *src, size_t n);
 /* ASCII lower-case in place; bytes >= 0x80 (UTF-8) are left alone. */
 void str_lower(char *s);
 bool str_eq_ci(const char *a, const char *b);
+/*
+ * A DNS name as a record's owner may be written: dot-separated labels of
+ * letters, digits, '-' and '_' (DKIM selectors, _dmarc), 1 to 63 octets
+ * each, 253 in all (RFC 1035 2.3.4); no trailing dot.
+ */
+bool str_is_dns_name(const char *s);
 
 /*
  * Escape untrusted bytes for a log line: printable ASCII except '"' and '\\'

@@ -57,6 +57,16 @@ test_str(void)
 	char cut[8];
 	str_escape(cut, sizeof cut, "0123456789", 10);
 	CHECK_STR(cut, "0123...");
+	CHECK(str_is_dns_name("s2026._domainkey.Example.test") &&
+	      str_is_dns_name("_dmarc.a-b.test"));
+	char label[80];
+	memset(label, 'a', 63);
+	label[63] = '\0';
+	CHECK(str_is_dns_name(label));
+	strcat(label, "a");
+	CHECK(!str_is_dns_name(label)); /* 64 octets */
+	CHECK(!str_is_dns_name("") && !str_is_dns_name("a..b") && !str_is_dns_name(".a"));
+	CHECK(!str_is_dns_name("a.") && !str_is_dns_name("a b") && !str_is_dns_name("a@b"));
 }
 
 static void
