@@ -3,7 +3,10 @@
  * over c-ares, with a time bound for all the lookups of one message and a
  * cache of the answers, kept for as long as the auth_dns is (one SMTP
  * session, or one `mailport auth check`): a sender's second message does
- * not ask for its SPF and DMARC records again.
+ * not ask for its SPF and DMARC records again. The c-ares channel under it
+ * is the calling thread's own, kept for the thread's life (auth_dns.c), so
+ * an auth_dns costs nothing to make and may be used from any thread, one
+ * at a time.
  */
 #ifndef MP_AUTH_DNS_H
 #define MP_AUTH_DNS_H
