@@ -42,14 +42,16 @@ static double *g_lat; /* seconds, by message index */
 static pthread_mutex_t g_err_lock = PTHREAD_MUTEX_INITIALIZER;
 static int g_err_shown;
 
-static double now(void)
+static double
+now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void *worker(void *arg)
+static void *
+worker(void *arg)
 {
 	(void)arg;
 	SSL_SESSION *session = NULL;
@@ -75,9 +77,11 @@ static void *worker(void *arg)
 			atomic_fetch_add(&g_failed, 1);
 			pthread_mutex_lock(&g_err_lock);
 			if (!g_err_shown++)
-				fprintf(stderr, "loadgen: first failure: connected=%d phase=%s reply=%d %s\n",
-					r.connected, r.smtp.phase ? r.smtp.phase : "-", r.smtp.reply.code,
-					r.smtp.reply.text);
+				fprintf(
+				    stderr,
+				    "loadgen: first failure: connected=%d phase=%s reply=%d %s\n",
+				    r.connected, r.smtp.phase ? r.smtp.phase : "-",
+				    r.smtp.reply.code, r.smtp.reply.text);
 			pthread_mutex_unlock(&g_err_lock);
 		}
 	}
@@ -85,13 +89,15 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static int cmp_double(const void *a, const void *b)
+static int
+cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
 	return (x > y) - (x < y);
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	const char *message_file = NULL;
 	for (;;) {
@@ -108,9 +114,10 @@ int main(int argc, char **argv)
 		argv++, argc--;
 	}
 	if (argc != 10) {
-		fprintf(stderr, "usage: loadgen [--resume] [--plain] [--message FILE] HOST PORT USER "
-				"FROM TO SIZE SESSIONS COUNT CAFILE\n"
-				"(password in LOADGEN_PASSWORD)\n");
+		fprintf(stderr,
+			"usage: loadgen [--resume] [--plain] [--message FILE] HOST PORT USER "
+			"FROM TO SIZE SESSIONS COUNT CAFILE\n"
+			"(password in LOADGEN_PASSWORD)\n");
 		return 2;
 	}
 	const char *password = getenv("LOADGEN_PASSWORD");
@@ -181,9 +188,10 @@ int main(int argc, char **argv)
 		if (g_lat[i] >= 0)
 			g_lat[m++] = g_lat[i];
 	qsort(g_lat, (size_t)m, sizeof *g_lat, cmp_double);
-	double p50 = m ? g_lat[m / 2] : 0, p99 = m ? g_lat[(m * 99) / 100 < m ? (m * 99) / 100 : m - 1] : 0;
-	printf("ok=%ld failed=%ld resumed=%ld seconds=%.3f rate=%.1f p50_ms=%.2f p99_ms=%.2f\n",
-	       ok, atomic_load(&g_failed), atomic_load(&g_resumed), dt, ok / dt, p50 * 1000,
+	double p50 = m ? g_lat[m / 2] : 0,
+	       p99 = m ? g_lat[(m * 99) / 100 < m ? (m * 99) / 100 : m - 1] : 0;
+	printf("ok=%ld failed=%ld resumed=%ld seconds=%.3f rate=%.1f p50_ms=%.2f p99_ms=%.2f\n", ok,
+	       atomic_load(&g_failed), atomic_load(&g_resumed), dt, ok / dt, p50 * 1000,
 	       p99 * 1000);
 	free(th);
 	free(g_lat);

@@ -30,7 +30,8 @@ struct probe_cmd {
 	enum secret_source pw_src;
 	const char *pw_spec;
 	const char *resolver;
-	char addr[64]; /* host's address from --resolver, used for the connections */
+	const char *target; /* as typed: the domain of --domain-check, never a provider's host */
+	char addr[64];	    /* host's address from --resolver, used for the connections */
 	bool json;
 	bool domain_check; /* --domain-check: the DNS checks; doors only with --port */
 	bool ports_given;
@@ -295,7 +296,7 @@ probe_run(struct probe_cmd *pc)
 	if (pc->domain_check) {
 		int rc;
 		static char domain[256];
-		str_copy(domain, sizeof domain, pc->host);
+		str_copy(domain, sizeof domain, pc->target);
 		str_lower(domain);
 		for (size_t n = strlen(domain); n > 0 && domain[n - 1] == '.';)
 			domain[--n] = '\0';
@@ -366,8 +367,10 @@ cmd_probe(int argc, char **argv)
 		probe_usage(stderr);
 		rc = EX_USAGE;
 	}
-	if (rc < 0)
-		rc = probe_settle(&pc, argv[optind]);
+	if (rc < 0) {
+		pc.target = argv[optind];
+		rc = probe_settle(&pc, pc.target);
+	}
 	if (rc < 0)
 		rc = probe_run(&pc);
 	explicit_bzero(pc.password, sizeof pc.password);
