@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "dkim_canon.h"
+#include "dkim_key_cache.h"
 #include "dkim_keys.h"
 #include "dkim_tags.h"
 #include "str.h"
@@ -287,7 +288,7 @@ check_one(struct vsig *s, const struct ma_dns *dns, int64_t now, struct dkim_res
 		set(r, "permerror", "%s", why);
 		return;
 	}
-	EVP_PKEY *pub = dkim_pubkey_from_record(&rec, why, sizeof why);
+	EVP_PKEY *pub = dkim_pubkey_cached(&rec, why, sizeof why);
 	if (pub == NULL) {
 		set(r, "permerror", "%s", why);
 		return;

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dkim_key_cache.h"
 #include "dkim_keys.h"
 #include "dkim_sign.h"
 #include "dkim_verify.h"
@@ -153,7 +154,12 @@ test_round_trip(const struct dkim_keyset *ks, struct fake_dns *dns)
 	CHECK(strstr(signed_msg, "X-Not-Signed:") && !strstr(signed_msg, "x-not-signed;"));
 
 	struct dkim_result r[8];
+	size_t cached = dkim_key_cache_size();
 	CHECK(verify_message(signed_msg, dns, NOW, r, 8) == 2);
+	/* Both keys decoded once, then found again by their records. */
+	CHECK(dkim_key_cache_size() == cached + 2);
+	CHECK(verify_message(signed_msg, dns, NOW, r, 8) == 2);
+	CHECK(dkim_key_cache_size() == cached + 2);
 	for (int i = 0; i < 2; i++) {
 		CHECK_STR(r[i].result, "pass");
 		CHECK_STR(r[i].domain, "example.org");
