@@ -75,6 +75,8 @@ struct session_msg {
 	int budget_ms;
 	/* The sender as given (SPF), kept while the check lives. */
 	char ip[64], helo[256], sender[SMTP_PATH_MAX + 1];
+	/* When the job was handed to the worker, began and ended there (µs), for the log. */
+	long long submitted_us, ran_us, finished_us;
 	/* Results, filled on the worker. */
 	struct auth_verdict verdict;
 	struct buf sigs;
@@ -247,10 +249,19 @@ session_auth_write(struct session *s, const char *p, size_t n)
 
 /* ---- the end of data ---- */
 
+static long long
+now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static void
 finish_run(struct worker_job *job)
 {
 	struct session_msg *m = (struct session_msg *)job;
+	m->ran_us = now_us();
 	if (m->check) {
 		struct auth_dns *dns = m->s->dns;
 		auth_dns_start(dns, m->budget_ms);
@@ -259,6 +270,7 @@ finish_run(struct worker_job *job)
 	}
 	if (m->signer)
 		m->nsigs = dkim_signer_finish(m->signer, &m->sigs, m->why, sizeof m->why);
+	m->finished_us = now_us();
 }
 
 /* The value of tag t ("d", "s") in a DKIM-Signature field, for the log. */
@@ -300,18 +312,23 @@ log_signatures(struct session *s, const struct session_msg *m)
 	}
 }
 
+/* How long the message waited for a worker and how long its checks took there. */
 static void
-log_verdict(struct session *s, const struct auth_verdict *v)
+log_verdict(struct session *s, const struct session_msg *m)
 {
+	const struct auth_verdict *v = &m->verdict;
 	char dkim[128] = "none";
 	size_t o = 0;
 	for (size_t i = 0; i < v->ndkim && o + 20 < sizeof dkim; i++)
 		o += (size_t)snprintf(dkim + o, sizeof dkim - o, "%s%s", i ? "," : "",
 				      v->dkim[i].result);
 	char detail[300];
-	log_info("session=%s id=%s event=auth spf=%s dkim=%s dmarc=%s action=%s detail=\"%s\"",
+	log_info("session=%s id=%s event=auth spf=%s dkim=%s dmarc=%s action=%s wait_ms=%.1f "
+		 "check_ms=%.1f detail=\"%s\"",
 		 s->id, spool_msg_id(s->msg), spf_result_name(v->spf.result), dkim,
 		 dmarc_result_name(v->dmarc.result), auth_action_name(v->action),
+		 (double)(m->ran_us - m->submitted_us) / 1000.0,
+		 (double)(m->finished_us - m->ran_us) / 1000.0,
 		 str_escape(detail, sizeof detail, v->detail, strlen(v->detail)));
 }
 
@@ -331,7 +348,7 @@ static bool
 apply_verdict(struct session *s, struct session_msg *m)
 {
 	const struct auth_verdict *v = &m->verdict;
-	log_verdict(s, v);
+	log_verdict(s, m);
 	if (v->action == AUTH_REJECT) {
 		refuse(s, SMTP_REFUSE_DMARC, v->detail);
 		return false;
@@ -434,5 +451,6 @@ session_auth_end(struct session *s)
 	}
 	m->job.run = finish_run;
 	m->job.done = finish_done;
+	m->submitted_us = now_us();
 	worker_submit(s->srv->auth_worker, &m->job);
 }
