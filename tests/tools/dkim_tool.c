@@ -35,6 +35,53 @@ read_all(size_t *len)
 	return p;
 }
 
+/* The message in 1000-byte pieces: its header section to h, then to
+ * on_headers once whole, the rest to on_body. */
+static void
+feed(const char *msg, size_t len, struct msg_headers *h,
+     void (*on_headers)(void *, const struct msg_headers *),
+     void (*on_body)(void *, const char *, size_t), void *arg)
+{
+	bool done = false, told = false;
+	for (size_t off = 0; off < len; off += 1000) {
+		size_t k = len - off < 1000 ? len - off : 1000, used = 0;
+		if (!done)
+			used = msg_headers_feed(h, msg + off, k, &done);
+		if (done && !told) {
+			on_headers(arg, h);
+			told = true;
+		}
+		if (done)
+			on_body(arg, msg + off + used, k - used);
+	}
+	if (!told)
+		on_headers(arg, h);
+}
+
+static void
+sign_headers(void *s, const struct msg_headers *h)
+{
+	dkim_signer_headers(s, h);
+}
+
+static void
+sign_body(void *s, const char *p, size_t n)
+{
+	dkim_signer_body(s, p, n);
+}
+
+static void
+verify_headers(void *v, const struct msg_headers *h)
+{
+	dkim_verifier_headers(v, h);
+}
+
+static void
+verify_body(void *v, const char *p, size_t n)
+{
+	dkim_verifier_body(v, p, n);
+}
+
 static int
 sign(int argc, char **argv, int64_t now, const char *msg, size_t len)
 {
@@ -55,20 +102,7 @@ sign(int argc, char **argv, int64_t now, const char *msg, size_t len)
 	struct msg_headers h;
 	msg_headers_init(&h, 0);
 	struct dkim_signer *s = dkim_signer_new(ks, now);
-	bool done = false, told = false;
-	for (size_t off = 0; off < len; off += 1000) {
-		size_t k = len - off < 1000 ? len - off : 1000, used = 0;
-		if (!done)
-			used = msg_headers_feed(&h, msg + off, k, &done);
-		if (done && !told) {
-			dkim_signer_headers(s, &h);
-			told = true;
-		}
-		if (done)
-			dkim_signer_body(s, msg + off + used, k - used);
-	}
-	if (!told)
-		dkim_signer_headers(s, &h);
+	feed(msg, len, &h, sign_headers, sign_body, s);
 	struct buf out;
 	buf_init(&out, 0);
 	int n = dkim_signer_finish(s, &out, err, sizeof err);
@@ -95,20 +129,7 @@ verify(const char *resolver, int64_t now, const char *msg, size_t len)
 	struct msg_headers h;
 	msg_headers_init(&h, 0);
 	struct dkim_verifier *v = dkim_verifier_new();
-	bool done = false, told = false;
-	for (size_t off = 0; off < len; off += 1000) {
-		size_t k = len - off < 1000 ? len - off : 1000, used = 0;
-		if (!done)
-			used = msg_headers_feed(&h, msg + off, k, &done);
-		if (done && !told) {
-			dkim_verifier_headers(v, &h);
-			told = true;
-		}
-		if (done)
-			dkim_verifier_body(v, msg + off + used, k - used);
-	}
-	if (!told)
-		dkim_verifier_headers(v, &h);
+	feed(msg, len, &h, verify_headers, verify_body, v);
 	struct dkim_result r[DKIM_VERIFY_MAX];
 	struct ma_dns dns = auth_dns_iface(a);
 	size_t n = dkim_verifier_finish(v, &dns, now, r, DKIM_VERIFY_MAX);
