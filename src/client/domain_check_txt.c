@@ -33,41 +33,6 @@ sts_fix(struct dc_ctx *c, struct dc_item *it, const char *name)
 	       c->o->domain, c->o->domain);
 }
 
-void
-dc_check_mta_sts(struct dc_ctx *c)
-{
-	struct dc_item *it = &c->r->items[DC_MTA_STS];
-	char name[300], id[64], why[300];
-	snprintf(name, sizeof name, "_mta-sts.%s", c->o->domain);
-	struct ma_dns_answer a;
-	size_t others;
-	enum ma_dns_rc rc = dc_tagged_txt(c, name, "v=STSv1", true, &a, &others);
-	if (rc == MA_DNS_TEMPFAIL) {
-		dc_dns_error(it, name, "TXT", rc);
-	} else if (rc != MA_DNS_OK) {
-		dc_set(it, DC_MISSING,
-		       "no MTA-STS record at %s: senders may deliver to %s without TLS or to an "
-		       "impostor MX (RFC 8461 lets a domain require verified TLS)",
-		       name, c->o->domain);
-		sts_fix(c, it, name);
-	} else if (a.n > 1) {
-		dc_set(it, DC_INVALID,
-		       "%zu v=STSv1 records at %s: RFC 8461 3.1 needs exactly one, senders ignore "
-		       "them all",
-		       a.n, name);
-		sts_fix(c, it, name);
-		dc_fix(it, "keep one record: remove the others and publish the one below");
-	} else if (mta_sts_record_parse(a.rr[0], id, sizeof id, why, sizeof why) < 0) {
-		dc_set(it, DC_INVALID, "the record at %s (\"%s\"): %s: senders ignore it", name,
-		       a.rr[0], why);
-		sts_fix(c, it, name);
-	} else {
-		dc_set(it, DC_OK, "v=STSv1, id=%s (the policy file itself is not fetched here)",
-		       id);
-	}
-	ma_dns_answer_free(&a);
-}
-
 static void
 tls_rpt_fix(struct dc_ctx *c, struct dc_item *it, const char *name)
 {
@@ -78,35 +43,86 @@ tls_rpt_fix(struct dc_ctx *c, struct dc_item *it, const char *name)
 		   "failures they met delivering to you (RFC 8460)");
 }
 
-void
-dc_check_tls_rpt(struct dc_ctx *c)
+/* One of the optional TXT policies, and what to say about it. */
+struct txt_policy {
+	enum dc_check check;
+	const char *label;   /* the record's name is LABEL.DOMAIN */
+	const char *name;    /* for people: "MTA-STS" */
+	const char *version; /* the first tag: "v=STSv1" */
+	const char *rfc;     /* where "exactly one" is written */
+	const char *missing; /* what its absence costs */
+	const char *broken;  /* what a record receivers cannot read costs */
+	/* value: the tag the OK line shows (id=, rua=) */
+	int (*parse)(const char *txt, char *value, size_t size, char *why, size_t why_size);
+	const char *ok_before, *ok_after; /* the OK line, around the value */
+	void (*fix)(struct dc_ctx *c, struct dc_item *it, const char *name);
+};
+
+static void
+check_txt_policy(struct dc_ctx *c, const struct txt_policy *p)
 {
-	struct dc_item *it = &c->r->items[DC_TLS_RPT];
-	char name[300], rua[600], why[600];
-	snprintf(name, sizeof name, "_smtp._tls.%s", c->o->domain);
+	struct dc_item *it = &c->r->items[p->check];
+	char name[300], value[600], why[600];
+	snprintf(name, sizeof name, "%s.%s", p->label, c->o->domain);
 	struct ma_dns_answer a;
 	size_t others;
-	enum ma_dns_rc rc = dc_tagged_txt(c, name, "v=TLSRPTv1", true, &a, &others);
+	enum ma_dns_rc rc = dc_tagged_txt(c, name, p->version, true, &a, &others);
 	if (rc == MA_DNS_TEMPFAIL) {
 		dc_dns_error(it, name, "TXT", rc);
 	} else if (rc != MA_DNS_OK) {
-		dc_set(it, DC_MISSING,
-		       "no TLS-RPT record at %s: nobody tells you when senders "
-		       "fail to reach you over TLS",
-		       name);
-		tls_rpt_fix(c, it, name);
+		dc_set(it, DC_MISSING, "no %s record at %s: %s", p->name, name, p->missing);
+		p->fix(c, it, name);
 	} else if (a.n > 1) {
 		dc_set(it, DC_INVALID,
-		       "%zu v=TLSRPTv1 records at %s: RFC 8460 3 needs exactly one, senders ignore "
-		       "them all",
-		       a.n, name);
-		tls_rpt_fix(c, it, name);
-	} else if (tlsrpt_record_parse(a.rr[0], rua, sizeof rua, why, sizeof why) < 0) {
-		dc_set(it, DC_INVALID, "the record at %s (\"%s\"): %s: senders send no reports",
-		       name, a.rr[0], why);
-		tls_rpt_fix(c, it, name);
+		       "%zu %s records at %s: %s needs exactly one, senders ignore them all", a.n,
+		       p->version, name, p->rfc);
+		p->fix(c, it, name);
+		dc_fix(it, "keep one record: remove the others and publish the one below");
+	} else if (p->parse(a.rr[0], value, sizeof value, why, sizeof why) < 0) {
+		dc_set(it, DC_INVALID, "the record at %s (\"%s\"): %s: %s", name, a.rr[0], why,
+		       p->broken);
+		p->fix(c, it, name);
 	} else {
-		dc_set(it, DC_OK, "v=TLSRPTv1, reports to %s", rua);
+		dc_set(it, DC_OK, "%s%s%s", p->ok_before, value, p->ok_after);
 	}
 	ma_dns_answer_free(&a);
+}
+
+void
+dc_check_mta_sts(struct dc_ctx *c)
+{
+	static const struct txt_policy sts = {
+	    DC_MTA_STS,
+	    "_mta-sts",
+	    "MTA-STS",
+	    "v=STSv1",
+	    "RFC 8461 3.1",
+	    "senders may deliver without TLS or to an impostor MX (RFC 8461 lets a domain "
+	    "require verified TLS)",
+	    "senders ignore it",
+	    mta_sts_record_parse,
+	    "v=STSv1, id=",
+	    " (the policy file itself is not fetched here)",
+	    sts_fix,
+	};
+	check_txt_policy(c, &sts);
+}
+
+void
+dc_check_tls_rpt(struct dc_ctx *c)
+{
+	static const struct txt_policy rpt = {
+	    DC_TLS_RPT,
+	    "_smtp._tls",
+	    "TLS-RPT",
+	    "v=TLSRPTv1",
+	    "RFC 8460 3",
+	    "nobody tells you when senders fail to reach you over TLS",
+	    "senders send no reports",
+	    tlsrpt_record_parse,
+	    "v=TLSRPTv1, reports to ",
+	    "",
+	    tls_rpt_fix,
+	};
+	check_txt_policy(c, &rpt);
 }

@@ -119,15 +119,9 @@ session_dns(struct session *s)
 {
 	if (s->dns)
 		return s->dns;
-	const struct config_hostport *r = &s->srv->cfg.resolver;
-	char resolver[300] = "";
-	if (r->host[0] && r->port)
-		snprintf(resolver, sizeof resolver, r->is_ipv6 ? "[%s]:%u" : "%s:%u", r->host,
-			 (unsigned)r->port);
-	else if (r->host[0])
-		snprintf(resolver, sizeof resolver, r->is_ipv6 ? "[%s]" : "%s", r->host);
-	char err[256];
-	s->dns = auth_dns_new(resolver[0] ? resolver : NULL, QUERY_TIMEOUT_MS, err, sizeof err);
+	char resolver[300], err[256];
+	config_hostport_format(&s->srv->cfg.resolver, resolver, sizeof resolver);
+	s->dns = auth_dns_new(resolver, QUERY_TIMEOUT_MS, err, sizeof err);
 	if (s->dns == NULL)
 		log_err("session=%s event=auth_dns_failed error=\"%s\" fix=\"check the resolver "
 			"line of the config\"",
