@@ -363,6 +363,15 @@ cmd_probe(int argc, char **argv)
 		fprintf(stderr, "mailport probe: --selector, --ip and -c go with --domain-check\n");
 		rc = EX_USAGE;
 	}
+	/* --domain-check alone probes no door: the door options would do nothing. */
+	if (rc < 0 && pc.domain_check && !pc.ports_given &&
+	    (pc.o.user || pc.o.from || pc.o.cafile || pc.o.insecure || pc.o.security)) {
+		fprintf(stderr,
+			"mailport probe: --user, --from/--to, --cafile, --insecure and "
+			"--security probe doors, which --domain-check leaves out: add --port "
+			"P for the doors to probe, or drop them\n");
+		rc = EX_USAGE;
+	}
 	if (rc < 0 && optind != argc - 1) {
 		probe_usage(stderr);
 		rc = EX_USAGE;

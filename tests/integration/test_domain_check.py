@@ -502,6 +502,10 @@ def test_usage(mailport_bin):
     p = subprocess.run([mailport_bin, "probe", D, "--domain-check", "--ip", "not-an-ip"],
                        capture_output=True, timeout=30)
     assert p.returncode == 64 and b"--ip" in p.stderr
+    # Door options without a door to probe are refused, not dropped.
+    p = subprocess.run([mailport_bin, "probe", D, "--domain-check", "--security"],
+                       capture_output=True, timeout=30)
+    assert p.returncode == 64 and b"add --port" in p.stderr
     p = subprocess.run([mailport_bin, "probe", "not a domain", "--domain-check"],
                        capture_output=True, timeout=30)
     assert p.returncode == 64 and b"is not a domain name" in p.stderr
