@@ -59,7 +59,9 @@ struct smtp_server_hooks {
 	/* Start a spool file; write the queue id (NUL-terminated) to qid. -1: 451/452. */
 	int (*spool_begin)(void *ctx, const struct smtp_envelope *env, char *qid, size_t qid_size,
 			   bool *no_space_r);
-	/* Message bytes in order, Received: header first. -1 is remembered: 451 at the end. */
+	/* Message bytes in order: our Received: header first, whole, in a call of its own
+	 * (the glue tells it from the client's header section by that), then the message
+	 * as received. -1 is remembered: 451 at the end. */
 	int (*spool_write)(void *ctx, const char *p, size_t n);
 	/* Drop the message being written (refused, or the session ended). */
 	void (*spool_abort)(void *ctx);

@@ -22,6 +22,9 @@ struct fixture {
 	struct buf message; /* what the spool hook received */
 	bool spooling;
 	unsigned committed; /* messages committed */
+	size_t first_write; /* bytes in the message's first spool_write call */
+	unsigned
+	    trace_apart_bad; /* committed messages whose first write was not our Received: alone */
 	unsigned aborted;
 };
 
@@ -60,6 +63,8 @@ fx_spool_write(void *ctx, const char *p, size_t n)
 	struct fixture *f = ctx;
 	if (!f->spooling)
 		return -1;
+	if (f->message.len == 0)
+		f->first_write = n;
 	return buf_append(&f->message, p, n) ? 0 : -1;
 }
 
@@ -137,11 +142,19 @@ fixture_settle(struct fixture *f)
 		smtp_server_auth_done(f->s, ok ? SMTP_AUTH_OK : SMTP_AUTH_BAD);
 		return true;
 	}
-	case SMTP_ACT_COMMIT:
+	case SMTP_ACT_COMMIT: {
+		/* The glue tells our Received: from the client's fields by its own call. */
+		const char *m = f->message.data;
+		size_t k = f->first_write;
+		if (f->message.len < 10 || strncmp(m, "Received:", 9) != 0 || k < 2 ||
+		    k > f->message.len || m[k - 2] != '\r' || m[k - 1] != '\n' ||
+		    (k < f->message.len && (m[k] == ' ' || m[k] == '\t')))
+			f->trace_apart_bad++;
 		f->spooling = false;
 		f->committed++;
 		smtp_server_commit_done(f->s, SMTP_COMMIT_OK);
 		return true;
+	}
 	default:
 		return false;
 	}

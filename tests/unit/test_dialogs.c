@@ -178,6 +178,11 @@ run_dialog(const char *path, const char *name)
 	}
 	flush_input(&r);
 	expect_no_reply_left(&r);
+	if (r.fx.trace_apart_bad) {
+		printf("not ok: %s: %u message(s) whose Received: was not written alone, first\n",
+		       name, r.fx.trace_apart_bad);
+		r.failed = true;
+	}
 	harness_checks++;
 	if (r.failed)
 		harness_failures++;
