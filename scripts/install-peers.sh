@@ -2,7 +2,8 @@
 # Installs the interoperability peers for the integration tests: Postfix with
 # Cyrus SASL (sasldb) support, swaks with its STARTTLS module, and the
 # mailauth npm package (tests/js); and OpenDKIM, the milter the benchmark's
-# Postfix signs with (bench/auth_bench.py).
+# Postfix signs with (bench/auth_bench.py); rsyslog and fail2ban, which the
+# log tests hand serve's lines to (fail2ban-regex judges the shipped filter).
 #
 # Idempotent: when everything is installed already it only makes sure that no
 # system Postfix is running, and exits. The packages are installed without
@@ -11,7 +12,8 @@
 # port 25 afterwards. The tests run their own private Postfix instances.
 set -euo pipefail
 
-pkgs=(postfix libsasl2-modules libsasl2-modules-db sasl2-bin swaks libnet-ssleay-perl opendkim)
+pkgs=(postfix libsasl2-modules libsasl2-modules-db sasl2-bin swaks libnet-ssleay-perl opendkim
+	rsyslog fail2ban)
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then

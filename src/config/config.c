@@ -48,7 +48,7 @@ struct parse_ctx {
 	const char *base_dir;
 	int line;
 	const struct directive *dir; /* the one being parsed */
-	int seen[48];		     /* line of each "once" directive, by index */
+	int seen[64];		     /* line of each "once" directive, by index */
 	char *err;
 	size_t err_size;
 };
@@ -66,6 +66,7 @@ static int parse_duration(struct parse_ctx *pc, char **argv, int argc);
 static int parse_tls_policy(struct parse_ctx *pc, char **argv, int argc);
 static int parse_dkim(struct parse_ctx *pc, char **argv, int argc);
 static int parse_dmarc_policy(struct parse_ctx *pc, char **argv, int argc);
+static int parse_log(struct parse_ctx *pc, char **argv, int argc);
 
 #define DURATION(name, field, lo, hi, usage)                                                       \
 	{                                                                                          \
@@ -148,6 +149,9 @@ static const struct directive directives[] = {
      "dmarc-policy enforce|report-only, e.g. \"dmarc-policy enforce\"", true, 0, false, 0, 0},
     LIMIT("auth-timeout", auth_timeout, false, 1, 3600,
 	  "auth-timeout SECONDS, e.g. \"auth-timeout 20\""),
+    {"log", 1, 1, parse_log,
+     "log stderr|syslog|FILE, e.g. \"log syslog\" or \"log /var/log/mailport.log\"", true, 0, false,
+     0, 0},
 };
 
 #define NDIRECTIVES (sizeof directives / sizeof directives[0])
@@ -774,5 +778,20 @@ parse_dmarc_policy(struct parse_ctx *pc, char **argv, int argc)
 	else
 		return fail(pc, "dmarc-policy: \"%s\" is not a policy; use enforce or report-only",
 			    conf_esc(e, argv[1]));
+	return 0;
+}
+
+static int
+parse_log(struct parse_ctx *pc, char **argv, int argc)
+{
+	(void)argc;
+	if (strcmp(argv[1], "stderr") == 0)
+		pc->cfg->log = CONFIG_LOG_STDERR;
+	else if (strcmp(argv[1], "syslog") == 0)
+		pc->cfg->log = CONFIG_LOG_SYSLOG;
+	else if (join_path(pc, pc->cfg->log_file, sizeof pc->cfg->log_file, argv[1]) < 0)
+		return -1;
+	else
+		pc->cfg->log = CONFIG_LOG_FILE;
 	return 0;
 }

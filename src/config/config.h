@@ -121,6 +121,10 @@ struct config {
 	enum config_dmarc_policy dmarc_policy; /* "dmarc-policy", enforce */
 	/* "auth-timeout" seconds, 20: all the DNS of one message's SPF, DKIM and DMARC checks. */
 	unsigned auth_timeout;
+
+	/* "log stderr|syslog|FILE", stderr: where serve's lines go. */
+	enum config_log { CONFIG_LOG_STDERR, CONFIG_LOG_SYSLOG, CONFIG_LOG_FILE } log;
+	char log_file[4096]; /* CONFIG_LOG_FILE: the path, relative ones from the config's folder */
 };
 
 /* Defaults for every field (no listeners, no domains). */

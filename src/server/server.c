@@ -418,6 +418,7 @@ server_reload(struct server *srv)
 		log_err("event=reload_failed error=\"%s\" fix=\"correct the file and send SIGHUP "
 			"again; the old settings stay in force\"",
 			err);
+		server_log_reload(srv, &srv->cfg, "SIGHUP"); /* logrotate may have sent it */
 		return;
 	}
 	bool same_doors = cfg.nlisteners == srv->cfg.nlisteners;
@@ -433,6 +434,7 @@ server_reload(struct server *srv)
 	unsigned offset = srv->cfg.unprivileged_port_offset;
 	server_outbound_reload(srv, &cfg); /* before the swap: it compares with the old */
 	server_auth_reload(srv, &cfg);
+	server_log_reload(srv, &cfg, "SIGHUP");
 	pthread_mutex_lock(&srv->cfg_lock);
 	srv->cfg = cfg;
 	srv->cfg.unprivileged_port_offset = offset;
@@ -596,6 +598,9 @@ static int
 server_start(struct server *srv)
 {
 	char err[1024];
+	if (server_log_open(srv) < 0)
+		return EX_CANTCREAT;
+	server_log_watch(srv);
 	if (check_fd_limit(srv) < 0)
 		return EX_CONFIG;
 	if (listeners_open(srv) < 0)
@@ -666,6 +671,8 @@ server_stop(struct server *srv)
 			event_free(srv->signals[i]);
 	if (srv->flush_ev)
 		event_free(srv->flush_ev);
+	if (srv->log_ev)
+		event_free(srv->log_ev);
 	server_users_put(&srv->users);
 	auth_cache_free(&srv->auth_cache);
 	penalty_free(&srv->penalties);

@@ -79,6 +79,7 @@ struct server {
 	size_t nlisteners;
 	struct event *signals[4];
 	struct event *flush_ev;	  /* SIGUSR1: `mailport queue flush` */
+	struct event *log_ev;	  /* SIGUSR2: open the log file again */
 	struct session *sessions; /* all live sessions, for caps and shutdown */
 	unsigned nsessions;
 	unsigned long next_session_id;
@@ -118,6 +119,12 @@ int server_auth_start(struct server *srv);
 /* server_auth.c: a reload keeps the keys; says so when the dkim lines changed. */
 void server_auth_reload(struct server *srv, const struct config *cfg);
 void server_auth_stop(struct server *srv);
+/* server_log.c: the "log" line's sink, opened at start as root; -1 said why on stderr. */
+int server_log_open(struct server *srv);
+/* server_log.c: SIGUSR2 opens the log file again (logrotate). */
+void server_log_watch(struct server *srv);
+/* server_log.c: on SIGHUP, before cfg is in force: its sink, or the same one opened again. */
+void server_log_reload(struct server *srv, const struct config *cfg, const char *why);
 /* For the delivery agents: one of our domains (under cfg_lock)? srv is the server. */
 bool server_is_local_domain(const char *domain, void *srv);
 

@@ -153,7 +153,10 @@ hook_log(void *ctx, const char *line)
 	struct session *s = ctx;
 	if (strncmp(line, "event=disconnect ", 17) == 0)
 		s->end_logged = true; /* the core said why; session_release need not */
-	log_info("session=%s %s", s->id, line);
+	/* The client's address last, where a filter (fail2ban) finds it whatever
+	 * client text came before it: "... user=x client=1.2.3.4" cannot fool
+	 * a pattern anchored at the line's end. */
+	log_info("session=%s %s client=%s", s->id, line, s->addr);
 }
 
 /* ---- output, timeouts, closing ---- */

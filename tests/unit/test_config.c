@@ -346,6 +346,32 @@ test_mail_auth(void)
 	}
 }
 
+/* log stderr|syslog|FILE: once; a file relative to the config's folder. */
+static void
+test_log(void)
+{
+	struct config cfg;
+	char err[256];
+	config_init(&cfg);
+	CHECK(cfg.log == CONFIG_LOG_STDERR);
+	CHECK(config_parse(&cfg, "log syslog\n", "l.conf", "/srv/mp", err, sizeof err) == 0);
+	CHECK(cfg.log == CONFIG_LOG_SYSLOG);
+	config_init(&cfg);
+	CHECK(config_parse(&cfg, "log logs/serve.log\n", "l.conf", "/srv/mp", err, sizeof err) ==
+	      0);
+	CHECK(cfg.log == CONFIG_LOG_FILE);
+	CHECK_STR(cfg.log_file, "/srv/mp/logs/serve.log");
+	config_init(&cfg);
+	CHECK(config_parse(&cfg, "log stderr\n", "l.conf", "/srv/mp", err, sizeof err) == 0);
+	CHECK(cfg.log == CONFIG_LOG_STDERR);
+	static const char *bad[] = {"log\n", "log a b\n", "log syslog\nlog stderr\n"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		config_init(&cfg);
+		CHECK(config_parse(&cfg, bad[i], "l.conf", "/srv", err, sizeof err) == -1);
+		CHECK(strstr(err, "l.conf:") != NULL && strstr(err, "log") != NULL);
+	}
+}
+
 /* relayhost and resolver: parsed once into host and port (issue 12 item 15). */
 static void
 test_hostport(void)
@@ -447,6 +473,7 @@ main(void)
 	test_lines();
 	test_outbound();
 	test_mail_auth();
+	test_log();
 	test_defaults();
 	test_table();
 	test_all_errors();
