@@ -3,7 +3,8 @@
 # Cyrus SASL (sasldb) support, swaks with its STARTTLS module, and the
 # mailauth npm package (tests/js); and OpenDKIM, the milter the benchmark's
 # Postfix signs with (bench/auth_bench.py); rsyslog and fail2ban, which the
-# log tests hand serve's lines to (fail2ban-regex judges the shipped filter).
+# log tests hand serve's lines to (fail2ban-regex judges the shipped filter);
+# Prometheus, which scrapes the metrics listener (promtool checks its text).
 #
 # Idempotent: when everything is installed already it only makes sure that no
 # system Postfix is running, and exits. The packages are installed without
@@ -13,7 +14,7 @@
 set -euo pipefail
 
 pkgs=(postfix libsasl2-modules libsasl2-modules-db sasl2-bin swaks libnet-ssleay-perl opendkim
-	rsyslog fail2ban)
+	rsyslog fail2ban prometheus)
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then

@@ -67,6 +67,7 @@ static int parse_tls_policy(struct parse_ctx *pc, char **argv, int argc);
 static int parse_dkim(struct parse_ctx *pc, char **argv, int argc);
 static int parse_dmarc_policy(struct parse_ctx *pc, char **argv, int argc);
 static int parse_log(struct parse_ctx *pc, char **argv, int argc);
+static int parse_metrics(struct parse_ctx *pc, char **argv, int argc);
 
 #define DURATION(name, field, lo, hi, usage)                                                       \
 	{                                                                                          \
@@ -152,6 +153,8 @@ static const struct directive directives[] = {
     {"log", 1, 1, parse_log,
      "log stderr|syslog|FILE, e.g. \"log syslog\" or \"log /var/log/mailport.log\"", true, 0, false,
      0, 0},
+    {"metrics", 1, 1, parse_metrics, "metrics IP:PORT, e.g. \"metrics 127.0.0.1:9587\"", true, 0,
+     false, 0, 0},
 };
 
 #define NDIRECTIVES (sizeof directives / sizeof directives[0])
@@ -793,5 +796,18 @@ parse_log(struct parse_ctx *pc, char **argv, int argc)
 		return -1;
 	else
 		pc->cfg->log = CONFIG_LOG_FILE;
+	return 0;
+}
+
+static int
+parse_metrics(struct parse_ctx *pc, char **argv, int argc)
+{
+	(void)argc;
+	if (parse_host_port(pc, argv[1], false, &pc->cfg->metrics) < 0)
+		return -1;
+	if (pc->cfg->metrics.port == 0)
+		return fail(pc, "metrics needs a port, e.g. \"metrics 127.0.0.1:9587\" (keep it on "
+				"loopback or a private network: the counters are not secret, but "
+				"they are nobody else's business)");
 	return 0;
 }

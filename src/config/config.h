@@ -125,6 +125,8 @@ struct config {
 	/* "log stderr|syslog|FILE", stderr: where serve's lines go. */
 	enum config_log { CONFIG_LOG_STDERR, CONFIG_LOG_SYSLOG, CONFIG_LOG_FILE } log;
 	char log_file[4096]; /* CONFIG_LOG_FILE: the path, relative ones from the config's folder */
+	/* "metrics IP:PORT": Prometheus text at /metrics there; host "" when off. */
+	struct config_hostport metrics;
 };
 
 /* Defaults for every field (no listeners, no domains). */

@@ -118,6 +118,8 @@ void smtp_server_tls_done(struct smtp_server *s, bool ok, const char *version, c
 const struct sasl_creds *smtp_server_auth_creds(const struct smtp_server *s);
 /* How many failed AUTH attempts so far (so the glue can slow the next reply). */
 unsigned smtp_server_auth_failures(const struct smtp_server *s);
+/* The size of the message data taken so far (the one being committed, at its commit). */
+uint64_t smtp_server_data_size(const struct smtp_server *s);
 void smtp_server_auth_done(struct smtp_server *s, enum smtp_auth_result r);
 void smtp_server_commit_done(struct smtp_server *s, enum smtp_commit_result r);
 /*

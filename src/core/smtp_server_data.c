@@ -263,6 +263,12 @@ smtp_server_feed_bdat(struct smtp_server *s, const char *p, size_t len)
 	return n;
 }
 
+uint64_t
+smtp_server_data_size(const struct smtp_server *s)
+{
+	return s->data.size;
+}
+
 void
 smtp_server_commit_done(struct smtp_server *s, enum smtp_commit_result r)
 {

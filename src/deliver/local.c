@@ -38,6 +38,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "delivery_metrics.h"
 #include "group_sync.h"
 #include "log.h"
 #include "maildir.h"
@@ -127,6 +128,8 @@ log_deferred(const struct local_msg *m, const char *rcpt, const char *err)
 	const struct spool_entry *e = &m->e;
 	str_escape(rcpt_esc, sizeof rcpt_esc, rcpt, strlen(rcpt));
 	str_escape(err_esc, sizeof err_esc, err, strlen(err));
+	delivery_metrics_note(DELIVERY_LOCAL, DELIVERY_DEFERRED,
+			      (int64_t)(time(NULL) - e->arrival));
 	log_warn("id=%s to=<%s> relay=local status=deferred delay=%lld attempts=%u "
 		 "next_attempt=%" PRId64 " reason=\"%s\"",
 		 e->id, rcpt_esc, (long long)(time(NULL) - e->arrival), m->rs.attempts,
@@ -141,6 +144,7 @@ log_delivered(struct local_delivery *ld, const struct spool_entry *e, const char
 	str_escape(rcpt_esc, sizeof rcpt_esc, rcpt, strlen(rcpt));
 	maildir_path_for(ld->mailbox_dir, rcpt, box, sizeof box);
 	str_escape(box_esc, sizeof box_esc, box, strlen(box));
+	delivery_metrics_note(DELIVERY_LOCAL, DELIVERY_SENT, (int64_t)(time(NULL) - e->arrival));
 	log_info("id=%s event=delivered to=<%s> relay=local mailbox=%s status=sent delay=%lld%s",
 		 e->id, rcpt_esc, box_esc, (long long)(time(NULL) - e->arrival),
 		 was_there ? " note=\"found in the mailbox: delivered before a restart, not "

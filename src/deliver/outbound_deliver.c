@@ -24,6 +24,7 @@
 #include "client_run.h"
 #include "conn_cache.h"
 #include "date.h"
+#include "delivery_metrics.h"
 #include "dns.h"
 #include "log.h"
 #include "long_lines.h"
@@ -607,6 +608,12 @@ log_outcome(const struct spool_entry *e, const struct rcpt_outcome *o, int64_t n
 	char to[600], reply[700];
 	str_escape(to, sizeof to, o->addr, strlen(o->addr));
 	str_escape(reply, sizeof reply, o->reply, strlen(o->reply));
+	if (o->state != RS_PENDING)
+		delivery_metrics_note(DELIVERY_REMOTE,
+				      o->state == RS_SENT     ? DELIVERY_SENT
+				      : o->state == RS_FAILED ? DELIVERY_BOUNCED
+							      : DELIVERY_DEFERRED,
+				      now - e->arrival);
 	log_info("id=%s event=delivery to=<%s> relay=%s tls=%s delay=%" PRId64
 		 " dsn=%s status=%s reply=\"%s\"",
 		 e->id, to, o->relay[0] ? o->relay : "none", o->tls[0] ? o->tls : "none",

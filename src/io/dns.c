@@ -7,6 +7,7 @@
  * a busy server's descriptors pass 1024, where an fd_set ends.
  */
 #include "dns.h"
+#include "prom.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -164,6 +165,41 @@ query(struct dns *d, const char *name, int type, struct answer *a)
 	query_until(d, name, type, elapsed_now_ms() + d->timeout_ms, a);
 }
 
+/* The metrics' DNS errors, by what went wrong (registered once, when metrics are on). */
+static struct prom_counter *dns_errors[4];
+static pthread_once_t dns_errors_once = PTHREAD_ONCE_INIT;
+
+static void
+dns_errors_register(void)
+{
+	static const char *const kinds[] = {"timeout", "servfail", "refused", "other"};
+	for (size_t i = 0; i < 4; i++) {
+		char labels[32];
+		snprintf(labels, sizeof labels, "error=\"%s\"", kinds[i]);
+		dns_errors[i] = prom_counter("mailport_dns_errors_total",
+					     "DNS lookups that failed for a reason other than the "
+					     "name or the record not existing",
+					     labels);
+	}
+}
+
+void
+dns_metrics_register(void)
+{
+	pthread_once(&dns_errors_once, dns_errors_register);
+}
+
+static void
+count_error(int ares_status)
+{
+	dns_metrics_register();
+	size_t i = ares_status == ARES_ETIMEOUT					      ? 0
+		   : ares_status == ARES_ESERVFAIL				      ? 1
+		   : ares_status == ARES_EREFUSED || ares_status == ARES_ECONNREFUSED ? 2
+										      : 3;
+	prom_inc(dns_errors[i]);
+}
+
 static enum dns_status
 status_of(int ares_status)
 {
@@ -175,6 +211,7 @@ status_of(int ares_status)
 	case ARES_ENODATA:
 		return DNS_NODATA;
 	default:
+		count_error(ares_status);
 		return DNS_TEMPFAIL;
 	}
 }

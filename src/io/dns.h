@@ -49,4 +49,7 @@ long long dns_now_ms(void);
 
 const char *dns_status_name(enum dns_status s);
 
+/* Register the metrics' DNS error series now (they count from the first failure). */
+void dns_metrics_register(void);
+
 #endif

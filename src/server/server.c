@@ -605,6 +605,8 @@ server_start(struct server *srv)
 		return EX_CONFIG;
 	if (listeners_open(srv) < 0)
 		return EX_UNAVAILABLE;
+	if (server_metrics_start(srv) < 0)
+		return EX_UNAVAILABLE;
 	if (prepare_and_drop(srv) < 0)
 		return EX_CONFIG;
 	/* Before spool_open writes our pid into the spool's lock: from then on a
@@ -658,6 +660,7 @@ static void
 server_stop(struct server *srv)
 {
 	listeners_close(srv);
+	server_metrics_stop(srv);
 	session_shutdown_all(srv);
 	worker_free(&srv->worker);
 	server_auth_stop(srv); /* the checks' done()s release their dead sessions */

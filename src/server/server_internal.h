@@ -35,13 +35,23 @@ struct listener {
 	struct server *srv;
 	struct evconnlistener *evl;
 	const struct policy *policy;
-	char name[300];		     /* "127.0.0.1:587" as bound */
-	struct config_listener conf; /* its listen line (the cap follows a reload) */
-	unsigned live;		     /* its sessions not yet closed, for its cap */
+	char name[300];			  /* "127.0.0.1:587" as bound */
+	struct config_listener conf;	  /* its listen line (the cap follows a reload) */
+	unsigned live;			  /* its sessions not yet closed, for its cap */
+	struct prom_counter *connections; /* metrics: NULL when off */
 };
 
 struct session;
 struct dkim_keyset;
+struct prom_counter;
+
+/* What the server counts for the metrics listener; NULLs when it is off. */
+struct server_metrics {
+	struct metrics_http *http;
+	struct prom_counter *refused[4]; /* by cap: smtp_doors, door, server, client */
+	struct prom_counter *auth_ok, *auth_failed, *accepted, *bytes;
+	struct prom_counter *tls[3]; /* TLSv1.2, TLSv1.3, other */
+};
 
 /*
  * Recent failed logins per client (see server_auth_failed and penalty.h):
@@ -78,8 +88,9 @@ struct server {
 	struct listener listeners[CONFIG_MAX_LISTENERS];
 	size_t nlisteners;
 	struct event *signals[4];
-	struct event *flush_ev;	  /* SIGUSR1: `mailport queue flush` */
-	struct event *log_ev;	  /* SIGUSR2: open the log file again */
+	struct event *flush_ev; /* SIGUSR1: `mailport queue flush` */
+	struct event *log_ev;	/* SIGUSR2: open the log file again */
+	struct server_metrics metrics;
 	struct session *sessions; /* all live sessions, for caps and shutdown */
 	unsigned nsessions;
 	unsigned long next_session_id;
@@ -125,6 +136,13 @@ int server_log_open(struct server *srv);
 void server_log_watch(struct server *srv);
 /* server_log.c: on SIGHUP, before cfg is in force: its sink, or the same one opened again. */
 void server_log_reload(struct server *srv, const struct config *cfg, const char *why);
+/* server_metrics.c: the metrics listener (after the listeners, before the drop); -1 said why. */
+int server_metrics_start(struct server *srv);
+void server_metrics_stop(struct server *srv);
+double server_metrics_queue_size(void *srv);
+double server_metrics_queue_age(void *srv);
+void server_metrics_refused(struct server *srv, const char *cap);
+void server_metrics_tls(struct server *srv, const char *version);
 /* For the delivery agents: one of our domains (under cfg_lock)? srv is the server. */
 bool server_is_local_domain(const char *domain, void *srv);
 

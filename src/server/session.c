@@ -51,6 +51,7 @@
 #include "date.h"
 #include "fixes.h"
 #include "log.h"
+#include "prom.h"
 #include "replies.h"
 #include "session_internal.h"
 #include "smtp_server.h"
@@ -248,6 +249,7 @@ static void
 auth_reply(struct session *s, bool ok)
 {
 	s->auth_waiting = false;
+	prom_inc(ok ? s->srv->metrics.auth_ok : s->srv->metrics.auth_failed);
 	smtp_server_auth_done(s->smtp, ok ? SMTP_AUTH_OK : SMTP_AUTH_BAD);
 	session_flush(s);
 	session_pump(s);
@@ -342,6 +344,10 @@ on_commit(struct spool_msg *m, enum spool_result res, void *arg)
 	str_copy(qid, sizeof qid, spool_msg_id(m));
 	s->committing = false;
 	spool_msg_free(&s->msg);
+	if (res == SPOOL_OK) {
+		prom_inc(s->srv->metrics.accepted);
+		prom_add(s->srv->metrics.bytes, smtp_server_data_size(s->smtp));
+	}
 	smtp_server_commit_done(s->smtp, res == SPOOL_OK	 ? SMTP_COMMIT_OK
 					 : res == SPOOL_NO_SPACE ? SMTP_COMMIT_NO_SPACE
 								 : SMTP_COMMIT_IO_ERROR);
@@ -473,6 +479,7 @@ session_on_event(struct bufferevent *bev, short what, void *arg)
 		SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
 		const char *version = SSL_get_version(ssl);
 		const char *cipher = SSL_get_cipher_name(ssl);
+		server_metrics_tls(s->srv, version);
 		if (s->smtp == NULL) { /* implicit TLS: the session starts now */
 			s->smtp = smtp_server_new(&s->scfg, &s->hooks, s->addr, true);
 			smtp_server_tls_done(s->smtp, true, version, cipher);
@@ -597,6 +604,7 @@ session_accept(struct listener *l, evutil_socket_t fd, struct sockaddr *sa, int 
 	session_init_core_config(s);
 	log_info("session=%s event=connect client=%s:%u door=%s service=%s", s->id, addr, port,
 		 l->name, l->policy->name);
+	prom_inc(l->connections);
 
 	if (l->policy->implicit_tls) {
 		struct timeval tv = {FIRST_BYTE_TIMEOUT < srv->cfg.command_timeout

@@ -52,6 +52,7 @@ session_refuse(struct listener *l, evutil_socket_t fd, const char *addr, const c
 {
 	log_warn("event=refused client=%s key=%s door=%s service=%s cap=%s max=%u", addr, key,
 		 l->name, l->policy->name, r->cap, r->max);
+	server_metrics_refused(l->srv, r->cap);
 	if (!l->policy->implicit_tls) {
 		struct buf b;
 		buf_init(&b, 512);

@@ -1,9 +1,11 @@
 /* Unit tests for lib/: buf, str, b64. */
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "b64.h"
@@ -256,6 +258,40 @@ test_json(void)
 	buf_free(&b);
 }
 
+/* log_open: a file, opened again after a rename (logrotate), then stderr again. */
+static void
+test_log_file(void)
+{
+	char dir[] = "/tmp/mp-logf-XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	char path[256], moved[256], err[512];
+	snprintf(path, sizeof path, "%s/serve.log", dir);
+	snprintf(moved, sizeof moved, "%s/serve.log.1", dir);
+	CHECK(log_open(LOG_SINK_FILE, path, err, sizeof err) == 0);
+	log_info("event=one");
+	CHECK(rename(path, moved) == 0);
+	log_info("event=two"); /* still the old file, by its new name */
+	CHECK(log_reopen(err, sizeof err) == 0);
+	log_info("event=three");
+	char got[4096];
+	int fd = open(moved, O_RDONLY);
+	CHECK(fd >= 0 && stderr_read(fd, got, sizeof got) > 0);
+	close(fd);
+	CHECK(strstr(got, "info: event=one\n") && strstr(got, "info: event=two\n") &&
+	      !strstr(got, "event=three"));
+	fd = open(path, O_RDONLY);
+	CHECK(fd >= 0 && stderr_read(fd, got, sizeof got) > 0);
+	close(fd);
+	CHECK(strstr(got, "info: event=three\n") && !strstr(got, "event=one"));
+	struct stat st;
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0640);
+	/* A folder that is gone: the old file stays in use, with why. */
+	CHECK(unlink(path) == 0 && unlink(moved) == 0 && rmdir(dir) == 0);
+	CHECK(log_reopen(err, sizeof err) == -1 && strstr(err, "cannot open the log file") != NULL);
+	CHECK(log_open(LOG_SINK_FILE, path, err, sizeof err) == -1);
+	CHECK(log_open(LOG_SINK_STDERR, NULL, err, sizeof err) == 0);
+}
+
 int
 main(void)
 {
@@ -264,6 +300,7 @@ main(void)
 	test_group_sync_kernel();
 	test_elapsed();
 	test_log_hold();
+	test_log_file();
 	test_date();
 	test_buf();
 	test_str();
