@@ -75,7 +75,51 @@ static const struct fix fixes[FIX_COUNT] = {
 		"server's own 421, so it will not start",
 		"lower max-connections (or outbound-connections), or raise the hard limit: "
 		"LimitNOFILE=65536 in the systemd unit, or 'ulimit -Hn 65536' as root in the shell "
-		"that starts mailport"},
+		"that starts mailport"},	[FIX_CERT_NAME] = {"s",
+		"the TLS certificate does not cover this server's name %s",
+		"clients that check certificates (mail apps, MTA-STS and DANE senders) refuse it",
+		"get a certificate for %s (e.g. 'certbot certonly --standalone -d NAME'), or set "
+		"'hostname' to a name the certificate covers"},
+	[FIX_CERT_EXPIRING] = {"u",
+		"the TLS certificate expires in %u days",
+		"after that date clients that check certificates refuse the connection",
+		"renew it (e.g. 'certbot renew'), then send SIGHUP: the server takes the new "
+		"certificate without a restart"},
+	[FIX_CERT_EXPIRED] = {"",
+		"the TLS certificate has expired",
+		"clients that check certificates refuse the connection",
+		"renew it (e.g. 'certbot renew'), then send SIGHUP: the server takes the new "
+		"certificate without a restart"},
+	[FIX_CERT_SELF_SIGNED] = {"s",
+		"the TLS certificate is self-signed",
+		"mail apps warn or refuse, and senders that check certificates (MTA-STS, DANE) will "
+		"not deliver; opportunistic STARTTLS still encrypts",
+		"get a certificate from a CA for %s (e.g. 'certbot certonly --standalone -d NAME') and "
+		"point the 'tls CERT KEY' line at it"},
+	[FIX_SECRET_READABLE] = {"s",
+		"%s can be read by every account on this machine",
+		"it holds secrets (password hashes or a private key)",
+		"chmod o-r %s (0640 with the group of the server's account, or 0600)"},
+	[FIX_PORT25_BLOCKED] = {"",
+		"connections from this host to port 25 of other mail servers time out",
+		"the hosting provider blocks outbound port 25 (AWS, Azure and GCP do by default) or a "
+		"firewall drops it, so mail for other domains cannot go straight to their MX",
+		"send through a relay on port 587: add 'relayhost smtp.your-provider.example:587 USER "
+		"SECRETFILE' (or ask the provider to lift the block)"},
+	[FIX_RELAY_UNREACHABLE] = {"",
+		"the relay host does not answer",
+		"a wrong name or port in the relayhost line, or a firewall on the way",
+		"check the relayhost line; 'mailport probe HOST' tries its ports 587, 465 and 2525 and "
+		"says which works"},	[FIX_PORT25_UNCHECKED] = {"s",
+		"outbound port 25 not checked: no address for an MX of %s",
+		"the check connects to port 25 of that domain's first MX, found through the resolver",
+		"check the resolver line (or /etc/resolv.conf), or give --probe-domain a domain "
+		"whose MX it finds"},
+	[FIX_FOLDER_NOT_WRITABLE] = {"",
+		"this account cannot write the folder",
+		"serve keeps the queue and the mail there",
+		"run serve as root (it drops to an account of its own and makes the folders its "
+		"own), or give this account the folder"},
 };
 /* clang-format on */
 

@@ -24,6 +24,15 @@ enum fix_id {
 	FIX_RUN_USER_UNKNOWN, /* %s user */
 	FIX_FD_LIMIT,
 	FIX_RUN_USER_CREATE,
+	FIX_CERT_NAME,	   /* %s hostname, in what and in fix */
+	FIX_CERT_EXPIRING, /* %u days */
+	FIX_CERT_EXPIRED,
+	FIX_CERT_SELF_SIGNED, /* %s hostname, in fix */
+	FIX_SECRET_READABLE,  /* %s path, in what and in fix */
+	FIX_PORT25_BLOCKED,
+	FIX_RELAY_UNREACHABLE,
+	FIX_PORT25_UNCHECKED, /* %s domain */
+	FIX_FOLDER_NOT_WRITABLE,
 	FIX_COUNT,
 };
 

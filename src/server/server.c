@@ -36,6 +36,7 @@
 #include "fixes.h"
 #include "log.h"
 #include "run_user.h"
+#include "self_check.h"
 #include "server_internal.h"
 #include "str.h"
 #include "secret.h"
@@ -601,6 +602,7 @@ server_start(struct server *srv)
 	if (server_log_open(srv) < 0)
 		return EX_CANTCREAT;
 	server_log_watch(srv);
+	self_check_log(&srv->cfg, srv->hostname);
 	if (check_fd_limit(srv) < 0)
 		return EX_CONFIG;
 	if (listeners_open(srv) < 0)
