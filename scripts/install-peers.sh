@@ -4,7 +4,8 @@
 # mailauth npm package (tests/js); and OpenDKIM, the milter the benchmark's
 # Postfix signs with (bench/auth_bench.py); rsyslog and fail2ban, which the
 # log tests hand serve's lines to (fail2ban-regex judges the shipped filter);
-# Prometheus, which scrapes the metrics listener (promtool checks its text).
+# Prometheus, which scrapes the metrics listener (promtool checks its text);
+# HAProxy, which sends the PROXY protocol to listeners that expect it.
 #
 # Idempotent: when everything is installed already it only makes sure that no
 # system Postfix is running, and exits. The packages are installed without
@@ -14,7 +15,7 @@
 set -euo pipefail
 
 pkgs=(postfix libsasl2-modules libsasl2-modules-db sasl2-bin swaks libnet-ssleay-perl opendkim
-	rsyslog fail2ban prometheus)
+	rsyslog fail2ban prometheus haproxy)
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then

@@ -92,8 +92,9 @@ static const struct directive directives[] = {
      offsetof(struct config, spool_dir), false, 0, 0},
     {"mailboxes", 1, 1, parse_path, "mailboxes DIR, e.g. \"mailboxes mail\"", true,
      offsetof(struct config, mailbox_dir), false, 0, 0},
-    {"listen", 2, 4, parse_listen,
-     "listen HOST:PORT SERVICE [max-connections N], e.g. \"listen 127.0.0.1:587 submission\"",
+    {"listen", 2, 5, parse_listen,
+     "listen HOST:PORT SERVICE [max-connections N] [proxy], e.g. \"listen 127.0.0.1:587 "
+     "submission\"",
      false, 0, false, 0, 0},
     {"relayhost", 1, 3, parse_relayhost,
      "relayhost HOST[:PORT] [USER SECRETFILE], e.g. \"relayhost smtp.example.net:587 me "
@@ -364,26 +365,40 @@ listen_check_clash(struct parse_ctx *pc, const struct config_listener *l)
 	return 0;
 }
 
-/* What may follow the service: "max-connections N" (an option and its value). */
+/*
+ * What may follow the service, in any order, each at most once:
+ * "max-connections N" and "proxy" (a PROXY protocol header comes first).
+ */
 static int
 listen_options(struct parse_ctx *pc, struct config_listener *l, char **argv, int argc)
 {
 	char e[CONF_ESC_SIZE];
 	uint64_t v;
-	if (argc == 0)
-		return 0;
-	if (!str_eq_ci(argv[0], "max-connections"))
-		return fail(pc,
-			    "unknown listen option \"%s\"; the one option is max-connections N, "
-			    "e.g. \"listen %s%s%s:%u %s max-connections 200\"",
-			    conf_esc(e, argv[0]), strchr(l->host, ':') ? "[" : "", l->host,
-			    strchr(l->host, ':') ? "]" : "", l->port, l->policy->name);
-	if (argc < 2 || !str_parse_u64(strv_from(argv[1]), &v) || v < 1 || v > 1000000)
-		return fail(pc,
-			    "bad max-connections \"%s\" for this door; use a whole number from 1 "
-			    "to 1000000, e.g. \"listen 0.0.0.0:25 smtp max-connections 800\"",
-			    argc < 2 ? "" : conf_esc(e, argv[1]));
-	l->max_connections = (unsigned)v;
+	bool seen_max = false;
+	for (int i = 0; i < argc; i++) {
+		if (str_eq_ci(argv[i], "proxy") && !l->proxy) {
+			l->proxy = true;
+			continue;
+		}
+		if (!str_eq_ci(argv[i], "max-connections") || seen_max)
+			return fail(pc,
+				    "unknown or repeated listen option \"%s\"; the options are "
+				    "max-connections N and proxy, e.g. \"listen %s%s%s:%u %s "
+				    "max-connections 200 proxy\"",
+				    conf_esc(e, argv[i]), strchr(l->host, ':') ? "[" : "", l->host,
+				    strchr(l->host, ':') ? "]" : "", l->port, l->policy->name);
+		if (i + 1 >= argc || !str_parse_u64(strv_from(argv[i + 1]), &v) || v < 1 ||
+		    v > 1000000)
+			return fail(
+			    pc,
+			    "bad max-connections \"%s\" for this door; use a whole number "
+			    "from 1 to 1000000, e.g. \"listen 0.0.0.0:25 smtp max-connections "
+			    "800\"",
+			    i + 1 >= argc ? "" : conf_esc(e, argv[i + 1]));
+		l->max_connections = (unsigned)v;
+		seen_max = true;
+		i++;
+	}
 	return 0;
 }
 

@@ -29,6 +29,9 @@ struct config_listener {
 	 * given, so config_door_cap's default applies.
 	 */
 	unsigned max_connections;
+	/* "listen ... proxy": a PROXY protocol header (v1 or v2) comes first on
+	 * each connection, and its client address is the one used. */
+	bool proxy;
 };
 
 /*

@@ -515,8 +515,8 @@ session_on_event(struct bufferevent *bev, short what, void *arg)
 
 /* ---- accept, caps, release ---- */
 
-static unsigned
-sessions_from(const struct server *srv, const char *key)
+unsigned
+session_count_from(const struct server *srv, const char *key)
 {
 	unsigned n = 0;
 	for (const struct session *s = srv->sessions; s; s = s->next)
@@ -579,7 +579,9 @@ session_accept(struct listener *l, evutil_socket_t fd, struct sockaddr *sa, int 
 	char key[CLIENT_KEY_SIZE];
 	client_key(addr, srv->cfg.ipv6_prefix_length, key, sizeof key);
 	struct refusal r;
-	if (session_is_over_cap(srv, l, sessions_from(srv, key), &r)) {
+	/* Behind a balancer every connection comes from it: the client's own cap
+	 * waits for the PROXY header to name the client (session_proxy.c). */
+	if (session_is_over_cap(srv, l, l->conf.proxy ? 0 : session_count_from(srv, key), &r)) {
 		session_refuse(l, fd, addr, key, &r);
 		return;
 	}
@@ -601,21 +603,40 @@ session_accept(struct listener *l, evutil_socket_t fd, struct sockaddr *sa, int 
 		srv->sessions->prev = s;
 	srv->sessions = s;
 	srv->nsessions++;
-	session_init_core_config(s);
-	log_info("session=%s event=connect client=%s:%u door=%s service=%s", s->id, addr, port,
-		 l->name, l->policy->name);
 	prom_inc(l->connections);
+	if (l->conf.proxy) {
+		session_proxy_wait(s, session_first_byte_timeout(srv));
+		return;
+	}
+	session_begin(s);
+}
 
+int
+session_first_byte_timeout(const struct server *srv)
+{
+	return FIRST_BYTE_TIMEOUT < srv->cfg.command_timeout ? FIRST_BYTE_TIMEOUT
+							     : (int)srv->cfg.command_timeout;
+}
+
+void
+session_begin(struct session *s)
+{
+	struct server *srv = s->srv;
+	struct listener *l = s->l;
+	session_init_core_config(s);
+	if (s->via[0])
+		log_info("session=%s event=connect client=%s:%u door=%s service=%s proxy=%s:%u",
+			 s->id, s->addr, s->port, l->name, l->policy->name, s->via, s->via_port);
+	else
+		log_info("session=%s event=connect client=%s:%u door=%s service=%s", s->id, s->addr,
+			 s->port, l->name, l->policy->name);
 	if (l->policy->implicit_tls) {
-		struct timeval tv = {FIRST_BYTE_TIMEOUT < srv->cfg.command_timeout
-					 ? FIRST_BYTE_TIMEOUT
-					 : srv->cfg.command_timeout,
-				     0};
-		s->first_byte_ev = xevent_new(srv->base, fd, EV_READ, session_on_first_byte, s);
+		struct timeval tv = {session_first_byte_timeout(srv), 0};
+		s->first_byte_ev = xevent_new(srv->base, s->fd, EV_READ, session_on_first_byte, s);
 		event_add(s->first_byte_ev, &tv);
 		return;
 	}
-	s->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_DEFER_CALLBACKS);
+	s->bev = bufferevent_socket_new(srv->base, s->fd, BEV_OPT_DEFER_CALLBACKS);
 	bufferevent_setcb(s->bev, session_on_read, session_on_write, session_on_event, s);
 	bufferevent_setwatermark(s->bev, EV_READ, 0, INPUT_HIGH_WATER);
 	s->smtp = smtp_server_new(&s->scfg, &s->hooks, s->addr, false);
@@ -656,6 +677,7 @@ session_release(struct session *s)
 		if (s->first_byte_ev)
 			event_free(s->first_byte_ev);
 		s->first_byte_ev = NULL;
+		session_proxy_free(s);
 		if (s->delay_ev)
 			event_free(s->delay_ev);
 		s->delay_ev = NULL;

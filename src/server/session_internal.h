@@ -35,6 +35,12 @@ struct session {
 	struct bufferevent *bev;
 	bool tls;
 	struct event *first_byte_ev;
+	/* "listen ... proxy": the balancer's address while the header is read, then kept
+	 * for the log (via[0] = 0: no balancer), and the header's bytes so far. */
+	struct event *proxy_ev;
+	struct session_proxy *proxy;
+	char via[INET6_ADDRSTRLEN];
+	unsigned short via_port;
 	struct event *delay_ev; /* slows the reply to a failed AUTH */
 
 	struct smtp_server *smtp;
@@ -66,6 +72,14 @@ struct session {
 
 /* Feed what has arrived to the core until it waits for an action or input. */
 void session_pump(struct session *s);
+/* The session's start once its client is known: the connect line, then TLS or the greeting. */
+void session_begin(struct session *s);
+int session_first_byte_timeout(const struct server *srv);
+/* Live sessions counted against key (max-connections-per-ip). */
+unsigned session_count_from(const struct server *srv, const char *key);
+/* session_proxy.c: read the PROXY header (within timeout_s), then session_begin. */
+void session_proxy_wait(struct session *s, int timeout_s);
+void session_proxy_free(struct session *s);
 /* Send what the core queued, then go on with the input that waited. */
 void session_resume(struct session *s);
 /* Commit s->msg to the spool; the 250 (or 451) follows in on_commit. */

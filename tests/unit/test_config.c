@@ -65,9 +65,15 @@ static const struct {
     {BASE "listen 127.0.0.1:26 smtp max-connections 0\n", "bad max-connections \"0\""},
     {BASE "listen 127.0.0.1:26 smtp max-connections x\n", "bad max-connections \"x\""},
     {BASE "listen [::1]:26 smtp maxconn 5\n",
-     "unknown listen option \"maxconn\"; the one option is max-connections N, e.g. \"listen "
-     "[::1]:26 smtp max-connections 200\""},
-    {BASE "listen 127.0.0.1:26 smtp max-connections 5 6\n", "listen takes at most 4 arguments"},
+     "unknown or repeated listen option \"maxconn\"; the options are max-connections N and "
+     "proxy, e.g. \"listen [::1]:26 smtp max-connections 200 proxy\""},
+    {BASE "listen 127.0.0.1:26 smtp proxy proxy\n", "repeated listen option \"proxy\""},
+    {BASE "listen 127.0.0.1:26 smtp max-connections 5 max-connections\n",
+     "repeated listen option \"max-connections\""},
+    {BASE "listen 127.0.0.1:26 smtp max-connections 5 6\n",
+     "unknown or repeated listen option \"6\""},
+    {BASE "listen 127.0.0.1:26 smtp max-connections 5 proxy 6\n",
+     "listen takes at most 5 arguments"},
     {BASE "ipv6-prefix-length 129\n",
      "bad ipv6-prefix-length \"129\"; use a whole number from 1 to 128"},
     {BASE "min-data-rate 0\n", "bad min-data-rate \"0\""},
@@ -169,7 +175,7 @@ test_fields(void)
 				   "spool ../var/spool\n"
 				   "mailboxes mail\n"
 				   "listen 127.0.0.1:25 smtp\n"
-				   "listen [::1]:465 submissions\n"
+				   "listen [::1]:465 submissions PROXY\n"
 				   "listen *:2525 submission\n"
 				   "listen localhost:587 submission Max-Connections 40\n"
 				   "relayhost SMTP.example.net:587 me relay.secret\n"
@@ -205,6 +211,7 @@ test_fields(void)
 	CHECK(cfg.listeners[0].line == 7);
 	CHECK_STR(cfg.listeners[1].host, "::1");
 	CHECK(cfg.listeners[1].policy == policy_for(SVC_SUBMISSIONS));
+	CHECK(cfg.listeners[1].proxy && !cfg.listeners[0].proxy && !cfg.listeners[3].proxy);
 	CHECK_STR(cfg.listeners[2].host, "0.0.0.0");
 	CHECK(cfg.listeners[2].port == 2525);
 	CHECK_STR(cfg.listeners[3].host, "127.0.0.1");
