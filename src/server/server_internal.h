@@ -78,6 +78,7 @@ struct server {
 	struct listener listeners[CONFIG_MAX_LISTENERS];
 	size_t nlisteners;
 	struct event *signals[4];
+	struct notify *notify;	  /* systemd's $NOTIFY_SOCKET, or NULL */
 	struct event *flush_ev;	  /* SIGUSR1: `mailport queue flush` */
 	struct session *sessions; /* all live sessions, for caps and shutdown */
 	unsigned nsessions;
