@@ -5,7 +5,7 @@ BUILD      ?= build
 TEST_BUILD ?= build-test
 CONFIG     ?= etc/mailport.conf
 
-.PHONY: all deps run test unit fuzz integration format clean bench install uninstall
+.PHONY: all deps run test unit fuzz integration format clean bench install uninstall deb
 
 # make install [PREFIX=/usr/local] [DESTDIR=...] [SENDMAIL_LINK=yes]
 # The binary, the man pages and the systemd unit go under PREFIX. The config
@@ -77,6 +77,19 @@ install: all
 		$(DESTDIR)$(DOCDIR)/examples/mailport.conf $(DESTDIR)$(SYSCONFDIR)/mailport/mailport.conf
 	install -d -m 0700 $(DESTDIR)$(SPOOLDIR) $(DESTDIR)$(MAILDIR)
 	if [ "$(SENDMAIL_LINK)" = yes ]; then ln -sf mailport $(DESTDIR)$(SBINDIR)/sendmail; fi
+
+# make deb: a .deb of this tree (debian/, debhelper) in $(BUILD)/deb/,
+# built from a copy so the tree gets no debian/ build files, and checked
+# with lintian. The postinst makes the mailport user and state folders.
+deb:
+	@scripts/deps.sh --deb
+	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/mailport
+	tar -cf - --exclude=./.git --exclude='./build*' --exclude=./var --exclude='./obj-*' \
+		--exclude=./debian/mailport --exclude=./debian/.debhelper \
+		--exclude=node_modules --exclude=__pycache__ . | tar -xf - -C $(BUILD)/deb/mailport
+	cd $(BUILD)/deb/mailport && dpkg-buildpackage -b -us -uc
+	lintian --fail-on error $(BUILD)/deb/*.deb
+	@ls -1 $(BUILD)/deb/*.deb
 
 # Leaves the config, the spool and the mailboxes.
 uninstall:

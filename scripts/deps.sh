@@ -8,8 +8,12 @@ build_pkgs=(build-essential cmake ninja-build pkg-config clang libclang-rt-14-de
 test_pkgs=(python3 python3-pytest swaks libnet-ssleay-perl dnsmasq-base strace util-linux python3-aiosmtpd
 	nodejs npm python3-dkim python3-nacl python3-yaml python3-spf mandoc systemd)
 
+# make deb, and the test that builds and installs the package.
+deb_pkgs=(debhelper lintian fakeroot)
+
 want=("${build_pkgs[@]}")
-[ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")
+[ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}" "${deb_pkgs[@]}")
+[ "${1:-}" = "--deb" ] && want+=("${deb_pkgs[@]}")
 
 missing=()
 for p in "${want[@]}"; do
