@@ -13,15 +13,17 @@ import pwd
 import re
 import shutil
 import signal
+import smtplib
 import socket
+import ssl
 import struct
 import subprocess
 import time
 
 import pytest
 
-from conftest import (HOST, REPO, SANITIZER_MARKS, binary_path, free_port, new_dir, read_text,
-                      stop_process)
+from conftest import (HOST, REPO, SANITIZER_MARKS, binary_path, free_port, hash_password, new_dir,
+                      read_text, stop_process)
 
 UNIT = os.path.join(REPO, "contrib", "systemd", "mailport.service")
 WAIT = 30  # seconds: the sanitizer build starts slowly on a busy machine
@@ -285,3 +287,101 @@ def test_the_units_capabilities_suffice_and_each_is_needed(workroot):
             mgr.close()
         log = read_text(os.path.join(d, "serve.log"))
         assert "fix" in log, (missing, log)
+
+
+# ---------------------------------------------------------------- system calls
+
+
+def filter_set(groups):
+    """The system calls systemd's SystemCallFilter= groups stand for."""
+    names, todo, seen = set(), list(groups), set()
+    while todo:
+        g = todo.pop()
+        if g in seen:
+            continue
+        seen.add(g)
+        p = subprocess.run(["systemd-analyze", "syscall-filter", g], capture_output=True,
+                           text=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+        for line in p.stdout.splitlines()[1:]:
+            word = line.split("#")[0].strip()
+            if word.startswith("@"):
+                todo.append(word)
+            elif word:
+                names.add(word)
+    return names
+
+
+def test_system_calls_stay_within_the_units_filter(workroot):
+    """strace -f over a start, a STARTTLS + AUTH session delivering one local
+    and one remote message (its DNS refused), an smtp-door session, SIGHUP,
+    SIGUSR1 and SIGTERM: every call must be in SystemCallFilter=."""
+    assert shutil.which("strace"), "install strace (scripts/deps.sh --test)"
+    (value,) = unit_values(UNIT, "SystemCallFilter")
+    assert not value.startswith("~"), "an allow list is expected"
+    allowed = filter_set(value.split())
+    assert len(allowed) > 100, allowed
+    d = new_dir(workroot, "syscalls-")
+    with open(os.path.join(d, "users"), "w") as f:
+        f.write("alice@example.test:%s\n" % hash_password(binary_path(), "sc-pw-1"))
+    sub, relay = free_port(), free_port()
+    conf = write_conf(d, sub, "users users\nresolver 127.0.0.1:9\n"
+                      "listen %s:%d smtp\n" % (HOST, relay))
+    mgr = Manager(d, abstract=True)
+    trace = os.path.join(d, "trace")
+    # LeakSanitizer cannot work under ptrace; the other sanitizers still do.
+    env = dict(os.environ, NOTIFY_SOCKET=mgr.env, ASAN_OPTIONS="detect_leaks=0")
+    log = open(os.path.join(d, "serve.log"), "w")
+    proc = subprocess.Popen(["strace", "-f", "-qq", "-o", trace, binary_path(), "serve", "-c",
+                             conf], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        text, server_pid = mgr.recv()
+        assert text and fields(text).get("READY") == "1", read_text(log.name)
+        ctx = ssl.create_default_context()
+        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+        with smtplib.SMTP(HOST, sub, timeout=20) as c:
+            c.starttls(context=ctx)
+            c.login("alice@example.test", "sc-pw-1")
+            c.sendmail("alice@example.test", ["alice@example.test", "bob@remote.example"],
+                       "From: alice@example.test\r\nSubject: sc\r\n\r\nhi\r\n")
+        with smtplib.SMTP(HOST, relay, timeout=20) as c:
+            try:  # its SPF, DKIM and DMARC checks run; the verdict does not matter
+                c.sendmail("x@other.example", ["alice@example.test"],
+                           "From: x@other.example\r\nSubject: y\r\n\r\nhi\r\n")
+            except smtplib.SMTPException:
+                pass
+        new = os.path.join(d, "mail", "example.test", "alice", "new")
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline and not (os.path.isdir(new) and os.listdir(new)):
+            time.sleep(0.05)
+        assert os.path.isdir(new) and os.listdir(new), read_text(log.name)
+        assert poll_log(log.name, "status=deferred"), read_text(log.name)
+        os.kill(server_pid, signal.SIGHUP)
+        assert fields(mgr.recv()[0] or "").get("RELOADING") == "1"
+        assert fields(mgr.recv()[0] or "").get("READY") == "1"
+        os.kill(server_pid, signal.SIGUSR1)
+        os.kill(server_pid, signal.SIGTERM)
+        assert mgr.recv()[0] == "STOPPING=1"
+        assert proc.wait(timeout=WAIT) == 0, read_text(log.name)
+    finally:
+        stop_process(proc)
+        mgr.close()
+    used = set()
+    with open(trace) as f:
+        for line in f:
+            m = re.match(r"\d+\s+(?:<\.\.\. )?([a-z_0-9]+)[( ]", line)
+            if m:
+                used.add(m.group(1))
+    assert {"bind", "setuid", "sendto", "fdatasync"} & used, sorted(used)
+    outside = sorted(used - allowed)
+    assert not outside, "system calls outside SystemCallFilter=%s: %s" % (value, outside)
+    assert_clean_log(d)
+
+
+def poll_log(path, needle, timeout=WAIT):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if needle in read_text(path):
+            return True
+        time.sleep(0.05)
+    return False
