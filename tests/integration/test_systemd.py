@@ -233,6 +233,23 @@ def test_no_ready_from_a_start_that_fails(workroot, failure):
     assert_clean_log(d)
 
 
+def test_unusable_notify_socket_is_reported_and_serving_goes_on(workroot):
+    """NOTIFY_SOCKET that is no unix socket name: a warning with the fix,
+    and the server still serves (systemd would report the timeout)."""
+    d = new_dir(workroot, "notify-")
+    port = free_port()
+    proc = start(write_conf(d, port), d, "relative/notify")
+    log = os.path.join(d, "serve.log")
+    try:
+        assert poll_log(log, "event=ready"), read_text(log)
+        assert greeting(port).startswith(b"220 ")
+        line = [ln for ln in read_text(log).splitlines() if "event=notify_error" in ln]
+        assert line and "fix=" in line[0] and "relative/notify" in line[0], read_text(log)
+    finally:
+        stop_process(proc)
+    assert_clean_log(d)
+
+
 # ---------------------------------------------------------------- capabilities
 
 
