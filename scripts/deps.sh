@@ -6,7 +6,9 @@ set -euo pipefail
 build_pkgs=(build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
 	libssl-dev libevent-dev libc-ares-dev libcrypt-dev libidn2-dev libpsl-dev publicsuffix openssl)
 test_pkgs=(python3 python3-pytest swaks libnet-ssleay-perl dnsmasq-base strace util-linux python3-aiosmtpd
-	nodejs npm python3-dkim python3-nacl python3-yaml python3-spf mandoc systemd)
+	nodejs npm python3-dkim python3-nacl python3-yaml python3-spf)
+# The man pages' and the systemd unit's checkers (test_man.py, test_systemd.py).
+test_pkgs+=(mandoc systemd)
 
 # make deb, and the test that builds and installs the package.
 deb_pkgs=(debhelper lintian fakeroot)

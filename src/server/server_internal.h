@@ -51,6 +51,7 @@ struct dkim_keyset;
 
 struct server {
 	struct event_base *base;
+	struct notify *notify; /* systemd's $NOTIFY_SOCKET, or NULL */
 	char config_path[4096];
 	/* cfg is replaced on reload; the delivery thread reads the domains under cfg_lock. */
 	pthread_mutex_t cfg_lock;
@@ -78,7 +79,6 @@ struct server {
 	struct listener listeners[CONFIG_MAX_LISTENERS];
 	size_t nlisteners;
 	struct event *signals[4];
-	struct notify *notify;	  /* systemd's $NOTIFY_SOCKET, or NULL */
 	struct event *flush_ev;	  /* SIGUSR1: `mailport queue flush` */
 	struct session *sessions; /* all live sessions, for caps and shutdown */
 	unsigned nsessions;
