@@ -7,15 +7,14 @@ build_pkgs=(build-essential cmake ninja-build pkg-config clang libclang-rt-14-de
 	libssl-dev libevent-dev libc-ares-dev libcrypt-dev libidn2-dev libpsl-dev publicsuffix openssl)
 test_pkgs=(python3 python3-pytest swaks libnet-ssleay-perl dnsmasq-base strace util-linux python3-aiosmtpd
 	nodejs npm python3-dkim python3-nacl python3-yaml python3-spf)
-# The man pages' and the systemd unit's checkers (test_man.py, test_systemd.py).
-test_pkgs+=(mandoc systemd)
-
-# make deb, and the test that builds and installs the package.
-deb_pkgs=(debhelper lintian fakeroot)
 
 want=("${build_pkgs[@]}")
-[ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}" "${deb_pkgs[@]}")
-[ "${1:-}" = "--deb" ] && want+=("${deb_pkgs[@]}")
+[ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")
+# The man pages' and the systemd unit's checkers (test_man.py, test_systemd.py).
+[ "${1:-}" = "--test" ] && want+=(mandoc systemd)
+# make deb, and the test that builds and installs the package (test_deb.py).
+deb_pkgs=(debhelper lintian fakeroot)
+[ "${1:-}" = "--test" ] || [ "${1:-}" = "--deb" ] && want+=("${deb_pkgs[@]}")
 
 missing=()
 for p in "${want[@]}"; do

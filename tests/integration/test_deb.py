@@ -6,10 +6,31 @@ One test, as the build takes most of a minute.
 """
 import glob
 import os
+import re
 import shutil
 import subprocess
 
 from conftest import REPO, new_dir
+
+
+def test_build_depends_cover_the_build_packages():
+    """Every library the build needs (scripts/deps.sh's build_pkgs, the -dev
+    ones and the build tools) is in debian/control's Build-Depends, so a
+    library added to the build cannot be forgotten by the package. (The
+    package build would not notice: this machine has them all.)"""
+    p = subprocess.run(["bash", "-c", 'eval "$(sed -n "/^build_pkgs=(/,/)/p" "$1")"; '
+                        'echo "${build_pkgs[@]}"', "-", os.path.join(REPO, "scripts/deps.sh")],
+                       capture_output=True, text=True, timeout=30)
+    wanted = {w for w in p.stdout.split()
+              if w.endswith("-dev") and not w.startswith("libclang")} | \
+        {"cmake", "ninja-build", "pkg-config"}
+    assert len(wanted) > 5, p.stdout + p.stderr
+    with open(os.path.join(REPO, "debian", "control")) as f:
+        control = f.read()
+    field = re.search(r"^Build-Depends:(.*?)^\S", control, re.M | re.S).group(1)
+    declared = {re.split(r"[\s(]", d.strip())[0] for d in field.split(",") if d.strip()}
+    missing = sorted(wanted - declared)
+    assert not missing, "add to Build-Depends in debian/control: %s" % ", ".join(missing)
 
 
 def test_make_deb_lintian_install_and_run(workroot):
