@@ -10,6 +10,11 @@ test_pkgs=(python3 python3-pytest swaks libnet-ssleay-perl dnsmasq-base strace u
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")
+# The man pages' and the systemd unit's checkers (test_man.py, test_systemd.py).
+[ "${1:-}" = "--test" ] && want+=(mandoc systemd)
+# make deb, and the test that builds and installs the package (test_deb.py).
+deb_pkgs=(debhelper lintian fakeroot)
+[ "${1:-}" = "--test" ] || [ "${1:-}" = "--deb" ] && want+=("${deb_pkgs[@]}")
 
 missing=()
 for p in "${want[@]}"; do

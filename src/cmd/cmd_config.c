@@ -217,10 +217,27 @@ check_dkim(const struct config *cfg, const char *path)
 	return rc;
 }
 
+/*
+ * `mailport config directives` (not in the usage: a listing for tools):
+ * every directive the parser knows, "NAME<TAB>USAGE" a line, from the
+ * parser's own table, so the man page's test compares mailport.conf(5)
+ * with what this binary really reads.
+ */
+static int
+list_directives(void)
+{
+	const char *name, *usage;
+	for (size_t i = 0; (name = config_directive(i, &usage)) != NULL; i++)
+		printf("%s\t%s\n", name, usage);
+	return 0;
+}
+
 /* Options after "check"; -1 to go on, else the exit code. */
 static int
 parse_args(int argc, char **argv, const char **path_r)
 {
+	if (argc == 2 && strcmp(argv[1], "directives") == 0)
+		return list_directives();
 	if (argc < 2 || strcmp(argv[1], "check") != 0) {
 		bool help =
 		    argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0);

@@ -160,6 +160,15 @@ static const struct directive directives[] = {
 
 #define NDIRECTIVES (sizeof directives / sizeof directives[0])
 
+const char *
+config_directive(size_t i, const char **usage_r)
+{
+	if (i >= NDIRECTIVES)
+		return NULL;
+	*usage_r = directives[i].usage;
+	return directives[i].name;
+}
+
 void
 config_init(struct config *cfg)
 {

@@ -151,6 +151,13 @@ int config_parse(struct config *cfg, const char *text, const char *filename, con
  */
 int config_validate(const struct config *cfg, const char *filename, char *err, size_t err_size);
 
+/*
+ * The directive table, one row at a time: the name of row i (a static
+ * string) and its usage with an example in *usage_r, or NULL past the last
+ * row. For `mailport config directives`, which the man page's test reads.
+ */
+const char *config_directive(size_t i, const char **usage_r);
+
 /* Is domain (any case, one trailing dot allowed) one of the "domain" lines? */
 bool config_is_local_domain(const struct config *cfg, const char *domain);
 /* Does "tls-policy DOMAIN require" apply to this domain? */

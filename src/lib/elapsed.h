@@ -9,6 +9,8 @@
 
 /* Milliseconds on CLOCK_MONOTONIC, from an arbitrary start. */
 long long elapsed_now_ms(void);
+/* Microseconds on CLOCK_MONOTONIC: systemd's MONOTONIC_USEC= (notify.c). */
+long long elapsed_now_us(void);
 /* Milliseconds since t0, taken with clock_gettime(CLOCK_MONOTONIC). */
 double elapsed_ms_since(const struct timespec *t0);
 

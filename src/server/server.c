@@ -35,6 +35,7 @@
 #include "fd_limit.h"
 #include "fixes.h"
 #include "log.h"
+#include "notify.h"
 #include "run_user.h"
 #include "self_check.h"
 #include "server_internal.h"
@@ -410,7 +411,8 @@ prepare_and_drop(struct server *srv)
 
 /* ---- signals and reload ---- */
 
-static void
+/* 0, or -1 when the config does not load and the old one stays. */
+static int
 server_reload(struct server *srv)
 {
 	struct config cfg;
@@ -420,7 +422,7 @@ server_reload(struct server *srv)
 			"again; the old settings stay in force\"",
 			err);
 		server_log_reload(srv, &srv->cfg, "SIGHUP"); /* logrotate may have sent it */
-		return;
+		return -1;
 	}
 	bool same_doors = cfg.nlisteners == srv->cfg.nlisteners;
 	for (size_t i = 0; same_doors && i < cfg.nlisteners; i++)
@@ -450,6 +452,7 @@ server_reload(struct server *srv)
 		users_replace(srv, u);
 	log_info("event=reload tls=%s users=%s", tls_rc == 0 ? "reloaded" : "kept_old",
 		 u ? "reloaded" : "kept_old");
+	return 0;
 }
 
 static void
@@ -471,9 +474,16 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	if (sig == SIGHUP) {
 		log_info("event=sighup");
-		server_reload(srv);
+		/* systemd shows "reloading" until READY=1, failed or not. */
+		notify_reloading(srv->notify);
+		notify_send(srv->notify,
+			    server_reload(srv) == 0
+				? "READY=1\nSTATUS=reloaded"
+				: "READY=1\nSTATUS=reload failed: the old config stays in "
+				  "force (see the log)");
 		return;
 	}
+	notify_send(srv->notify, "STOPPING=1");
 	log_info("event=stopping signal=%d sessions=%u", (int)sig, srv->nsessions);
 	listeners_close(srv);
 	session_shutdown_all(srv);
@@ -655,6 +665,11 @@ server_start(struct server *srv)
 		event_add(srv->signals[i], NULL);
 	}
 	print_ready(srv);
+	/* Every door bound and root given up: systemd may start what needs us. */
+	char state[128];
+	snprintf(state, sizeof state, "READY=1\nSTATUS=serving on %zu door%s", srv->nlisteners,
+		 srv->nlisteners == 1 ? "" : "s");
+	notify_send(srv->notify, state);
 	return 0;
 }
 
@@ -706,6 +721,7 @@ server_run(const char *config_path)
 		str_copy(srv->hostname, sizeof srv->hostname, "localhost");
 	tls_paths(srv);
 	signal(SIGPIPE, SIG_IGN);
+	srv->notify = notify_open();
 	srv->base = event_base_new();
 	int rc = server_start(srv);
 	/*
@@ -722,6 +738,7 @@ server_run(const char *config_path)
 			break; /* no events left, or an error */
 	}
 	server_stop(srv);
+	notify_free(&srv->notify);
 	pthread_mutex_destroy(&srv->cfg_lock);
 	free(srv);
 	log_info("event=stopped");

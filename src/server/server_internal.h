@@ -61,6 +61,7 @@ struct server_metrics {
 
 struct server {
 	struct event_base *base;
+	struct notify *notify; /* systemd's $NOTIFY_SOCKET, or NULL */
 	char config_path[4096];
 	/* cfg is replaced on reload; the delivery thread reads the domains under cfg_lock. */
 	pthread_mutex_t cfg_lock;
