@@ -141,20 +141,14 @@ parse_v2(const unsigned char *p, size_t n, struct proxy_header *h, const char **
 		h->local = true;
 		return total;
 	}
-	if (fam == 1 && len >= 12) {
-		h->family = AF_INET;
-		inet_ntop(AF_INET, p + 16, h->src, sizeof h->src);
-		inet_ntop(AF_INET, p + 20, h->dst, sizeof h->dst);
-		h->src_port = be16(p + 24);
-		h->dst_port = be16(p + 26);
-		return total;
-	}
-	if (fam == 2 && len >= 36) {
-		h->family = AF_INET6;
-		inet_ntop(AF_INET6, p + 16, h->src, sizeof h->src);
-		inet_ntop(AF_INET6, p + 32, h->dst, sizeof h->dst);
-		h->src_port = be16(p + 48);
-		h->dst_port = be16(p + 50);
+	/* Source and destination addresses, then their ports: 4 or 16 bytes each. */
+	size_t alen = fam == 1 ? 4 : fam == 2 ? 16 : 0;
+	if (alen && len >= 2 * alen + 4) {
+		h->family = fam == 1 ? AF_INET : AF_INET6;
+		inet_ntop(h->family, p + 16, h->src, sizeof h->src);
+		inet_ntop(h->family, p + 16 + alen, h->dst, sizeof h->dst);
+		h->src_port = be16(p + 16 + 2 * alen);
+		h->dst_port = be16(p + 18 + 2 * alen);
 		return total;
 	}
 	if (fam == 3) { /* AF_UNIX: no client address to take */

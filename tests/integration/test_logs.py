@@ -19,7 +19,7 @@ import subprocess
 
 import pytest
 
-from conftest import HOST, REPO, USERS, poll, read_text
+from conftest import HOST, REPO, USERS, poll, read_text, stop_process
 
 CONTRIB = os.path.join(REPO, "contrib", "fail2ban")
 FILTER = os.path.join(CONTRIB, "filter.d", "mailport.conf")
@@ -269,12 +269,7 @@ class Rsyslog:
                                  + log_of(os.path.join(d, "rsyslogd.err")))
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc, 10.0)
 
 
 def own_dev_log(d, sock):

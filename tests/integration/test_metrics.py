@@ -18,7 +18,7 @@ import urllib.request
 
 import pytest
 
-from conftest import HOST, USERS, free_port, poll, read_text
+from conftest import HOST, USERS, free_port, poll, read_text, stop_process
 
 
 def scrape(port, path="/metrics"):
@@ -202,12 +202,7 @@ class Prometheus:
         return float(res[0]["value"][1]) if res else None
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc, 20.0)
 
 
 def test_prometheus_scrapes_and_sees_the_counters_move(make_server, workroot):

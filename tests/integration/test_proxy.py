@@ -13,7 +13,6 @@ import re
 import shutil
 import smtplib
 import socket
-import ssl
 import struct
 import subprocess
 import threading
@@ -21,7 +20,7 @@ import time
 
 import pytest
 
-from conftest import HOST, USERS, free_port, poll, read_text
+from conftest import HOST, free_port, poll, read_text, stop_process
 
 V2_SIG = b"\r\n\r\n\x00\r\nQUIT\n"
 CLIENT = "127.0.0.77"  # the test's client address, distinct from HAProxy's
@@ -201,12 +200,7 @@ class HAProxy:
             return False
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc, 10.0)
 
 
 def send_through(port, marker):
