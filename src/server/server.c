@@ -100,16 +100,18 @@ users_replace(struct server *srv, struct users *u)
 }
 
 /*
- * Adding a user should not need a reload: the file is checked at most once
- * a second and re-read when it changed.
+ * Adding a user should not need a reload: the file is checked (at most once
+ * a second for recipients, at every login: a user added a moment ago logs
+ * in at once, and a stat is nothing beside a password hash) and re-read when
+ * it changed.
  */
 struct users_ref *
-server_users_get(struct server *srv)
+server_users_get(struct server *srv, bool for_login)
 {
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	struct stat st;
-	if (srv->cfg.users_file[0] && now.tv_sec != srv->users_checked.tv_sec &&
+	if (srv->cfg.users_file[0] && (for_login || now.tv_sec != srv->users_checked.tv_sec) &&
 	    stat(srv->cfg.users_file, &st) == 0) {
 		srv->users_checked = now;
 		if (st.st_mtim.tv_sec != srv->users_mtime.tv_sec ||

@@ -147,7 +147,7 @@ void server_metrics_tls(struct server *srv, const char *version);
 /* For the delivery agents: one of our domains (under cfg_lock)? srv is the server. */
 bool server_is_local_domain(const char *domain, void *srv);
 
-struct users_ref *server_users_get(struct server *srv);
+struct users_ref *server_users_get(struct server *srv, bool for_login);
 void server_users_put(struct users_ref **refp);
 
 #endif

@@ -90,7 +90,7 @@ static bool
 hook_is_local_user(void *ctx, const char *local, const char *domain)
 {
 	struct session *s = ctx;
-	struct users_ref *ref = server_users_get(s->srv);
+	struct users_ref *ref = server_users_get(s->srv, false);
 	bool found = users_exists(ref->users, local, domain);
 	server_users_put(&ref);
 	return found;
@@ -309,7 +309,7 @@ start_auth_check(struct session *s)
 {
 	const struct sasl_creds *c = smtp_server_auth_creds(s->smtp);
 	unsigned char digest[AUTH_CACHE_DIGEST];
-	struct users_ref *users = server_users_get(s->srv); /* may reload, clearing the cache */
+	struct users_ref *users = server_users_get(s->srv, true); /* may reload, clearing the cache */
 	bool cacheable = auth_cache_digest(s->srv->auth_cache, c->user, c->password, digest);
 	if (cacheable && auth_cache_hit(s->srv->auth_cache, c->user, digest, time(NULL))) {
 		server_users_put(&users);
