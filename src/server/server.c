@@ -482,10 +482,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	srv->signals[3] = ev;
 }
 
-/*
- * SIGUSR1, sent by `mailport queue flush`: attempt delivery of the whole
- * queue now, deferred remote mail included, whatever its retry schedule.
- */
+/* SIGUSR2, sent by `mailport queue tls-report`: the report thread runs now. */
 static void
 on_tlsrpt_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -498,6 +495,10 @@ on_tlsrpt_signal(evutil_socket_t sig, short what, void *arg)
 	tlsrpt_daily_kick(srv->tlsrpt_daily);
 }
 
+/*
+ * SIGUSR1, sent by `mailport queue flush`: attempt delivery of the whole
+ * queue now, deferred remote mail included, whatever its retry schedule.
+ */
 static void
 on_flush_signal(evutil_socket_t sig, short what, void *arg)
 {
