@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "dns.h"
 #include "https_get.h"
+#include "mta_sts_fetch.h"
 #include "log.h"
 #include "str.h"
 #include "tls_policy.h"
@@ -223,9 +224,10 @@ discover(struct dns *dns, const char *domain, char *id, size_t size, char *why, 
 	return out;
 }
 
-int
-mta_sts_fetch(struct dns *dns, const char *domain, const char *cafile, long timeout_ms,
-	      struct mta_sts_policy *p, struct buf *body, char *why, size_t n)
+/* Resolve mta-sts.DOMAIN through our resolver and fetch; 0, or -1 with why. */
+static int
+fetch(struct mta_sts_cache *c, struct dns *dns, const char *domain, struct mta_sts_policy *p,
+      struct buf *body, char *why, size_t n)
 {
 	char host[300], addrs[DNS_MAX_ADDRS][64], w[512];
 	size_t naddrs = DNS_MAX_ADDRS;
@@ -236,26 +238,11 @@ mta_sts_fetch(struct dns *dns, const char *domain, const char *cafile, long time
 			 dns_status_name(st));
 		return -1;
 	}
-	struct https_get_opts o = {
-	    .host = host,
-	    .path = "/.well-known/mta-sts.txt",
-	    .addrs = (const char(*)[64])addrs,
-	    .naddrs = naddrs,
-	    .cafile = cafile,
-	    .max_bytes = body->max ? body->max : MTA_STS_POLICY_MAX,
-	    .timeout_ms = timeout_ms,
-	    .content_type = "text/plain", /* RFC 8461 3.2 */
-	};
-	enum https_get_rc rc = https_get(&o, body, w, sizeof w);
-	if (rc != HTTPS_OK) {
-		/* RFC 8460 4.3.1: a certificate problem is sts-webpki-invalid. */
-		snprintf(why, n, "%s: https://%s%s: %s: %s",
-			 rc == HTTPS_ERR_CERT ? "sts-webpki-invalid" : "sts-policy-fetch-error",
-			 host, o.path, https_get_rc_name(rc), w);
-		return -1;
-	}
-	if (mta_sts_policy_parse(body->data, body->len, p, w, sizeof w) < 0) {
-		snprintf(why, n, "sts-policy-invalid: https://%s%s: %s", host, o.path, w);
+	struct mta_sts_fetch_opts o = {c->cafile, c->timeout_ms, c->max_bytes};
+	enum mta_sts_fetch_rc rc =
+	    mta_sts_fetch(domain, (const char(*)[64])addrs, naddrs, &o, p, body, w, sizeof w);
+	if (rc != STS_FETCH_OK) {
+		snprintf(why, n, "%s: %s", mta_sts_fetch_result_type(rc), w);
 		return -1;
 	}
 	return 0;
@@ -298,7 +285,7 @@ mta_sts_cache_get(struct mta_sts_cache *c, struct dns *dns, const char *domain, 
 	struct buf body;
 	buf_init(&body, c->max_bytes);
 	struct mta_sts_policy fresh;
-	int rc = mta_sts_fetch(dns, d, c->cafile, c->timeout_ms, &fresh, &body, why, n);
+	int rc = fetch(c, dns, d, &fresh, &body, why, n);
 	if (rc == 0) {
 		cache_store(c, d, id, now, &body);
 		str_copy(fresh.id, sizeof fresh.id, id);

@@ -55,15 +55,6 @@ struct mta_sts_cache *mta_sts_cache_open(const char *spool_dir, const char *cafi
 int mta_sts_cache_get(struct mta_sts_cache *c, struct dns *dns, const char *domain, int64_t now,
 		      struct mta_sts_policy *p, char *why, size_t n);
 
-/*
- * Fetch domain's policy now, not touching the cache (probe --domain-check):
- * 0 and *p plus the raw text in body, or -1 and why as above. mta_sts_fetch
- * resolves mta-sts.DOMAIN through dns.
- */
-struct buf;
-int mta_sts_fetch(struct dns *dns, const char *domain, const char *cafile, long timeout_ms,
-		  struct mta_sts_policy *p, struct buf *body, char *why, size_t n);
-
 /* Caps, for tests and the operator: defaults 10000 ms and MTA_STS_POLICY_MAX. */
 void mta_sts_cache_set_limits(struct mta_sts_cache *c, long timeout_ms, size_t max_bytes);
 
