@@ -271,7 +271,9 @@ attempt(struct worker *w, const struct spool_entry *e, const struct buf *body,
 	struct smtp_client_envelope env;
 	group_envelope(e, body, group, n, rcpts, &env);
 	const char *secret = t->relay && ob->cfg.relay_user[0] ? ob->cfg.relay_secret : "";
-	bool tls_required = t->relay || ob->cfg.requires_tls(domain_of(rcpts[0]), ob->cfg.arg);
+	enum tls_level level;
+	ob->cfg.tls_level(domain_of(rcpts[0]), &level, ob->cfg.arg);
+	bool tls_required = t->relay || level != TLS_LEVEL_MAY;
 	struct smtp_client_config cfg = {
 	    .ehlo_name = ob->cfg.hostname,
 	    .tls = t->door.tls == CLIENT_TLS_IMPLICIT ? CLIENT_TLS_IMPLICIT

@@ -30,13 +30,13 @@ delivery_is_local(const char *domain, void *arg)
 }
 
 static bool
-delivery_requires_tls(const char *domain, void *arg)
+delivery_tls_level(const char *domain, enum tls_level *level_r, void *arg)
 {
 	struct server *srv = arg;
 	pthread_mutex_lock(&srv->cfg_lock);
-	bool required = config_requires_tls(&srv->cfg, domain);
+	bool explicit = config_tls_level(&srv->cfg, domain, level_r);
 	pthread_mutex_unlock(&srv->cfg_lock);
-	return required;
+	return explicit;
 }
 
 bool
@@ -57,7 +57,7 @@ fill(struct server *srv, const struct config *cfg, const char *hostname, struct 
 	    .resolver = cfg->resolver,
 	    .relayhost = cfg->relayhost,
 	    .is_local = delivery_is_local,
-	    .requires_tls = delivery_requires_tls,
+	    .tls_level = delivery_tls_level,
 	    .queued = server_queued,
 	    .arg = srv,
 	};
@@ -65,6 +65,7 @@ fill(struct server *srv, const struct config *cfg, const char *hostname, struct 
 	str_copy(oc->relay_user, sizeof oc->relay_user, cfg->relay_user);
 	str_copy(oc->relay_secret, sizeof oc->relay_secret, srv->relay_secret);
 	str_copy(oc->relay_cafile, sizeof oc->relay_cafile, cfg->relay_cafile);
+	str_copy(oc->outbound_cafile, sizeof oc->outbound_cafile, cfg->outbound_cafile);
 }
 
 struct outbound *
@@ -133,6 +134,8 @@ server_outbound_reload(struct server *srv, struct config *cfg)
 	     "relayhost-login");
 	note(changed, sizeof changed, strcmp(cfg->relay_cafile, old->relay_cafile) != 0,
 	     "relay-cafile");
+	note(changed, sizeof changed, strcmp(cfg->outbound_cafile, old->outbound_cafile) != 0,
+	     "outbound-cafile");
 	note(changed, sizeof changed, !config_hostport_eq(&cfg->resolver, &old->resolver),
 	     "resolver");
 	note(changed, sizeof changed, cfg->outbound_timeout != old->outbound_timeout,

@@ -285,6 +285,8 @@ test_outbound(void)
 	    "domain example.test\n"
 	    "retry-interval 5s\nretry-max-interval 2m\nqueue-lifetime 5d\n"
 	    "outbound-timeout 45\ntls-policy Bank.Example require\n"
+	    "tls-policy dane.example dane-only\ntls-policy v.example verify\n"
+	    "tls-policy default dane\noutbound-cafile ca/mx.pem\n"
 	    "outbound-connections 50\noutbound-connections-per-destination 5\n";
 	struct config cfg;
 	char err[256];
@@ -296,11 +298,18 @@ test_outbound(void)
 	CHECK(cfg.retry_interval == 5 && cfg.retry_max_interval == 120);
 	CHECK(cfg.queue_lifetime == 5 * 86400 && cfg.outbound_timeout == 45);
 	CHECK(cfg.outbound_connections == 50 && cfg.outbound_connections_per_dest == 5);
-	CHECK(config_requires_tls(&cfg, "bank.example"));
-	CHECK(!config_requires_tls(&cfg, "example.org"));
+	enum tls_level l;
+	CHECK(config_tls_level(&cfg, "bank.example", &l) && l == TLS_LEVEL_ENCRYPT);
+	CHECK(config_tls_level(&cfg, "DANE.example", &l) && l == TLS_LEVEL_DANE_ONLY);
+	CHECK(config_tls_level(&cfg, "v.example", &l) && l == TLS_LEVEL_VERIFY);
+	CHECK(!config_tls_level(&cfg, "example.org", &l) && l == TLS_LEVEL_DANE);
+	CHECK_STR(cfg.outbound_cafile, "/etc/ca/mx.pem");
+	config_init(&cfg);
+	CHECK(!config_tls_level(&cfg, "example.org", &l) && l == TLS_LEVEL_MAY);
 	static const char *const bad[] = {
 	    "retry-interval 5x\n",	     "retry-interval 0\n",
-	    "queue-lifetime 61d\n",	     "tls-policy example.org may\n",
+	    "queue-lifetime 61d\n",	     "tls-policy example.org secure\n",
+	    "tls-policy example.org DANE\n", "tls-policy example.org\n",
 	    "tls-policy bad_name require\n", "outbound-timeout m\n",
 	    "outbound-connections 0\n",	     "outbound-connections-per-destination many\n"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -308,6 +317,10 @@ test_outbound(void)
 		CHECK(config_parse(&cfg, bad[i], "m.conf", "/etc", err, sizeof err) == -1);
 		CHECK(strncmp(err, "m.conf:1: ", 10) == 0);
 	}
+	config_init(&cfg);
+	CHECK(config_parse(&cfg, "tls-policy a.example may\ntls-policy A.example dane\n", "m.conf",
+			   "/etc", err, sizeof err) == -1);
+	CHECK(strstr(err, "m.conf:2: ") && strstr(err, "keep one line"));
 }
 
 /* The mail-authentication directives: dkim (repeatable), dmarc-policy, auth-timeout. */
