@@ -108,6 +108,11 @@ parse_value(const char *a, const char *v, struct sts_opts *o)
 			return bad("--max-age is 0 to 31557600 seconds, not", v);
 		o->p.max_age = (long)s;
 	} else if (strcmp(a, "--rua") == 0) {
+		char txt[700], rua[600], why[300];
+		snprintf(txt, sizeof txt, "v=TLSRPTv1; rua=%s", v);
+		if (strlen(v) > 500 ||
+		    tlsrpt_record_parse(txt, rua, sizeof rua, why, sizeof why) < 0)
+			return bad("--rua is not mailto:ADDRESS or an https: URI (RFC 8460 3):", v);
 		o->rua = v;
 	} else {
 		return bad("unknown option", a);
@@ -193,21 +198,18 @@ defaults_from_config(struct sts_opts *o, struct config *cfg)
 	return -1;
 }
 
-/* The two records for one domain; -1 to go on, else the exit code. */
-static int
+/* The two records for one domain. */
+static void
 print_records(const struct sts_opts *o, const char *domain, const char *id)
 {
-	char rua[600], txt[700], v[600], why[300];
+	char rua[600], txt[700];
 	if (o->rua)
 		str_copy(rua, sizeof rua, o->rua);
 	else
 		snprintf(rua, sizeof rua, "mailto:postmaster@%s", domain);
 	snprintf(txt, sizeof txt, "v=TLSRPTv1; rua=%s", rua);
-	if (tlsrpt_record_parse(txt, v, sizeof v, why, sizeof why) < 0)
-		return bad(why, NULL);
 	printf("_mta-sts.%s. TXT \"v=STSv1; id=%s\"\n", domain, id);
 	printf("_smtp._tls.%s. TXT \"%s\"\n", domain, txt);
-	return -1;
 }
 
 int
@@ -252,8 +254,7 @@ cmd_mta_sts(int argc, char **argv)
 	printf("# The DNS records (publish the _mta-sts one last, once the file is served;\n"
 	       "# change its id whenever the file changes):\n");
 	for (size_t i = 0; i < o.ndomains; i++)
-		if ((rc = print_records(&o, o.domains[i], id)) >= 0)
-			return rc;
+		print_records(&o, o.domains[i], id);
 	if (o.ndomains == 0)
 		printf("# (no domains: give --domain DOMAIN or list them in the config)\n");
 	return 0;
