@@ -21,6 +21,7 @@
 #include "dkim_keys.h"
 #include "domain_report.h"
 #include "ma_dns.h"
+#include "mta_sts_fetch.h"
 
 #define DC_MAX_SELECTORS 16
 #define DC_MAX_IPS 8
@@ -46,6 +47,14 @@ struct domain_check_opts {
 	const char *ips[DC_MAX_IPS];
 	size_t nips;
 	int64_t now; /* seconds since the epoch: SPF's %{t}, the MTA-STS id of a fix */
+	/*
+	 * Fetches the domain's MTA-STS policy from the addresses of mta-sts.DOMAIN
+	 * (the wiring's HTTPS: io/mta_sts_fetch); NULL: the policy is not fetched.
+	 */
+	enum mta_sts_fetch_rc (*sts_fetch)(void *ctx, const char *domain, const char (*addrs)[64],
+					   size_t naddrs, struct mta_sts_policy *p, char *why,
+					   size_t n);
+	void *sts_ctx;
 };
 
 /* Runs every check into r (r->domain and r->resolver are the caller's to fill). */

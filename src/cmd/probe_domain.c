@@ -16,9 +16,25 @@
 #include "auth_dns.h"
 #include "config_load.h"
 #include "dkim_keys.h"
+#include "https_get.h"
 #include "str.h"
 
 #define DEFAULT_CONFIG "/etc/mailport/mailport.conf"
+
+/* How the MTA-STS policy is fetched: the config's outbound-cafile, the probe's time bound. */
+struct sts_fetch_ctx {
+	const char *cafile;
+	long timeout_ms;
+};
+
+static enum mta_sts_fetch_rc
+sts_fetch(void *ctx, const char *domain, const char (*addrs)[64], size_t naddrs,
+	  struct mta_sts_policy *p, char *why, size_t n)
+{
+	const struct sts_fetch_ctx *f = ctx;
+	struct mta_sts_fetch_opts o = {.cafile = f->cafile, .timeout_ms = f->timeout_ms};
+	return mta_sts_fetch(domain, addrs, naddrs, &o, p, NULL, why, n);
+}
 
 /* The config to read: -c, else the default when there is one we can read; NULL for none. */
 static const char *
@@ -82,7 +98,13 @@ probe_domain_run(const struct probe_domain_opts *po, struct domain_report *r, in
 		*exit_r = EX_USAGE;
 		return -1;
 	}
-	struct domain_check_opts o = {.domain = domain, .now = (int64_t)time(NULL)};
+	static struct sts_fetch_ctx fetch;
+	fetch.cafile = NULL;
+	fetch.timeout_ms = po->timeout_ms;
+	struct domain_check_opts o = {.domain = domain,
+				      .now = (int64_t)time(NULL),
+				      .sts_fetch = sts_fetch,
+				      .sts_ctx = &fetch};
 	size_t nkeys = 0;
 	for (size_t i = 0; i < po->nselectors; i++)
 		o.selectors[o.nselectors++] = po->selectors[i];
@@ -101,6 +123,8 @@ probe_domain_run(const struct probe_domain_opts *po, struct domain_report *r, in
 		if (cfg.hostname[0])
 			o.hostname = cfg.hostname;
 		local_keys(&cfg, domain, &o, loaded, keys, &nkeys);
+		if (cfg.outbound_cafile[0])
+			fetch.cafile = cfg.outbound_cafile;
 		if (cfg.resolver.host[0])
 			config_hostport_format(&cfg.resolver, resolver, sizeof resolver);
 	}
@@ -118,6 +142,8 @@ probe_domain_run(const struct probe_domain_opts *po, struct domain_report *r, in
 	/* Every lookup of the run together: at most three times one query's bound. */
 	auth_dns_start(dns, po->timeout_ms * 3);
 	struct ma_dns iface = auth_dns_iface(dns);
+	if (https_get_global_init(err, sizeof err) < 0)
+		o.sts_fetch = NULL; /* the check then says the policy is not fetched */
 	str_copy(r->domain, sizeof r->domain, domain);
 	str_copy(r->resolver, sizeof r->resolver, resolver);
 	domain_check_run(&o, &iface, r);

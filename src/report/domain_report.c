@@ -41,6 +41,8 @@ dc_parts_name(enum dc_check c)
 		return "selectors";
 	case DC_PTR:
 		return "addresses";
+	case DC_MTA_STS:
+		return "mx_hosts";
 	default:
 		return NULL;
 	}
