@@ -579,7 +579,8 @@ tlsrpt_store_send(struct tlsrpt_store *s, const struct tlsrpt_send_opts *o, char
 		names[n++] = xstrdup(de->d_name);
 	}
 	closedir(dir);
-	qsort(names, n, sizeof *names, by_name);
+	if (n > 1)
+		qsort(names, n, sizeof *names, by_name);
 	int queued = 0;
 	bool pending = false;
 	for (size_t i = 0; i < n; i++) {
