@@ -9,6 +9,8 @@
  * itself; they are delivered when the server starts.
  */
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,17 +23,40 @@
 #include "config_load.h"
 #include "dns.h"
 #include "queue_view.h"
+#include "run_user.h"
 #include "self.h"
 #include "spool.h"
 #include "str.h"
 #include "tlsrpt_daily.h"
 #include "tlsrpt_store.h"
 
+/*
+ * As root, become the server's account first: the reports and the store's
+ * files must be the server's to read and remove, as if it had made them.
+ */
+static int
+become_run_user(const struct config *cfg)
+{
+	if (geteuid() != 0)
+		return 0;
+	struct passwd *pw = run_user_get(cfg);
+	if (pw == NULL)
+		return -1;
+	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+		fprintf(stderr, "mailport queue: cannot become %s: %s\n  fix: run this as %s\n",
+			pw->pw_name, strerror(errno), pw->pw_name);
+		return -1;
+	}
+	return 0;
+}
+
 /* No server: queue the reports from this process. */
 static int
 send_here(const struct config *cfg, bool include_today)
 {
 	char err[4200], resolver[300], from[600];
+	if (become_run_user(cfg) < 0)
+		return EX_NOPERM;
 	const char *hostname = cfg->hostname[0] ? cfg->hostname : self_hostname();
 	struct spool *sp = spool_open(cfg->spool_dir, err, sizeof err);
 	if (sp == NULL) {
