@@ -8,6 +8,7 @@ mail is in test_requiretls_delivery.py.
 """
 
 import json
+import os
 import re
 import smtplib
 import subprocess
@@ -110,3 +111,31 @@ def test_kept_in_the_queue_across_a_restart(make_server):
     assert show(srv, qid2)["requiretls"] is False
     text = run([srv.binary, "queue", "show", qid, "-c", srv.conf], check=True).stdout.decode()
     assert re.search(r"^requiretls:\s+yes$", text, re.M), text
+
+
+def send(srv, *args, login=True):
+    env = dict(os.environ, MP_PW=srv.users[ALICE], HOME="/nonexistent")
+    auth = ["--user", ALICE, "--password-env", "MP_PW"] if login else []
+    return subprocess.run([srv.binary, "send", *auth,
+                           "--from", ALICE, "--to", ALICE, "--subject", "s", *args],
+                          capture_output=True, text=True, env=env, timeout=60)
+
+
+def test_send_requiretls(server):
+    """mailport send --requiretls: MAIL FROM ... REQUIRETLS over verified
+    STARTTLS; refused with --insecure; not sent in the clear."""
+    p = send(server, "--server", "localhost:%d" % server.port("submission"), "--cafile",
+             server.certs.ca, "--requiretls", "--body", "rtls-send")
+    assert p.returncode == 0, p.stderr
+    server.wait_mail(ALICE, "rtls-send")
+    assert re.search(r"event=mail from=<alice@example\.test> size=\d+ requiretls=yes",
+                     server.log_text())
+    p = send(server, "--server", "localhost:%d" % server.port("submission"), "--insecure",
+             "--requiretls", "--body", "x")
+    assert p.returncode == 64 and "--requiretls needs a verified certificate" in p.stderr
+    # In the clear (--tls none, loopback): stopped before MAIL, nothing sent.
+    p = send(server, "--server", "127.0.0.1:%d" % server.port("smtp"), "--tls", "none",
+             "--requiretls", "--body", "rtls-clear", login=False)
+    assert p.returncode == 69, (p.returncode, p.stderr)
+    assert "REQUIRETLS support required" in p.stderr, p.stderr
+    assert server.find_mail(ALICE, "rtls-clear") == []
