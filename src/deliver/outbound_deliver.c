@@ -152,6 +152,8 @@ permanent_failure(enum client_failure f)
 		return "5.6.7"; /* RFC 6531: non-ASCII addresses not permitted */
 	case CLIENT_8BIT_UNSUPPORTED:
 		return "5.6.3"; /* conversion required but not supported */
+	case CLIENT_REQUIRETLS_UNSUPPORTED:
+		return "5.7.30"; /* RFC 8689 7.3: REQUIRETLS support required */
 	default:
 		return NULL;
 	}
@@ -483,16 +485,20 @@ deliver_group(struct worker *w, const struct spool_entry *e, const struct buf *b
 
 /* ---- bounces ---- */
 
-/* Queue b (a DSN) from <> to sender, durably, on this thread. */
+/*
+ * Queue b (a DSN) from <> to sender, durably, on this thread. The bounce
+ * of a REQUIRETLS message is itself sent with REQUIRETLS (RFC 8689 5).
+ */
 static int
-queue_bounce(struct outbound *ob, const char *sender, const struct buf *b, char *qid,
-	     size_t qid_size)
+queue_bounce(struct outbound *ob, const char *sender, bool requiretls, const struct buf *b,
+	     char *qid, size_t qid_size)
 {
 	struct smtp_mail_args mail = {.from = {.is_null = true}};
 	struct smtp_rcpt_args rcpt = {0};
 	if (smtp_addr_parse_mailbox(strv_from(sender), true, &rcpt.to) != ADDR_OK)
 		return -1;
 	mail.smtputf8 = has_8bit(sender, strlen(sender));
+	mail.requiretls = requiretls;
 	struct spool_envelope env = {.mail = &mail, .rcpts = &rcpt, .nrcpts = 1};
 	struct spool_msg *m = spool_msg_begin(ob->sp, &env);
 	if (m == NULL)
@@ -539,7 +545,9 @@ bounce(struct outbound *ob, const struct spool_entry *e, const struct buf *body,
 	    .rcpts = br,
 	    .rcpt_count = nb,
 	    .original = {body->data ? body->data : "", body->len},
-	    .ret = BOUNCE_RET_FULL,
+	    /* RFC 8689 5: the content of a REQUIRETLS message does not go back
+	     * in full where TLS could not be guaranteed: its headers only. */
+	    .ret = e->requiretls ? BOUNCE_RET_HDRS : BOUNCE_RET_FULL,
 	    .full_max = BOUNCE_FULL_MAX_DEFAULT,
 	};
 	struct buf b;
@@ -561,7 +569,7 @@ bounce(struct outbound *ob, const struct spool_entry *e, const struct buf *body,
 			 e->id);
 	else if (rc != BOUNCE_OK)
 		log_err("id=%s event=bounce_failed reason=\"%s\"", e->id, err);
-	else if (queue_bounce(ob, e->from, &b, qid, sizeof qid) < 0)
+	else if (queue_bounce(ob, e->from, e->requiretls, &b, qid, sizeof qid) < 0)
 		log_err("id=%s event=bounce_failed reason=\"cannot queue the bounce: %s\"", e->id,
 			strerror(errno));
 	else {
