@@ -43,7 +43,7 @@ def receivers():
         rx.stop()
 
 
-def setup(make_dns, make_server, certs, receivers, domain, *, requiretls=True, policy="verify",
+def arrange(make_dns, make_server, certs, receivers, domain, *, requiretls=True, policy="verify",
           tls=True):
     """A receiver for DOMAIN (MX mx.DOMAIN, its own leaf) and a mailport
     that delivers there under `tls-policy DOMAIN policy`."""
@@ -87,7 +87,7 @@ def bounce_for(srv, marker):
 
 
 def test_delivered_verified_and_passed_on(make_dns, make_server, certs, receivers):
-    rx, srv = setup(make_dns, make_server, certs, receivers, "rtls-ok.test")
+    rx, srv = arrange(make_dns, make_server, certs, receivers, "rtls-ok.test")
     submit(srv, "bob@rtls-ok.test", "rtls-delivered")
     got = rx.wait_messages("rtls-delivered")[0]
     assert got.tls and "REQUIRETLS" in got.mail_options, got.mail_options
@@ -96,7 +96,7 @@ def test_delivered_verified_and_passed_on(make_dns, make_server, certs, receiver
 
 
 def test_bounced_when_next_hop_does_not_offer_it(make_dns, make_server, certs, receivers):
-    rx, srv = setup(make_dns, make_server, certs, receivers, "rtls-no.test", requiretls=False)
+    rx, srv = arrange(make_dns, make_server, certs, receivers, "rtls-no.test", requiretls=False)
     submit(srv, "bob@rtls-no.test", "rtls-unoffered")
     ln = delivery_line(srv, "bob@rtls-no.test")
     assert "status=bounced" in ln and "dsn=5.7.30" in ln, ln
@@ -111,7 +111,7 @@ def test_bounced_when_next_hop_does_not_offer_it(make_dns, make_server, certs, r
 
 def test_bounced_when_next_hop_is_not_verified(make_dns, make_server, certs, receivers):
     # No tls-policy line: the default level (may) verifies nothing.
-    rx, srv = setup(make_dns, make_server, certs, receivers, "rtls-unv.test", policy=None)
+    rx, srv = arrange(make_dns, make_server, certs, receivers, "rtls-unv.test", policy=None)
     submit(srv, "bob@rtls-unv.test", "rtls-unverified")
     ln = delivery_line(srv, "bob@rtls-unv.test")
     assert "status=bounced" in ln and "dsn=5.7.10" in ln, ln
@@ -140,7 +140,7 @@ def test_bounced_when_certificate_does_not_verify(make_dns, make_server, certs, 
 def test_tls_required_no_goes_despite_a_failed_policy(make_dns, make_server, certs, receivers):
     """dane-only without TLSA records defers; with TLS-Required: No (and no
     REQUIRETLS) the message goes as `may`, over TLS since it is offered."""
-    rx, srv = setup(make_dns, make_server, certs, receivers, "rtls-tlsno.test",
+    rx, srv = arrange(make_dns, make_server, certs, receivers, "rtls-tlsno.test",
                     requiretls=False, policy="dane-only")
     submit(srv, "bob@rtls-tlsno.test", "rtls-deferred", requiretls=False)
     srv.wait_log(r"event=delivery .*to=<bob@rtls-tlsno\.test>.*status=deferred", timeout=20)
