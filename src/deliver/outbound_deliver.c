@@ -38,20 +38,6 @@
 #define CONN_MAX_USES 100	 /* transactions on one connection, then a fresh one */
 #define RELAY_DEST "[relayhost]" /* the destination key: no domain has brackets */
 
-enum rcpt_state { RS_PENDING, RS_SENT, RS_FAILED, RS_DEFERRED };
-
-struct rcpt_outcome {
-	const char *addr;
-	enum rcpt_state state;
-	char dsn[BOUNCE_STATUS_SIZE];
-	char reply[600];
-	char relay[400]; /* "host[ip]:port" */
-	char mta[256];	 /* the host that said it, for the DSN */
-	char tls[32];
-	char policy[64]; /* the TLS plan's "policy=dane" (tls_plan why) */
-	bool verified;	 /* the peer was authenticated (DANE or CA + name) */
-};
-
 /* ---- small helpers ---- */
 
 static const char *
@@ -96,8 +82,8 @@ read_body(const struct spool_entry *e, struct buf *body)
 	return 0;
 }
 
-static bool
-has_8bit(const char *p, size_t n)
+bool
+outbound_has_8bit(const char *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)p[i] >= 0x80)
@@ -201,17 +187,17 @@ static void
 group_envelope(const struct spool_entry *e, const struct buf *body, struct rcpt_outcome **group,
 	       size_t n, const char **rcpts, struct smtp_client_envelope *env)
 {
-	bool utf8 = has_8bit(e->from, strlen(e->from));
+	bool utf8 = outbound_has_8bit(e->from, strlen(e->from));
 	for (size_t i = 0; i < n; i++) {
 		rcpts[i] = group[i]->addr;
-		utf8 = utf8 || has_8bit(rcpts[i], strlen(rcpts[i]));
+		utf8 = utf8 || outbound_has_8bit(rcpts[i], strlen(rcpts[i]));
 	}
 	*env = (struct smtp_client_envelope){
 	    .from = e->from,
 	    .rcpts = rcpts,
 	    .nrcpts = n,
 	    .size = body->len,
-	    .eightbit = has_8bit(body->data ? body->data : "", body->len),
+	    .eightbit = outbound_has_8bit(body->data ? body->data : "", body->len),
 	    .smtputf8 = utf8,
 	    .requiretls = e->requiretls, /* RFC 8689 4.2.1: passed on to the next hop */
 	};
@@ -612,103 +598,6 @@ deliver_group(struct worker *w, const struct spool_entry *e, const struct buf *b
 	pthread_mutex_unlock(&ob->lock);
 }
 
-/* ---- bounces ---- */
-
-/*
- * Queue b (a DSN) from <> to sender, durably, on this thread. The bounce
- * of a REQUIRETLS message is itself sent with REQUIRETLS (RFC 8689 5).
- */
-static int
-queue_bounce(struct outbound *ob, const char *sender, bool requiretls, const struct buf *b,
-	     char *qid, size_t qid_size)
-{
-	struct smtp_mail_args mail = {.from = {.is_null = true}};
-	struct smtp_rcpt_args rcpt = {0};
-	if (smtp_addr_parse_mailbox(strv_from(sender), true, &rcpt.to) != ADDR_OK)
-		return -1;
-	mail.smtputf8 = has_8bit(sender, strlen(sender));
-	mail.requiretls = requiretls;
-	struct spool_envelope env = {.mail = &mail, .rcpts = &rcpt, .nrcpts = 1};
-	struct spool_msg *m = spool_msg_begin(ob->sp, &env);
-	if (m == NULL)
-		return -1;
-	str_copy(qid, qid_size, spool_msg_id(m));
-	if (spool_msg_write(m, b->data, b->len) < 0) {
-		spool_msg_abort(&m);
-		return -1;
-	}
-	enum spool_result res = spool_msg_commit_now(m);
-	spool_msg_free(&m);
-	return res == SPOOL_OK ? 0 : -1;
-}
-
-static void
-bounce(struct outbound *ob, const struct spool_entry *e, const struct buf *body,
-       struct rcpt_outcome *out, size_t n)
-{
-	struct bounce_rcpt br[n ? n : 1];
-	size_t nb = 0;
-	char date[64], arrival[64], mid[300], boundary[64], rnd[16];
-	date_rfc5322(time(NULL), date, sizeof date);
-	date_rfc5322((time_t)e->arrival, arrival, sizeof arrival);
-	for (size_t i = 0; i < n; i++)
-		if (out[i].state == RS_FAILED)
-			br[nb++] = (struct bounce_rcpt){
-			    .addr = out[i].addr,
-			    .action = BOUNCE_FAILED,
-			    .status = out[i].dsn,
-			    .remote_mta = out[i].mta[0] ? out[i].mta : NULL,
-			    .reply = out[i].mta[0] ? out[i].reply : NULL,
-			    .reason = out[i].mta[0] ? NULL : out[i].reply,
-			    .last_attempt = date,
-			};
-	if (nb == 0)
-		return;
-	struct bounce_spec spec = {
-	    .hostname = ob->cfg.hostname,
-	    .sender = e->from,
-	    .arrival = arrival,
-	    .date = date,
-	    .message_id = mid,
-	    .boundary = boundary,
-	    .rcpts = br,
-	    .rcpt_count = nb,
-	    .original = {body->data ? body->data : "", body->len},
-	    /* RFC 8689 5: the content of a REQUIRETLS message does not go back
-	     * in full where TLS could not be guaranteed: its headers only. */
-	    .ret = e->requiretls ? BOUNCE_RET_HDRS : BOUNCE_RET_FULL,
-	    .full_max = BOUNCE_FULL_MAX_DEFAULT,
-	};
-	struct buf b;
-	char err[256], qid[SPOOL_QID_SIZE];
-	enum bounce_result rc;
-	buf_init(&b, BODY_MAX);
-	do { /* a boundary that occurs in the content is drawn again */
-		buf_reset(&b);
-		if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd)
-			memset(rnd, 0x5a, sizeof rnd);
-		snprintf(boundary, sizeof boundary, "=_bounce_%08x%08x", *(unsigned *)rnd,
-			 *(unsigned *)(rnd + 4));
-		snprintf(mid, sizeof mid, "<%s.%s@%s>", e->id, boundary + 9, ob->cfg.hostname);
-		rc = bounce_build(&spec, &b, NULL, err, sizeof err);
-	} while (rc == BOUNCE_ERR_BOUNDARY);
-	if (rc == BOUNCE_NULL_SENDER)
-		log_info("id=%s event=bounce_dropped reason=\"the sender is <>: no bounce for a "
-			 "bounce\"",
-			 e->id);
-	else if (rc != BOUNCE_OK)
-		log_err("id=%s event=bounce_failed reason=\"%s\"", e->id, err);
-	else if (queue_bounce(ob, e->from, e->requiretls, &b, qid, sizeof qid) < 0)
-		log_err("id=%s event=bounce_failed reason=\"cannot queue the bounce: %s\"", e->id,
-			strerror(errno));
-	else {
-		log_info("id=%s event=bounce bounce_id=%s to=<%s> nrcpt=%zu", e->id, qid, e->from,
-			 nb);
-		ob->cfg.queued(qid, ob->cfg.arg);
-	}
-	buf_free(&b);
-}
-
 /* ---- one message ---- */
 
 /*
@@ -848,7 +737,7 @@ outbound_process(struct worker *w, const char *qid, bool force)
 			if (out[i].state == RS_SENT || out[i].state == RS_FAILED)
 				spool_entry_mark_done(ob->sp, qid, out[i].addr);
 		}
-		bounce(ob, &e, &body, out, n);
+		outbound_bounce(ob, &e, &body, out, n);
 		/* Stopping part way: the schedule stays as it was, the rest goes after the restart.
 		 */
 		if (!w->aborted && deferred > 0 && !expired)

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "bounce.h"
 #include "buf.h"
 #include "client_run.h"
 #include "dns.h"
@@ -54,6 +55,27 @@ struct outbound {
 	struct conn_cache *conns;
 	struct mta_sts_cache *sts; /* NULL: MTA-STS off (its directory could not be made) */
 };
+
+/* One recipient's fate in an attempt at a message (outbound_deliver.c). */
+enum rcpt_state { RS_PENDING, RS_SENT, RS_FAILED, RS_DEFERRED };
+
+struct rcpt_outcome {
+	const char *addr;
+	enum rcpt_state state;
+	char dsn[BOUNCE_STATUS_SIZE];
+	char reply[600];
+	char relay[400]; /* "host[ip]:port" */
+	char mta[256];	 /* the host that said it, for the DSN */
+	char tls[32];
+	char policy[64]; /* the TLS plan's "policy=dane" (tls_plan why) */
+	bool verified;	 /* the peer was authenticated (DANE or CA + name) */
+};
+
+/* A byte over 0x7f in p[0..n)? */
+bool outbound_has_8bit(const char *p, size_t n);
+/* Bounce the failed recipients of out[0..n) to e's sender (outbound_bounce.c). */
+void outbound_bounce(struct outbound *ob, const struct spool_entry *e, const struct buf *body,
+		     const struct rcpt_outcome *out, size_t n);
 
 /* Is a message with this schedule (scheduled: it has one) due for an attempt? */
 bool outbound_due(const struct spool_retry *rs, bool scheduled, bool force, int64_t now);
