@@ -306,8 +306,12 @@ log_attempt(const struct spool_entry *e, const char *relay, const char *status, 
  */
 static void
 note_session(struct outbound *ob, const struct target *t, const char *domain,
-	     const struct client_run_result *r, const char *tls_result)
+	     const struct client_run_result *r, const char *tls_result, const struct buf *body)
 {
+	/* RFC 8460 5.3: a report's own delivery is not counted in the next one. */
+	const char *end = body->data ? memmem(body->data, body->len, "\r\n\r\n", 4) : NULL;
+	if (end && memmem(body->data, (size_t)(end - body->data), "\r\nTLS-Report-Domain:", 20))
+		return;
 	const char *type = t->m->policy_type ? t->m->policy_type : "no-policy-found";
 	if (tls_result == NULL && !r->tls_used && strcmp(type, "no-policy-found") == 0)
 		tls_result = "starttls-not-supported";
@@ -352,7 +356,7 @@ attempt(struct worker *w, const struct spool_entry *e, const struct buf *body,
 	/* RFC 8460: what TLS-RPT counts for this session. */
 	const char *tls_result = t->m && r.greeted ? outbound_tls_result(t->m, &r) : NULL;
 	if (t->m && r.greeted)
-		note_session(ob, t, domain_of(group[0]->addr), &r, tls_result);
+		note_session(ob, t, domain_of(group[0]->addr), &r, tls_result, body);
 	bool decided = host_decided(&r) || permanent_failure(r.smtp.failure);
 	if (decided) {
 		judge(&r, t->host, relay, policy, group, n);

@@ -186,6 +186,15 @@ def test_reports_arrive_gzipped_with_matching_counts(make_dns, make_server, cert
     assert [d["result-type"] for d in details] == ["starttls-not-supported"], details
     assert details[0]["receiving-mx-hostname"] == "mx.rpt-fail.test"
     assert details[0]["receiving-ip"] == rx_fail.ip
+    # RFC 8460 5.3: the reports' own deliveries are not counted (the sink's
+    # domain shows up in no day's lines), while rpt-fail's retries are.
+    srv.wait_log(r"event=delivery .*to=<tlsrpt@rpt-sink\.test>.*status=sent", timeout=20)
+    poll(lambda: attempts(srv, "rpt-fail.test")[1], 20,
+         done=lambda f: len(f) > len(failed_then))
+    d = os.path.join(srv.spool, "tlsrpt")
+    lines = "".join(open(os.path.join(d, n)).read() for n in os.listdir(d)
+                    if n.startswith("day-") and not n.endswith(".sent"))
+    assert "rpt-fail.test" in lines and "rpt-sink.test" not in lines, lines
     # Sent: the day's file is gone, nothing is sent twice.
     left = os.listdir(os.path.join(srv.spool, "tlsrpt"))
     assert not [n for n in left if n.startswith("day-") and "-" in n[4:]], left
