@@ -19,6 +19,10 @@ struct tls_info {
 	bool verified;		/* chain verified and host name matched */
 	bool resumed;		/* an earlier session was resumed (no certificate sent) */
 	char verify_error[160]; /* why not, when not */
+	char auth[8];		/* how it was verified: "dane", "ca", or "none" */
+	/* When not verified: the RFC 8460 4.3 result type ("certificate-expired",
+	 * "tlsa-invalid", ...), for logs and TLS reports; "" when verified. */
+	char result_type[40];
 };
 
 #endif
