@@ -28,6 +28,7 @@
 #include "dns.h"
 #include "hash.h"
 #include "log.h"
+#include "mta_sts_cache.h"
 #include "outbound_int.h"
 #include "str.h"
 #include "xmalloc.h"
@@ -240,6 +241,16 @@ start_workers(struct outbound *ob)
 {
 	char err[256], resolver[300];
 	const struct outbound_config *cfg = &ob->cfg;
+	/*
+	 * First, and reopened with the workers (a reload may change
+	 * outbound-cafile). Without it there is no start: delivering without
+	 * the domains' MTA-STS policies is no option. The fetch is bounded like
+	 * a connection: outbound-timeout.
+	 */
+	ob->sts = mta_sts_cache_open(cfg->spool_dir, cfg->outbound_cafile);
+	if (ob->sts == NULL)
+		return false; /* logged, with the fix */
+	mta_sts_cache_set_limits(ob->sts, (long)cfg->timeout * 1000, MTA_STS_POLICY_MAX);
 	ob->nworkers = cfg->connections ? cfg->connections : 1;
 	ob->conns = conn_cache_new((unsigned)ob->nworkers, cfg->connections_per_dest);
 	ob->workers = xcalloc(ob->nworkers, sizeof *ob->workers);
@@ -279,6 +290,7 @@ end_workers(struct outbound *ob)
 	ob->workers = NULL;
 	ob->nworkers = 0;
 	conn_cache_free(&ob->conns);
+	mta_sts_cache_close(&ob->sts);
 }
 
 static void

@@ -17,6 +17,7 @@
 struct job;
 struct dns;
 struct conn_cache;
+struct mta_sts_cache;
 
 struct worker {
 	struct outbound *ob;
@@ -45,6 +46,7 @@ struct outbound {
 	struct hash held;	 /* queue id -> job, waiting or running: never twice */
 	size_t relay_door;	 /* index of the relay host door that worked last */
 	struct conn_cache *conns;
+	struct mta_sts_cache *sts; /* MTA-STS policies (on disk under the spool); NULL: none */
 };
 
 /* Is a message with this schedule (scheduled: it has one) due for an attempt? */

@@ -66,6 +66,7 @@ fill(struct server *srv, const struct config *cfg, const char *hostname, struct 
 	str_copy(oc->relay_secret, sizeof oc->relay_secret, srv->relay_secret);
 	str_copy(oc->relay_cafile, sizeof oc->relay_cafile, cfg->relay_cafile);
 	str_copy(oc->outbound_cafile, sizeof oc->outbound_cafile, cfg->outbound_cafile);
+	str_copy(oc->spool_dir, sizeof oc->spool_dir, cfg->spool_dir);
 }
 
 struct outbound *
