@@ -241,18 +241,14 @@ start_workers(struct outbound *ob)
 {
 	char err[256], resolver[300];
 	const struct outbound_config *cfg = &ob->cfg;
-	/*
-	 * First, and reopened with the workers (a reload may change
-	 * outbound-cafile). Without it there is no start: delivering without
-	 * the domains' MTA-STS policies is no option. The fetch is bounded like
-	 * a connection: outbound-timeout.
-	 */
-	ob->sts = mta_sts_cache_open(cfg->spool_dir, cfg->outbound_cafile);
-	if (ob->sts == NULL)
-		return false; /* logged, with the fix */
-	mta_sts_cache_set_limits(ob->sts, (long)cfg->timeout * 1000, MTA_STS_POLICY_MAX);
 	ob->nworkers = cfg->connections ? cfg->connections : 1;
 	ob->conns = conn_cache_new((unsigned)ob->nworkers, cfg->connections_per_dest);
+	/* Policies of MX delivery only: the relay host is ours to trust. */
+	if (!cfg->relayhost.host[0] && cfg->spool_dir[0])
+		ob->sts = mta_sts_cache_open(cfg->spool_dir, cfg->outbound_cafile);
+	/* The policy fetch is bounded like a connection: outbound-timeout. */
+	if (ob->sts != NULL)
+		mta_sts_cache_set_limits(ob->sts, (long)cfg->timeout * 1000, MTA_STS_POLICY_MAX);
 	ob->workers = xcalloc(ob->nworkers, sizeof *ob->workers);
 	config_hostport_format(&cfg->resolver, resolver, sizeof resolver);
 	for (size_t i = 0; i < ob->nworkers; i++) {

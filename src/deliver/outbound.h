@@ -27,7 +27,7 @@ struct outbound_config {
 	char relay_secret[1024]; /* read as root at start: the file is the admin's, 0600 */
 	char relay_cafile[4096];
 	char outbound_cafile[4096]; /* "": the system's store (MX certificates, verify level) */
-	char spool_dir[4096];	    /* MTA-STS policies are cached under it (mta_sts_cache) */
+	char spool_dir[4096];	    /* where the MTA-STS policies are cached (<spool>/mta-sts) */
 	struct retry_policy retry;
 	unsigned timeout;	       /* seconds: connect and each reply */
 	unsigned connections;	       /* at most this many at once, idle ones included */

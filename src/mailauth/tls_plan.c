@@ -63,10 +63,11 @@ set_level(struct tls_plan *out, enum tls_level l)
 }
 
 static void
-defer(struct tls_plan *out, const char *detail)
+defer(struct tls_plan *out, const char *detail, const char *fix)
 {
 	out->defer = true;
 	str_copy(out->detail, sizeof out->detail, detail);
+	str_copy(out->fix, sizeof out->fix, fix);
 }
 
 /*
@@ -85,9 +86,10 @@ apply_dane(const struct tls_plan_in *in, enum tls_level l, struct tls_plan *out)
 	if (in->dnssec < 0) {
 		set_level(out, l);
 		defer(out,
-		      "the DNSSEC lookup of the MX host's TLSA records failed validation or "
-		      "did not finish (bogus or SERVFAIL); fix: the domain's owner must repair "
-		      "the DNSSEC signatures, or check the resolver; will retry");
+		      "the DNSSEC lookup of the MX host's TLSA records failed validation or did "
+		      "not finish (bogus or SERVFAIL from the validating resolver)",
+		      "the domain's owner must repair the zone's DNSSEC signatures; if the zone "
+		      "is fine, check the resolver (its log says why); mail waits and retries");
 		return;
 	}
 	if (in->tlsa_unusable) {
@@ -97,9 +99,11 @@ apply_dane(const struct tls_plan_in *in, enum tls_level l, struct tls_plan *out)
 	}
 	if (l == TLS_LEVEL_DANE_ONLY) {
 		set_level(out, l);
-		defer(out, "tls-policy dane-only, but the MX host has no DNSSEC-authenticated TLSA "
-			   "record; fix: publish TLSA records under _25._tcp.MX in a signed zone, "
-			   "or use another tls-policy level for the domain");
+		defer(out,
+		      "tls-policy dane-only, but the MX host has no DNSSEC-authenticated TLSA "
+		      "record",
+		      "the domain's owner publishes TLSA records at _25._tcp.<MX host> in a "
+		      "signed zone; or give the domain another tls-policy level (dane, verify)");
 		return;
 	}
 	set_level(out, TLS_LEVEL_MAY);
@@ -128,9 +132,9 @@ apply_sts(const struct tls_plan_in *in, struct tls_plan *out)
 	set_level(out, TLS_LEVEL_VERIFY);
 	str_copy(out->why, sizeof out->why, "policy=mta-sts mode=enforce");
 	if (!in->mx_in_sts)
-		defer(out,
-		      "the MX host is not named by the domain's MTA-STS policy (mode enforce); "
-		      "fix: the domain's owner must list it in an mx: line of the policy");
+		defer(out, "the MX host is not named by the domain's MTA-STS policy (mode enforce)",
+		      "the domain's owner lists the host in an mx: line of the policy (and "
+		      "changes the id of the _mta-sts TXT record)");
 }
 
 /* RFC 8689 4.2.1 and 5: the message's own demands, after the domain's. */
@@ -145,8 +149,10 @@ apply_message(const struct tls_plan_in *in, struct tls_plan *out)
 		str_copy(out->detail, sizeof out->detail,
 			 "REQUIRETLS: the recipient's domain has no DANE or MTA-STS (enforce) "
 			 "policy and no tls-policy verify line, so the next hop cannot be "
-			 "authenticated; fix: the recipient's domain must publish DANE or MTA-STS, "
-			 "or the sender must send without REQUIRETLS");
+			 "authenticated");
+		str_copy(out->fix, sizeof out->fix,
+			 "the recipient's domain publishes DANE or MTA-STS, or the sender sends "
+			 "without REQUIRETLS");
 		return;
 	}
 	if (!in->tls_required_no)

@@ -65,7 +65,8 @@ struct tls_plan {
 	bool bounce;		/* do not connect: REQUIRETLS cannot be met, bounce 5.7.10 */
 	bool sts_testing;	/* deliver, but report failures */
 	char why[200];		/* for the log: "policy=dane" / "policy=mta-sts mode=enforce" */
-	char detail[300];	/* when defer or bounce: what happened and the fix */
+	char detail[300];	/* when defer or bounce: what happened ... */
+	char fix[300];		/* ... and what fixes it */
 };
 
 /* Fill out from in; every field of out is set. */

@@ -38,3 +38,227 @@ def test_fixture_validates(make_dnssec, certs):
     assert rcode == "NOERROR" and not ad and ans, (rcode, ad, ans)
     rcode, ad, ans = dns.query("_25._tcp.mx-bogus.dane.test", "TLSA")
     assert rcode == "SERVFAIL" and not ans, (rcode, ad, ans)
+
+
+# ---------------------------------------------------------------- delivery under DANE
+
+from receivers import Receiver, require_root  # noqa: E402
+from test_outbound import ALICE, deliveries, log_tail, outbound_server, submit, \
+    wait_delivery  # noqa: E402
+from conftest import token  # noqa: E402
+
+
+@pytest.fixture
+def make_rx():
+    """Receivers on 127.0.25.X:25 presenting the certificate given (a dnssec.Leaf)."""
+    require_root()
+    pytest.importorskip("aiosmtpd")
+    made = []
+
+    def factory(leaf=None, tls=True, **kw):
+        rx = Receiver(leaf, tls=tls, **kw)
+        made.append(rx)
+        return rx.start()
+
+    yield factory
+    for rx in made:
+        rx.stop()
+
+
+def mx_records(domain, mx_host, ip, tlsa_rdata=()):
+    recs = ["%s. MX 10 %s." % (domain, mx_host), "%s. A %s" % (mx_host, ip)]
+    recs += ["_25._tcp.%s. TLSA %s" % (mx_host, r) for r in tlsa_rdata]
+    return recs
+
+
+def attempts(srv, relay_prefix):
+    return [ln for ln in srv.log_text().splitlines()
+            if "event=attempt" in ln and ("relay=" + relay_prefix) in ln]
+
+
+def kv(line, key):
+    import re
+    m = re.search(r"\b%s=(\S+)" % key, line)
+    return m.group(1) if m else None
+
+
+def test_dane_ee_match_delivers_verified(make_dnssec, make_server, make_rx, certs):
+    """DANE-EE 3 1 1: the certificate names another host and no CA we trust
+    issued it for this one; its key matches the TLSA record, and that is
+    what authenticates it (RFC 7672 3.1.1). Delivered over TLS, verified."""
+    leaf = leaf_certs(certs, "unrelated-name.example")
+    rx = make_rx(leaf)
+    dns = make_dnssec(signed={"dane.test": mx_records("ee.dane.test", "mx-ee.dane.test", rx.ip,
+                                                      [tlsa(leaf.leaf_a, 3, 1, 1)])})
+    srv = outbound_server(make_server, dns)
+    m = token()
+    submit(srv, "x@ee.dane.test", m)
+    got = rx.wait_messages(m)
+    assert len(got) == 1 and got[0].tls, log_tail(srv)
+    sent = wait_delivery(srv, "x@ee.dane.test", "sent")
+    assert sent, log_tail(srv)
+    line = sent[0]["line"]
+    assert kv(line, "policy") == "dane" and kv(line, "verified") == "yes", line
+    assert kv(line, "tls").startswith("TLSv1."), line
+
+
+def test_dane_ta_match_and_name(make_dnssec, make_server, make_rx, certs):
+    """DANE-TA 2 0 1 (the issuing CA's certificate): a leaf for the MX host
+    that chains to it is verified; one for another name is not — DANE-TA
+    checks the name (RFC 7672 3.2.2) — and is deferred, never sent."""
+    good = leaf_certs(certs, "mx-ta.dane.test")
+    wrong = leaf_certs(certs, "someone-else.dane.test")
+    rx_good, rx_wrong = make_rx(good), make_rx(wrong)
+    ta = tlsa(os.path.join(certs.dir, "int.pem"), 2, 0, 1)
+    dns = make_dnssec(signed={"dane.test":
+                              mx_records("ta.dane.test", "mx-ta.dane.test", rx_good.ip, [ta])
+                              + mx_records("ta2.dane.test", "mx-ta2.dane.test", rx_wrong.ip,
+                                           [ta])})
+    srv = outbound_server(make_server, dns)
+    m1, m2 = token(), token()
+    submit(srv, "x@ta.dane.test", m1)
+    submit(srv, "y@ta2.dane.test", m2)
+    assert rx_good.wait_messages(m1), log_tail(srv)
+    sent = wait_delivery(srv, "x@ta.dane.test", "sent")
+    assert sent and kv(sent[0]["line"], "verified") == "yes", log_tail(srv)
+    assert kv(sent[0]["line"], "policy") == "dane", sent[0]["line"]
+    deferred = wait_delivery(srv, "y@ta2.dane.test", "deferred")
+    assert deferred, log_tail(srv)
+    tries = attempts(srv, "mx-ta2.dane.test")
+    assert tries and kv(tries[0], "tls_result") == "certificate-host-mismatch", tries
+    assert rx_wrong.messages == [] and rx_wrong.rcpt_log == [], "sent to the wrong host"
+
+
+def test_dane_mismatch_defers_never_plaintext(make_dnssec, make_server, make_rx, certs):
+    """The TLSA record is for another key: deferred, the attempt logged with
+    the RFC 8460 result, and not one envelope command sent, in TLS or not."""
+    served = leaf_certs(certs, "mx-bad.dane.test")
+    other = leaf_certs(certs, "other-key.dane.test")
+    rx = make_rx(served)
+    dns = make_dnssec(signed={"dane.test": mx_records("bad.dane.test", "mx-bad.dane.test",
+                                                      rx.ip, [tlsa(other.leaf_a, 3, 1, 1)])})
+    srv = outbound_server(make_server, dns)
+    m = token()
+    submit(srv, "x@bad.dane.test", m)
+    deferred = wait_delivery(srv, "x@bad.dane.test", "deferred")
+    assert deferred, log_tail(srv)
+    line = deferred[0]["line"]
+    assert kv(line, "policy") == "dane" and kv(line, "verified") == "no", line
+    assert "TLSA" in deferred[0]["reply"], deferred[0]
+    tries = attempts(srv, "mx-bad.dane.test")
+    assert tries and kv(tries[0], "tls_result") == "tlsa-invalid", tries
+    assert rx.connections >= 1, "never connected: the test proves nothing"
+    assert rx.messages == [] and rx.rcpt_log == [] and rx.transactions == 0
+
+
+def test_dane_receiver_without_starttls_defers(make_dnssec, make_server, make_rx, certs):
+    """TLSA published, STARTTLS not offered (stripped): deferred, nothing
+    said in the clear beyond EHLO."""
+    leaf = leaf_certs(certs, "mx-plain.dane.test")
+    rx = make_rx(None, tls=False)
+    dns = make_dnssec(signed={"dane.test": mx_records("strip.dane.test", "mx-plain.dane.test",
+                                                      rx.ip, [tlsa(leaf.leaf_a)])})
+    srv = outbound_server(make_server, dns)
+    submit(srv, "x@strip.dane.test", token())
+    deferred = wait_delivery(srv, "x@strip.dane.test", "deferred")
+    assert deferred, log_tail(srv)
+    tries = attempts(srv, "mx-plain.dane.test")
+    assert tries and kv(tries[0], "tls_result") == "starttls-not-supported", tries
+    assert rx.connections >= 1 and rx.transactions == 0 and rx.rcpt_log == []
+
+
+def test_dane_bogus_tlsa_defers(make_dnssec, make_server, make_rx, certs):
+    """The TLSA RRset's signature does not verify (bogus): the validating
+    resolver answers SERVFAIL, delivery defers without connecting."""
+    leaf = leaf_certs(certs, "mx-bogus.dane.test")
+    rx = make_rx(leaf)
+    dns = make_dnssec(signed={"dane.test": mx_records("bogus.dane.test", "mx-bogus.dane.test",
+                                                      rx.ip, [tlsa(leaf.leaf_a)])},
+                      bogus=["_25._tcp.mx-bogus.dane.test. TLSA"])
+    assert dns.query("_25._tcp.mx-bogus.dane.test", "TLSA")[0] == "SERVFAIL"
+    srv = outbound_server(make_server, dns)
+    submit(srv, "x@bogus.dane.test", token())
+    deferred = wait_delivery(srv, "x@bogus.dane.test", "deferred")
+    assert deferred, log_tail(srv)
+    assert "DNSSEC" in deferred[0]["reply"], deferred[0]
+    tries = attempts(srv, "mx-bogus.dane.test")
+    assert tries and kv(tries[0], "tls_result") == "dnssec-invalid", tries
+    assert rx.connections == 0, "connected despite a bogus TLSA answer"
+
+
+def test_unsigned_zone_stays_opportunistic(make_dnssec, make_server, make_rx, certs):
+    """No DNSSEC (no trust anchor covers the zone): the TLSA record there is
+    not believed; STARTTLS as before, unverified, delivered."""
+    leaf = leaf_certs(certs, "mx.plain.test")
+    other = leaf_certs(certs, "other.plain.test")
+    rx = make_rx(leaf)
+    dns = make_dnssec(unsigned={"plain.test": mx_records("plain.test", "mx.plain.test", rx.ip,
+                                                         [tlsa(other.leaf_a)])})
+    assert dns.query("plain.test", "MX")[1] is False  # no AD
+    srv = outbound_server(make_server, dns)
+    m = token()
+    submit(srv, "x@plain.test", m)
+    got = rx.wait_messages(m)
+    assert got and got[0].tls, log_tail(srv)
+    sent = wait_delivery(srv, "x@plain.test", "sent")
+    assert sent, log_tail(srv)
+    assert kv(sent[0]["line"], "policy") == "may", sent[0]["line"]
+    assert kv(sent[0]["line"], "verified") == "no", sent[0]["line"]
+
+
+def test_tls_policy_verify_good_and_bad_certificate(make_dnssec, make_server, make_rx, certs):
+    """tls-policy verify: a certificate from outbound-cafile's CA for the MX
+    name is delivered to (verified=yes); one for another name is deferred
+    and nothing is sent to it."""
+    good = leaf_certs(certs, "mx-good.plain.test")
+    bad = leaf_certs(certs, "not-mx-bad.plain.test")
+    rx_good, rx_bad = make_rx(good), make_rx(bad)
+    dns = make_dnssec(unsigned={"plain.test":
+                                mx_records("good.plain.test", "mx-good.plain.test", rx_good.ip)
+                                + mx_records("bad.plain.test", "mx-bad.plain.test", rx_bad.ip)})
+    srv = outbound_server(make_server, dns, extra=["outbound-cafile %s" % certs.ca,
+                                                   "tls-policy good.plain.test verify",
+                                                   "tls-policy bad.plain.test verify"])
+    m1, m2 = token(), token()
+    submit(srv, "x@good.plain.test", m1)
+    submit(srv, "y@bad.plain.test", m2)
+    assert rx_good.wait_messages(m1), log_tail(srv)
+    sent = wait_delivery(srv, "x@good.plain.test", "sent")
+    assert sent and kv(sent[0]["line"], "policy") == "verify", log_tail(srv)
+    assert kv(sent[0]["line"], "verified") == "yes", sent[0]["line"]
+    deferred = wait_delivery(srv, "y@bad.plain.test", "deferred")
+    assert deferred, log_tail(srv)
+    tries = attempts(srv, "mx-bad.plain.test")
+    assert tries and kv(tries[0], "tls_result") == "certificate-host-mismatch", tries
+    assert rx_bad.rcpt_log == [] and rx_bad.transactions == 0
+
+
+def test_dane_only_without_tlsa_defers(make_dnssec, make_server, make_rx, certs):
+    """tls-policy dane-only: a signed zone without TLSA for the MX host, and
+    an unsigned zone, both defer without connecting; `dane` (not -only) on
+    the same signed domain delivers as may."""
+    leaf = leaf_certs(certs, "mx-notlsa.dane.test")
+    rx = make_rx(leaf)
+    rx2 = make_rx(leaf)
+    dns = make_dnssec(
+        signed={"dane.test": mx_records("notlsa.dane.test", "mx-notlsa.dane.test", rx.ip)
+                + mx_records("soft.dane.test", "mx-soft.dane.test", rx2.ip)},
+        unsigned={"plain.test": mx_records("plain.test", "mx.plain.test", rx.ip)})
+    srv = outbound_server(make_server, dns, extra=["tls-policy notlsa.dane.test dane-only",
+                                                   "tls-policy plain.test dane-only",
+                                                   "tls-policy soft.dane.test dane"])
+    m = token()
+    submit(srv, "x@notlsa.dane.test", token())
+    submit(srv, "y@plain.test", token())
+    submit(srv, "z@soft.dane.test", m)
+    for rcpt in ("x@notlsa.dane.test", "y@plain.test"):
+        deferred = wait_delivery(srv, rcpt, "deferred")
+        assert deferred, log_tail(srv)
+        assert kv(deferred[0]["line"], "policy") == "dane-only", deferred[0]["line"]
+        assert "TLSA" in deferred[0]["reply"], deferred[0]
+    tries = attempts(srv, "mx-notlsa.dane.test")
+    assert tries and kv(tries[0], "tls_result") == "dane-required", tries
+    assert rx.connections == 0
+    assert rx2.wait_messages(m), log_tail(srv)
+    sent = wait_delivery(srv, "z@soft.dane.test", "sent")
+    assert sent and kv(sent[0]["line"], "policy") == "may", log_tail(srv)

@@ -130,7 +130,8 @@ test_table(void)
 			  p.starttls_required == r->starttls && p.verify_ca == r->verify_ca &&
 			  p.dane == r->dane && p.defer == r->defer && p.bounce == r->bounce &&
 			  p.sts_testing == r->testing && strcmp(p.why, r->why) == 0 &&
-			  (p.defer || p.bounce) == (p.detail[0] != '\0');
+			  (p.defer || p.bounce) == (p.detail[0] != '\0') &&
+			  (p.defer || p.bounce) == (p.fix[0] != '\0');
 		CHECK(ok);
 		if (!ok)
 			printf("  row at line %d: level=%s source=%s starttls=%d ca=%d dane=%d "
