@@ -99,7 +99,7 @@ static const char want_json[] =
     "\"dmarc\":{\"status\":\"ok\",\"detail\":\"fine\",\"fix\":\"\",\"required\":true,"
     "\"records\":[]},"
     "\"mta_sts\":{\"status\":\"ok\",\"detail\":\"fine\",\"fix\":\"\",\"required\":false,"
-    "\"records\":[]},"
+    "\"records\":[],\"mx_hosts\":[]},"
     "\"tls_rpt\":{\"status\":\"ok\",\"detail\":\"fine\",\"fix\":\"\",\"required\":false,"
     "\"records\":[]},"
     "\"ptr\":{\"status\":\"ok\",\"detail\":\"fine\",\"fix\":\"\",\"required\":true,"
