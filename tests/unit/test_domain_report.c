@@ -104,6 +104,8 @@ static const char want_json[] =
     "\"records\":[]},"
     "\"ptr\":{\"status\":\"ok\",\"detail\":\"fine\",\"fix\":\"\",\"required\":true,"
     "\"records\":[],\"addresses\":[]},"
+    "\"dane\":{\"status\":\"ok\",\"detail\":\"fine\",\"fix\":\"\",\"required\":false,"
+    "\"records\":[],\"mx_hosts\":[]},"
     "\"all_ok\":false,\"exit_code\":65}";
 
 static void
