@@ -246,6 +246,9 @@ start_workers(struct outbound *ob)
 	/* Policies of MX delivery only: the relay host is ours to trust. */
 	if (!cfg->relayhost.host[0] && cfg->spool_dir[0])
 		ob->sts = mta_sts_cache_open(cfg->spool_dir, cfg->outbound_cafile);
+	/* The policy fetch is bounded like a connection: outbound-timeout. */
+	if (ob->sts != NULL)
+		mta_sts_cache_set_limits(ob->sts, (long)cfg->timeout * 1000, MTA_STS_POLICY_MAX);
 	ob->workers = xcalloc(ob->nworkers, sizeof *ob->workers);
 	config_hostport_format(&cfg->resolver, resolver, sizeof resolver);
 	for (size_t i = 0; i < ob->nworkers; i++) {

@@ -389,9 +389,12 @@ dns_tlsa(struct dns *d, const char *host, unsigned short port, struct dns_tlsa *
 	snprintf(name, sizeof name, "_%u._tcp.%s", port, host);
 	query_ad_until(d, name, DNS_TYPE_TLSA, elapsed_now_ms() + d->timeout_ms, &a);
 	enum dns_status st = ad_status(&a, secure_r);
+	/* c-ares reports a SERVFAIL as a server it could not use (ECONNREFUSED
+	 * after the retries): the words say what it means here. */
 	if (st == DNS_TEMPFAIL)
-		snprintf(why, why_size, "TLSA lookup of %s failed (%s)", name,
-			 a.status == ARES_SUCCESS ? "an error answer" : ares_strerror(a.status));
+		snprintf(why, why_size, "the TLSA lookup of %s failed (%s)", name,
+			 a.status == ARES_ETIMEOUT ? "no answer in time"
+						   : "SERVFAIL or an error answer");
 	if (st == DNS_OK && dns_wire_tlsa((const uint8_t *)a.buf, (size_t)a.len, out, max, n_r,
 					  &total, why, why_size) < 0) {
 		char what[200];

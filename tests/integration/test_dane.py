@@ -262,3 +262,58 @@ def test_dane_only_without_tlsa_defers(make_dnssec, make_server, make_rx, certs)
     assert rx2.wait_messages(m), log_tail(srv)
     sent = wait_delivery(srv, "z@soft.dane.test", "sent")
     assert sent and kv(sent[0]["line"], "policy") == "may", log_tail(srv)
+
+
+# ---------------------------------------------------------------- probe --domain-check
+
+
+def domain_check(binary, dns, domain):
+    import json
+    import subprocess
+    p = subprocess.run([binary, "probe", domain, "--domain-check", "--json", "--resolver",
+                        "127.0.0.1:%d" % dns.port, "--timeout", "3"],
+                       capture_output=True, timeout=120)
+    obj = json.loads(p.stdout.decode())
+    return p.returncode, obj["domain_check"]["dane"]
+
+
+def test_domain_check_dane(mailport_bin, make_dnssec, make_rx, certs):
+    """The dane section, one MX host per case: a matching TLSA record (ok),
+    one for another key (mismatch, with the record for the key served), none
+    (missing, with the record), a bogus TLSA answer (invalid) and a host
+    without STARTTLS (mismatch); an unsigned zone: DANE cannot apply."""
+    leaves = {h: leaf_certs(certs, "mx-%s.check.dane.test" % h)
+              for h in ("ok", "bad", "none", "bogus")}
+    other = leaf_certs(certs, "another-key.dane.test")
+    rx = {h: make_rx(leaves[h]) for h in leaves}
+    rx["plain"] = make_rx(None, tls=False)
+    recs = ["check.dane.test. MX %d mx-%s.check.dane.test." % (10 + i, h)
+            for i, h in enumerate(("ok", "bad", "none", "bogus", "plain"))]
+    recs += ["mx-%s.check.dane.test. A %s" % (h, r.ip) for h, r in rx.items()]
+    recs += ["_25._tcp.mx-ok.check.dane.test. TLSA " + tlsa(leaves["ok"].leaf_a),
+             "_25._tcp.mx-bad.check.dane.test. TLSA " + tlsa(other.leaf_a),
+             "_25._tcp.mx-bogus.check.dane.test. TLSA " + tlsa(leaves["bogus"].leaf_a),
+             "_25._tcp.mx-plain.check.dane.test. TLSA " + tlsa(other.leaf_a)]
+    dns = make_dnssec(signed={"dane.test": recs},
+                      unsigned={"plain.test": mx_records("plain.test", "mx.plain.test",
+                                                         rx["ok"].ip)},
+                      bogus=["_25._tcp.mx-bogus.check.dane.test. TLSA"])
+    rc, dane = domain_check(mailport_bin, dns, "check.dane.test")
+    parts = {p["name"]: p for p in dane["mx_hosts"]}
+    assert set(parts) == {"mx-%s.check.dane.test" % h
+                          for h in ("ok", "bad", "none", "bogus", "plain")}, dane
+    st = {n.split(".")[0][3:]: p["status"] for n, p in parts.items()}
+    assert st == {"ok": "ok", "bad": "mismatch", "none": "missing", "bogus": "invalid",
+                  "plain": "mismatch"}, dane
+    assert dane["status"] == "invalid" and dane["fix"], dane
+    assert "STARTTLS" in parts["mx-plain.check.dane.test"]["detail"]
+    assert "bogus" in parts["mx-bogus.check.dane.test"]["detail"]
+    assert "DNSSEC" in dane["detail"], dane
+    # The records to publish are those of the keys the hosts serve.
+    want = {"_25._tcp.mx-%s.check.dane.test. IN TLSA %s" % (h, tlsa(leaves[h].leaf_a))
+            for h in ("bad", "none")}
+    assert set(dane["records"]) == want, dane["records"]
+    assert rc == 65  # an optional check that is broken fails the run
+    # No DNSSEC: advice, not a failure.
+    rc, dane = domain_check(mailport_bin, dns, "plain.test")
+    assert dane["status"] == "missing" and "not DNSSEC" in dane["detail"], dane
