@@ -21,6 +21,8 @@
 
 #include "cmd_queue_int.h"
 #include "config_load.h"
+#include "dkim_keys.h"
+#include "dkim_sign.h"
 #include "dns.h"
 #include "queue_view.h"
 #include "run_user.h"
@@ -50,13 +52,22 @@ become_run_user(const struct config *cfg)
 	return 0;
 }
 
-/* No server: queue the reports from this process. */
+/* RFC 8460 3: signed with the config's dkim keys, as the server would. */
 static int
-send_here(const struct config *cfg, bool include_today)
+sign_report(const char *msg, size_t len, struct buf *out, void *arg)
+{
+	char why[300];
+	int n = dkim_sign_message(arg, (int64_t)time(NULL), msg, len, out, why, sizeof why);
+	if (n < 0)
+		fprintf(stderr, "mailport queue: the report goes unsigned: %s\n", why);
+	return n;
+}
+
+/* No server, as the server's account: queue the reports from this process. */
+static int
+send_as_run_user(const struct config *cfg, bool include_today, struct dkim_keyset *keys)
 {
 	char err[4200], resolver[300], from[600];
-	if (become_run_user(cfg) < 0)
-		return EX_NOPERM;
 	const char *hostname = cfg->hostname[0] ? cfg->hostname : self_hostname();
 	struct spool *sp = spool_open(cfg->spool_dir, err, sizeof err);
 	if (sp == NULL) {
@@ -80,7 +91,9 @@ send_here(const struct config *cfg, bool include_today)
 					     .include_today = include_today,
 					     .now = (int64_t)time(NULL),
 					     .dns = dns,
-					     .sp = sp};
+					     .sp = sp,
+					     .sign = keys ? sign_report : NULL,
+					     .sign_arg = keys};
 		err[0] = '\0';
 		int n = tlsrpt_store_send(st, &o, err, sizeof err);
 		printf("queued %d TLS report%s; they are delivered when mailport serve runs\n",
@@ -93,6 +106,22 @@ send_here(const struct config *cfg, bool include_today)
 	dns_free(&dns);
 	tlsrpt_store_close(&st);
 	spool_close(&sp);
+	return rc;
+}
+
+/* No server: queue the reports from this process. */
+static int
+send_here(const struct config *cfg, bool include_today)
+{
+	char err[4200];
+	/* The keys are root's (0600): read them before becoming the server's account. */
+	struct dkim_keyset *keys = NULL;
+	if (cfg->ndkim > 0 && (keys = dkim_keys_load(cfg, err, sizeof err)) == NULL) {
+		fprintf(stderr, "mailport queue: %s\n", err);
+		return EX_CONFIG;
+	}
+	int rc = become_run_user(cfg) < 0 ? EX_NOPERM : send_as_run_user(cfg, include_today, keys);
+	dkim_keys_free(&keys);
 	return rc;
 }
 

@@ -55,6 +55,8 @@ run(struct tlsrpt_daily *d)
 	    .sp = d->cfg.sp,
 	    .queued = d->cfg.queued,
 	    .arg = d->cfg.arg,
+	    .sign = d->cfg.sign,
+	    .sign_arg = d->cfg.sign_arg,
 	};
 	int n = tlsrpt_store_send(d->cfg.store, &o, err, sizeof err);
 	dns_free(&dns);

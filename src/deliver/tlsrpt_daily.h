@@ -19,6 +19,7 @@
 #include "config.h"
 
 struct spool;
+struct buf;
 struct tlsrpt_store;
 struct tlsrpt_daily;
 
@@ -31,6 +32,9 @@ struct tlsrpt_daily_config {
 	struct tlsrpt_store *store;
 	void (*queued)(const char *qid, void *arg); /* from this thread */
 	void *arg;
+	int (*sign)(const char *msg, size_t len, struct buf *out,
+		    void *arg); /* see tlsrpt_store.h */
+	void *sign_arg;
 };
 
 /* Start the thread (NULL, logged, when it cannot start). */

@@ -349,6 +349,29 @@ build_mail(const struct tlsrpt_send_opts *o, const struct tlsrpt_report *r, cons
 	return rc;
 }
 
+/* DKIM-Signature fields first, when the caller can sign for the sender. */
+static void
+sign_mail(const struct tlsrpt_send_opts *o, const char *domain, struct buf *msg)
+{
+	if (o->sign == NULL)
+		return;
+	struct buf sigs, all;
+	buf_init(&sigs, 0);
+	int n = o->sign(msg->data, msg->len, &sigs, o->sign_arg);
+	if (n < 0)
+		log_warn("event=tlsrpt_unsigned domain=%s reason=\"DKIM signing failed (the log "
+			 "above says why); the report goes unsigned\"",
+			 domain);
+	if (n > 0) {
+		buf_init(&all, 0);
+		buf_append(&all, sigs.data, sigs.len);
+		buf_append(&all, msg->data, msg->len);
+		buf_free(msg);
+		*msg = all;
+	}
+	buf_free(&sigs);
+}
+
 /* ---- sending a day ---- */
 
 /* Was domain already reported for this day (its name in the .sent file)? */
@@ -458,6 +481,8 @@ send_domain(const struct tlsrpt_send_opts *o, const struct day_rows *d, const ch
 	buf_init(&msg, 0);
 	char qid[SPOOL_QID_SIZE] = "";
 	rc = build_mail(o, &r, rua[0], unique, &msg);
+	if (rc == 0)
+		sign_mail(o, domain, &msg);
 	if (rc == 0 && enqueue(o, rua, nrua, &msg, qid, sizeof qid) < 0) {
 		log_err("event=tlsrpt_failed domain=%s reason=\"cannot queue the report: %s\"",
 			domain, strerror(errno));

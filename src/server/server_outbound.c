@@ -12,10 +12,12 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "secret.h"
 #include "server_internal.h"
+#include "dkim_sign.h"
 #include "str.h"
 #include "tlsrpt_daily.h"
 #include "tlsrpt_store.h"
@@ -72,6 +74,21 @@ fill(struct server *srv, const struct config *cfg, const char *hostname, struct 
 	str_copy(oc->spool_dir, sizeof oc->spool_dir, cfg->spool_dir);
 }
 
+/* RFC 8460 3: reports are DKIM-signed, with the keys of the `dkim` lines. */
+static int
+sign_report(const char *msg, size_t len, struct buf *out, void *arg)
+{
+	struct server *srv = arg;
+	char why[300];
+	if (srv->dkim_keys == NULL)
+		return 0;
+	int n =
+	    dkim_sign_message(srv->dkim_keys, (int64_t)time(NULL), msg, len, out, why, sizeof why);
+	if (n <= 0)
+		log_info("event=tlsrpt_dkim signed=no reason=\"%s\"", why);
+	return n;
+}
+
 int
 server_tlsrpt_start(struct server *srv)
 {
@@ -87,7 +104,9 @@ server_tlsrpt_start(struct server *srv)
 					 .sp = srv->spool,
 					 .store = srv->tlsrpt,
 					 .queued = server_queued,
-					 .arg = srv};
+					 .arg = srv,
+					 .sign = sign_report,
+					 .sign_arg = srv};
 	str_copy(dc.hostname, sizeof dc.hostname, srv->hostname);
 	str_copy(dc.spool_dir, sizeof dc.spool_dir, srv->cfg.spool_dir);
 	/* RFC 8460 5.3 leaves the sender to us: postmaster answers for the host. */

@@ -28,6 +28,7 @@ from conftest import message, poll, run
 from dns import make_dns  # noqa: F401
 from dnssec import leaf_certs
 from receivers import Receiver, require_root
+from test_dkim_sign import dkimpy_results, make_keys
 
 ALICE = "alice@example.test"
 QUICK = ["retry-interval 1s", "retry-max-interval 1s", "outbound-timeout 3"]
@@ -120,8 +121,11 @@ def attempts(srv, domain):
     return sent, failed
 
 
-def test_reports_arrive_gzipped_with_matching_counts(make_dns, make_server, certs, receivers):
+def test_reports_arrive_gzipped_with_matching_counts(make_dns, make_server, certs, receivers,
+                                                     tmp_path):
     require_root()
+    os.chmod(tmp_path, 0o755)
+    rsa, ed, keys = make_keys(str(tmp_path))  # the reports are DKIM-signed (RFC 8460 3)
     ok_leaf = leaf_certs(certs, "mx.rpt-ok.test")
     rx_ok = receivers(ok_leaf, tls=True, hostname="mx.rpt-ok.test")
     rx_fail = receivers(certs, tls=False, hostname="mx.rpt-fail.test")  # no STARTTLS
@@ -132,8 +136,10 @@ def test_reports_arrive_gzipped_with_matching_counts(make_dns, make_server, cert
                        "rpt-sink.test": [(10, "mx.rpt-sink.test")]},
                    hosts={"mx.rpt-ok.test": [rx_ok.ip], "mx.rpt-fail.test": [rx_fail.ip],
                           "mx.rpt-sink.test": [rx_rpt.ip]},
-                   txt={"_smtp._tls.rpt-ok.test": [rua], "_smtp._tls.rpt-fail.test": [rua]})
+                   txt={"_smtp._tls.rpt-ok.test": [rua], "_smtp._tls.rpt-fail.test": [rua],
+                        **{name: [rec] for name, rec in keys.items()}})
     srv = make_server(extra=[dns.resolver_line(), *QUICK, "outbound-cafile " + certs.ca,
+                             "dkim example.test rsa2026 " + rsa, "dkim example.test ed2026 " + ed,
                              "tls-policy rpt-fail.test encrypt",
                              "tls-report-from tls-reports@example.test"])
     submit(srv, "bob@rpt-ok.test", "rpt-one")
@@ -157,6 +163,7 @@ def test_reports_arrive_gzipped_with_matching_counts(make_dns, make_server, cert
     for m in got:
         assert m.mail_from == "tls-reports@example.test"
         assert m.rcpt_tos == ["tlsrpt@rpt-sink.test"]
+        assert dkimpy_results(m.data, keys) == [True, True], m.data[:2000]
         msg, name, rep = parse_report(m.data)
         check_schema(rep)
         dom = msg["TLS-Report-Domain"]
