@@ -151,3 +151,22 @@ def test_tls_required_no_goes_despite_a_failed_policy(make_dns, make_server, cer
     assert got.tls
     ln = delivery_line(srv, "carol@rtls-tlsno.test")
     assert "status=sent" in ln and "policy=may" in ln, ln
+
+
+def test_flag_survives_a_restart_and_is_passed_on(make_dns, make_server, certs, receivers):
+    """Deferred once (451 to MAIL), the server restarted: the retry still
+    carries REQUIRETLS, read back from the queue file."""
+    require_root()
+    mx = "mx.rtls-restart.test"
+    leaf = leaf_certs(certs, mx)
+    rx = receivers(leaf, tls=True, requiretls=True, hostname=mx, temp_fail_mail=1)
+    dns = make_dns(mx={"rtls-restart.test": [(10, mx)]}, hosts={mx: [rx.ip]})
+    srv = make_server(extra=[dns.resolver_line(), "retry-interval 2s", "retry-max-interval 2s",
+                             "outbound-timeout 3", "outbound-cafile " + certs.ca,
+                             "tls-policy rtls-restart.test verify"])
+    submit(srv, "bob@rtls-restart.test", "rtls-restart")
+    srv.wait_log(r"event=delivery .*to=<bob@rtls-restart\.test>.*status=deferred", timeout=20)
+    srv.restart()
+    got = rx.wait_messages("rtls-restart", timeout=20)[0]
+    assert "REQUIRETLS" in got.mail_options and got.tls
+    assert rx.transactions == 2
