@@ -357,7 +357,12 @@ attempt(struct worker *w, const struct spool_entry *e, const struct buf *body,
 	const char *tls_result = t->m && r.greeted ? outbound_tls_result(t->m, &r) : NULL;
 	if (t->m && r.greeted)
 		note_session(ob, t, domain_of(group[0]->addr), &r, tls_result, body);
-	bool decided = host_decided(&r) || permanent_failure(r.smtp.failure);
+	/* RFC 8689 4.2.1: an MX host without REQUIRETLS is passed over for the next
+	 * one; only when none has it is the message returned (deliver_via_mx). */
+	bool rtls = t->m && r.smtp.failure == CLIENT_REQUIRETLS_UNSUPPORTED;
+	bool decided = host_decided(&r) || (permanent_failure(r.smtp.failure) && !rtls);
+	if (!decided)
+		*(rtls ? &w->rtls_refused : &w->other_failures) += 1;
 	if (decided) {
 		judge(&r, t->host, relay, policy, group, n);
 		*keep = keep_session(s, t->host, relay, policy, &r);
@@ -448,6 +453,7 @@ try_mx(struct worker *w, const struct spool_entry *e, const struct buf *body,
 	enum dns_status st = outbound_tls_host(w, d, host, addrs, &naddrs, m);
 	if (st != DNS_OK) {
 		snprintf(why, why_size, "%s: no address (%s)", host, dns_status_name(st));
+		w->other_failures++;
 		goto out;
 	}
 	if (m->plan.bounce) {
@@ -458,6 +464,7 @@ try_mx(struct worker *w, const struct spool_entry *e, const struct buf *body,
 	}
 	if (m->plan.defer) {
 		char what[700];
+		w->other_failures++;
 		snprintf(what, sizeof what, "%s%s%s", m->plan.detail, m->dns_why[0] ? ": " : "",
 			 m->dns_why);
 		snprintf(why, why_size, "%s: %s", host, what);
@@ -550,10 +557,16 @@ deliver_via_mx(struct worker *w, const struct spool_entry *e, const struct buf *
 	struct domain_tls d;
 	outbound_tls_domain(w, e, body, domain, secure, &d);
 	snprintf(why, sizeof why, "no mail server for %s answered", domain);
+	w->rtls_refused = w->other_failures = 0;
 	for (size_t i = 0; i < nmx; i++)
 		if (try_mx(w, e, body, &d, mx[i].host, group, n, why, sizeof why, keep))
 			return;
-	defer_all(w, group, n, "4.4.1", why, w->last_relay);
+	if (w->rtls_refused > 0 && w->other_failures == 0) {
+		fail_all(group, n, "5.7.30", why); /* RFC 8689: no MX host offers REQUIRETLS */
+		for (size_t i = 0; i < n; i++)
+			str_copy(group[i]->relay, sizeof group[i]->relay, w->last_relay);
+	} else
+		defer_all(w, group, n, "4.4.1", why, w->last_relay);
 }
 
 /*

@@ -32,6 +32,10 @@ struct worker {
 	struct dns *dns;      /* c-ares channels are not shared between threads */
 	char last_relay[400]; /* "host[ip]:port" of the last attempt that did not decide */
 	char last_policy[64]; /* ... and the TLS plan it was made under ("policy=dane") */
+	/* One domain's MX hosts that did not decide: how many refused only
+	 * because they do not offer REQUIRETLS (RFC 8689), how many for any
+	 * other reason. All of the first kind: the message is returned. */
+	unsigned rtls_refused, other_failures;
 	bool aborted;	      /* a domain was left unattempted: stopping, or ... */
 	char blocked_on[256]; /* ... its destination at its cap: the message waits for it */
 };

@@ -16,6 +16,7 @@ verified hop does not offer it; the bounce holds the headers only
 policy (dane-only without TLSA) would have deferred it.
 """
 
+import re
 import smtplib
 
 import pytest
@@ -170,3 +171,23 @@ def test_flag_survives_a_restart_and_is_passed_on(make_dns, make_server, certs, 
     got = rx.wait_messages("rtls-restart", timeout=20)[0]
     assert "REQUIRETLS" in got.mail_options and got.tls
     assert rx.transactions == 2
+
+
+def test_an_mx_without_it_is_passed_over(make_dns, make_server, certs, receivers):
+    """RFC 8689 4.2.1: the first MX host (verified, no REQUIRETLS) is passed
+    over, the second (verified, offers it) takes the message."""
+    require_root()
+    rx1 = receivers(leaf_certs(certs, "mx1.rtls-two.test"), tls=True, requiretls=False,
+                    hostname="mx1.rtls-two.test")
+    rx2 = receivers(leaf_certs(certs, "mx2.rtls-two.test"), tls=True, requiretls=True,
+                    hostname="mx2.rtls-two.test")
+    dns = make_dns(mx={"rtls-two.test": [(10, "mx1.rtls-two.test"), (20, "mx2.rtls-two.test")]},
+                   hosts={"mx1.rtls-two.test": [rx1.ip], "mx2.rtls-two.test": [rx2.ip]})
+    srv = make_server(extra=[dns.resolver_line(), *QUICK, "outbound-cafile " + certs.ca,
+                             "tls-policy rtls-two.test verify"])
+    submit(srv, "bob@rtls-two.test", "rtls-two")
+    got = rx2.wait_messages("rtls-two")[0]
+    assert "REQUIRETLS" in got.mail_options
+    assert rx1.transactions == 0 and rx1.connections >= 1
+    assert re.search(r"event=attempt relay=mx1\.rtls-two\.test\[.*REQUIRETLS support required",
+                     srv.log_text())
