@@ -485,6 +485,10 @@ try_mx(struct worker *w, const struct spool_entry *e, const struct buf *body,
 		str_copy(t.addr, sizeof t.addr, addrs[a]);
 		decided = attempt(w, e, body, &t, group, n, why, why_size, keep);
 	}
+	/* A connection opened under TLS-Required: No (RFC 8689 5) may be weaker
+	 * than the domain's policy: it must not carry the next message. */
+	if (d->tls_required_no && *keep != NULL)
+		cached_conn_close(keep);
 out:
 	free(m);
 	return decided;

@@ -152,6 +152,11 @@ def test_tls_required_no_goes_despite_a_failed_policy(make_dns, make_server, cer
     assert got.tls
     ln = delivery_line(srv, "carol@rtls-tlsno.test")
     assert "status=sent" in ln and "policy=may" in ln, ln
+    # The connection that message relaxed must not carry the next one, which
+    # the domain's policy still defers (the kept connection would be there).
+    submit(srv, "dave@rtls-tlsno.test", "rtls-after", requiretls=False)
+    srv.wait_log(r"event=delivery .*to=<dave@rtls-tlsno\.test>.*status=deferred", timeout=20)
+    assert rx.find("rtls-after") == []
 
 
 def test_flag_survives_a_restart_and_is_passed_on(make_dns, make_server, certs, receivers):
