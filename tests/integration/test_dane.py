@@ -347,3 +347,23 @@ def test_tls_required_no_overrides_dane_failure(make_dnssec, make_server, make_r
     assert deferred and kv(deferred[0]["line"], "policy") == "dane", log_tail(srv)
     assert not rx.find(strict)
     assert re.search(r"tls_result=tlsa-invalid", srv.log_text())
+
+
+def test_bogus_address_answer_does_not_turn_dane_off(make_dnssec, make_server, make_rx,
+                                                     certs):
+    """The MX host's A answer is fine but its AAAA answer is bogus: not
+    taken for an unsigned host (which would skip DANE): deferred."""
+    leaf = leaf_certs(certs, "mx-v6.dane.test")
+    rx = make_rx(leaf)
+    dns = make_dnssec(signed={"dane.test": mx_records("v6.dane.test", "mx-v6.dane.test", rx.ip,
+                                                      [tlsa(leaf.leaf_a)])
+                              + ["mx-v6.dane.test. AAAA ::1"]},
+                      bogus=["mx-v6.dane.test. AAAA"])
+    assert dns.query("mx-v6.dane.test", "AAAA")[0] == "SERVFAIL"
+    srv = outbound_server(make_server, dns)
+    submit(srv, "x@v6.dane.test", token())
+    deferred = wait_delivery(srv, "x@v6.dane.test", "deferred")
+    assert deferred, log_tail(srv)
+    tries = attempts(srv, "mx-v6.dane.test")
+    assert tries and kv(tries[0], "tls_result") == "dnssec-invalid", tries
+    assert rx.connections == 0
