@@ -57,5 +57,6 @@ void dc_check_tls_rpt(struct dc_ctx *c);
 void dc_check_dmarc(struct dc_ctx *c);
 void dc_check_spf(struct dc_ctx *c);
 void dc_check_dkim(struct dc_ctx *c);
+void dc_check_dane(struct dc_ctx *c);
 
 #endif

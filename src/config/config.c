@@ -25,6 +25,7 @@
 
 #include "conf_text.h"
 #include "hostport.h"
+#include "smtp_addr.h"
 #include "str.h"
 
 #define MAX_WORDS 10 /* the directive and its arguments; more is an error */
@@ -66,6 +67,8 @@ static int parse_duration(struct parse_ctx *pc, char **argv, int argc);
 static int parse_tls_policy(struct parse_ctx *pc, char **argv, int argc);
 static int parse_dkim(struct parse_ctx *pc, char **argv, int argc);
 static int parse_dmarc_policy(struct parse_ctx *pc, char **argv, int argc);
+static int parse_tls_report(struct parse_ctx *pc, char **argv, int argc);
+static int parse_tls_report_from(struct parse_ctx *pc, char **argv, int argc);
 
 #define DURATION(name, field, lo, hi, usage)                                                       \
 	{                                                                                          \
@@ -152,6 +155,10 @@ static const struct directive directives[] = {
      "dmarc-policy enforce|report-only, e.g. \"dmarc-policy enforce\"", true, 0, false, 0, 0},
     LIMIT("auth-timeout", auth_timeout, false, 1, 3600,
 	  "auth-timeout SECONDS, e.g. \"auth-timeout 20\""),
+    {"tls-report", 1, 1, parse_tls_report, "tls-report on|off, e.g. \"tls-report off\"", true, 0,
+     false, 0, 0},
+    {"tls-report-from", 1, 1, parse_tls_report_from,
+     "tls-report-from ADDRESS, e.g. \"tls-report-from tlsrpt@example.test\"", true, 0, false, 0, 0},
 };
 
 #define NDIRECTIVES (sizeof directives / sizeof directives[0])
@@ -775,6 +782,36 @@ parse_dkim(struct parse_ctx *pc, char **argv, int argc)
 	if (join_path(pc, k->keyfile, sizeof k->keyfile, argv[3]) < 0)
 		return -1;
 	cfg->ndkim++;
+	return 0;
+}
+
+static int
+parse_tls_report(struct parse_ctx *pc, char **argv, int argc)
+{
+	char e[CONF_ESC_SIZE];
+	(void)argc;
+	if (strcmp(argv[1], "on") == 0 || strcmp(argv[1], "off") == 0)
+		pc->cfg->tls_report_off = strcmp(argv[1], "off") == 0;
+	else
+		return fail(pc,
+			    "tls-report: \"%s\" is not on or off; use \"tls-report off\" to "
+			    "stop counting and sending TLS reports",
+			    conf_esc(e, argv[1]));
+	return 0;
+}
+
+static int
+parse_tls_report_from(struct parse_ctx *pc, char **argv, int argc)
+{
+	char e[CONF_ESC_SIZE];
+	struct smtp_addr a;
+	(void)argc;
+	if (smtp_addr_parse_mailbox(strv_from(argv[1]), false, &a) != ADDR_OK ||
+	    !str_copy(pc->cfg->tls_report_from, sizeof pc->cfg->tls_report_from, argv[1]))
+		return fail(pc,
+			    "tls-report-from: \"%s\" is not a mail address; use "
+			    "local@domain, e.g. \"tls-report-from tlsrpt@example.test\"",
+			    conf_esc(e, argv[1]));
 	return 0;
 }
 

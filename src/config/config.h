@@ -132,6 +132,11 @@ struct config {
 	enum config_dmarc_policy dmarc_policy; /* "dmarc-policy", enforce */
 	/* "auth-timeout" seconds, 20: all the DNS of one message's SPF, DKIM and DMARC checks. */
 	unsigned auth_timeout;
+
+	/* SMTP TLS reporting (RFC 8460). */
+	bool tls_report_off; /* "tls-report off": no counting, no reports (default on) */
+	/* "tls-report-from ADDRESS": the reports' sender; "" = postmaster@<hostname> */
+	char tls_report_from[512];
 };
 
 /* Defaults for every field (no listeners, no domains). */

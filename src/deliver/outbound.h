@@ -18,6 +18,7 @@
 
 struct spool;
 struct outbound;
+struct tlsrpt_store;
 
 struct outbound_config {
 	char hostname[256];		  /* our EHLO name and the Reporting-MTA */
@@ -38,6 +39,8 @@ struct outbound_config {
 	bool (*tls_level)(const char *domain, enum tls_level *level_r, void *arg);
 	/* A bounce was queued: have it delivered. */
 	void (*queued)(const char *qid, void *arg);
+	/* Where each MX attempt's TLS result is counted (RFC 8460); NULL: not at all. */
+	struct tlsrpt_store *tlsrpt;
 	void *arg;
 };
 

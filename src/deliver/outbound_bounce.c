@@ -19,16 +19,20 @@
 
 #define BODY_MAX (256u * 1024 * 1024)
 
-/* Queue b (a DSN) from <> to sender, durably, on this thread. */
+/*
+ * Queue b (a DSN) from <> to sender, durably, on this thread. The bounce
+ * of a REQUIRETLS message is itself sent with REQUIRETLS (RFC 8689 5).
+ */
 static int
-queue_bounce(struct outbound *ob, const char *sender, const struct buf *b, char *qid,
-	     size_t qid_size)
+queue_bounce(struct outbound *ob, const char *sender, bool requiretls, const struct buf *b,
+	     char *qid, size_t qid_size)
 {
 	struct smtp_mail_args mail = {.from = {.is_null = true}};
 	struct smtp_rcpt_args rcpt = {0};
 	if (smtp_addr_parse_mailbox(strv_from(sender), true, &rcpt.to) != ADDR_OK)
 		return -1;
 	mail.smtputf8 = outbound_has_8bit(sender, strlen(sender));
+	mail.requiretls = requiretls;
 	struct spool_envelope env = {.mail = &mail, .rcpts = &rcpt, .nrcpts = 1};
 	struct spool_msg *m = spool_msg_begin(ob->sp, &env);
 	if (m == NULL)
@@ -75,7 +79,9 @@ outbound_bounce(struct outbound *ob, const struct spool_entry *e, const struct b
 	    .rcpts = br,
 	    .rcpt_count = nb,
 	    .original = {body->data ? body->data : "", body->len},
-	    .ret = BOUNCE_RET_FULL,
+	    /* RFC 8689 5: the content of a REQUIRETLS message does not go back
+	     * in full where TLS could not be guaranteed: its headers only. */
+	    .ret = e->requiretls ? BOUNCE_RET_HDRS : BOUNCE_RET_FULL,
 	    .full_max = BOUNCE_FULL_MAX_DEFAULT,
 	};
 	struct buf b;
@@ -97,7 +103,7 @@ outbound_bounce(struct outbound *ob, const struct spool_entry *e, const struct b
 			 e->id);
 	else if (rc != BOUNCE_OK)
 		log_err("id=%s event=bounce_failed reason=\"%s\"", e->id, err);
-	else if (queue_bounce(ob, e->from, &b, qid, sizeof qid) < 0)
+	else if (queue_bounce(ob, e->from, e->requiretls, &b, qid, sizeof qid) < 0)
 		log_err("id=%s event=bounce_failed reason=\"cannot queue the bounce: %s\"", e->id,
 			strerror(errno));
 	else {

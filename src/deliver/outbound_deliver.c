@@ -31,6 +31,7 @@
 #include "smtp_addr.h"
 #include "str.h"
 #include "submit.h"
+#include "tlsrpt_store.h"
 #include "xmalloc.h"
 
 #define BODY_MAX (256u * 1024 * 1024)
@@ -144,6 +145,8 @@ permanent_failure(enum client_failure f)
 		return "5.6.7"; /* RFC 6531: non-ASCII addresses not permitted */
 	case CLIENT_8BIT_UNSUPPORTED:
 		return "5.6.3"; /* conversion required but not supported */
+	case CLIENT_REQUIRETLS_UNSUPPORTED:
+		return "5.7.30"; /* RFC 8689 7.3: REQUIRETLS support required */
 	default:
 		return NULL;
 	}
@@ -295,6 +298,27 @@ log_attempt(const struct spool_entry *e, const char *relay, const char *status, 
 	    tls_result ? " tls_result=" : "", tls_result ? tls_result : "");
 }
 
+/*
+ * Count a new session to an MX host for TLS reporting (a kept connection's
+ * next message is no new session). Without a policy the domain's owner
+ * still learns which MX hosts spoke no TLS at all: a session in the clear
+ * counts as starttls-not-supported there.
+ */
+static void
+note_session(struct outbound *ob, const struct target *t, const char *domain,
+	     const struct client_run_result *r, const char *tls_result, const struct buf *body)
+{
+	/* RFC 8460 5.3: a report's own delivery is not counted in the next one. */
+	const char *end = body->data ? memmem(body->data, body->len, "\r\n\r\n", 4) : NULL;
+	if (end && memmem(body->data, (size_t)(end - body->data), "\r\nTLS-Report-Domain:", 20))
+		return;
+	const char *type = t->m->policy_type ? t->m->policy_type : "no-policy-found";
+	if (tls_result == NULL && !r->tls_used && strcmp(type, "no-policy-found") == 0)
+		tls_result = "starttls-not-supported";
+	tlsrpt_note(ob->cfg.tlsrpt, domain, type, t->host, t->addr, tls_result,
+		    (int64_t)time(NULL));
+}
+
 /* One connection: true when the outcome is decided (no other host needed). */
 static bool
 attempt(struct worker *w, const struct spool_entry *e, const struct buf *body,
@@ -329,9 +353,10 @@ attempt(struct worker *w, const struct spool_entry *e, const struct buf *body,
 	struct client_run_result r;
 	struct client_session *s = client_session_open(
 	    &copts, &cfg, &env, body->data ? body->data : "", body->len, NULL, &r, rr);
-	/* RFC 8460: what TLS-RPT counts for this session (i15-rpt: tlsrpt_note here, with
-	 * t->m->policy_type, the domain, t->host, t->addr and this result type). */
+	/* RFC 8460: what TLS-RPT counts for this session. */
 	const char *tls_result = t->m && r.greeted ? outbound_tls_result(t->m, &r) : NULL;
+	if (t->m && r.greeted)
+		note_session(ob, t, domain_of(group[0]->addr), &r, tls_result, body);
 	bool decided = host_decided(&r) || permanent_failure(r.smtp.failure);
 	if (decided) {
 		/* RFC 8461 5: testing mode delivers whatever the checks said; say what they said.
@@ -446,6 +471,10 @@ try_mx(struct worker *w, const struct spool_entry *e, const struct buf *body,
 		str_copy(w->last_policy, sizeof w->last_policy, m->plan.why);
 		log_attempt(e, host, "deferred", what, m->plan.fix, m->plan.why, false,
 			    m->result_type[0] ? m->result_type : NULL);
+		/* RFC 8460: a policy that failed before any connection is a failed session too. */
+		if (m->result_type[0])
+			tlsrpt_note(w->ob->cfg.tlsrpt, d->domain, m->policy_type, host, "",
+				    m->result_type, (int64_t)time(NULL));
 		goto out;
 	}
 	struct door port25 = {25, CLIENT_TLS_OPPORTUNISTIC};

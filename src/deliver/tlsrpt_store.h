@@ -34,6 +34,7 @@
 struct tlsrpt_store;
 struct dns;
 struct spool;
+struct buf;
 
 /* NULL (with err) when <spool_dir>/tlsrpt cannot be made. */
 struct tlsrpt_store *tlsrpt_store_open(const char *spool_dir, char *err, size_t err_size);
@@ -58,6 +59,14 @@ struct tlsrpt_send_opts {
 	struct spool *sp;			    /* where the reports are queued */
 	void (*queued)(const char *qid, void *arg); /* each queued report; may be NULL */
 	void *arg;
+	/*
+	 * DKIM signatures for a report mail (RFC 8460 3 wants reports signed):
+	 * appends the DKIM-Signature fields for msg[0..len) to out and returns
+	 * how many (0: no key for the sender's domain), -1 on failure (the
+	 * report then goes unsigned, logged). NULL: unsigned.
+	 */
+	int (*sign)(const char *msg, size_t len, struct buf *out, void *arg);
+	void *sign_arg;
 };
 
 /*

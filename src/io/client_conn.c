@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -365,6 +366,21 @@ result_type(const struct client_conn *c, X509 *cert, long v)
 	}
 }
 
+/* The hex SHA-256 of cert's public key (SPKI, DER): what "3 1 1" TLSA data is. */
+static void
+spki_sha256(X509 *cert, char *out, size_t size)
+{
+	unsigned char *der = NULL, md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+	out[0] = '\0';
+	if (n > 0 && EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(), NULL) == 1 &&
+	    size > 2 * (size_t)mdlen)
+		for (unsigned int i = 0; i < mdlen; i++)
+			snprintf(out + 2 * i, 3, "%02x", md[i]);
+	OPENSSL_free(der);
+}
+
 static void
 fill_tls_info(struct client_conn *c)
 {
@@ -383,6 +399,7 @@ fill_tls_info(struct client_conn *c)
 		int days = 0, secs = 0;
 		if (ASN1_TIME_diff(&days, &secs, NULL, na) == 1)
 			t->days_left = days;
+		spki_sha256(cert, t->spki_sha256, sizeof t->spki_sha256);
 	}
 	t->resumed = SSL_session_reused(c->ssl);
 	/* On resumption both come from the session, kept only when its full

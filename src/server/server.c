@@ -37,6 +37,8 @@
 #include "log.h"
 #include "run_user.h"
 #include "server_internal.h"
+#include "tlsrpt_daily.h"
+#include "tlsrpt_store.h"
 #include "str.h"
 #include "secret.h"
 #include "self.h"
@@ -480,6 +482,19 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	srv->signals[3] = ev;
 }
 
+/* SIGUSR2, sent by `mailport queue tls-report`: the report thread runs now. */
+static void
+on_tlsrpt_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+	(void)sig;
+	(void)what;
+	log_info("event=tls_report signal=SIGUSR2 note=%s",
+		 srv->tlsrpt_daily ? "\"sending pending TLS reports now\""
+				   : "\"tls-report is off: nothing to send\"");
+	tlsrpt_daily_kick(srv->tlsrpt_daily);
+}
+
 /*
  * SIGUSR1, sent by `mailport queue flush`: attempt delivery of the whole
  * queue now, deferred remote mail included, whatever its retry schedule.
@@ -606,6 +621,8 @@ server_start(struct server *srv)
 	 * flush may send SIGUSR1, whose default action would kill the server. */
 	srv->flush_ev = xevsignal_new(srv->base, SIGUSR1, on_flush_signal, srv);
 	event_add(srv->flush_ev, NULL);
+	srv->tlsrpt_ev = xevsignal_new(srv->base, SIGUSR2, on_tlsrpt_signal, srv);
+	event_add(srv->tlsrpt_ev, NULL);
 	srv->spool = spool_open(srv->cfg.spool_dir, err, sizeof err);
 	if (srv->spool == NULL) {
 		fprintf(stderr, "mailport: %s\n", err);
@@ -635,6 +652,8 @@ server_start(struct server *srv)
 				     srv->cfg.queue_lifetime};
 	srv->delivery = local_delivery_start(srv->spool, srv->cfg.mailbox_dir, &retry,
 					     server_is_local_domain, srv);
+	if (server_tlsrpt_start(srv) < 0)
+		return EX_CANTCREAT;
 	srv->outbound = server_outbound_start(srv);
 	if (srv->outbound == NULL) {
 		fprintf(stderr, "mailport: cannot start outbound delivery (see the log above)\n");
@@ -655,8 +674,10 @@ server_stop(struct server *srv)
 	listeners_close(srv);
 	session_shutdown_all(srv);
 	worker_free(&srv->worker);
-	server_auth_stop(srv); /* the checks' done()s release their dead sessions */
+	server_auth_stop(srv);		       /* the checks' done()s release their dead sessions */
+	tlsrpt_daily_stop(&srv->tlsrpt_daily); /* it queues through the spool */
 	outbound_stop(&srv->outbound);
+	tlsrpt_store_close(&srv->tlsrpt);
 	local_delivery_stop(&srv->delivery);
 	if (srv->spool_ev)
 		event_free(srv->spool_ev);
@@ -666,6 +687,8 @@ server_stop(struct server *srv)
 			event_free(srv->signals[i]);
 	if (srv->flush_ev)
 		event_free(srv->flush_ev);
+	if (srv->tlsrpt_ev)
+		event_free(srv->tlsrpt_ev);
 	server_users_put(&srv->users);
 	auth_cache_free(&srv->auth_cache);
 	penalty_free(&srv->penalties);

@@ -78,8 +78,11 @@ struct server {
 	struct listener listeners[CONFIG_MAX_LISTENERS];
 	size_t nlisteners;
 	struct event *signals[4];
-	struct event *flush_ev;	  /* SIGUSR1: `mailport queue flush` */
-	struct session *sessions; /* all live sessions, for caps and shutdown */
+	struct event *flush_ev;		   /* SIGUSR1: `mailport queue flush` */
+	struct event *tlsrpt_ev;	   /* SIGUSR2: `mailport queue tls-report` */
+	struct tlsrpt_store *tlsrpt;	   /* NULL: tls-report off */
+	struct tlsrpt_daily *tlsrpt_daily; /* sends the reports */
+	struct session *sessions;	   /* all live sessions, for caps and shutdown */
 	unsigned nsessions;
 	unsigned long next_session_id;
 	struct penalty_table *penalties;
@@ -109,6 +112,8 @@ void server_queued_local(const char *qid, struct server *srv);
 /* The current users table with a reference taken; reloads it if the file changed. */
 /* server_outbound.c: the delivery agents' settings, at start and on SIGHUP. */
 struct outbound *server_outbound_start(struct server *srv);
+/* The TLS report store and its daily sender (nothing when tls-report off). -1: logged. */
+int server_tlsrpt_start(struct server *srv);
 /* cfg is the new config, not yet in force; a login that cannot be applied is put back. */
 void server_outbound_reload(struct server *srv, struct config *cfg);
 /* server_auth.c: read the DKIM keys (as root, before the drop); -1 said why on stderr. */

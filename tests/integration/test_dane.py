@@ -262,3 +262,108 @@ def test_dane_only_without_tlsa_defers(make_dnssec, make_server, make_rx, certs)
     assert rx2.wait_messages(m), log_tail(srv)
     sent = wait_delivery(srv, "z@soft.dane.test", "sent")
     assert sent and kv(sent[0]["line"], "policy") == "may", log_tail(srv)
+
+
+# ---------------------------------------------------------------- probe --domain-check
+
+
+def domain_check(binary, dns, domain):
+    import json
+    import subprocess
+    p = subprocess.run([binary, "probe", domain, "--domain-check", "--json", "--resolver",
+                        "127.0.0.1:%d" % dns.port, "--timeout", "3"],
+                       capture_output=True, timeout=120)
+    obj = json.loads(p.stdout.decode())
+    return p.returncode, obj["domain_check"]["dane"]
+
+
+def test_domain_check_dane(mailport_bin, make_dnssec, make_rx, certs):
+    """The dane section, one MX host per case: a matching TLSA record (ok),
+    one for another key (mismatch, with the record for the key served), none
+    (missing, with the record), a bogus TLSA answer (invalid) and a host
+    without STARTTLS (mismatch); an unsigned zone: DANE cannot apply."""
+    leaves = {h: leaf_certs(certs, "mx-%s.check.dane.test" % h)
+              for h in ("ok", "bad", "none", "bogus")}
+    other = leaf_certs(certs, "another-key.dane.test")
+    rx = {h: make_rx(leaves[h]) for h in leaves}
+    rx["plain"] = make_rx(None, tls=False)
+    recs = ["check.dane.test. MX %d mx-%s.check.dane.test." % (10 + i, h)
+            for i, h in enumerate(("ok", "bad", "none", "bogus", "plain"))]
+    recs += ["mx-%s.check.dane.test. A %s" % (h, r.ip) for h, r in rx.items()]
+    recs += ["_25._tcp.mx-ok.check.dane.test. TLSA " + tlsa(leaves["ok"].leaf_a),
+             "_25._tcp.mx-bad.check.dane.test. TLSA " + tlsa(other.leaf_a),
+             "_25._tcp.mx-bogus.check.dane.test. TLSA " + tlsa(leaves["bogus"].leaf_a),
+             "_25._tcp.mx-plain.check.dane.test. TLSA " + tlsa(other.leaf_a)]
+    dns = make_dnssec(signed={"dane.test": recs},
+                      unsigned={"plain.test": mx_records("plain.test", "mx.plain.test",
+                                                         rx["ok"].ip)},
+                      bogus=["_25._tcp.mx-bogus.check.dane.test. TLSA"])
+    rc, dane = domain_check(mailport_bin, dns, "check.dane.test")
+    parts = {p["name"]: p for p in dane["mx_hosts"]}
+    assert set(parts) == {"mx-%s.check.dane.test" % h
+                          for h in ("ok", "bad", "none", "bogus", "plain")}, dane
+    st = {n.split(".")[0][3:]: p["status"] for n, p in parts.items()}
+    assert st == {"ok": "ok", "bad": "mismatch", "none": "missing", "bogus": "invalid",
+                  "plain": "mismatch"}, dane
+    assert dane["status"] == "invalid" and dane["fix"], dane
+    assert "STARTTLS" in parts["mx-plain.check.dane.test"]["detail"]
+    assert "bogus" in parts["mx-bogus.check.dane.test"]["detail"]
+    assert "DNSSEC" in dane["detail"], dane
+    # The records to publish are those of the keys the hosts serve.
+    want = {"_25._tcp.mx-%s.check.dane.test. IN TLSA %s" % (h, tlsa(leaves[h].leaf_a))
+            for h in ("bad", "none")}
+    assert set(dane["records"]) == want, dane["records"]
+    assert rc == 65  # an optional check that is broken fails the run
+    # No DNSSEC: advice, not a failure.
+    rc, dane = domain_check(mailport_bin, dns, "plain.test")
+    assert dane["status"] == "missing" and "not DNSSEC" in dane["detail"], dane
+
+
+def test_tls_required_no_overrides_dane_failure(make_dnssec, make_server, make_rx, certs):
+    """RFC 8689 5: a message with "TLS-Required: No" goes despite a DANE
+    mismatch (as may, still over TLS, logged so); the same message without
+    the header is deferred."""
+    import re
+    from conftest import login_conn, message, send_raw_message
+    served = leaf_certs(certs, "mx-nr.dane.test")
+    other = leaf_certs(certs, "other-nr.dane.test")
+    rx = make_rx(served)
+    dns = make_dnssec(signed={"dane.test": mx_records("nr.dane.test", "mx-nr.dane.test", rx.ip,
+                                                      [tlsa(other.leaf_a)])})
+    srv = outbound_server(make_server, dns)
+    relaxed, strict = token(), token()
+    for marker, rcpt, extra in ((relaxed, "x@nr.dane.test", "TLS-Required: No\r\n"),
+                                (strict, "y@nr.dane.test", "")):
+        data = (extra + message(marker, frm=ALICE, to=rcpt)).encode() + b".\r\n"
+        with login_conn(srv) as c:
+            r = send_raw_message(c, ALICE, [rcpt], data)
+            assert r.code == 250, r
+            c.cmd("QUIT")
+    got = rx.wait_messages(relaxed)
+    assert got and got[0].tls, log_tail(srv)
+    sent = wait_delivery(srv, "x@nr.dane.test", "sent")
+    assert sent and "policy=may tls-required=no verified=no" in sent[0]["line"], log_tail(srv)
+    deferred = wait_delivery(srv, "y@nr.dane.test", "deferred")
+    assert deferred and kv(deferred[0]["line"], "policy") == "dane", log_tail(srv)
+    assert not rx.find(strict)
+    assert re.search(r"tls_result=tlsa-invalid", srv.log_text())
+
+
+def test_bogus_address_answer_does_not_turn_dane_off(make_dnssec, make_server, make_rx,
+                                                     certs):
+    """The MX host's A answer is fine but its AAAA answer is bogus: not
+    taken for an unsigned host (which would skip DANE): deferred."""
+    leaf = leaf_certs(certs, "mx-v6.dane.test")
+    rx = make_rx(leaf)
+    dns = make_dnssec(signed={"dane.test": mx_records("v6.dane.test", "mx-v6.dane.test", rx.ip,
+                                                      [tlsa(leaf.leaf_a)])
+                              + ["mx-v6.dane.test. AAAA ::1"]},
+                      bogus=["mx-v6.dane.test. AAAA"])
+    assert dns.query("mx-v6.dane.test", "AAAA")[0] == "SERVFAIL"
+    srv = outbound_server(make_server, dns)
+    submit(srv, "x@v6.dane.test", token())
+    deferred = wait_delivery(srv, "x@v6.dane.test", "deferred")
+    assert deferred, log_tail(srv)
+    tries = attempts(srv, "mx-v6.dane.test")
+    assert tries and kv(tries[0], "tls_result") == "dnssec-invalid", tries
+    assert rx.connections == 0

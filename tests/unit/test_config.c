@@ -359,6 +359,35 @@ test_mail_auth(void)
 	}
 }
 
+/* SMTP TLS reporting: tls-report on|off, tls-report-from ADDRESS. */
+static void
+test_tls_report(void)
+{
+	struct config cfg;
+	char err[256];
+	config_init(&cfg);
+	CHECK(!cfg.tls_report_off && cfg.tls_report_from[0] == '\0');
+	CHECK(config_parse(&cfg, "tls-report off\ntls-report-from tlsrpt@example.test\n", "a.conf",
+			   "/srv", err, sizeof err) == 0);
+	CHECK(cfg.tls_report_off);
+	CHECK_STR(cfg.tls_report_from, "tlsrpt@example.test");
+	static const struct {
+		const char *text, *says;
+	} bad[] = {
+	    {"tls-report maybe\n", "is not on or off"},
+	    {"tls-report-from not-an-address\n", "is not a mail address"},
+	    {"tls-report-from <a@b.test>\n", "is not a mail address"},
+	    {"tls-report on\ntls-report off\n", "a.conf:2: "},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		config_init(&cfg);
+		CHECK(config_parse(&cfg, bad[i].text, "a.conf", "/srv", err, sizeof err) == -1);
+		CHECK(strstr(err, bad[i].says) != NULL);
+		if (strstr(err, bad[i].says) == NULL)
+			printf("  %s -> %s\n", bad[i].text, err);
+	}
+}
+
 /* relayhost and resolver: parsed once into host and port (issue 12 item 15). */
 static void
 test_hostport(void)
@@ -460,6 +489,7 @@ main(void)
 	test_lines();
 	test_outbound();
 	test_mail_auth();
+	test_tls_report();
 	test_defaults();
 	test_table();
 	test_all_errors();
