@@ -59,8 +59,8 @@ dane_addrs_secure(void *ctx, const char *host)
 	struct dane_ctx *d = ctx;
 	char addrs[DNS_MAX_ADDRS][64];
 	size_t n = 0;
-	bool secure = false;
-	return dns_addrs_ad(d->dns, host, addrs, &n, &secure) == DNS_OK && secure;
+	int dnssec = 0;
+	return dns_addrs_ad(d->dns, host, addrs, &n, &dnssec) == DNS_OK && dnssec > 0;
 }
 
 static enum ma_dns_rc

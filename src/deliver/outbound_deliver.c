@@ -364,6 +364,12 @@ attempt(struct worker *w, const struct spool_entry *e, const struct buf *body,
 	if (!decided)
 		*(rtls ? &w->rtls_refused : &w->other_failures) += 1;
 	if (decided) {
+		/* RFC 8461 5: testing mode delivers whatever the checks said; say what they said.
+		 */
+		if (t->m && t->m->plan.sts_testing && tls_result != NULL)
+			log_info("id=%s event=mta_sts_testing_failure relay=%s tls_result=%s "
+				 "note=\"delivered: the policy is in testing mode\"",
+				 e->id, relay, tls_result);
 		judge(&r, t->host, relay, policy, group, n);
 		*keep = keep_session(s, t->host, relay, policy, &r);
 	} else {

@@ -9,7 +9,8 @@
  * and the host's address answers are authenticated (AD from the
  * configured, validating resolver), and count only when their own answer
  * is; a failed TLSA lookup there (SERVFAIL: bogus) makes dnssec -1, which
- * defers. An insecure name is never asked for TLSA: broken servers of
+ * defers, and so does a failed address lookup of a host whose other
+ * address answer was fine (else breaking one lookup would turn DANE off). An insecure name is never asked for TLSA: broken servers of
  * unsigned zones time out on it (RFC 7672 2.2.2).
  */
 #include <stdio.h>
@@ -95,8 +96,8 @@ outbound_tls_host(struct worker *w, const struct domain_tls *d, const char *host
 		  size_t *naddrs, struct mx_tls *m)
 {
 	memset(m, 0, sizeof *m);
-	bool addr_secure = false;
-	enum dns_status st = d->mx_secure ? dns_addrs_ad(w->dns, host, addrs, naddrs, &addr_secure)
+	int addr_dnssec = 0;
+	enum dns_status st = d->mx_secure ? dns_addrs_ad(w->dns, host, addrs, naddrs, &addr_dnssec)
 					  : dns_addrs(w->dns, host, addrs, naddrs);
 	if (st != DNS_OK)
 		return st;
@@ -112,8 +113,13 @@ outbound_tls_host(struct worker *w, const struct domain_tls *d, const char *host
 	    .requiretls = d->requiretls,
 	    .tls_required_no = d->tls_required_no,
 	};
-	if (wants_dane && d->mx_secure && addr_secure)
+	if (wants_dane && d->mx_secure && addr_dnssec > 0)
 		in.dnssec = lookup_tlsa(w, host, m, &in.tlsa_unusable);
+	else if (wants_dane && d->mx_secure && addr_dnssec < 0) {
+		in.dnssec = -1;
+		snprintf(m->dns_why, sizeof m->dns_why,
+			 "an address lookup of %s failed in a signed zone", host);
+	}
 	tls_plan_decide(&in, &m->plan);
 	if (!m->plan.dane)
 		m->ntlsa = 0;

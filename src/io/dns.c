@@ -347,13 +347,13 @@ dns_addrs(struct dns *d, const char *host, char addrs[][64], size_t *n_r)
 }
 
 enum dns_status
-dns_addrs_ad(struct dns *d, const char *host, char addrs[][64], size_t *n_r, bool *secure_r)
+dns_addrs_ad(struct dns *d, const char *host, char addrs[][64], size_t *n_r, int *dnssec_r)
 {
 	struct answer a;
 	enum dns_status first = DNS_NODATA;
-	bool all_ad = true, ad;
+	bool all_ad = true, failed = false, ad;
 	*n_r = 0;
-	*secure_r = false;
+	*dnssec_r = 0;
 	unsigned char tmp[16];
 	if (inet_pton(AF_INET, host, tmp) == 1 || inet_pton(AF_INET6, host, tmp) == 1)
 		return dns_addrs(d, host, addrs, n_r); /* a literal: nothing to authenticate */
@@ -364,13 +364,15 @@ dns_addrs_ad(struct dns *d, const char *host, char addrs[][64], size_t *n_r, boo
 		if (st == DNS_OK)
 			add_addrs(&a, types[t], addrs, n_r);
 		free(a.buf);
-		all_ad = all_ad && ad && st != DNS_TEMPFAIL;
+		all_ad = all_ad && ad;
+		failed = failed || st == DNS_TEMPFAIL;
 		if (t == 0)
 			first = st;
 		else if (first != DNS_OK && st != DNS_NODATA)
 			first = st;
 	}
-	*secure_r = all_ad;
+	/* One failed answer of two (SERVFAIL: bogus?) must not pass for "insecure". */
+	*dnssec_r = failed ? -1 : all_ad ? 1 : 0;
 	if (*n_r > 0)
 		return DNS_OK;
 	return first == DNS_OK ? DNS_NODATA : first;

@@ -50,9 +50,14 @@ enum dns_status dns_addrs(struct dns *d, const char *host, char addrs[][64], siz
  */
 enum dns_status dns_mx_ad(struct dns *d, const char *domain, struct dns_mx *mx, size_t *n_r,
 			  bool *secure_r);
-/* ... both the A and the AAAA answers authenticated. */
+/*
+ * ... *dnssec_r: 1 both the A and the AAAA answers authenticated, 0 not,
+ * -1 one of them failed (SERVFAIL: bogus, or no answer) while the other
+ * gave addresses: not to be taken for "insecure" (an attacker could
+ * otherwise turn DANE off by breaking one lookup).
+ */
 enum dns_status dns_addrs_ad(struct dns *d, const char *host, char addrs[][64], size_t *n_r,
-			     bool *secure_r);
+			     int *dnssec_r);
 /*
  * The TLSA records of _port._tcp.host, at most max into out (*n_r); DNS_OK
  * when there is at least one TLSA record (usable or not, dns_tlsa_usable),

@@ -317,3 +317,53 @@ def test_domain_check_dane(mailport_bin, make_dnssec, make_rx, certs):
     # No DNSSEC: advice, not a failure.
     rc, dane = domain_check(mailport_bin, dns, "plain.test")
     assert dane["status"] == "missing" and "not DNSSEC" in dane["detail"], dane
+
+
+def test_tls_required_no_overrides_dane_failure(make_dnssec, make_server, make_rx, certs):
+    """RFC 8689 5: a message with "TLS-Required: No" goes despite a DANE
+    mismatch (as may, still over TLS, logged so); the same message without
+    the header is deferred."""
+    import re
+    from conftest import login_conn, message, send_raw_message
+    served = leaf_certs(certs, "mx-nr.dane.test")
+    other = leaf_certs(certs, "other-nr.dane.test")
+    rx = make_rx(served)
+    dns = make_dnssec(signed={"dane.test": mx_records("nr.dane.test", "mx-nr.dane.test", rx.ip,
+                                                      [tlsa(other.leaf_a)])})
+    srv = outbound_server(make_server, dns)
+    relaxed, strict = token(), token()
+    for marker, rcpt, extra in ((relaxed, "x@nr.dane.test", "TLS-Required: No\r\n"),
+                                (strict, "y@nr.dane.test", "")):
+        data = (extra + message(marker, frm=ALICE, to=rcpt)).encode() + b".\r\n"
+        with login_conn(srv) as c:
+            r = send_raw_message(c, ALICE, [rcpt], data)
+            assert r.code == 250, r
+            c.cmd("QUIT")
+    got = rx.wait_messages(relaxed)
+    assert got and got[0].tls, log_tail(srv)
+    sent = wait_delivery(srv, "x@nr.dane.test", "sent")
+    assert sent and "policy=may tls-required=no verified=no" in sent[0]["line"], log_tail(srv)
+    deferred = wait_delivery(srv, "y@nr.dane.test", "deferred")
+    assert deferred and kv(deferred[0]["line"], "policy") == "dane", log_tail(srv)
+    assert not rx.find(strict)
+    assert re.search(r"tls_result=tlsa-invalid", srv.log_text())
+
+
+def test_bogus_address_answer_does_not_turn_dane_off(make_dnssec, make_server, make_rx,
+                                                     certs):
+    """The MX host's A answer is fine but its AAAA answer is bogus: not
+    taken for an unsigned host (which would skip DANE): deferred."""
+    leaf = leaf_certs(certs, "mx-v6.dane.test")
+    rx = make_rx(leaf)
+    dns = make_dnssec(signed={"dane.test": mx_records("v6.dane.test", "mx-v6.dane.test", rx.ip,
+                                                      [tlsa(leaf.leaf_a)])
+                              + ["mx-v6.dane.test. AAAA ::1"]},
+                      bogus=["mx-v6.dane.test. AAAA"])
+    assert dns.query("mx-v6.dane.test", "AAAA")[0] == "SERVFAIL"
+    srv = outbound_server(make_server, dns)
+    submit(srv, "x@v6.dane.test", token())
+    deferred = wait_delivery(srv, "x@v6.dane.test", "deferred")
+    assert deferred, log_tail(srv)
+    tries = attempts(srv, "mx-v6.dane.test")
+    assert tries and kv(tries[0], "tls_result") == "dnssec-invalid", tries
+    assert rx.connections == 0
