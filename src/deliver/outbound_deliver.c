@@ -31,7 +31,6 @@
 #include "smtp_addr.h"
 #include "str.h"
 #include "submit.h"
-#include "tlsrpt_store.h"
 #include "xmalloc.h"
 
 #define BODY_MAX (256u * 1024 * 1024)
@@ -298,27 +297,6 @@ log_attempt(const struct spool_entry *e, const char *relay, const char *status, 
 	    tls_result ? " tls_result=" : "", tls_result ? tls_result : "");
 }
 
-/*
- * Count a new session to an MX host for TLS reporting (a kept connection's
- * next message is no new session). Without a policy the domain's owner
- * still learns which MX hosts spoke no TLS at all: a session in the clear
- * counts as starttls-not-supported there.
- */
-static void
-note_session(struct outbound *ob, const struct target *t, const char *domain,
-	     const struct client_run_result *r, const char *tls_result, const struct buf *body)
-{
-	/* RFC 8460 5.3: a report's own delivery is not counted in the next one. */
-	const char *end = body->data ? memmem(body->data, body->len, "\r\n\r\n", 4) : NULL;
-	if (end && memmem(body->data, (size_t)(end - body->data), "\r\nTLS-Report-Domain:", 20))
-		return;
-	const char *type = t->m->policy_type ? t->m->policy_type : "no-policy-found";
-	if (tls_result == NULL && !r->tls_used && strcmp(type, "no-policy-found") == 0)
-		tls_result = "starttls-not-supported";
-	tlsrpt_note(ob->cfg.tlsrpt, domain, type, t->host, t->addr, tls_result,
-		    (int64_t)time(NULL));
-}
-
 /* One connection: true when the outcome is decided (no other host needed). */
 static bool
 attempt(struct worker *w, const struct spool_entry *e, const struct buf *body,
@@ -356,7 +334,8 @@ attempt(struct worker *w, const struct spool_entry *e, const struct buf *body,
 	/* RFC 8460: what TLS-RPT counts for this session. */
 	const char *tls_result = t->m && r.greeted ? outbound_tls_result(t->m, &r) : NULL;
 	if (t->m && r.greeted)
-		note_session(ob, t, domain_of(group[0]->addr), &r, tls_result, body);
+		outbound_note_session(ob, t->m, domain_of(group[0]->addr), t->host, t->addr, &r,
+				      tls_result, body);
 	/* RFC 8689 4.2.1: an MX host without REQUIRETLS is passed over for the next
 	 * one; only when none has it is the message returned (deliver_via_mx). */
 	bool rtls = t->m && r.smtp.failure == CLIENT_REQUIRETLS_UNSUPPORTED;
@@ -462,6 +441,7 @@ try_mx(struct worker *w, const struct spool_entry *e, const struct buf *body,
 		w->other_failures++;
 		goto out;
 	}
+	outbound_note_policy(w->ob, d, m);
 	if (m->plan.bounce) {
 		for (size_t i = 0; i < n; i++)
 			set_outcome(group[i], RS_FAILED, "5.7.10", m->plan.detail);
@@ -478,10 +458,7 @@ try_mx(struct worker *w, const struct spool_entry *e, const struct buf *body,
 		str_copy(w->last_policy, sizeof w->last_policy, m->plan.why);
 		log_attempt(e, host, "deferred", what, m->plan.fix, m->plan.why, false,
 			    m->result_type[0] ? m->result_type : NULL);
-		/* RFC 8460: a policy that failed before any connection is a failed session too. */
-		if (m->result_type[0])
-			tlsrpt_note(w->ob->cfg.tlsrpt, d->domain, m->policy_type, host, "",
-				    m->result_type, (int64_t)time(NULL));
+		outbound_note_plan_failure(w->ob, d, m, host);
 		goto out;
 	}
 	struct door port25 = {25, CLIENT_TLS_OPPORTUNISTIC};

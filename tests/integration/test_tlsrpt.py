@@ -287,6 +287,8 @@ def test_dane_sessions_reported_as_tlsa(make_dnssec, make_server, certs, receive
         reps[msg["TLS-Report-Domain"]] = rep
     good_p = reps["good.rptdane.test"]["policies"]
     assert [p["policy"]["policy-type"] for p in good_p] == ["tlsa"], good_p
+    # policy-string: the TLSA records that applied, as published.
+    assert good_p[0]["policy"]["policy-string"] == [tlsa(good.leaf_a, 3, 1, 1).lower()], good_p
     assert good_p[0]["summary"] == {"total-successful-session-count": rx_good.connections,
                                     "total-failure-session-count": 0}, good_p
     bad_p = reps["bad.rptdane.test"]["policies"]
@@ -297,3 +299,8 @@ def test_dane_sessions_reported_as_tlsa(make_dnssec, make_server, certs, receive
                                    "total-failure-session-count": len(tries)}, (bad_p, tries)
     assert [(d["result-type"], d["receiving-mx-hostname"]) for d in bad_p[0]["failure-details"]
             ] == [("tlsa-invalid", "mx-bad.rptdane.test")]
+    assert bad_p[0]["policy"]["policy-string"] == [tlsa(other.leaf_a, 3, 1, 1).lower()], bad_p
+    # Written once a day however many sessions used it.
+    day = [n for n in os.listdir(os.path.join(srv.spool, "tlsrpt")) if n.startswith("day-")]
+    text = "".join(open(os.path.join(srv.spool, "tlsrpt", n)).read() for n in day)
+    assert text.count("policy tlsa bad.rptdane.test") <= 1, text
