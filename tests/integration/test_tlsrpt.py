@@ -29,6 +29,8 @@ from dns import make_dns  # noqa: F401
 from dnssec import leaf_certs, make_dnssec, tlsa  # noqa: F401
 from receivers import Receiver, require_root
 from test_dkim_sign import dkimpy_results, make_keys
+from test_mta_sts_outbound import sts_receiver, world  # noqa: F401
+from sts_https import make_policy_server, sts_ca  # noqa: F401
 
 ALICE = "alice@example.test"
 QUICK = ["retry-interval 1s", "retry-max-interval 1s", "outbound-timeout 3"]
@@ -304,3 +306,29 @@ def test_dane_sessions_reported_as_tlsa(make_dnssec, make_server, certs, receive
     day = [n for n in os.listdir(os.path.join(srv.spool, "tlsrpt")) if n.startswith("day-")]
     text = "".join(open(os.path.join(srv.spool, "tlsrpt", n)).read() for n in day)
     assert text.count("policy tlsa bad.rptdane.test") <= 1, text
+
+
+def test_mta_sts_testing_failures_reported_as_sts(world, receivers, certs):
+    """MTA-STS in testing mode (policy over HTTPS from a test CA) and an MX
+    with a self-signed certificate: delivered, and reported as sts failures
+    (certificate-not-trusted) with the policy's lines as policy-string."""
+    w = world(mode="testing", cert="self-signed")
+    w.send("sent")
+    w.send("sent", fresh=True)
+    rx_rpt = receivers(certs, tls=True, hostname="mx.rptsts-sink.test")
+    w.dns.restart(txt={**w.dns.txt,
+                       "_smtp._tls.sts.test": ["v=TLSRPTv1; rua=mailto:r@rptsts-sink.test"]},
+                  mx={**w.dns.mx, "rptsts-sink.test": [(10, "mx.rptsts-sink.test")]},
+                  hosts={**w.dns.hosts, "mx.rptsts-sink.test": [rx_rpt.ip]})
+    run([w.srv.binary, "queue", "tls-report", "--include-today", "-c", w.srv.conf], check=True)
+    got = rx_rpt.wait_messages("TLS-Report-Domain: sts.test", timeout=30)
+    _, _, rep = parse_report(got[0].data)
+    check_schema(rep)
+    pols = rep["policies"]
+    assert [p["policy"]["policy-type"] for p in pols] == ["sts"], pols
+    assert pols[0]["policy"]["policy-string"] == [
+        "version: STSv1", "mode: testing", "mx: mx.sts.test", "max_age: 86400"], pols
+    assert pols[0]["summary"] == {"total-successful-session-count": 0,
+                                  "total-failure-session-count": w.rx.connections}, (
+        pols, w.rx.connections)
+    assert [d["result-type"] for d in pols[0]["failure-details"]] == ["certificate-not-trusted"]
