@@ -9,7 +9,10 @@ and one that receives the reports. `mailport queue tls-report
 each arrives as a multipart/report whose application/tlsrpt+gzip part is
 gunzipped and checked against RFC 8460's JSON schema (its required fields,
 types, date-time form and result-type words) with Python's json, and its
-counts against what the receivers and the log saw.
+counts against what the receivers and the log saw. The reports are
+DKIM-signed (dkimpy verifies them). Under DANE (NSD + a validating Unbound,
+dnssec.py) sessions are reported as policy type tlsa, under MTA-STS testing
+mode (sts_https.py) as sts, each with its policy-string.
 """
 
 import gzip
