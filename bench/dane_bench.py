@@ -145,7 +145,9 @@ def one_run(case, root, certs, leaf, dns, rx_ip):
         if len(sent) < N or not all(want in ln for ln in sent):
             raise RuntimeError("%s: %d sent lines, not all with %r:\n%s"
                                % (case, len(sent), want, "\n".join(sent[:3])))
-        log("%-5s %d messages in %.2f s: %.0f msgs/s" % (case, N, dt, N / dt))
+        conns = receiver.log_text().count("event=connect ")
+        log("%-5s %d messages in %.2f s: %.0f msgs/s (%d connections)"
+            % (case, N, dt, N / dt, conns))
         return N / dt
     finally:
         receiver.cleanup()
