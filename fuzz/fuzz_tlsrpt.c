@@ -69,7 +69,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		field(&p, end, c->result_type, sizeof c->result_type);
 		c->sessions = p < end ? *p++ : 1;
 	}
-	struct tlsrpt_report r = {"org", "a@b.test", "id@org", domain, 0, 86399, rows, n};
+	/* The first row's words as a policy text of its type. */
+	const char *lines[] = {n ? rows[0].mx_host : "", n ? rows[0].ip : ""};
+	struct tlsrpt_policy_text text = {n ? rows[0].policy_type : "sts", lines, 2};
+	struct tlsrpt_report r = {"org", "a@b.test", "id@org", domain, 0, 86399, rows, n, &text, 1};
 	struct buf j;
 	buf_init(&j, 0);
 	int rc = tlsrpt_json(&r, &j);

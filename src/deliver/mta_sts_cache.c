@@ -207,7 +207,8 @@ discover(struct dns *dns, const char *domain, char *id, size_t size, char *why, 
 		size_t found = 0;
 		char pick[64] = "", w[200];
 		for (size_t i = 0; i < a.n; i++)
-			if (strncmp(a.rr[i], "v=STSv1", 7) == 0 && found++ == 0 &&
+			if (strncmp(a.rr[i], "v=STSv1", 7) == 0 && strchr(" \t;", a.rr[i][7]) &&
+			    found++ == 0 &&
 			    mta_sts_record_parse(a.rr[i], pick, sizeof pick, w, sizeof w) < 0)
 				pick[0] = '\0';
 		if (found == 1 && pick[0] != '\0') {

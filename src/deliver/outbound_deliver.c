@@ -31,7 +31,6 @@
 #include "smtp_addr.h"
 #include "str.h"
 #include "submit.h"
-#include "tlsrpt_store.h"
 #include "xmalloc.h"
 
 #define BODY_MAX (256u * 1024 * 1024)
@@ -298,27 +297,6 @@ log_attempt(const struct spool_entry *e, const char *relay, const char *status, 
 	    tls_result ? " tls_result=" : "", tls_result ? tls_result : "");
 }
 
-/*
- * Count a new session to an MX host for TLS reporting (a kept connection's
- * next message is no new session). Without a policy the domain's owner
- * still learns which MX hosts spoke no TLS at all: a session in the clear
- * counts as starttls-not-supported there.
- */
-static void
-note_session(struct outbound *ob, const struct target *t, const char *domain,
-	     const struct client_run_result *r, const char *tls_result, const struct buf *body)
-{
-	/* RFC 8460 5.3: a report's own delivery is not counted in the next one. */
-	const char *end = body->data ? memmem(body->data, body->len, "\r\n\r\n", 4) : NULL;
-	if (end && memmem(body->data, (size_t)(end - body->data), "\r\nTLS-Report-Domain:", 20))
-		return;
-	const char *type = t->m->policy_type ? t->m->policy_type : "no-policy-found";
-	if (tls_result == NULL && !r->tls_used && strcmp(type, "no-policy-found") == 0)
-		tls_result = "starttls-not-supported";
-	tlsrpt_note(ob->cfg.tlsrpt, domain, type, t->host, t->addr, tls_result,
-		    (int64_t)time(NULL));
-}
-
 /* One connection: true when the outcome is decided (no other host needed). */
 static bool
 attempt(struct worker *w, const struct spool_entry *e, const struct buf *body,
@@ -356,8 +334,14 @@ attempt(struct worker *w, const struct spool_entry *e, const struct buf *body,
 	/* RFC 8460: what TLS-RPT counts for this session. */
 	const char *tls_result = t->m && r.greeted ? outbound_tls_result(t->m, &r) : NULL;
 	if (t->m && r.greeted)
-		note_session(ob, t, domain_of(group[0]->addr), &r, tls_result, body);
-	bool decided = host_decided(&r) || permanent_failure(r.smtp.failure);
+		outbound_note_session(ob, t->m, domain_of(group[0]->addr), t->host, t->addr, &r,
+				      tls_result, body);
+	/* RFC 8689 4.2.1: an MX host without REQUIRETLS is passed over for the next
+	 * one; only when none has it is the message returned (deliver_via_mx). */
+	bool rtls = t->m && r.smtp.failure == CLIENT_REQUIRETLS_UNSUPPORTED;
+	bool decided = host_decided(&r) || (permanent_failure(r.smtp.failure) && !rtls);
+	if (!decided)
+		*(rtls ? &w->rtls_refused : &w->other_failures) += 1;
 	if (decided) {
 		/* RFC 8461 5: testing mode delivers whatever the checks said; say what they said.
 		 */
@@ -454,8 +438,10 @@ try_mx(struct worker *w, const struct spool_entry *e, const struct buf *body, st
 	enum dns_status st = outbound_tls_host(w, d, host, addrs, &naddrs, m);
 	if (st != DNS_OK) {
 		snprintf(why, why_size, "%s: no address (%s)", host, dns_status_name(st));
+		w->other_failures++;
 		goto out;
 	}
+	outbound_note_policy(w->ob, d, m);
 	if (m->plan.bounce) {
 		/* Only this host cannot be authenticated: another (with TLSA) may be. */
 		snprintf(why, why_size, "%s", m->plan.detail);
@@ -466,6 +452,7 @@ try_mx(struct worker *w, const struct spool_entry *e, const struct buf *body, st
 	}
 	if (m->plan.defer) {
 		char what[700];
+		w->other_failures++;
 		snprintf(what, sizeof what, "%s%s%s", m->plan.detail, m->dns_why[0] ? ": " : "",
 			 m->dns_why);
 		snprintf(why, why_size, "%s: %s", host, what);
@@ -473,10 +460,7 @@ try_mx(struct worker *w, const struct spool_entry *e, const struct buf *body, st
 		str_copy(w->last_policy, sizeof w->last_policy, m->plan.why);
 		log_attempt(e, host, "deferred", what, m->plan.fix, m->plan.why, false,
 			    m->result_type[0] ? m->result_type : NULL);
-		/* RFC 8460: a policy that failed before any connection is a failed session too. */
-		if (m->result_type[0])
-			tlsrpt_note(w->ob->cfg.tlsrpt, d->domain, m->policy_type, host, "",
-				    m->result_type, (int64_t)time(NULL));
+		outbound_note_plan_failure(w->ob, d, m, host);
 		goto out;
 	}
 	struct door port25 = {25, CLIENT_TLS_OPPORTUNISTIC};
@@ -486,6 +470,10 @@ try_mx(struct worker *w, const struct spool_entry *e, const struct buf *body, st
 		str_copy(t.addr, sizeof t.addr, addrs[a]);
 		decided = attempt(w, e, body, &t, group, n, why, why_size, keep);
 	}
+	/* A connection opened under TLS-Required: No (RFC 8689 5) may be weaker
+	 * than the domain's policy: it must not carry the next message. */
+	if (d->tls_required_no && *keep != NULL)
+		cached_conn_close(keep);
 out:
 	free(m);
 	return decided;
@@ -558,6 +546,7 @@ deliver_via_mx(struct worker *w, const struct spool_entry *e, const struct buf *
 	struct domain_tls d;
 	outbound_tls_domain(w, e, body, domain, secure, &d);
 	snprintf(why, sizeof why, "no mail server for %s answered", domain);
+	w->rtls_refused = w->other_failures = 0;
 	for (size_t i = 0; i < nmx; i++)
 		if (try_mx(w, e, body, &d, mx[i].host, group, n, why, sizeof why, keep))
 			return;
@@ -566,7 +555,12 @@ deliver_via_mx(struct worker *w, const struct spool_entry *e, const struct buf *
 		fail_all(group, n, "5.7.10", why);
 		return;
 	}
-	defer_all(w, group, n, "4.4.1", why, w->last_relay);
+	if (w->rtls_refused > 0 && w->other_failures == 0) {
+		fail_all(group, n, "5.7.30", why); /* RFC 8689: no MX host offers REQUIRETLS */
+		for (size_t i = 0; i < n; i++)
+			str_copy(group[i]->relay, sizeof group[i]->relay, w->last_relay);
+	} else
+		defer_all(w, group, n, "4.4.1", why, w->last_relay);
 }
 
 /*

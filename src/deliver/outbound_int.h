@@ -32,6 +32,10 @@ struct worker {
 	struct dns *dns;      /* c-ares channels are not shared between threads */
 	char last_relay[400]; /* "host[ip]:port" of the last attempt that did not decide */
 	char last_policy[64]; /* ... and the TLS plan it was made under ("policy=dane") */
+	/* One domain's MX hosts that did not decide: how many refused only
+	 * because they do not offer REQUIRETLS (RFC 8689), how many for any
+	 * other reason. All of the first kind: the message is returned. */
+	unsigned rtls_refused, other_failures;
 	bool aborted;	      /* a domain was left unattempted: stopping, or ... */
 	char blocked_on[256]; /* ... its destination at its cap: the message waits for it */
 };
@@ -128,5 +132,19 @@ enum dns_status outbound_tls_host(struct worker *w, const struct domain_tls *d, 
  * "starttls-not-supported", "tlsa-invalid", "certificate-expired", ...
  */
 const char *outbound_tls_result(const struct mx_tls *m, const struct client_run_result *r);
+
+/* ---- outbound_tlsrpt.c: what TLS reporting counts (RFC 8460) ---- */
+
+/* A new session to host at addr under m's plan (a message's body tells a
+ * report's own delivery, which is not counted). */
+void outbound_note_session(struct outbound *ob, const struct mx_tls *m, const char *domain,
+			   const char *host, const char *addr, const struct client_run_result *r,
+			   const char *tls_result, const struct buf *body);
+/* m's plan failed before any connection to host (result_type set): a
+ * failed session too. */
+void outbound_note_plan_failure(struct outbound *ob, const struct domain_tls *d,
+				const struct mx_tls *m, const char *host);
+/* The policy text behind m's plan (MTA-STS lines or TLSA records). */
+void outbound_note_policy(struct outbound *ob, const struct domain_tls *d, const struct mx_tls *m);
 
 #endif

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,15 +34,21 @@
 #define DAY_FILE_MAX (64u * 1024 * 1024) /* a day's lines beyond this are not read */
 #define RUA_MAX 8			 /* mailto: addresses used per domain */
 
+#define RECENT_POLICIES 32 /* policy texts remembered, not to write them per session */
+
 struct tlsrpt_store {
 	char dir[4096];
 	bool warned; /* one log line for a failing disk, not one per delivery */
+	pthread_mutex_t lock;
+	uint64_t recent[RECENT_POLICIES]; /* hashes of (day, policy line) written */
+	size_t next_recent;
 };
 
 struct tlsrpt_store *
 tlsrpt_store_open(const char *spool_dir, char *err, size_t err_size)
 {
 	struct tlsrpt_store *s = xcalloc(1, sizeof *s);
+	pthread_mutex_init(&s->lock, NULL);
 	int n = snprintf(s->dir, sizeof s->dir, "%s/tlsrpt", spool_dir);
 	if (n < 0 || (size_t)n >= sizeof s->dir - 64) {
 		snprintf(err, err_size, "the spool path is too long for %s/tlsrpt", spool_dir);
@@ -60,6 +67,8 @@ tlsrpt_store_open(const char *spool_dir, char *err, size_t err_size)
 void
 tlsrpt_store_close(struct tlsrpt_store **sp)
 {
+	if (*sp)
+		pthread_mutex_destroy(&(*sp)->lock);
 	free(*sp);
 	*sp = NULL;
 }
@@ -121,13 +130,74 @@ tlsrpt_note(struct tlsrpt_store *s, const char *policy_domain, const char *polic
 	buf_free(&b);
 }
 
+/* FNV-1a, to remember which policy lines were written (not a security hash). */
+static uint64_t
+fnv1a(const char *p, size_t n, uint64_t h)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
+	return h;
+}
+
+void
+tlsrpt_note_policy(struct tlsrpt_store *s, const char *policy_domain, const char *policy_type,
+		   const char *const *lines, size_t nlines, int64_t now)
+{
+	if (s == NULL || policy_domain == NULL || policy_domain[0] == '\0' || nlines == 0)
+		return;
+	struct buf b;
+	buf_init(&b, 0);
+	buf_append_str(&b, "policy ");
+	spool_value_put(&b, policy_type);
+	buf_append_str(&b, " ");
+	spool_value_put(&b, policy_domain);
+	for (size_t i = 0; i < nlines; i++) {
+		buf_append_str(&b, " ");
+		if (lines[i][0] == '\0')
+			buf_append_str(&b, "-");
+		else
+			spool_value_put(&b, lines[i]);
+	}
+	buf_append_str(&b, "\n");
+	char name[32], path[4200];
+	day_name(now, name, sizeof name);
+	uint64_t h = fnv1a(b.data, b.len, fnv1a(name, strlen(name), 14695981039346656037ull));
+	bool seen = false;
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < RECENT_POLICIES && !seen; i++)
+		seen = s->recent[i] == h;
+	if (!seen) {
+		s->recent[s->next_recent] = h;
+		s->next_recent = (s->next_recent + 1) % RECENT_POLICIES;
+	}
+	pthread_mutex_unlock(&s->lock);
+	snprintf(path, sizeof path, "%s/%s", s->dir, name);
+	if (!seen && append_line(path, &b) < 0 && !s->warned) {
+		s->warned = true;
+		log_err("event=tlsrpt_note_failed path=%s reason=\"%s\"", path, strerror(errno));
+	}
+	buf_free(&b);
+}
+
 /* ---- reading a day back ---- */
+
+#define POLICY_LINES_MAX 40 /* lines of one policy text kept (an STS policy has few) */
+
+/* The last policy text noted for a (type, domain). */
+struct day_policy {
+	char type[TLSRPT_TYPE_MAX];
+	char domain[TLSRPT_NAME_MAX];
+	char *lines[POLICY_LINES_MAX];
+	size_t nlines;
+};
 
 struct day_rows {
 	struct tlsrpt_count *rows;
 	char (*domains)[TLSRPT_NAME_MAX]; /* beside rows: each row's policy domain */
 	size_t n, cap;
 	int64_t start; /* from a "start" line, else 0 */
+	struct day_policy *policies;
+	size_t npolicies;
 };
 
 static bool
@@ -144,11 +214,62 @@ decode_field(const char *p, size_t n, char *out, size_t size)
 	return ok;
 }
 
-/* One line: "start T" or the five fields. A bad line is skipped. */
+static void
+policy_free_lines(struct day_policy *p)
+{
+	for (size_t i = 0; i < p->nlines; i++)
+		free(p->lines[i]);
+	p->nlines = 0;
+}
+
+/* "policy TYPE DOMAIN LINE..." (after "policy "): the last one for its key wins. */
+static void
+read_policy(struct day_rows *d, const char *p, size_t len)
+{
+	struct day_policy np = {0};
+	char field[1024];
+	size_t f = 0, b = 0;
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && p[i] != ' ')
+			continue;
+		if (!decode_field(p + b, i - b, field, sizeof field)) {
+			policy_free_lines(&np);
+			return;
+		}
+		if (f == 0)
+			str_copy(np.type, sizeof np.type, field);
+		else if (f == 1)
+			str_copy(np.domain, sizeof np.domain, field);
+		else if (np.nlines < POLICY_LINES_MAX)
+			np.lines[np.nlines++] = xstrdup(field);
+		f++;
+		b = i + 1;
+	}
+	if (f < 3 || np.domain[0] == '\0') {
+		policy_free_lines(&np);
+		return;
+	}
+	for (size_t i = 0; i < d->npolicies; i++) {
+		struct day_policy *old = &d->policies[i];
+		if (strcmp(old->type, np.type) == 0 && strcmp(old->domain, np.domain) == 0) {
+			policy_free_lines(old);
+			*old = np;
+			return;
+		}
+	}
+	d->policies = xrealloc(d->policies, (d->npolicies + 1) * sizeof *d->policies);
+	d->policies[d->npolicies++] = np;
+}
+
+/* One line: "start T", "policy ...", or the five fields. A bad line is skipped. */
 static void
 read_line(struct day_rows *d, const char *line, size_t len)
 {
 	uint64_t v;
+	if (len > 7 && memcmp(line, "policy ", 7) == 0) {
+		read_policy(d, line + 7, len - 7);
+		return;
+	}
 	if (len > 6 && memcmp(line, "start ", 6) == 0) {
 		if (str_parse_u64((struct strv){line + 6, len - 6}, &v) && (int64_t)v > d->start)
 			d->start = (int64_t)v;
@@ -205,6 +326,9 @@ read_day(const char *path, struct day_rows *d)
 static void
 day_rows_free(struct day_rows *d)
 {
+	for (size_t i = 0; i < d->npolicies; i++)
+		policy_free_lines(&d->policies[i]);
+	free(d->policies);
 	free(d->rows);
 	free(d->domains);
 	memset(d, 0, sizeof *d);
@@ -467,7 +591,16 @@ send_domain(const struct tlsrpt_send_opts *o, const struct day_rows *d, const ch
 		 rnd[4], rnd[5]);
 	snprintf(report_id, sizeof report_id, "%" PRId64 ".%s.%s@%s", start, domain, unique,
 		 o->hostname);
+	struct tlsrpt_policy_text texts[3];
+	size_t ntexts = 0;
+	for (size_t i = 0; i < d->npolicies && ntexts < 3; i++)
+		if (strcmp(d->policies[i].domain, domain) == 0)
+			texts[ntexts++] = (struct tlsrpt_policy_text){
+			    d->policies[i].type, (const char *const *)d->policies[i].lines,
+			    d->policies[i].nlines};
 	struct tlsrpt_report r = {
+	    .texts = texts,
+	    .ntexts = ntexts,
 	    .organization = o->hostname,
 	    .contact = o->from,
 	    .report_id = report_id,
@@ -568,6 +701,10 @@ cut_today(struct tlsrpt_store *s, int64_t now)
 	snprintf(cut, sizeof cut, "%s-%s", path, hms);
 	if (rename(path, cut) < 0)
 		return; /* nothing counted today */
+	/* The new file needs the policy texts again. */
+	pthread_mutex_lock(&s->lock);
+	memset(s->recent, 0, sizeof s->recent);
+	pthread_mutex_unlock(&s->lock);
 	struct buf b;
 	buf_init(&b, 0);
 	buf_printf(&b, "start %" PRId64 "\n", now + 1);

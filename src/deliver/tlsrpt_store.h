@@ -6,7 +6,10 @@
  *   day-YYYYMMDD        one line per session noted on that UTC day:
  *                       "<policy-type> <policy-domain> <mx> <ip> <result>\n"
  *                       (result "ok" for a success; every field
- *                       percent-encoded like the spool's values). Appended
+ *                       percent-encoded like the spool's values), and
+ *                       "policy <type> <domain> <line>..." for the policy
+ *                       text a policy type applied (the last one counts).
+ *                       Appended
  *                       with one write(2) per line under O_APPEND, so lines
  *                       of concurrent workers never interleave and a line
  *                       is on disk when the server stops, cleanly or not
@@ -49,6 +52,16 @@ void tlsrpt_store_close(struct tlsrpt_store **sp);
  */
 void tlsrpt_note(struct tlsrpt_store *s, const char *policy_domain, const char *policy_type,
 		 const char *mx_host, const char *ip, const char *result_type, int64_t now);
+
+/*
+ * The policy policy_type applied for policy_domain (RFC 8460 4.4
+ * "policy-string": the MTA-STS policy's lines, or one "usage selector
+ * mtype hex" per TLSA record), for the report's policy-string. The same
+ * text noted again the same day is written once (a few recent ones are
+ * remembered). A NULL store does nothing.
+ */
+void tlsrpt_note_policy(struct tlsrpt_store *s, const char *policy_domain, const char *policy_type,
+			const char *const *lines, size_t nlines, int64_t now);
 
 struct tlsrpt_send_opts {
 	const char *hostname;			    /* organization-name and TLS-Report-Submitter */

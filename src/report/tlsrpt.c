@@ -121,6 +121,20 @@ policy_entry(struct buf *out, const struct tlsrpt_report *r, const struct tlsrpt
 		*(rows[i].result_type[0] ? &failed : &ok) += rows[i].sessions;
 	buf_append_str(out, "{\"policy\":{");
 	json_key_string(out, "policy-type", rows[b].policy_type, false);
+	for (size_t t = 0; t < r->ntexts; t++) {
+		const struct tlsrpt_policy_text *pt = &r->texts[t];
+		if (pt->nlines == 0 || strcmp(pt->policy_type, rows[b].policy_type) != 0 ||
+		    strcmp(pt->policy_type, "no-policy-found") == 0)
+			continue;
+		buf_append_str(out, ",\"policy-string\":[");
+		for (size_t i = 0; i < pt->nlines; i++) {
+			if (i)
+				buf_append_str(out, ",");
+			json_string(out, pt->lines[i]);
+		}
+		buf_append_str(out, "]");
+		break;
+	}
 	json_key_string(out, "policy-domain", r->policy_domain, true);
 	buf_append_str(out, ",\"mx-host\":");
 	mx_hosts(out, rows, b, e);

@@ -36,6 +36,14 @@ struct tlsrpt_count {
 	uint64_t sessions;
 };
 
+/* The policy a policy type applied, as RFC 8460 4.4's "policy-string":
+ * the MTA-STS policy's lines, or one "usage selector mtype data" per TLSA. */
+struct tlsrpt_policy_text {
+	const char *policy_type;
+	const char *const *lines;
+	size_t nlines;
+};
+
 struct tlsrpt_report {
 	const char *organization; /* "organization-name": our hostname */
 	const char *contact;	  /* "contact-info": the tls-report-from address */
@@ -44,6 +52,8 @@ struct tlsrpt_report {
 	int64_t start, end;		   /* the period, unix seconds, end inclusive */
 	const struct tlsrpt_count *counts; /* for this policy domain only */
 	size_t ncounts;
+	const struct tlsrpt_policy_text *texts; /* optional, one per policy type at most */
+	size_t ntexts;
 };
 
 /*

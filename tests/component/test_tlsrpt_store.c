@@ -112,6 +112,24 @@ main(void)
 		printf("  got: %s", data);
 	free(data);
 
+	/* A policy text: written once a day however often it is noted. */
+	const char *sts[] = {"version: STSv1", "mode: enforce", "mx: *.b.test", "max_age: 86400"};
+	for (int i = 0; i < 3; i++)
+		tlsrpt_note_policy(store, "b.test", "sts", sts, 4, DAY + 86400 + i);
+	tlsrpt_note_policy(store, "b.test", "sts", sts, 4, DAY + 2 * 86400); /* the next day */
+	data = slurp(path, &n);
+	const char *want = "no-policy-found b.test odd%20host - ok\n"
+			   "policy sts b.test version:%20STSv1 mode:%20enforce mx:%20*.b.test "
+			   "max_age:%2086400\n";
+	CHECK(data && strcmp(data, want) == 0);
+	if (data && strcmp(data, want) != 0)
+		printf("  got: %s", data);
+	free(data);
+	snprintf(path, sizeof path, "%s/tlsrpt/day-20261207", dir);
+	data = slurp(path, &n);
+	CHECK(data && strncmp(data, "policy sts b.test ", 18) == 0);
+	free(data);
+
 	tlsrpt_store_close(&store);
 	CHECK(store == NULL);
 	rm_rf(dir);

@@ -16,6 +16,7 @@ verified hop does not offer it; the bounce holds the headers only
 policy (dane-only without TLSA) would have deferred it.
 """
 
+import re
 import smtplib
 
 import pytest
@@ -151,3 +152,47 @@ def test_tls_required_no_goes_despite_a_failed_policy(make_dns, make_server, cer
     assert got.tls
     ln = delivery_line(srv, "carol@rtls-tlsno.test")
     assert "status=sent" in ln and "policy=may" in ln, ln
+    # The connection that message relaxed must not carry the next one, which
+    # the domain's policy still defers (the kept connection would be there).
+    submit(srv, "dave@rtls-tlsno.test", "rtls-after", requiretls=False)
+    srv.wait_log(r"event=delivery .*to=<dave@rtls-tlsno\.test>.*status=deferred", timeout=20)
+    assert rx.find("rtls-after") == []
+
+
+def test_flag_survives_a_restart_and_is_passed_on(make_dns, make_server, certs, receivers):
+    """Deferred once (451 to MAIL), the server restarted: the retry still
+    carries REQUIRETLS, read back from the queue file."""
+    require_root()
+    mx = "mx.rtls-restart.test"
+    leaf = leaf_certs(certs, mx)
+    rx = receivers(leaf, tls=True, requiretls=True, hostname=mx, temp_fail_mail=1)
+    dns = make_dns(mx={"rtls-restart.test": [(10, mx)]}, hosts={mx: [rx.ip]})
+    srv = make_server(extra=[dns.resolver_line(), "retry-interval 2s", "retry-max-interval 2s",
+                             "outbound-timeout 3", "outbound-cafile " + certs.ca,
+                             "tls-policy rtls-restart.test verify"])
+    submit(srv, "bob@rtls-restart.test", "rtls-restart")
+    srv.wait_log(r"event=delivery .*to=<bob@rtls-restart\.test>.*status=deferred", timeout=20)
+    srv.restart()
+    got = rx.wait_messages("rtls-restart", timeout=20)[0]
+    assert "REQUIRETLS" in got.mail_options and got.tls
+    assert rx.transactions == 2
+
+
+def test_an_mx_without_it_is_passed_over(make_dns, make_server, certs, receivers):
+    """RFC 8689 4.2.1: the first MX host (verified, no REQUIRETLS) is passed
+    over, the second (verified, offers it) takes the message."""
+    require_root()
+    rx1 = receivers(leaf_certs(certs, "mx1.rtls-two.test"), tls=True, requiretls=False,
+                    hostname="mx1.rtls-two.test")
+    rx2 = receivers(leaf_certs(certs, "mx2.rtls-two.test"), tls=True, requiretls=True,
+                    hostname="mx2.rtls-two.test")
+    dns = make_dns(mx={"rtls-two.test": [(10, "mx1.rtls-two.test"), (20, "mx2.rtls-two.test")]},
+                   hosts={"mx1.rtls-two.test": [rx1.ip], "mx2.rtls-two.test": [rx2.ip]})
+    srv = make_server(extra=[dns.resolver_line(), *QUICK, "outbound-cafile " + certs.ca,
+                             "tls-policy rtls-two.test verify"])
+    submit(srv, "bob@rtls-two.test", "rtls-two")
+    got = rx2.wait_messages("rtls-two")[0]
+    assert "REQUIRETLS" in got.mail_options
+    assert rx1.transactions == 0 and rx1.connections >= 1
+    assert re.search(r"event=attempt relay=mx1\.rtls-two\.test\[.*REQUIRETLS support required",
+                     srv.log_text())

@@ -9,7 +9,10 @@ and one that receives the reports. `mailport queue tls-report
 each arrives as a multipart/report whose application/tlsrpt+gzip part is
 gunzipped and checked against RFC 8460's JSON schema (its required fields,
 types, date-time form and result-type words) with Python's json, and its
-counts against what the receivers and the log saw.
+counts against what the receivers and the log saw. The reports are
+DKIM-signed (dkimpy verifies them). Under DANE (NSD + a validating Unbound,
+dnssec.py) sessions are reported as policy type tlsa, under MTA-STS testing
+mode (sts_https.py) as sts, each with its policy-string.
 """
 
 import gzip
@@ -26,9 +29,11 @@ import pytest
 
 from conftest import message, poll, run
 from dns import make_dns  # noqa: F401
-from dnssec import leaf_certs
+from dnssec import leaf_certs, make_dnssec, tlsa  # noqa: F401
 from receivers import Receiver, require_root
 from test_dkim_sign import dkimpy_results, make_keys
+from test_mta_sts_outbound import sts_receiver, world  # noqa: F401
+from sts_https import make_policy_server, sts_ca  # noqa: F401
 
 ALICE = "alice@example.test"
 QUICK = ["retry-interval 1s", "retry-max-interval 1s", "outbound-timeout 3"]
@@ -244,3 +249,89 @@ def test_command_without_server_queues_them(make_dns, make_server, certs, receiv
     assert rep["policies"][0]["summary"] == {"total-successful-session-count": 3,
                                              "total-failure-session-count": 1}
     assert "rpt2-none.test" not in srv.log_text() or "event=tlsrpt_skipped" in srv.log_text()
+
+
+def test_dane_sessions_reported_as_tlsa(make_dnssec, make_server, certs, receivers):
+    """Under DANE (NSD serving a signed zone, a validating Unbound as the
+    resolver): a domain whose TLSA record matches its MX's key reports its
+    session as a success of policy type tlsa; one whose record is for
+    another key reports tlsa-invalid, with the counts the log shows."""
+    require_root()
+    good = leaf_certs(certs, "mx-good.rptdane.test")
+    served = leaf_certs(certs, "mx-bad.rptdane.test")
+    other = leaf_certs(certs, "other.rptdane.test")
+    rx_good = receivers(good, tls=True, hostname="mx-good.rptdane.test")
+    rx_bad = receivers(served, tls=True, hostname="mx-bad.rptdane.test")
+    rx_rpt = receivers(certs, tls=True, hostname="mx.rptplain.test")
+    rua = '"v=TLSRPTv1; rua=mailto:r@rptplain.test"'
+    dns = make_dnssec(
+        signed={"rptdane.test": [
+            "good.rptdane.test. MX 10 mx-good.rptdane.test.",
+            "mx-good.rptdane.test. A " + rx_good.ip,
+            "_25._tcp.mx-good.rptdane.test. TLSA " + tlsa(good.leaf_a, 3, 1, 1),
+            "_smtp._tls.good.rptdane.test. TXT " + rua,
+            "bad.rptdane.test. MX 10 mx-bad.rptdane.test.",
+            "mx-bad.rptdane.test. A " + rx_bad.ip,
+            "_25._tcp.mx-bad.rptdane.test. TLSA " + tlsa(other.leaf_a, 3, 1, 1),
+            "_smtp._tls.bad.rptdane.test. TXT " + rua]},
+        unsigned={"rptplain.test": ["rptplain.test. MX 10 mx.rptplain.test.",
+                                    "mx.rptplain.test. A " + rx_rpt.ip]})
+    srv = make_server(extra=[dns.resolver_line(), *QUICK])
+    submit(srv, "x@good.rptdane.test", "rptdane-good")
+    submit(srv, "y@bad.rptdane.test", "rptdane-bad")
+    rx_good.wait_messages("rptdane-good")
+    srv.wait_log(r"event=attempt relay=mx-bad\.rptdane\.test\[.*tls_result=tlsa-invalid",
+                 timeout=20)
+    run([srv.binary, "queue", "tls-report", "--include-today", "-c", srv.conf], check=True)
+    got = rx_rpt.wait_messages("TLS-Report-Domain", count=2, timeout=30)
+    log_then = srv.log_text()[:srv.log_text().rindex("event=tlsrpt_run queued=2 today=yes")]
+    reps = {}
+    for m in got:
+        msg, _, rep = parse_report(m.data)
+        check_schema(rep)
+        reps[msg["TLS-Report-Domain"]] = rep
+    good_p = reps["good.rptdane.test"]["policies"]
+    assert [p["policy"]["policy-type"] for p in good_p] == ["tlsa"], good_p
+    # policy-string: the TLSA records that applied, as published.
+    assert good_p[0]["policy"]["policy-string"] == [tlsa(good.leaf_a, 3, 1, 1).lower()], good_p
+    assert good_p[0]["summary"] == {"total-successful-session-count": rx_good.connections,
+                                    "total-failure-session-count": 0}, good_p
+    bad_p = reps["bad.rptdane.test"]["policies"]
+    assert [p["policy"]["policy-type"] for p in bad_p] == ["tlsa"], bad_p
+    tries = [ln for ln in log_then.splitlines()
+             if "event=attempt" in ln and "mx-bad.rptdane.test[" in ln]
+    assert bad_p[0]["summary"] == {"total-successful-session-count": 0,
+                                   "total-failure-session-count": len(tries)}, (bad_p, tries)
+    assert [(d["result-type"], d["receiving-mx-hostname"]) for d in bad_p[0]["failure-details"]
+            ] == [("tlsa-invalid", "mx-bad.rptdane.test")]
+    assert bad_p[0]["policy"]["policy-string"] == [tlsa(other.leaf_a, 3, 1, 1).lower()], bad_p
+    # Written once a day however many sessions used it.
+    day = [n for n in os.listdir(os.path.join(srv.spool, "tlsrpt")) if n.startswith("day-")]
+    text = "".join(open(os.path.join(srv.spool, "tlsrpt", n)).read() for n in day)
+    assert text.count("policy tlsa bad.rptdane.test") <= 1, text
+
+
+def test_mta_sts_testing_failures_reported_as_sts(world, receivers, certs):
+    """MTA-STS in testing mode (policy over HTTPS from a test CA) and an MX
+    with a self-signed certificate: delivered, and reported as sts failures
+    (certificate-not-trusted) with the policy's lines as policy-string."""
+    w = world(mode="testing", cert="self-signed")
+    w.send("sent")
+    w.send("sent", fresh=True)
+    rx_rpt = receivers(certs, tls=True, hostname="mx.rptsts-sink.test")
+    w.dns.restart(txt={**w.dns.txt,
+                       "_smtp._tls.sts.test": ["v=TLSRPTv1; rua=mailto:r@rptsts-sink.test"]},
+                  mx={**w.dns.mx, "rptsts-sink.test": [(10, "mx.rptsts-sink.test")]},
+                  hosts={**w.dns.hosts, "mx.rptsts-sink.test": [rx_rpt.ip]})
+    run([w.srv.binary, "queue", "tls-report", "--include-today", "-c", w.srv.conf], check=True)
+    got = rx_rpt.wait_messages("TLS-Report-Domain: sts.test", timeout=30)
+    _, _, rep = parse_report(got[0].data)
+    check_schema(rep)
+    pols = rep["policies"]
+    assert [p["policy"]["policy-type"] for p in pols] == ["sts"], pols
+    assert pols[0]["policy"]["policy-string"] == [
+        "version: STSv1", "mode: testing", "mx: mx.sts.test", "max_age: 86400"], pols
+    assert pols[0]["summary"] == {"total-successful-session-count": 0,
+                                  "total-failure-session-count": w.rx.connections}, (
+        pols, w.rx.connections)
+    assert [d["result-type"] for d in pols[0]["failure-details"]] == ["certificate-not-trusted"]

@@ -74,6 +74,36 @@ test_json_exact(void)
 	buf_free(&b);
 }
 
+/* policy-string: the policy type's own text, never for no-policy-found. */
+static void
+test_policy_string(void)
+{
+	struct tlsrpt_count rows[] = {
+	    row("sts", "mx1.example.test", "", "", 1),
+	    row("no-policy-found", "mx2.example.test", "", "", 1),
+	};
+	const char *sts[] = {"version: STSv1", "mode: testing", "mx: *.example.test",
+			     "max_age: 86400"};
+	const char *junk[] = {"x"};
+	struct tlsrpt_policy_text texts[] = {
+	    {"tlsa", junk, 1}, /* no tlsa rows: not shown */
+	    {"sts", sts, 4},
+	    {"no-policy-found", junk, 1},
+	};
+	struct tlsrpt_report r = report(rows, 2);
+	r.texts = texts;
+	r.ntexts = 3;
+	struct buf b;
+	buf_init(&b, 0);
+	CHECK(tlsrpt_json(&r, &b) == 0);
+	CHECK(strstr(b.data, "{\"policy-type\":\"sts\",\"policy-string\":[\"version: STSv1\","
+			     "\"mode: testing\",\"mx: *.example.test\",\"max_age: 86400\"],"
+			     "\"policy-domain\":\"example.test\"") != NULL);
+	CHECK(strstr(b.data, "\"x\"") == NULL);
+	CHECK(strstr(b.data, "{\"policy-type\":\"no-policy-found\",\"policy-domain\"") != NULL);
+	buf_free(&b);
+}
+
 /* Words the schema lacks never reach a report; JSON text is escaped. */
 static void
 test_json_unknown_words(void)
@@ -199,6 +229,7 @@ main(void)
 {
 	test_json_exact();
 	test_json_unknown_words();
+	test_policy_string();
 	test_words();
 	test_file_name();
 	test_mail();
