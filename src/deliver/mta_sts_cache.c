@@ -296,8 +296,12 @@ mta_sts_cache_get(struct mta_sts_cache *c, struct dns *dns, const char *domain, 
 			 mta_sts_mode_name(fresh.mode), fresh.max_age, fresh.nmx);
 	} else {
 		note_failure(c, d, id, now, why);
-		log_warn("event=mta_sts_fetch_failed domain=%s id=%s reason=\"%s\" cached=%s", d,
-			 id, why, have ? "kept" : "none");
+		char esc[800];
+		log_warn("event=mta_sts_fetch_failed domain=%s id=%s reason=\"%s\" cached=%s "
+			 "fix=\"nothing to do here: the domain's owner fixes what the reason says "
+			 "(mailport probe %s --domain-check shows it); tried again in %d s\"",
+			 d, id, str_escape(esc, sizeof esc, why, strlen(why)),
+			 have ? "kept" : "none", d, FAIL_HOLD);
 		if (have)
 			*p = cached; /* RFC 8461 5.1: a failed refresh keeps the cached policy */
 	}

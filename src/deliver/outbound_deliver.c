@@ -427,9 +427,9 @@ try_relay(struct worker *w, const struct spool_entry *e, const struct buf *body,
  * dane-only without TLSA, not in the MTA-STS policy) skips the host.
  */
 static bool
-try_mx(struct worker *w, const struct spool_entry *e, const struct buf *body,
-       const struct domain_tls *d, const char *host, struct rcpt_outcome **group, size_t n,
-       char *why, size_t why_size, struct cached_conn **keep)
+try_mx(struct worker *w, const struct spool_entry *e, const struct buf *body, struct domain_tls *d,
+       const char *host, struct rcpt_outcome **group, size_t n, char *why, size_t why_size,
+       struct cached_conn **keep)
 {
 	char addrs[DNS_MAX_ADDRS][64];
 	size_t naddrs = 0;
@@ -443,9 +443,11 @@ try_mx(struct worker *w, const struct spool_entry *e, const struct buf *body,
 	}
 	outbound_note_policy(w->ob, d, m);
 	if (m->plan.bounce) {
-		for (size_t i = 0; i < n; i++)
-			set_outcome(group[i], RS_FAILED, "5.7.10", m->plan.detail);
-		decided = true;
+		/* Only this host cannot be authenticated: another (with TLSA) may be. */
+		snprintf(why, why_size, "%s", m->plan.detail);
+		log_attempt(e, host, "skipped", m->plan.detail, m->plan.fix, m->plan.why, false,
+			    NULL);
+		d->unverifiable++;
 		goto out;
 	}
 	if (m->plan.defer) {
@@ -548,6 +550,11 @@ deliver_via_mx(struct worker *w, const struct spool_entry *e, const struct buf *
 	for (size_t i = 0; i < nmx; i++)
 		if (try_mx(w, e, body, &d, mx[i].host, group, n, why, sizeof why, keep))
 			return;
+	/* RFC 8689 4.2.1: no MX host could be authenticated for REQUIRETLS mail. */
+	if (d.unverifiable == nmx) {
+		fail_all(group, n, "5.7.10", why);
+		return;
+	}
 	if (w->rtls_refused > 0 && w->other_failures == 0) {
 		fail_all(group, n, "5.7.30", why); /* RFC 8689: no MX host offers REQUIRETLS */
 		for (size_t i = 0; i < n; i++)

@@ -103,6 +103,7 @@ struct domain_tls {
 	char sts_why[300];
 	bool requiretls;      /* the message's REQUIRETLS (RFC 8689) */
 	bool tls_required_no; /* its "TLS-Required: No" */
+	size_t unverifiable;  /* MX hosts whose plan said REQUIRETLS cannot be met there */
 };
 
 /* One MX host's plan and, for DANE, its usable TLSA records. */

@@ -10,8 +10,8 @@
  * configured, validating resolver), and count only when their own answer
  * is; a failed TLSA lookup there (SERVFAIL: bogus) makes dnssec -1, which
  * defers, and so does a failed address lookup of a host whose other
- * address answer was fine (else breaking one lookup would turn DANE off). An insecure name is never asked for TLSA: broken servers of
- * unsigned zones time out on it (RFC 7672 2.2.2).
+ * address answer was fine (else breaking one lookup would turn DANE off). An insecure name is never
+ * asked for TLSA: broken servers of unsigned zones time out on it (RFC 7672 2.2.2).
  */
 #include <stdio.h>
 #include <string.h>
@@ -110,6 +110,7 @@ outbound_tls_host(struct worker *w, const struct domain_tls *d, const char *host
 	    .sts_policy = sts_applies(d),
 	    .sts_enforce = sts_applies(d) && d->sts_policy.mode == MTA_STS_ENFORCE,
 	    .mx_in_sts = sts_applies(d) && mta_sts_mx_match(&d->sts_policy, host),
+	    .sts_failed = d->sts < 0,
 	    .requiretls = d->requiretls,
 	    .tls_required_no = d->tls_required_no,
 	};

@@ -132,6 +132,31 @@ check_response(CURL *h, const struct https_get_opts *o, char *why, size_t n)
 	return HTTPS_OK;
 }
 
+/* The request's options: see the header for why each. */
+static void
+set_options(CURL *h, const struct https_get_opts *o, const char *url, struct curl_slist *resolve,
+	    char *errbuf, struct sink *sink)
+{
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_RESOLVE, resolve);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L); /* RFC 8461 3.3: no redirects */
+	curl_easy_setopt(h, CURLOPT_PROXY, "");		 /* never an environment's proxy */
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);	 /* threads: no SIGALRM */
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2); /* or later */
+	if (o->cafile != NULL && o->cafile[0] != '\0')
+		curl_easy_setopt(h, CURLOPT_CAINFO, o->cafile);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, o->timeout_ms);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, o->timeout_ms);
+	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_bytes);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "mailport");
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);
+}
+
 enum https_get_rc
 https_get(const struct https_get_opts *o, struct buf *body, char *why, size_t n)
 {
@@ -161,23 +186,7 @@ https_get(const struct https_get_opts *o, struct buf *body, char *why, size_t n)
 		snprintf(why, n, "the URL or the addresses are too long");
 		goto out;
 	}
-	curl_easy_setopt(h, CURLOPT_URL, url.data);
-	curl_easy_setopt(h, CURLOPT_RESOLVE, resolve);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L); /* RFC 8461 3.3: no redirects */
-	curl_easy_setopt(h, CURLOPT_PROXY, "");		 /* never an environment's proxy */
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);	 /* threads: no SIGALRM */
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (o->cafile != NULL && o->cafile[0] != '\0')
-		curl_easy_setopt(h, CURLOPT_CAINFO, o->cafile);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, o->timeout_ms);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, o->timeout_ms);
-	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_bytes);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "mailport");
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+	set_options(h, o, url.data, resolve, errbuf, &sink);
 	CURLcode rc = curl_easy_perform(h);
 	if (rc != CURLE_OK) {
 		out = classify(rc, sink.too_big);

@@ -71,6 +71,82 @@ is_wsp(char ch)
 	return ch == ' ' || ch == '\t';
 }
 
+/* The values of the known fields; each returns 0, or -1 with why. */
+static int
+field_mode(const char *value, unsigned lineno, struct mta_sts_policy *p, char *why, size_t n)
+{
+	if (strcmp(value, "enforce") == 0)
+		p->mode = MTA_STS_ENFORCE;
+	else if (strcmp(value, "testing") == 0)
+		p->mode = MTA_STS_TESTING;
+	else if (strcmp(value, "none") == 0)
+		p->mode = MTA_STS_NONE;
+	else {
+		snprintf(why, n,
+			 "line %u: mode is \"%.40s\", not enforce, testing or none (lower case)",
+			 lineno, value);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+field_max_age(const char *value, unsigned lineno, struct mta_sts_policy *p, char *why, size_t n)
+{
+	size_t d = strspn(value, "0123456789");
+	if (d == 0 || d > 10 || value[d] != '\0') {
+		snprintf(why, n, "line %u: max_age is \"%.40s\", not 1 to 10 digits", lineno,
+			 value);
+		return -1;
+	}
+	long long age = 0;
+	for (size_t i = 0; i < d; i++)
+		age = age * 10 + (value[i] - '0');
+	/* RFC 8461 3.2: at most 31557600; a longer one is kept for that long. */
+	p->max_age = age > MTA_STS_MAX_AGE_MAX ? MTA_STS_MAX_AGE_MAX : (long)age;
+	return 0;
+}
+
+static int
+field_mx(char *value, unsigned lineno, struct mta_sts_policy *p, char *why, size_t n)
+{
+	if (!mta_sts_is_mx_pattern(value)) {
+		snprintf(why, n, "line %u: mx \"%.80s\" is not a host name or *.domain", lineno,
+			 value);
+		return -1;
+	}
+	if (p->nmx == MTA_STS_MAX_MX) {
+		snprintf(why, n, "more than %d mx lines; mailport reads at most %d", MTA_STS_MAX_MX,
+			 MTA_STS_MAX_MX);
+		return -1;
+	}
+	str_lower(value);
+	str_copy(p->mx[p->nmx++], sizeof p->mx[0], value);
+	return 0;
+}
+
+/* RFC 8461 3.2 sts-policy-ext-name: (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / "."). */
+static bool
+is_ext_name(const char *name, size_t len)
+{
+	bool ok = len >= 1 && len <= 32 && is_alnum(name[0]);
+	for (size_t i = 1; ok && i < len; i++)
+		ok = is_alnum(name[i]) || name[i] == '_' || name[i] == '-' || name[i] == '.';
+	return ok;
+}
+
+/* A known field seen before: refused (RFC 8461 3.2: "once"). */
+static int
+once(unsigned *seen, unsigned bit, const char *key, unsigned lineno, char *why, size_t n)
+{
+	if (*seen & bit) {
+		snprintf(why, n, "line %u: a second \"%s:\" (RFC 8461 3.2: once)", lineno, key);
+		return -1;
+	}
+	*seen |= bit;
+	return 0;
+}
+
 /* One "key: value" line (no terminator); 0, or -1 with why. */
 static int
 parse_field(const char *line, size_t len, unsigned lineno, unsigned *seen, struct mta_sts_policy *p,
@@ -94,76 +170,32 @@ parse_field(const char *line, size_t len, unsigned lineno, unsigned *seen, struc
 		return -1;
 	}
 #define KEY(k) (kn == sizeof(k) - 1 && memcmp(line, k, kn) == 0)
-#define ONCE(bit, k)                                                                               \
-	do {                                                                                       \
-		if (*seen & (bit)) {                                                               \
-			snprintf(why, n, "line %u: a second \"" k ":\" (RFC 8461 3.2: once)",      \
-				 lineno);                                                          \
-			return -1;                                                                 \
-		}                                                                                  \
-		*seen |= (bit);                                                                    \
-	} while (0)
 	if (KEY("version")) {
-		ONCE(SEEN_VERSION, "version");
+		if (once(seen, SEEN_VERSION, "version", lineno, why, n) < 0)
+			return -1;
 		if (strcmp(value, "STSv1") != 0) {
 			snprintf(why, n, "line %u: version is \"%.40s\", not STSv1", lineno, value);
 			return -1;
 		}
-	} else if (KEY("mode")) {
-		ONCE(SEEN_MODE, "mode");
-		if (strcmp(value, "enforce") == 0)
-			p->mode = MTA_STS_ENFORCE;
-		else if (strcmp(value, "testing") == 0)
-			p->mode = MTA_STS_TESTING;
-		else if (strcmp(value, "none") == 0)
-			p->mode = MTA_STS_NONE;
-		else {
-			snprintf(why, n,
-				 "line %u: mode is \"%.40s\", not enforce, testing or none "
-				 "(lower case)",
-				 lineno, value);
-			return -1;
-		}
-	} else if (KEY("max_age")) {
-		ONCE(SEEN_MAX_AGE, "max_age");
-		size_t d = strspn(value, "0123456789");
-		if (d == 0 || d > 10 || value[d] != '\0') {
-			snprintf(why, n, "line %u: max_age is \"%.40s\", not 1 to 10 digits",
-				 lineno, value);
-			return -1;
-		}
-		long long age = 0;
-		for (size_t i = 0; i < d; i++)
-			age = age * 10 + (value[i] - '0');
-		/* RFC 8461 3.2: at most 31557600; a longer one is kept for that long. */
-		p->max_age = age > MTA_STS_MAX_AGE_MAX ? MTA_STS_MAX_AGE_MAX : (long)age;
-	} else if (KEY("mx")) {
-		if (!mta_sts_is_mx_pattern(value)) {
-			snprintf(why, n, "line %u: mx \"%.80s\" is not a host name or *.domain",
-				 lineno, value);
-			return -1;
-		}
-		if (p->nmx == MTA_STS_MAX_MX) {
-			snprintf(why, n, "more than %d mx lines; mailport reads at most %d",
-				 MTA_STS_MAX_MX, MTA_STS_MAX_MX);
-			return -1;
-		}
-		str_lower(value);
-		str_copy(p->mx[p->nmx++], sizeof p->mx[0], value);
-	} else {
-		/* RFC 8461 3.2 sts-policy-ext-name; unknown fields are ignored. */
-		bool ok = kn >= 1 && kn <= 32 && is_alnum(line[0]);
-		for (size_t i = 1; ok && i < kn; i++)
-			ok =
-			    is_alnum(line[i]) || line[i] == '_' || line[i] == '-' || line[i] == '.';
-		if (!ok) {
-			snprintf(why, n, "line %u: \"%.*s\" is not a field name", lineno,
-				 (int)(kn > 40 ? 40 : kn), line);
-			return -1;
-		}
+		return 0;
 	}
+	if (KEY("mode"))
+		return once(seen, SEEN_MODE, "mode", lineno, why, n) < 0
+			   ? -1
+			   : field_mode(value, lineno, p, why, n);
+	if (KEY("max_age"))
+		return once(seen, SEEN_MAX_AGE, "max_age", lineno, why, n) < 0
+			   ? -1
+			   : field_max_age(value, lineno, p, why, n);
+	if (KEY("mx"))
+		return field_mx(value, lineno, p, why, n);
 #undef KEY
-#undef ONCE
+	/* Unknown fields are ignored (RFC 8461 3.2), if they are fields at all. */
+	if (!is_ext_name(line, kn)) {
+		snprintf(why, n, "line %u: \"%.*s\" is not a field name", lineno,
+			 (int)(kn > 40 ? 40 : kn), line);
+		return -1;
+	}
 	return 0;
 }
 

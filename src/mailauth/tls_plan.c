@@ -145,6 +145,16 @@ apply_message(const struct tls_plan_in *in, struct tls_plan *out)
 		if (out->defer || tls_plan_verified(out))
 			return;
 		out->source = TLS_SRC_REQUIRETLS;
+		if (in->sts_failed) {
+			/* A policy may exist that we could not fetch: not a reason to bounce. */
+			defer(
+			    out,
+			    "REQUIRETLS: the recipient's domain's MTA-STS policy could not be "
+			    "fetched, so the next hop cannot be authenticated now",
+			    "none: the fetch is retried with the message; if it keeps failing, the "
+			    "domain's owner must fix the policy host (probe --domain-check)");
+			return;
+		}
 		out->bounce = true;
 		str_copy(out->detail, sizeof out->detail,
 			 "REQUIRETLS: the recipient's domain has no DANE or MTA-STS (enforce) "

@@ -15,7 +15,8 @@
  *      certificate must verify; testing: deliver, report failures);
  *   4. the default level (`tls-policy default LEVEL`, else may).
  * Then the message: REQUIRETLS (RFC 8689 4.2.1) needs a verified peer
- * (DANE, MTA-STS enforce, or the verify level), else it bounces 5.7.10;
+ * (DANE, MTA-STS enforce, or the verify level), else it bounces 5.7.10 —
+ * or defers, when a policy could not be fetched just now (sts_failed);
  * `TLS-Required: No` (RFC 8689 5) without REQUIRETLS turns DANE and MTA-STS
  * requirements into may.
  * A security policy that cannot be met defers (or bounces); it never falls
@@ -50,6 +51,7 @@ struct tls_plan_in {
 	bool sts_policy;      /* from the MTA-STS cache: the domain has a policy */
 	bool sts_enforce;     /* ... in mode enforce (else testing; none = no policy) */
 	bool mx_in_sts;	      /* ... and this MX host matches one of its mx: patterns */
+	bool sts_failed;      /* the MTA-STS lookup failed and nothing is cached (temporary) */
 	bool requiretls;      /* from the message: MAIL FROM ... REQUIRETLS */
 	bool tls_required_no; /* from the message: "TLS-Required: No" */
 };

@@ -367,3 +367,35 @@ def test_bogus_address_answer_does_not_turn_dane_off(make_dnssec, make_server, m
     tries = attempts(srv, "mx-v6.dane.test")
     assert tries and kv(tries[0], "tls_result") == "dnssec-invalid", tries
     assert rx.connections == 0
+
+
+def test_requiretls_goes_to_the_mx_host_dane_authenticates(make_dnssec, make_server, make_rx,
+                                                           certs):
+    """REQUIRETLS (RFC 8689 4.2.1): the first MX host has no TLSA record, so
+    it cannot be authenticated and is skipped (not connected to, the message
+    not bounced for it); the second has one: delivered there, verified by
+    DANE, with REQUIRETLS passed on. With no TLSA anywhere: bounced 5.7.10."""
+    import smtplib
+    from conftest import message
+    first = make_rx(leaf_certs(certs, "mx-a.rq.dane.test"), requiretls=True)
+    leaf_b = leaf_certs(certs, "mx-b.rq.dane.test")
+    second = make_rx(leaf_b, requiretls=True)
+    recs = ["rq.dane.test. MX 10 mx-a.rq.dane.test.", "rq.dane.test. MX 20 mx-b.rq.dane.test.",
+            "mx-a.rq.dane.test. A " + first.ip, "mx-b.rq.dane.test. A " + second.ip,
+            "_25._tcp.mx-b.rq.dane.test. TLSA " + tlsa(leaf_b.leaf_a)]
+    recs += mx_records("none.dane.test", "mx-a.none.dane.test", first.ip)
+    dns = make_dnssec(signed={"dane.test": recs})
+    srv = outbound_server(make_server, dns)
+    m1, m2 = token(), token()
+    for marker, rcpt in ((m1, "x@rq.dane.test"), (m2, "y@none.dane.test")):
+        with smtplib.SMTP("127.0.0.1", srv.port("submission"), timeout=15) as s:
+            s.starttls(context=srv.certs.client_context())
+            s.login(ALICE, srv.users[ALICE])
+            s.sendmail(ALICE, [rcpt], message(marker, to=rcpt), mail_options=["REQUIRETLS"])
+    got = second.wait_messages(m1)
+    assert got and got[0].tls and "REQUIRETLS" in got[0].mail_options, log_tail(srv)
+    sent = wait_delivery(srv, "x@rq.dane.test", "sent")
+    assert sent and "policy=dane verified=yes" in sent[0]["line"], log_tail(srv)
+    bounced = wait_delivery(srv, "y@none.dane.test", "bounced")
+    assert bounced and bounced[0]["dsn"] == "5.7.10", log_tail(srv)
+    assert first.connections == 0, "connected to a host that cannot be authenticated"

@@ -94,6 +94,12 @@ static const struct row rows[] = {
      VER, S_STS, 1, 1, 0, 0, 0, 0, "policy=mta-sts mode=enforce"},
     {__LINE__, IN(.sts_policy = true, .mx_in_sts = true, .requiretls = true), MAY, S_REQ, 0, 0, 0,
      0, 1, 1, "policy=mta-sts mode=testing"},
+    /* A policy that could not be fetched defers REQUIRETLS mail, never bounces it. */
+    {__LINE__, IN(.sts_failed = true, .requiretls = true), MAY, S_REQ, 0, 0, 0, 1, 0, 0,
+     "policy=may"},
+    {__LINE__, IN(.sts_failed = true), MAY, S_DEF, 0, 0, 0, 0, 0, 0, "policy=may"},
+    {__LINE__, IN(.dnssec = 1, .sts_failed = true, .requiretls = true), DANE, S_DANE, 1, 0, 1, 0, 0,
+     0, "policy=dane"},
     /* REQUIRETLS wins over TLS-Required: No (RFC 8689 5). */
     {__LINE__, IN(.requiretls = true, .tls_required_no = true), MAY, S_REQ, 0, 0, 0, 0, 1, 0,
      "policy=may"},
