@@ -22,7 +22,8 @@ alternate; each figure is the median. Everything started is stopped and the
 folder removed, also on failure.
 
 Options (environment): BENCH_QUICK=1 (1 run of 500 messages), BENCH_RUNS
-(default 3), BENCH_MESSAGES (default 2000).
+(default 3), BENCH_MESSAGES (default 2000), BENCH_MP_EXTRA (config lines
+for mailport, separated by ';', e.g. "tls-report off").
 """
 
 import os
@@ -102,6 +103,10 @@ class MailportRun:
                     "tls cert.pem key.pem\nlisten %s:%d submission\n"
                     "resolver 127.0.0.1:%d\nretry-interval 1h\nretry-max-interval 1h\n"
                     % (DOMAIN, DOMAIN, HOST, self.sub_port, dns_port))
+            # Extra lines for A/B runs, e.g. BENCH_MP_EXTRA="tls-report off".
+            for line in os.environ.get("BENCH_MP_EXTRA", "").split(";"):
+                if line.strip():
+                    f.write(line.strip() + "\n")
         self.proc = None
 
     def start(self):

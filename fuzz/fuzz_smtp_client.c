@@ -172,9 +172,9 @@ settle(struct state *s)
 
 static const char *const rcpts[] = {"a@example.net", "b@example.net", "c@example.net"};
 static const struct smtp_client_envelope envs[] = {
-    {"s@example.org", rcpts, 1, 100, false, false},
-    {"s@example.org", rcpts, 3, 0, true, false},
-    {"", rcpts, 2, 5000000, true, true},
+    {"s@example.org", rcpts, 1, 100, false, false, false},
+    {"s@example.org", rcpts, 3, 0, true, false, true},
+    {"", rcpts, 2, 5000000, true, true, false},
 };
 
 int

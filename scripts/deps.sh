@@ -4,9 +4,11 @@
 set -euo pipefail
 
 build_pkgs=(build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
-	libssl-dev libevent-dev libc-ares-dev libcrypt-dev libidn2-dev libpsl-dev publicsuffix openssl)
+	libssl-dev libevent-dev libc-ares-dev libcrypt-dev libidn2-dev libpsl-dev publicsuffix openssl
+	libcurl4-openssl-dev zlib1g-dev)
 test_pkgs=(python3 python3-pytest swaks libnet-ssleay-perl dnsmasq-base strace util-linux python3-aiosmtpd
-	nodejs npm python3-dkim python3-nacl python3-yaml python3-spf)
+	nodejs npm python3-dkim python3-nacl python3-yaml python3-spf
+	nsd unbound ldnsutils)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")

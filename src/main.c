@@ -25,6 +25,8 @@ static const struct {
     {"auth", cmd_auth,
      "check --ip IP --helo NAME --from ADDR [FILE]: SPF, DKIM and DMARC verdicts"},
     {"dkim", cmd_dkim, "keygen --domain D --selector S: a DKIM key and the DNS record to publish"},
+    {"mta-sts", cmd_mta_sts,
+     "policy: the MTA-STS policy file and the TXT records to publish for this server"},
 };
 
 static void

@@ -39,6 +39,12 @@ void dkim_signer_body(struct dkim_signer *s, const char *p, size_t n);
  * when signing failed. */
 int dkim_signer_finish(struct dkim_signer *s, struct buf *out, char *why, size_t why_size);
 void dkim_signer_free(struct dkim_signer **s);
+/*
+ * The same for a whole message in memory (mail mailport makes itself, such
+ * as the TLS reports): the return and why of dkim_signer_finish.
+ */
+int dkim_sign_message(const struct dkim_keyset *ks, int64_t now, const char *msg, size_t len,
+		      struct buf *out, char *why, size_t why_size);
 
 /* The domain the signer chose ("" before headers or when none). */
 const char *dkim_signer_domain(const struct dkim_signer *s);

@@ -405,7 +405,7 @@ domain_check_run(const struct domain_check_opts *o, const struct ma_dns *dns,
 {
 	struct dc_ctx c = {.o = o, .dns = dns, .r = r};
 	for (int i = 0; i < DC_NCHECKS; i++)
-		r->items[i].required = i != DC_MTA_STS && i != DC_TLS_RPT;
+		r->items[i].required = i != DC_MTA_STS && i != DC_TLS_RPT && i != DC_DANE;
 	this_host(&c);
 	check_mx(&c);
 	dc_check_spf(&c);
@@ -414,6 +414,7 @@ domain_check_run(const struct domain_check_opts *o, const struct ma_dns *dns,
 	dc_check_mta_sts(&c);
 	dc_check_tls_rpt(&c);
 	check_ptr(&c);
+	dc_check_dane(&c);
 	/* A check that only met DNS failures (in a part) says what to do about them. */
 	for (int i = 0; i < DC_NCHECKS; i++)
 		if (r->items[i].status != DC_OK && !r->items[i].fix[0] && r->items[i].dns_failed)

@@ -51,9 +51,12 @@ enum ma_dns_rc dc_tagged_txt(struct dc_ctx *c, const char *name, const char *tag
 			     struct ma_dns_answer *out, size_t *others_r);
 
 void dc_check_mta_sts(struct dc_ctx *c);
+/* After a valid _mta-sts record (id): the policy file it announces (domain_check_sts.c). */
+void dc_check_sts_policy(struct dc_ctx *c, struct dc_item *it, const char *id);
 void dc_check_tls_rpt(struct dc_ctx *c);
 void dc_check_dmarc(struct dc_ctx *c);
 void dc_check_spf(struct dc_ctx *c);
 void dc_check_dkim(struct dc_ctx *c);
+void dc_check_dane(struct dc_ctx *c);
 
 #endif

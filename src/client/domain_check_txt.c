@@ -3,8 +3,7 @@
  * beside the domain: MTA-STS (RFC 8461 3.1: "_mta-sts.DOMAIN", v=STSv1,
  * id=) and SMTP TLS reporting (RFC 8460 3: "_smtp._tls.DOMAIN",
  * v=TLSRPTv1, rua=). Both are optional: missing is advice. The MTA-STS
- * policy file itself (https://mta-sts.DOMAIN/.well-known/mta-sts.txt) is
- * not fetched here; the fix says it is needed.
+ * policy file the record announces is checked in domain_check_sts.c.
  */
 #include "domain_check_int.h"
 
@@ -82,6 +81,8 @@ check_txt_policy(struct dc_ctx *c, const struct txt_policy *p)
 		dc_set(it, DC_INVALID, "the record at %s (\"%s\"): %s: %s", name, a.rr[0], why,
 		       p->broken);
 		p->fix(c, it, name);
+	} else if (p->check == DC_MTA_STS) {
+		dc_check_sts_policy(c, it, value);
 	} else {
 		dc_set(it, DC_OK, "%s%s%s", p->ok_before, value, p->ok_after);
 	}
@@ -102,7 +103,7 @@ dc_check_mta_sts(struct dc_ctx *c)
 	    "senders ignore it",
 	    mta_sts_record_parse,
 	    "v=STSv1, id=",
-	    " (the policy file itself is not fetched here)",
+	    "",
 	    sts_fix,
 	};
 	check_txt_policy(c, &sts);

@@ -15,5 +15,6 @@ int cmd_probe(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_auth(int argc, char **argv);
 int cmd_dkim(int argc, char **argv);
+int cmd_mta_sts(int argc, char **argv);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * `mailport queue list|show ID|flush [ID]|delete ID [-c FILE] [--json]`:
+ * `mailport queue list|show ID|flush [ID]|delete ID|tls-report [-c FILE] [--json]`:
  * the server operator's view of the spool (DESIGN.md). It opens the spool
  * as a reader (spool_open_reader: no lock, no cleanup), so it is safe while
  * the server runs; flush signals the server (SIGUSR1) instead of
@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "cmd_queue_int.h"
 #include "config_load.h"
 #include "queue_view.h"
 #include "str.h"
@@ -27,6 +28,7 @@
 struct queue_cmd {
 	const char *config;
 	bool json;
+	bool include_today; /* tls-report --include-today */
 	char spool_dir[4096];
 	struct spool *sp; /* NULL when the spool does not exist yet */
 };
@@ -34,7 +36,8 @@ struct queue_cmd {
 static void
 queue_usage(FILE *out)
 {
-	fprintf(out, "usage: mailport queue list|show ID|flush [ID]|delete ID [-c FILE] [--json]\n"
+	fprintf(out, "usage: mailport queue list|show ID|flush [ID]|delete ID|tls-report [-c FILE] "
+		     "[--json] [--include-today]\n"
 		     "\n"
 		     "The server's queue, safe to use while it runs:\n"
 		     "  list        one line per queued message: ID, size, age, sender and the\n"
@@ -42,9 +45,12 @@ queue_usage(FILE *out)
 		     "  show ID     the envelope and the message headers (not the body)\n"
 		     "  flush [ID]  ask the running server to attempt delivery of the queue now\n"
 		     "  delete ID   remove the message from the queue, undelivered\n"
+		     "  tls-report  send the pending SMTP TLS reports (RFC 8460) of past days now\n"
+		     "              (the server sends them after each UTC midnight)\n"
 		     "\n"
 		     "  -c, --config FILE  the server's config file (default " DEFAULT_CONFIG ")\n"
 		     "      --json         one JSON object on stdout, for scripts (list, show)\n"
+		     "      --include-today  tls-report: today's sessions so far too\n"
 		     "  -h, --help         show this help\n"
 		     "\n"
 		     "Deferred mail shows its next attempt and last error; flush tries it now.\n"
@@ -211,7 +217,11 @@ queue_dispatch(struct queue_cmd *qc, int nargs, char **args)
 	static const struct {
 		const char *verb;
 		int min, max; /* arguments after the verb */
-	} verbs[] = {{"list", 0, 0}, {"show", 1, 1}, {"flush", 0, 1}, {"delete", 1, 1}};
+	} verbs[] = {{"list", 0, 0},
+		     {"show", 1, 1},
+		     {"flush", 0, 1},
+		     {"delete", 1, 1},
+		     {"tls-report", 0, 0}};
 	const char *verb = args[0];
 	size_t v = 0;
 	while (v < sizeof verbs / sizeof verbs[0] && strcmp(verb, verbs[v].verb) != 0)
@@ -225,6 +235,8 @@ queue_dispatch(struct queue_cmd *qc, int nargs, char **args)
 		queue_usage(stderr);
 		return EX_USAGE;
 	}
+	if (strcmp(verb, "tls-report") == 0)
+		return queue_tls_report(qc->config, qc->include_today);
 	int rc = queue_open(qc);
 	if (rc != 0)
 		return rc;
@@ -247,6 +259,7 @@ cmd_queue(int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"config", required_argument, NULL, 'c'},
 	    {"json", no_argument, NULL, 'j'},
+	    {"include-today", no_argument, NULL, 't'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -256,6 +269,8 @@ cmd_queue(int argc, char **argv)
 			qc.config = optarg;
 		} else if (c == 'j') {
 			qc.json = true;
+		} else if (c == 't') {
+			qc.include_today = true;
 		} else if (c == 'h') {
 			queue_usage(stdout);
 			return 0;

@@ -86,6 +86,14 @@ send_run(struct send_opts *so)
 	char err[1024];
 	int exit_code = EX_DATAERR;
 	struct send_message_found found = {0};
+	/* RFC 8689 4.2.1: the first hop too must be verified. */
+	if (so->requiretls && so->insecure) {
+		fprintf(stderr,
+			"mailport: --requiretls needs a verified certificate, and --insecure "
+			"turns the check off\n  fix: drop --insecure (use --cafile F to trust "
+			"a test server's CA)\n");
+		return EX_USAGE;
+	}
 	buf_init(&msg, 0);
 	int rc = send_message_make(&so->msg, &msg, &info, &found, err, sizeof err, &exit_code);
 	if (rc == 0 && send_opts_recipients(so, &found.rcpts, found.from, err, sizeof err) < 0) {
@@ -104,6 +112,7 @@ send_run(struct send_opts *so)
 	    .nrcpts = so->nrcpts,
 	    .size = msg.len,
 	    .eightbit = info.has_8bit,
+	    .requiretls = so->requiretls,
 	};
 	struct smtp_client_config cfg = {
 	    .ehlo_name = so->ehlo_name,

@@ -53,7 +53,9 @@ send_usage(FILE *out, bool sendmail)
 	    "                     --oauth2-token-cmd CMD] --from ADDR --to ADDR[,ADDR...] [--cc "
 	    "...]\n"
 	    "                     [--bcc ...] [--subject S] [--body TEXT] [--attach FILE]...\n"
-	    "                     [--cafile F] [--insecure] [--timeout SECONDS] [-v] [FILE|-]\n\n"
+	    "                     [--cafile F] [--insecure] [--requiretls] [--timeout SECONDS] "
+	    "[-v]\n"
+	    "                     [FILE|-]\n\n"
 	    "  --server HOST:PORT  that door only (465: implicit TLS, others STARTTLS)\n"
 	    "  --server HOST       tries 587 (STARTTLS), 465 (implicit TLS), 2525 (STARTTLS)\n"
 	    "  --provider NAME     a provider's host and doors; --provider list shows them\n"
@@ -67,6 +69,8 @@ send_usage(FILE *out, bool sendmail)
 	    "                      and FILE or - is its text (as mail -s S -A F reads it)\n"
 	    "  --cafile F          trust this CA (a self-signed test server's certificate)\n"
 	    "  --insecure          do not check the certificate (warned; tests only)\n"
+	    "  --requiretls        RFC 8689: every server on the way must use verified TLS,\n"
+	    "                      else the message comes back (the server must offer it)\n"
 	    "  --timeout S         bound on each connection attempt and reply (default 10)\n"
 	    "  -v                  print the SMTP dialogue (secrets hidden)\n\n"
 	    "Exit codes (sysexits): 0 sent, 64 usage, 65 bad message, 67 unknown recipient,\n"
@@ -376,6 +380,7 @@ enum {
 	O_ATTACH,
 	O_CAFILE,
 	O_INSECURE,
+	O_REQUIRETLS,
 	O_TIMEOUT,
 	O_ACCOUNT,
 	O_HELP,
@@ -400,6 +405,7 @@ static const struct option send_longopts[] = {
     {"attach", required_argument, NULL, O_ATTACH},
     {"cafile", required_argument, NULL, O_CAFILE},
     {"insecure", no_argument, NULL, O_INSECURE},
+    {"requiretls", no_argument, NULL, O_REQUIRETLS},
     {"timeout", required_argument, NULL, O_TIMEOUT},
     {"account", required_argument, NULL, O_ACCOUNT},
     {"verbose", no_argument, NULL, 'v'},
@@ -462,6 +468,9 @@ long_option(struct send_opts *so, struct send_args *a, int c, const char *arg)
 		break;
 	case O_INSECURE:
 		so->insecure = true;
+		break;
+	case O_REQUIRETLS:
+		so->requiretls = true;
 		break;
 	case O_ACCOUNT:
 		a->account = arg;

@@ -29,6 +29,7 @@ struct send_opts {
 	char ehlo_name[256];
 	const char *cafile;
 	bool insecure;
+	bool requiretls; /* --requiretls: MAIL FROM ... REQUIRETLS (RFC 8689) */
 	bool verbose;
 	bool quiet_success; /* sendmail: say nothing when all went well */
 	unsigned timeout_s;

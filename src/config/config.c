@@ -25,6 +25,7 @@
 
 #include "conf_text.h"
 #include "hostport.h"
+#include "smtp_addr.h"
 #include "str.h"
 
 #define MAX_WORDS 10 /* the directive and its arguments; more is an error */
@@ -68,6 +69,8 @@ static int parse_dkim(struct parse_ctx *pc, char **argv, int argc);
 static int parse_dmarc_policy(struct parse_ctx *pc, char **argv, int argc);
 static int parse_log(struct parse_ctx *pc, char **argv, int argc);
 static int parse_metrics(struct parse_ctx *pc, char **argv, int argc);
+static int parse_tls_report(struct parse_ctx *pc, char **argv, int argc);
+static int parse_tls_report_from(struct parse_ctx *pc, char **argv, int argc);
 
 #define DURATION(name, field, lo, hi, usage)                                                       \
 	{                                                                                          \
@@ -128,7 +131,11 @@ static const struct directive directives[] = {
     LIMIT("unprivileged-port-offset", unprivileged_port_offset, false, 0, 64512,
 	  "unprivileged-port-offset N, e.g. \"unprivileged-port-offset 10000\""),
     {"tls-policy", 2, 2, parse_tls_policy,
-     "tls-policy DOMAIN require, e.g. \"tls-policy example.com require\"", false, 0, false, 0, 0},
+     "tls-policy DOMAIN|default LEVEL, e.g. \"tls-policy example.com dane-only\"", false, 0, false,
+     0, 0},
+    {"outbound-cafile", 1, 1, parse_path,
+     "outbound-cafile FILE, e.g. \"outbound-cafile /etc/ssl/certs/ca-certificates.crt\"", true,
+     offsetof(struct config, outbound_cafile), false, 0, 0},
     {"relay-cafile", 1, 1, parse_path, "relay-cafile FILE, e.g. \"relay-cafile relay-ca.pem\"",
      true, offsetof(struct config, relay_cafile), false, 0, 0},
     DURATION("retry-interval", retry_interval, 1, 86400,
@@ -156,6 +163,10 @@ static const struct directive directives[] = {
      0, 0},
     {"metrics", 1, 1, parse_metrics, "metrics IP:PORT, e.g. \"metrics 127.0.0.1:9587\"", true, 0,
      false, 0, 0},
+    {"tls-report", 1, 1, parse_tls_report, "tls-report on|off, e.g. \"tls-report off\"", true, 0,
+     false, 0, 0},
+    {"tls-report-from", 1, 1, parse_tls_report_from,
+     "tls-report-from ADDRESS, e.g. \"tls-report-from tlsrpt@example.test\"", true, 0, false, 0, 0},
 };
 
 #define NDIRECTIVES (sizeof directives / sizeof directives[0])
@@ -610,18 +621,30 @@ parse_tls_policy(struct parse_ctx *pc, char **argv, int argc)
 {
 	char e[CONF_ESC_SIZE];
 	struct config *cfg = pc->cfg;
+	enum tls_level level;
 	(void)argc;
-	if (!conf_is_hostname(argv[1]))
-		return fail(pc, "tls-policy: \"%s\" is not a domain name", conf_esc(e, argv[1]));
-	if (strcmp(argv[2], "require") != 0)
+	if (tls_level_parse(argv[2], &level) < 0)
 		return fail(pc,
-			    "tls-policy: \"%s\" is not a policy; the one policy is \"require\" "
-			    "(STARTTLS is always used when offered)",
+			    "tls-policy: \"%s\" is not a level; use may, encrypt, verify, dane or "
+			    "dane-only (require = encrypt)",
 			    conf_esc(e, argv[2]));
-	if (cfg->ntls_require == CONFIG_MAX_DOMAINS)
+	if (strcmp(argv[1], "default") == 0) {
+		cfg->tls_default = level;
+		return 0;
+	}
+	if (!conf_is_hostname(argv[1]))
+		return fail(pc, "tls-policy: \"%s\" is not a domain name (or \"default\")",
+			    conf_esc(e, argv[1]));
+	for (size_t i = 0; i < cfg->ntls_policies; i++)
+		if (str_eq_ci(cfg->tls_policies[i].domain, argv[1]))
+			return fail(pc, "tls-policy: %s has a level already; keep one line",
+				    conf_esc(e, argv[1]));
+	if (cfg->ntls_policies == CONFIG_MAX_DOMAINS)
 		return fail(pc, "too many tls-policy lines (at most %d)", CONFIG_MAX_DOMAINS);
-	str_copy(cfg->tls_require[cfg->ntls_require], sizeof cfg->tls_require[0], argv[1]);
-	str_lower(cfg->tls_require[cfg->ntls_require++]);
+	struct config_tls_policy *tp = &cfg->tls_policies[cfg->ntls_policies++];
+	str_copy(tp->domain, sizeof tp->domain, argv[1]);
+	str_lower(tp->domain);
+	tp->level = level;
 	return 0;
 }
 
@@ -790,6 +813,36 @@ parse_dkim(struct parse_ctx *pc, char **argv, int argc)
 	if (join_path(pc, k->keyfile, sizeof k->keyfile, argv[3]) < 0)
 		return -1;
 	cfg->ndkim++;
+	return 0;
+}
+
+static int
+parse_tls_report(struct parse_ctx *pc, char **argv, int argc)
+{
+	char e[CONF_ESC_SIZE];
+	(void)argc;
+	if (strcmp(argv[1], "on") == 0 || strcmp(argv[1], "off") == 0)
+		pc->cfg->tls_report_off = strcmp(argv[1], "off") == 0;
+	else
+		return fail(pc,
+			    "tls-report: \"%s\" is not on or off; use \"tls-report off\" to "
+			    "stop counting and sending TLS reports",
+			    conf_esc(e, argv[1]));
+	return 0;
+}
+
+static int
+parse_tls_report_from(struct parse_ctx *pc, char **argv, int argc)
+{
+	char e[CONF_ESC_SIZE];
+	struct smtp_addr a;
+	(void)argc;
+	if (smtp_addr_parse_mailbox(strv_from(argv[1]), false, &a) != ADDR_OK ||
+	    !str_copy(pc->cfg->tls_report_from, sizeof pc->cfg->tls_report_from, argv[1]))
+		return fail(pc,
+			    "tls-report-from: \"%s\" is not a mail address; use "
+			    "local@domain, e.g. \"tls-report-from tlsrpt@example.test\"",
+			    conf_esc(e, argv[1]));
 	return 0;
 }
 

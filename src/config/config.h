@@ -12,6 +12,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "tls_plan.h"
 #include <stdint.h>
 
 #include "policy.h"
@@ -45,6 +47,12 @@ struct config_hostport {
 };
 
 #define CONFIG_MAX_DKIM 32
+
+/* "tls-policy DOMAIN LEVEL": the outbound TLS level for one recipient domain. */
+struct config_tls_policy {
+	char domain[256]; /* lower case */
+	enum tls_level level;
+};
 
 /* "dkim DOMAIN SELECTOR KEYFILE": one signing key; a domain may have several. */
 struct config_dkim {
@@ -101,8 +109,11 @@ struct config {
 	unsigned error_limit;	     /* "error-limit", 20 refused commands: then 421 and close */
 
 	/* Outbound delivery. */
-	char tls_require[CONFIG_MAX_DOMAINS][256]; /* "tls-policy DOMAIN require" */
-	size_t ntls_require;
+	struct config_tls_policy tls_policies[CONFIG_MAX_DOMAINS]; /* "tls-policy DOMAIN LEVEL" */
+	size_t ntls_policies;
+	enum tls_level tls_default; /* "tls-policy default LEVEL", may */
+	/* "outbound-cafile FILE": CAs for MX certificates (verify level, MTA-STS); "": system */
+	char outbound_cafile[4096];
 	char relay_cafile[4096]; /* "relay-cafile FILE": trust for the relayhost's certificate */
 	unsigned retry_interval; /* "retry-interval", 300 s: the first retry */
 	unsigned
@@ -130,6 +141,10 @@ struct config {
 	char log_file[4096]; /* CONFIG_LOG_FILE: the path, relative ones from the config's folder */
 	/* "metrics IP:PORT": Prometheus text at /metrics there; host "" when off. */
 	struct config_hostport metrics;
+	/* SMTP TLS reporting (RFC 8460). */
+	bool tls_report_off; /* "tls-report off": no counting, no reports (default on) */
+	/* "tls-report-from ADDRESS": the reports' sender; "" = postmaster@<hostname> */
+	char tls_report_from[512];
 };
 
 /* Defaults for every field (no listeners, no domains). */
@@ -160,8 +175,11 @@ const char *config_directive(size_t i, const char **usage_r);
 
 /* Is domain (any case, one trailing dot allowed) one of the "domain" lines? */
 bool config_is_local_domain(const struct config *cfg, const char *domain);
-/* Does "tls-policy DOMAIN require" apply to this domain? */
-bool config_requires_tls(const struct config *cfg, const char *domain);
+/*
+ * The outbound TLS level for mail to domain: its "tls-policy DOMAIN LEVEL"
+ * line (true), else "tls-policy default LEVEL" or may (false).
+ */
+bool config_tls_level(const struct config *cfg, const char *domain, enum tls_level *level_r);
 
 /*
  * Parse "HOST", "HOST:PORT", "[V6]", "[V6]:PORT" or a bare IPv6 address

@@ -23,11 +23,14 @@ config_is_local_domain(const struct config *cfg, const char *domain)
 }
 
 bool
-config_requires_tls(const struct config *cfg, const char *domain)
+config_tls_level(const struct config *cfg, const char *domain, enum tls_level *level_r)
 {
-	for (size_t i = 0; i < cfg->ntls_require; i++)
-		if (str_eq_ci(cfg->tls_require[i], domain))
+	for (size_t i = 0; i < cfg->ntls_policies; i++)
+		if (str_eq_ci(cfg->tls_policies[i].domain, domain)) {
+			*level_r = cfg->tls_policies[i].level;
 			return true;
+		}
+	*level_r = cfg->tls_default;
 	return false;
 }
 

@@ -201,6 +201,11 @@ static const struct outcome outcomes[OUTCOME_COUNT] = {
 	  "offer 8BITMIME (RFC 6152)",
 	  "send the text as quoted-printable or base64 (mailport send does this when it builds "
 	  "the message)"),
+	O(OUTCOME_REQUIRETLS_UNSUPPORTED, REJECTED, EX_UNAVAILABLE, STOP, NO_NOTE,
+	  "REQUIRETLS support required",
+	  "the message asks for REQUIRETLS (RFC 8689) and the server does not offer it over TLS",
+	  "send through a server that offers REQUIRETLS after STARTTLS (or on port 465), or "
+	  "send without --requiretls"),
 };
 
 static const char *const status_names[OUTCOME_S_COUNT] = {
@@ -263,6 +268,8 @@ outcome_from_client(enum client_failure failure)
 		return &outcomes[OUTCOME_UTF8_UNSUPPORTED];
 	case CLIENT_8BIT_UNSUPPORTED:
 		return &outcomes[OUTCOME_8BIT_UNSUPPORTED];
+	case CLIENT_REQUIRETLS_UNSUPPORTED:
+		return &outcomes[OUTCOME_REQUIRETLS_UNSUPPORTED];
 	}
 	return &outcomes[OUTCOME_PROTOCOL];
 }

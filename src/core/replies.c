@@ -82,6 +82,9 @@ static const struct reply_def replies[R_COUNT] = {
 	[R_MSG_AUTH_TEMPFAIL] = {451, "4.7.1", "s", "Message not accepted for now: %s; try again later"},
 	[R_HEADER_TOO_BIG]  = {552, "5.3.4", "u", "Message refused: its header section is over %llu bytes; move the long content into the body"},
 	[R_SIGN_FAILED]     = {451, "4.3.0", "", "Temporary failure signing the message with DKIM, try again later (the server's log says why)"},
+	/* RFC 8689 4.1: REQUIRETLS only on a TLS session; 530 as for a command
+	 * that needs STARTTLS first (RFC 3207 4), 5.7.10 "Encryption needed". */
+	[R_REQUIRETLS_NO_TLS] = {530, "5.7.10", "", "REQUIRETLS needs a TLS session: issue STARTTLS first (or use port 465), then MAIL FROM again"},
 };
 
 /* The refusals that are not protocol errors; every other one is RK_PROTOCOL. */

@@ -87,6 +87,7 @@ enum reply_id {
 	R_MSG_AUTH_TEMPFAIL, /* %s the check's detail */
 	R_HEADER_TOO_BIG,    /* %llu limit */
 	R_SIGN_FAILED,
+	R_REQUIRETLS_NO_TLS,
 	R_COUNT,
 };
 

@@ -365,10 +365,23 @@ const char *
 smtp_client_failure_name(enum client_failure f)
 {
 	static const char *const names[] = {
-	    "ok",	    "no-greeting",   "ehlo-failed",	 "starttls-missing",
-	    "tls-failed",   "auth-missing",  "auth-failed",	 "sender-rejected",
-	    "relay-denied", "rcpt-rejected", "data-rejected",	 "tempfail",
-	    "protocol",	    "size-exceeded", "utf8-unsupported", "8bit-unsupported",
+	    "ok",
+	    "no-greeting",
+	    "ehlo-failed",
+	    "starttls-missing",
+	    "tls-failed",
+	    "auth-missing",
+	    "auth-failed",
+	    "sender-rejected",
+	    "relay-denied",
+	    "rcpt-rejected",
+	    "data-rejected",
+	    "tempfail",
+	    "protocol",
+	    "size-exceeded",
+	    "utf8-unsupported",
+	    "8bit-unsupported",
+	    "requiretls-unsupported",
 	};
 	if ((size_t)f >= sizeof names / sizeof names[0])
 		return "unknown";

@@ -68,6 +68,11 @@ struct smtp_client_envelope {
 	uint64_t size; /* for SIZE=, 0 when unknown */
 	bool eightbit; /* BODY=8BITMIME needed */
 	bool smtputf8; /* SMTPUTF8 needed (UTF-8 addresses) */
+	/* RFC 8689: send MAIL FROM ... REQUIRETLS; a session that is not TLS,
+	 * or a server that does not offer REQUIRETLS, fails before MAIL with
+	 * CLIENT_REQUIRETLS_UNSUPPORTED (whether the TLS was verified is the
+	 * glue's to decide: the core does not see certificates). */
+	bool requiretls;
 };
 
 enum smtp_client_action {
@@ -89,14 +94,15 @@ enum client_failure {
 	CLIENT_AUTH_MISSING,	 /* credentials given, AUTH not offered (or no shared mechanism) */
 	CLIENT_AUTH_FAILED,	 /* 535 and friends */
 	CLIENT_SENDER_REJECTED,
-	CLIENT_RELAY_DENIED,	 /* RCPT 550 5.7.1 / 554 relay */
-	CLIENT_RCPT_REJECTED,	 /* other RCPT refusals */
-	CLIENT_DATA_REJECTED,	 /* DATA or end-of-data refused */
-	CLIENT_TEMPFAIL,	 /* a 4xx somewhere: try again later */
-	CLIENT_PROTOCOL,	 /* a reply that makes no sense here */
-	CLIENT_SIZE_EXCEEDED,	 /* larger than the server's SIZE */
-	CLIENT_UTF8_UNSUPPORTED, /* SMTPUTF8 needed, not offered */
-	CLIENT_8BIT_UNSUPPORTED, /* strict_8bitmime: an 8-bit body, 8BITMIME not offered */
+	CLIENT_RELAY_DENIED,	       /* RCPT 550 5.7.1 / 554 relay */
+	CLIENT_RCPT_REJECTED,	       /* other RCPT refusals */
+	CLIENT_DATA_REJECTED,	       /* DATA or end-of-data refused */
+	CLIENT_TEMPFAIL,	       /* a 4xx somewhere: try again later */
+	CLIENT_PROTOCOL,	       /* a reply that makes no sense here */
+	CLIENT_SIZE_EXCEEDED,	       /* larger than the server's SIZE */
+	CLIENT_UTF8_UNSUPPORTED,       /* SMTPUTF8 needed, not offered */
+	CLIENT_8BIT_UNSUPPORTED,       /* strict_8bitmime: an 8-bit body, 8BITMIME not offered */
+	CLIENT_REQUIRETLS_UNSUPPORTED, /* REQUIRETLS needed: no TLS, or not offered (RFC 8689) */
 };
 
 struct smtp_client_reply {
@@ -135,6 +141,7 @@ struct smtp_client_caps {
 	bool chunking;
 	bool enhancedstatuscodes;
 	bool dsn;
+	bool requiretls;      /* RFC 8689 (only ever offered over TLS) */
 	uint64_t size;	      /* 0: not advertised or no limit */
 	unsigned auth_mechs;  /* CLIENT_MECH_* the server offers that we know */
 	char auth_line[256];  /* the AUTH keywords as offered */

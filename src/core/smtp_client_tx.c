@@ -90,6 +90,15 @@ envelope_ok(struct smtp_client *c)
 				      "SMTPUTF8 is needed; the server does not offer it");
 		return false;
 	}
+	/* RFC 8689 4.2.1: over TLS, to a server that offers REQUIRETLS, or not at all. */
+	if (env->requiretls && (!c->tls || !c->caps.requiretls)) {
+		smtp_client_fail_text(c, CLIENT_REQUIRETLS_UNSUPPORTED,
+				      c->tls
+					  ? "REQUIRETLS support required: the server does not "
+					    "offer REQUIRETLS"
+					  : "REQUIRETLS support required: the session is not TLS");
+		return false;
+	}
 	/*
 	 * RFC 6152 3: a relaying MTA must not pass an 8-bit body to a server
 	 * that did not offer 8BITMIME; without a converter, it is returned.
@@ -120,7 +129,7 @@ smtp_client_mail_start(struct smtp_client *c)
 		transaction_over(c); /* nothing was sent: the session is as it was */
 		return;
 	}
-	char params[64] = "";
+	char params[80] = "";
 	size_t n = 0;
 	if (c->size_offered && env->size > 0)
 		n += (size_t)snprintf(params + n, sizeof params - n, " SIZE=%" PRIu64, env->size);
@@ -130,7 +139,9 @@ smtp_client_mail_start(struct smtp_client *c)
 		n += (size_t)snprintf(params + n, sizeof params - n, " BODY=8BITMIME");
 	c->result.eightbit_unannounced = env->eightbit && !c->caps.eightbitmime;
 	if (env->smtputf8)
-		snprintf(params + n, sizeof params - n, " SMTPUTF8");
+		n += (size_t)snprintf(params + n, sizeof params - n, " SMTPUTF8");
+	if (env->requiretls)
+		snprintf(params + n, sizeof params - n, " REQUIRETLS");
 	c->result.tls = c->tls;
 	smtp_client_send(c, "MAIL FROM:<%s>%s", env->from, params);
 	if (!c->caps.pipelining)

@@ -24,7 +24,18 @@ static const char *const verb_names[SMTP_V_COUNT] = {
     [SMTP_V_EXPN] = "EXPN",	  [SMTP_V_STARTTLS] = "STARTTLS", [SMTP_V_AUTH] = "AUTH",
 };
 
-enum param_key { P_SIZE, P_BODY, P_SMTPUTF8, P_RET, P_ENVID, P_AUTH, P_NOTIFY, P_ORCPT, P_NONE };
+enum param_key {
+	P_SIZE,
+	P_BODY,
+	P_SMTPUTF8,
+	P_RET,
+	P_ENVID,
+	P_AUTH,
+	P_NOTIFY,
+	P_ORCPT,
+	P_REQUIRETLS,
+	P_NONE
+};
 
 static const struct {
 	const char *name;
@@ -33,7 +44,7 @@ static const struct {
 } param_table[] = {
     {"SIZE", P_SIZE, true},    {"BODY", P_BODY, true},	 {"SMTPUTF8", P_SMTPUTF8, true},
     {"RET", P_RET, true},      {"ENVID", P_ENVID, true}, {"NOTIFY", P_NOTIFY, false},
-    {"ORCPT", P_ORCPT, false}, {"AUTH", P_AUTH, true},
+    {"ORCPT", P_ORCPT, false}, {"AUTH", P_AUTH, true},	 {"REQUIRETLS", P_REQUIRETLS, true},
 };
 
 /* One parameter as split from the line; val is empty when there is no '='. */
@@ -229,6 +240,8 @@ mail_value(struct smtp_mail_args *r, enum param_key k, const struct param *p)
 		return r->body != SMTP_BODY_NONE;
 	case P_SMTPUTF8:
 		return (r->smtputf8 = !p->has_val);
+	case P_REQUIRETLS: /* RFC 8689 3: no value */
+		return (r->requiretls = !p->has_val);
 	case P_RET:
 		if (strv_eq_ci(v, "FULL"))
 			r->ret = SMTP_RET_FULL;

@@ -4,7 +4,8 @@
  * A command is VERB [SP args] (RFC 5321 4.1.1); verbs are case-insensitive.
  * MAIL FROM:<path> [params] and RCPT TO:<path> [params] are split into a
  * parsed path and ESMTP parameters: SIZE (RFC 1870), BODY (RFC 6152, 3030),
- * SMTPUTF8 (RFC 6531), RET/ENVID (RFC 3461 MAIL), NOTIFY/ORCPT (RCPT).
+ * SMTPUTF8 (RFC 6531), RET/ENVID (RFC 3461 MAIL), REQUIRETLS (RFC 8689 MAIL),
+ * NOTIFY/ORCPT (RCPT).
  * Unknown or repeated parameters are errors (555), as RFC 5321 4.1.1.11 asks.
  * Lenient in one way only, like Postfix: a space after "FROM:" / "TO:" is
  * accepted because widely deployed clients send it.
@@ -62,6 +63,7 @@ struct smtp_mail_args {
 	uint64_t size;
 	enum smtp_body body;
 	bool smtputf8;
+	bool requiretls; /* RFC 8689: deliver only over verified TLS, onward too */
 	enum smtp_ret ret;
 	char envid[SMTP_ENVID_MAX + 1]; /* xtext as received */
 };

@@ -197,6 +197,8 @@ smtp_ehlo_keyword(struct smtp_client_caps *k, struct strv t, bool tls, bool *siz
 		k->enhancedstatuscodes = true;
 	else if (strv_eq_ci(kw, "DSN"))
 		k->dsn = true;
+	else if (strv_eq_ci(kw, "REQUIRETLS"))
+		k->requiretls = true;
 	else if (strv_eq_ci(kw, "SIZE")) {
 		*size_offered_r = true;
 		k->size = parse_size(args);

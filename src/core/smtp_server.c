@@ -206,7 +206,7 @@ cmd_ehlo(struct smtp_server *s, struct strv args)
 	const struct policy *pol = s->cfg->policy;
 	char size[48];
 	snprintf(size, sizeof size, "SIZE %" PRIu64, s->cfg->max_message_size);
-	const char *caps[12];
+	const char *caps[14];
 	size_t n = 0;
 	caps[n++] = "PIPELINING";
 	caps[n++] = size;
@@ -215,6 +215,9 @@ cmd_ehlo(struct smtp_server *s, struct strv args)
 	caps[n++] = "SMTPUTF8";
 	caps[n++] = "CHUNKING";
 	caps[n++] = "DSN";
+	/* RFC 8689 2: only where the session is already TLS (after STARTTLS, on 465). */
+	if (s->tls)
+		caps[n++] = "REQUIRETLS";
 	if (pol->offer_starttls && !s->tls && s->cfg->tls_available)
 		caps[n++] = "STARTTLS";
 	if (pol->offer_auth && (s->tls || !pol->auth_needs_tls))
@@ -292,6 +295,10 @@ cmd_mail(struct smtp_server *s, struct strv args)
 		smtp_server_reply(s, R_BINARYMIME);
 		return;
 	}
+	if (m.requiretls && !s->tls) {
+		smtp_server_reply(s, R_REQUIRETLS_NO_TLS);
+		return;
+	}
 	if (m.has_size && m.size > s->cfg->max_message_size) {
 		smtp_server_reply_num(s, R_SIZE_EXCEEDED,
 				      (unsigned long long)s->cfg->max_message_size);
@@ -304,9 +311,9 @@ cmd_mail(struct smtp_server *s, struct strv args)
 	smtp_server_tx_reset(s);
 	s->mail = m;
 	char from[600];
-	smtp_server_log(s, "event=mail from=<%s> size=%" PRIu64 "%s",
+	smtp_server_log(s, "event=mail from=<%s> size=%" PRIu64 "%s%s",
 			smtp_server_addr_for_log(&m.from, from, sizeof from), m.size,
-			m.smtputf8 ? " smtputf8=yes" : "");
+			m.smtputf8 ? " smtputf8=yes" : "", m.requiretls ? " requiretls=yes" : "");
 	smtp_server_enter(s, P_MAIL);
 	smtp_server_reply(s, R_MAIL_OK);
 }

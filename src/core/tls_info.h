@@ -19,6 +19,13 @@ struct tls_info {
 	bool verified;		/* chain verified and host name matched */
 	bool resumed;		/* an earlier session was resumed (no certificate sent) */
 	char verify_error[160]; /* why not, when not */
+	char auth[8];		/* how it was verified: "dane", "ca", or "none" */
+	/* When not verified: the RFC 8460 4.3 result type ("certificate-expired",
+	 * "tlsa-invalid", ...), for logs and TLS reports; "" when verified. */
+	char result_type[40];
+	/* SHA-256 of the certificate's SubjectPublicKeyInfo, hex: the data of a
+	 * "3 1 1" TLSA record for it (RFC 7672 3.1.1); "" without a certificate. */
+	char spki_sha256[65];
 };
 
 #endif

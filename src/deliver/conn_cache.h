@@ -25,6 +25,8 @@ struct cached_conn {
 	struct client_session *session;
 	char host[256];
 	char relay[400];	  /* "host[addr]:port" */
+	char policy[64];	  /* the TLS plan it was opened under ("policy=dane") */
+	bool verified;		  /* ... and whether the peer was authenticated */
 	unsigned uses;		  /* transactions so far */
 	int64_t parked;		  /* monotonic ms when it went idle (the cache's) */
 	struct cached_conn *next; /* the cache's */

@@ -28,6 +28,7 @@
 #include "dns.h"
 #include "hash.h"
 #include "log.h"
+#include "mta_sts_cache.h"
 #include "outbound_int.h"
 #include "str.h"
 #include "xmalloc.h"
@@ -242,6 +243,12 @@ start_workers(struct outbound *ob)
 	const struct outbound_config *cfg = &ob->cfg;
 	ob->nworkers = cfg->connections ? cfg->connections : 1;
 	ob->conns = conn_cache_new((unsigned)ob->nworkers, cfg->connections_per_dest);
+	/* Policies of MX delivery only: the relay host is ours to trust. */
+	if (!cfg->relayhost.host[0] && cfg->spool_dir[0])
+		ob->sts = mta_sts_cache_open(cfg->spool_dir, cfg->outbound_cafile);
+	/* The policy fetch is bounded like a connection: outbound-timeout. */
+	if (ob->sts != NULL)
+		mta_sts_cache_set_limits(ob->sts, (long)cfg->timeout * 1000, MTA_STS_POLICY_MAX);
 	ob->workers = xcalloc(ob->nworkers, sizeof *ob->workers);
 	config_hostport_format(&cfg->resolver, resolver, sizeof resolver);
 	for (size_t i = 0; i < ob->nworkers; i++) {
@@ -279,6 +286,7 @@ end_workers(struct outbound *ob)
 	ob->workers = NULL;
 	ob->nworkers = 0;
 	conn_cache_free(&ob->conns);
+	mta_sts_cache_close(&ob->sts);
 }
 
 static void

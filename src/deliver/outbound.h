@@ -3,8 +3,8 @@
  * that takes queued messages, routes each recipient domain — the relay
  * host if one is configured, else the domain's MX hosts by preference,
  * else its A/AAAA (RFC 5321 5.1) — and speaks SMTP to it with the shared
- * client core: STARTTLS whenever offered (required where a tls-policy says
- * so), AUTH only over TLS to a relay host. 4xx and connection failures are
+ * client core: TLS as the domain's plan says (tls_plan: the tls-policy
+ * level, DANE, MTA-STS), AUTH only over TLS to a relay host. 4xx and connection failures are
  * retried on a growing schedule; 5xx, a null MX, a domain that does not
  * exist and expiry bounce to the sender (RFC 3464), never to <>.
  */
@@ -18,6 +18,7 @@
 
 struct spool;
 struct outbound;
+struct tlsrpt_store;
 
 struct outbound_config {
 	char hostname[256];		  /* our EHLO name and the Reporting-MTA */
@@ -26,15 +27,20 @@ struct outbound_config {
 	char relay_user[256];
 	char relay_secret[1024]; /* read as root at start: the file is the admin's, 0600 */
 	char relay_cafile[4096];
+	char outbound_cafile[4096]; /* "": the system's store (MX certificates, verify level) */
+	char spool_dir[4096];	    /* where the MTA-STS policies are cached (<spool>/mta-sts) */
 	struct retry_policy retry;
 	unsigned timeout;	       /* seconds: connect and each reply */
 	unsigned connections;	       /* at most this many at once, idle ones included */
 	unsigned connections_per_dest; /* ... to one destination (domain or relay host) */
 	/* Called from the agent's thread. */
 	bool (*is_local)(const char *domain, void *arg);
-	bool (*requires_tls)(const char *domain, void *arg);
+	/* The domain's tls-policy level (true: its own line; false: the default's). */
+	bool (*tls_level)(const char *domain, enum tls_level *level_r, void *arg);
 	/* A bounce was queued: have it delivered. */
 	void (*queued)(const char *qid, void *arg);
+	/* Where each MX attempt's TLS result is counted (RFC 8460); NULL: not at all. */
+	struct tlsrpt_store *tlsrpt;
 	void *arg;
 };
 

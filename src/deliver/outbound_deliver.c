@@ -38,18 +38,6 @@
 #define CONN_MAX_USES 100	 /* transactions on one connection, then a fresh one */
 #define RELAY_DEST "[relayhost]" /* the destination key: no domain has brackets */
 
-enum rcpt_state { RS_PENDING, RS_SENT, RS_FAILED, RS_DEFERRED };
-
-struct rcpt_outcome {
-	const char *addr;
-	enum rcpt_state state;
-	char dsn[BOUNCE_STATUS_SIZE];
-	char reply[600];
-	char relay[400]; /* "host[ip]:port" */
-	char mta[256];	 /* the host that said it, for the DSN */
-	char tls[32];
-};
-
 /* ---- small helpers ---- */
 
 static const char *
@@ -94,8 +82,8 @@ read_body(const struct spool_entry *e, struct buf *body)
 	return 0;
 }
 
-static bool
-has_8bit(const char *p, size_t n)
+bool
+outbound_has_8bit(const char *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)p[i] >= 0x80)
@@ -109,8 +97,12 @@ struct target {
 	char host[256];
 	char addr[64];
 	struct door door;
-	bool relay; /* AUTH and a verified certificate */
+	bool relay;		/* AUTH and a verified certificate */
+	const struct mx_tls *m; /* an MX host's TLS plan (NULL for the relay host) */
 };
+
+/* The relay host's certificate is verified (CA + name): the verify level. */
+#define RELAY_POLICY "policy=verify"
 
 /*
  * Did this host decide the recipients' fate? Not before MAIL, and not when
@@ -153,6 +145,8 @@ permanent_failure(enum client_failure f)
 		return "5.6.7"; /* RFC 6531: non-ASCII addresses not permitted */
 	case CLIENT_8BIT_UNSUPPORTED:
 		return "5.6.3"; /* conversion required but not supported */
+	case CLIENT_REQUIRETLS_UNSUPPORTED:
+		return "5.7.30"; /* RFC 8689 7.3: REQUIRETLS support required */
 	default:
 		return NULL;
 	}
@@ -160,7 +154,7 @@ permanent_failure(enum client_failure f)
 
 /* Turn a session that reached MAIL into per-recipient outcomes. */
 static void
-judge(const struct client_run_result *r, const char *host, const char *relay,
+judge(const struct client_run_result *r, const char *host, const char *relay, const char *policy,
       struct rcpt_outcome **group, size_t n)
 {
 	const struct smtp_client_reply *final = &r->smtp.reply;
@@ -174,6 +168,8 @@ judge(const struct client_run_result *r, const char *host, const char *relay,
 		str_copy(o->relay, sizeof o->relay, relay);
 		str_copy(o->mta, sizeof o->mta, host);
 		str_copy(o->tls, sizeof o->tls, r->tls_used ? r->tls.version : "none");
+		str_copy(o->policy, sizeof o->policy, policy);
+		o->verified = r->tls_used && r->tls.verified;
 		if (rr->accepted && r->smtp.failure == CLIENT_OK)
 			set_outcome(o, RS_SENT, final->esc[0] ? final->esc : "2.0.0", text);
 		else if (rep->code >= 500 || permanent_failure(r->smtp.failure))
@@ -191,24 +187,26 @@ static void
 group_envelope(const struct spool_entry *e, const struct buf *body, struct rcpt_outcome **group,
 	       size_t n, const char **rcpts, struct smtp_client_envelope *env)
 {
-	bool utf8 = has_8bit(e->from, strlen(e->from));
+	bool utf8 = outbound_has_8bit(e->from, strlen(e->from));
 	for (size_t i = 0; i < n; i++) {
 		rcpts[i] = group[i]->addr;
-		utf8 = utf8 || has_8bit(rcpts[i], strlen(rcpts[i]));
+		utf8 = utf8 || outbound_has_8bit(rcpts[i], strlen(rcpts[i]));
 	}
 	*env = (struct smtp_client_envelope){
 	    .from = e->from,
 	    .rcpts = rcpts,
 	    .nrcpts = n,
 	    .size = body->len,
-	    .eightbit = has_8bit(body->data ? body->data : "", body->len),
+	    .eightbit = outbound_has_8bit(body->data ? body->data : "", body->len),
 	    .smtputf8 = utf8,
+	    .requiretls = e->requiretls, /* RFC 8689 4.2.1: passed on to the next hop */
 	};
 }
 
 /* A new connection's first transaction is decided: keep it for the next, if it is idle. */
 static struct cached_conn *
-keep_session(struct client_session *s, const char *host, const char *relay)
+keep_session(struct client_session *s, const char *host, const char *relay, const char *policy,
+	     const struct client_run_result *r)
 {
 	if (s == NULL)
 		return NULL;
@@ -216,6 +214,8 @@ keep_session(struct client_session *s, const char *host, const char *relay)
 	c->session = s;
 	str_copy(c->host, sizeof c->host, host);
 	str_copy(c->relay, sizeof c->relay, relay);
+	str_copy(c->policy, sizeof c->policy, policy);
+	c->verified = r->tls_used && r->tls.verified;
 	c->uses = 1;
 	return c;
 }
@@ -244,7 +244,7 @@ reuse(const struct spool_entry *e, const struct buf *body, struct cached_conn *c
 		stale = !idle && strcmp(phase, "mail") == 0 &&
 			(r.smtp.reply.code == 0 || r.smtp.reply.code == 421);
 		if (!stale) {
-			judge(&r, cc->host, cc->relay, group, n);
+			judge(&r, cc->host, cc->relay, cc->policy, group, n);
 			cc->uses++;
 		}
 		free(rr);
@@ -261,6 +261,43 @@ reuse(const struct spool_entry *e, const struct buf *body, struct cached_conn *c
 	return !stale;
 }
 
+/* The client's TLS mode and the connection's trust, from the target's plan. */
+static void
+tls_settings(const struct outbound *ob, const struct target *t, struct smtp_client_config *cfg,
+	     struct client_conn_opts *copts)
+{
+	if (t->door.tls == CLIENT_TLS_IMPLICIT)
+		cfg->tls = CLIENT_TLS_IMPLICIT;
+	else if (t->relay || t->m->plan.starttls_required)
+		cfg->tls = CLIENT_TLS_STARTTLS; /* never plaintext: no STARTTLS = this host fails */
+	else
+		cfg->tls = CLIENT_TLS_OPPORTUNISTIC;
+	if (t->relay) {
+		copts->cafile = ob->cfg.relay_cafile[0] ? ob->cfg.relay_cafile : NULL;
+		return;
+	}
+	/* The certificate is always checked, so the log can say verified=yes|no;
+	 * only DANE and the verify level (MTA-STS enforce) refuse a bad one.
+	 * Otherwise MX delivery is encrypted, not authenticated (RFC 7435). */
+	copts->cafile = ob->cfg.outbound_cafile[0] ? ob->cfg.outbound_cafile : NULL;
+	copts->insecure = !(t->m->plan.dane || t->m->plan.verify_ca);
+	copts->tlsa = t->m->plan.dane ? t->m->tlsa : NULL;
+	copts->ntlsa = t->m->plan.dane ? t->m->ntlsa : 0;
+}
+
+/* The attempt log line of a host that did not decide (Postfix-style, with send's fix). */
+static void
+log_attempt(const struct spool_entry *e, const char *relay, const char *status, const char *why,
+	    const char *fix, const char *policy, bool verified, const char *tls_result)
+{
+	char esc[900], fx[600];
+	log_info(
+	    "id=%s event=attempt relay=%s status=%s reason=\"%s\" fix=\"%s\" %s verified=%s%s%s",
+	    e->id, relay, status, str_escape(esc, sizeof esc, why, strlen(why)),
+	    str_escape(fx, sizeof fx, fix, strlen(fix)), policy, verified ? "yes" : "no",
+	    tls_result ? " tls_result=" : "", tls_result ? tls_result : "");
+}
+
 /* One connection: true when the outcome is decided (no other host needed). */
 static bool
 attempt(struct worker *w, const struct spool_entry *e, const struct buf *body,
@@ -272,12 +309,9 @@ attempt(struct worker *w, const struct spool_entry *e, const struct buf *body,
 	struct smtp_client_envelope env;
 	group_envelope(e, body, group, n, rcpts, &env);
 	const char *secret = t->relay && ob->cfg.relay_user[0] ? ob->cfg.relay_secret : "";
-	bool tls_required = t->relay || ob->cfg.requires_tls(domain_of(rcpts[0]), ob->cfg.arg);
+	const char *policy = t->relay ? RELAY_POLICY : t->m->plan.why;
 	struct smtp_client_config cfg = {
 	    .ehlo_name = ob->cfg.hostname,
-	    .tls = t->door.tls == CLIENT_TLS_IMPLICIT ? CLIENT_TLS_IMPLICIT
-		   : tls_required		      ? CLIENT_TLS_STARTTLS
-						      : CLIENT_TLS_OPPORTUNISTIC,
 	    .user = t->relay && ob->cfg.relay_user[0] ? ob->cfg.relay_user : NULL,
 	    .password = secret[0] ? secret : NULL,
 	    .host = t->host,
@@ -290,20 +324,34 @@ attempt(struct worker *w, const struct spool_entry *e, const struct buf *body,
 	    .port = t->door.port,
 	    .connect_addr = t->addr,
 	    .timeout_ms = (int)ob->cfg.timeout * 1000,
-	    .cafile = t->relay && ob->cfg.relay_cafile[0] ? ob->cfg.relay_cafile : NULL,
-	    /* MX delivery is opportunistic: encrypted, not authenticated (RFC 7435). */
-	    .insecure = !t->relay,
 	};
+	tls_settings(ob, t, &cfg, &copts);
 	char relay[400];
 	snprintf(relay, sizeof relay, "%s[%s]:%u", t->host, t->addr, t->door.port);
 	struct smtp_client_rcpt_result *rr = xcalloc(n, sizeof *rr);
 	struct client_run_result r;
 	struct client_session *s = client_session_open(
 	    &copts, &cfg, &env, body->data ? body->data : "", body->len, NULL, &r, rr);
-	bool decided = host_decided(&r) || permanent_failure(r.smtp.failure);
+	/* RFC 8460: what TLS-RPT counts for this session. */
+	const char *tls_result = t->m && r.greeted ? outbound_tls_result(t->m, &r) : NULL;
+	if (t->m && r.greeted)
+		outbound_note_session(ob, t->m, domain_of(group[0]->addr), t->host, t->addr, &r,
+				      tls_result, body);
+	/* RFC 8689 4.2.1: an MX host without REQUIRETLS is passed over for the next
+	 * one; only when none has it is the message returned (deliver_via_mx). */
+	bool rtls = t->m && r.smtp.failure == CLIENT_REQUIRETLS_UNSUPPORTED;
+	bool decided = host_decided(&r) || (permanent_failure(r.smtp.failure) && !rtls);
+	if (!decided)
+		*(rtls ? &w->rtls_refused : &w->other_failures) += 1;
 	if (decided) {
-		judge(&r, t->host, relay, group, n);
-		*keep = keep_session(s, t->host, relay);
+		/* RFC 8461 5: testing mode delivers whatever the checks said; say what they said.
+		 */
+		if (t->m && t->m->plan.sts_testing && tls_result != NULL)
+			log_info("id=%s event=mta_sts_testing_failure relay=%s tls_result=%s "
+				 "note=\"delivered: the policy is in testing mode\"",
+				 e->id, relay, tls_result);
+		judge(&r, t->host, relay, policy, group, n);
+		*keep = keep_session(s, t->host, relay, policy, &r);
 	} else {
 		client_session_close(&s);
 		const struct outcome *oc = run_outcome(&r, t->door);
@@ -314,14 +362,10 @@ attempt(struct worker *w, const struct spool_entry *e, const struct buf *body,
 		if (strcmp(more, oc->what) == 0)
 			more = "";
 		str_copy(w->last_relay, sizeof w->last_relay, relay);
+		str_copy(w->last_policy, sizeof w->last_policy, policy);
 		snprintf(why, why_size, "%s: %s%s%s", relay, oc->what, more[0] ? ": " : "", more);
-		/* Postfix-style: say why this host did not do, before trying the
-		 * next, with the fix `send` gives for the same failure. */
-		char esc[900], fix[600];
-		log_info("id=%s event=attempt relay=%s status=%s reason=\"%s\" fix=\"%s\"", e->id,
-			 relay, outcome_status_name(oc->status),
-			 str_escape(esc, sizeof esc, why, strlen(why)),
-			 str_escape(fix, sizeof fix, oc->fix, strlen(oc->fix)));
+		log_attempt(e, relay, outcome_status_name(oc->status), why, oc->fix, policy,
+			    r.tls_used && r.tls.verified, tls_result);
 	}
 	free(rr);
 	free(rcpts);
@@ -332,13 +376,15 @@ attempt(struct worker *w, const struct spool_entry *e, const struct buf *body,
 
 /* relay: the host that was tried last, or NULL when none was (DNS). */
 static void
-defer_all(struct rcpt_outcome **group, size_t n, const char *dsn, const char *why,
+defer_all(struct worker *w, struct rcpt_outcome **group, size_t n, const char *dsn, const char *why,
 	  const char *relay)
 {
 	for (size_t i = 0; i < n; i++) {
 		set_outcome(group[i], RS_DEFERRED, dsn, why);
 		if (relay && relay[0])
 			str_copy(group[i]->relay, sizeof group[i]->relay, relay);
+		if (relay && relay[0] && w->last_policy[0])
+			str_copy(group[i]->policy, sizeof group[i]->policy, w->last_policy);
 	}
 }
 
@@ -349,11 +395,11 @@ fail_all(struct rcpt_outcome **group, size_t n, const char *dsn, const char *why
 		set_outcome(group[i], RS_FAILED, dsn, why);
 }
 
-/* Try each address of host on each door; true when decided. */
+/* Try each address of the relay host on each door; true when decided. */
 static bool
-try_host(struct worker *w, const struct spool_entry *e, const struct buf *body, const char *host,
-	 const struct door *doors, size_t ndoors, bool relay, struct rcpt_outcome **group, size_t n,
-	 char *why, size_t why_size, size_t *door_r, struct cached_conn **keep)
+try_relay(struct worker *w, const struct spool_entry *e, const struct buf *body, const char *host,
+	  const struct door *doors, size_t ndoors, struct rcpt_outcome **group, size_t n, char *why,
+	  size_t why_size, size_t *door_r, struct cached_conn **keep)
 {
 	char addrs[DNS_MAX_ADDRS][64];
 	size_t naddrs = 0;
@@ -364,7 +410,7 @@ try_host(struct worker *w, const struct spool_entry *e, const struct buf *body, 
 	}
 	for (size_t d = 0; d < ndoors; d++)
 		for (size_t a = 0; a < naddrs; a++) {
-			struct target t = {.door = doors[d], .relay = relay};
+			struct target t = {.door = doors[d], .relay = true};
 			str_copy(t.host, sizeof t.host, host);
 			str_copy(t.addr, sizeof t.addr, addrs[a]);
 			if (attempt(w, e, body, &t, group, n, why, why_size, keep)) {
@@ -373,6 +419,65 @@ try_host(struct worker *w, const struct spool_entry *e, const struct buf *body, 
 			}
 		}
 	return false;
+}
+
+/*
+ * One MX host: its addresses and TLS plan, then each address on port 25.
+ * True when decided — delivered or refused there, or bounced because the
+ * message's REQUIRETLS cannot be met. A plan that defers (bogus DNSSEC,
+ * dane-only without TLSA, not in the MTA-STS policy) skips the host.
+ */
+static bool
+try_mx(struct worker *w, const struct spool_entry *e, const struct buf *body, struct domain_tls *d,
+       const char *host, struct rcpt_outcome **group, size_t n, char *why, size_t why_size,
+       struct cached_conn **keep)
+{
+	char addrs[DNS_MAX_ADDRS][64];
+	size_t naddrs = 0;
+	struct mx_tls *m = xcalloc(1, sizeof *m); /* TLSA data: too big for a thread's stack */
+	bool decided = false;
+	enum dns_status st = outbound_tls_host(w, d, host, addrs, &naddrs, m);
+	if (st != DNS_OK) {
+		snprintf(why, why_size, "%s: no address (%s)", host, dns_status_name(st));
+		w->other_failures++;
+		goto out;
+	}
+	outbound_note_policy(w->ob, d, m);
+	if (m->plan.bounce) {
+		/* Only this host cannot be authenticated: another (with TLSA) may be. */
+		snprintf(why, why_size, "%s", m->plan.detail);
+		log_attempt(e, host, "skipped", m->plan.detail, m->plan.fix, m->plan.why, false,
+			    NULL);
+		d->unverifiable++;
+		goto out;
+	}
+	if (m->plan.defer) {
+		char what[700];
+		w->other_failures++;
+		snprintf(what, sizeof what, "%s%s%s", m->plan.detail, m->dns_why[0] ? ": " : "",
+			 m->dns_why);
+		snprintf(why, why_size, "%s: %s", host, what);
+		str_copy(w->last_relay, sizeof w->last_relay, host);
+		str_copy(w->last_policy, sizeof w->last_policy, m->plan.why);
+		log_attempt(e, host, "deferred", what, m->plan.fix, m->plan.why, false,
+			    m->result_type[0] ? m->result_type : NULL);
+		outbound_note_plan_failure(w->ob, d, m, host);
+		goto out;
+	}
+	struct door port25 = {25, CLIENT_TLS_OPPORTUNISTIC};
+	for (size_t a = 0; a < naddrs && !decided; a++) {
+		struct target t = {.door = port25, .m = m};
+		str_copy(t.host, sizeof t.host, host);
+		str_copy(t.addr, sizeof t.addr, addrs[a]);
+		decided = attempt(w, e, body, &t, group, n, why, why_size, keep);
+	}
+	/* A connection opened under TLS-Required: No (RFC 8689 5) may be weaker
+	 * than the domain's policy: it must not carry the next message. */
+	if (d->tls_required_no && *keep != NULL)
+		cached_conn_close(keep);
+out:
+	free(m);
+	return decided;
 }
 
 static void
@@ -400,13 +505,12 @@ deliver_via_relay(struct worker *w, const struct spool_entry *e, const struct bu
 	pthread_mutex_unlock(&ob->lock);
 	for (size_t i = 0; i < ndoors; i++)
 		order[i] = doors[(first + i) % ndoors];
-	if (try_host(w, e, body, host, order, ndoors, true, group, n, why, sizeof why, &worked,
-		     keep)) {
+	if (try_relay(w, e, body, host, order, ndoors, group, n, why, sizeof why, &worked, keep)) {
 		pthread_mutex_lock(&ob->lock);
 		ob->relay_door = (first + worked) % ndoors;
 		pthread_mutex_unlock(&ob->lock);
 	} else {
-		defer_all(group, n, "4.4.1", why, w->last_relay);
+		defer_all(w, group, n, "4.4.1", why, w->last_relay);
 	}
 }
 
@@ -417,7 +521,8 @@ deliver_via_mx(struct worker *w, const struct spool_entry *e, const struct buf *
 	struct dns_mx mx[DNS_MAX_MX];
 	size_t nmx = 0;
 	char why[800];
-	enum dns_status st = dns_mx(w->dns, domain, mx, &nmx);
+	bool secure = false;
+	enum dns_status st = dns_mx_ad(w->dns, domain, mx, &nmx, &secure);
 	switch (st) {
 	case DNS_NULL_MX:
 		fail_all(group, n, "5.1.10", "the domain accepts no mail (null MX, RFC 7505)");
@@ -426,7 +531,10 @@ deliver_via_mx(struct worker *w, const struct spool_entry *e, const struct buf *
 		fail_all(group, n, "5.1.2", "the recipient's domain does not exist (NXDOMAIN)");
 		return;
 	case DNS_TEMPFAIL:
-		defer_all(group, n, "4.4.3", "DNS lookup of the domain's MX failed (will retry)",
+		/* A validating resolver's SERVFAIL for a bogus MX answer lands here too. */
+		defer_all(w, group, n, "4.4.3",
+			  "DNS lookup of the domain's MX failed (SERVFAIL, or DNSSEC bogus; will "
+			  "retry)",
 			  NULL);
 		return;
 	case DNS_NODATA: /* no MX: the domain itself (RFC 5321 5.1) */
@@ -436,14 +544,24 @@ deliver_via_mx(struct worker *w, const struct spool_entry *e, const struct buf *
 	case DNS_OK:
 		break;
 	}
-	struct door port25 = {25, CLIENT_TLS_OPPORTUNISTIC};
+	struct domain_tls d;
+	outbound_tls_domain(w, e, body, domain, secure, &d);
 	snprintf(why, sizeof why, "no mail server for %s answered", domain);
-	size_t door;
+	w->rtls_refused = w->other_failures = 0;
 	for (size_t i = 0; i < nmx; i++)
-		if (try_host(w, e, body, mx[i].host, &port25, 1, false, group, n, why, sizeof why,
-			     &door, keep))
+		if (try_mx(w, e, body, &d, mx[i].host, group, n, why, sizeof why, keep))
 			return;
-	defer_all(group, n, "4.4.1", why, w->last_relay);
+	/* RFC 8689 4.2.1: no MX host could be authenticated for REQUIRETLS mail. */
+	if (d.unverifiable == nmx) {
+		fail_all(group, n, "5.7.10", why);
+		return;
+	}
+	if (w->rtls_refused > 0 && w->other_failures == 0) {
+		fail_all(group, n, "5.7.30", why); /* RFC 8689: no MX host offers REQUIRETLS */
+		for (size_t i = 0; i < n; i++)
+			str_copy(group[i]->relay, sizeof group[i]->relay, w->last_relay);
+	} else
+		defer_all(w, group, n, "4.4.1", why, w->last_relay);
 }
 
 /*
@@ -466,7 +584,19 @@ deliver_group(struct worker *w, const struct spool_entry *e, const struct buf *b
 			str_copy(w->blocked_on, sizeof w->blocked_on, dest);
 		return;
 	}
+	/* The policy the lines say when no attempt is made (DNS failed): the configured one. */
+	char policy[64] = RELAY_POLICY;
+	enum tls_level level = TLS_LEVEL_MAY;
+	if (!ob->cfg.relayhost.host[0]) {
+		ob->cfg.tls_level(domain, &level, ob->cfg.arg);
+		snprintf(policy, sizeof policy, "policy=%s", tls_level_name(level));
+	}
+	for (size_t i = 0; i < n; i++)
+		str_copy(group[i]->policy, sizeof group[i]->policy, policy);
 	struct cached_conn *keep = NULL;
+	/* REQUIRETLS needs a verified peer: an unverified kept connection will not do. */
+	if (kept != NULL && e->requiretls && !kept->verified)
+		cached_conn_close(&kept);
 	if (kept == NULL || !reuse(e, body, kept, group, n, &keep)) {
 		if (ob->cfg.relayhost.host[0])
 			deliver_via_relay(w, e, body, group, n, &keep);
@@ -478,97 +608,6 @@ deliver_group(struct worker *w, const struct spool_entry *e, const struct buf *b
 	pthread_mutex_lock(&ob->lock);
 	pthread_cond_broadcast(&ob->work);
 	pthread_mutex_unlock(&ob->lock);
-}
-
-/* ---- bounces ---- */
-
-/* Queue b (a DSN) from <> to sender, durably, on this thread. */
-static int
-queue_bounce(struct outbound *ob, const char *sender, const struct buf *b, char *qid,
-	     size_t qid_size)
-{
-	struct smtp_mail_args mail = {.from = {.is_null = true}};
-	struct smtp_rcpt_args rcpt = {0};
-	if (smtp_addr_parse_mailbox(strv_from(sender), true, &rcpt.to) != ADDR_OK)
-		return -1;
-	mail.smtputf8 = has_8bit(sender, strlen(sender));
-	struct spool_envelope env = {.mail = &mail, .rcpts = &rcpt, .nrcpts = 1};
-	struct spool_msg *m = spool_msg_begin(ob->sp, &env);
-	if (m == NULL)
-		return -1;
-	str_copy(qid, qid_size, spool_msg_id(m));
-	if (spool_msg_write(m, b->data, b->len) < 0) {
-		spool_msg_abort(&m);
-		return -1;
-	}
-	enum spool_result res = spool_msg_commit_now(m);
-	spool_msg_free(&m);
-	return res == SPOOL_OK ? 0 : -1;
-}
-
-static void
-bounce(struct outbound *ob, const struct spool_entry *e, const struct buf *body,
-       struct rcpt_outcome *out, size_t n)
-{
-	struct bounce_rcpt br[n ? n : 1];
-	size_t nb = 0;
-	char date[64], arrival[64], mid[300], boundary[64], rnd[16];
-	date_rfc5322(time(NULL), date, sizeof date);
-	date_rfc5322((time_t)e->arrival, arrival, sizeof arrival);
-	for (size_t i = 0; i < n; i++)
-		if (out[i].state == RS_FAILED)
-			br[nb++] = (struct bounce_rcpt){
-			    .addr = out[i].addr,
-			    .action = BOUNCE_FAILED,
-			    .status = out[i].dsn,
-			    .remote_mta = out[i].mta[0] ? out[i].mta : NULL,
-			    .reply = out[i].mta[0] ? out[i].reply : NULL,
-			    .reason = out[i].mta[0] ? NULL : out[i].reply,
-			    .last_attempt = date,
-			};
-	if (nb == 0)
-		return;
-	struct bounce_spec spec = {
-	    .hostname = ob->cfg.hostname,
-	    .sender = e->from,
-	    .arrival = arrival,
-	    .date = date,
-	    .message_id = mid,
-	    .boundary = boundary,
-	    .rcpts = br,
-	    .rcpt_count = nb,
-	    .original = {body->data ? body->data : "", body->len},
-	    .ret = BOUNCE_RET_FULL,
-	    .full_max = BOUNCE_FULL_MAX_DEFAULT,
-	};
-	struct buf b;
-	char err[256], qid[SPOOL_QID_SIZE];
-	enum bounce_result rc;
-	buf_init(&b, BODY_MAX);
-	do { /* a boundary that occurs in the content is drawn again */
-		buf_reset(&b);
-		if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd)
-			memset(rnd, 0x5a, sizeof rnd);
-		snprintf(boundary, sizeof boundary, "=_bounce_%08x%08x", *(unsigned *)rnd,
-			 *(unsigned *)(rnd + 4));
-		snprintf(mid, sizeof mid, "<%s.%s@%s>", e->id, boundary + 9, ob->cfg.hostname);
-		rc = bounce_build(&spec, &b, NULL, err, sizeof err);
-	} while (rc == BOUNCE_ERR_BOUNDARY);
-	if (rc == BOUNCE_NULL_SENDER)
-		log_info("id=%s event=bounce_dropped reason=\"the sender is <>: no bounce for a "
-			 "bounce\"",
-			 e->id);
-	else if (rc != BOUNCE_OK)
-		log_err("id=%s event=bounce_failed reason=\"%s\"", e->id, err);
-	else if (queue_bounce(ob, e->from, &b, qid, sizeof qid) < 0)
-		log_err("id=%s event=bounce_failed reason=\"cannot queue the bounce: %s\"", e->id,
-			strerror(errno));
-	else {
-		log_info("id=%s event=bounce bounce_id=%s to=<%s> nrcpt=%zu", e->id, qid, e->from,
-			 nb);
-		ob->cfg.queued(qid, ob->cfg.arg);
-	}
-	buf_free(&b);
 }
 
 /* ---- one message ---- */
@@ -614,9 +653,10 @@ log_outcome(const struct spool_entry *e, const struct rcpt_outcome *o, int64_t n
 				      : o->state == RS_FAILED ? DELIVERY_BOUNCED
 							      : DELIVERY_DEFERRED,
 				      now - e->arrival);
-	log_info("id=%s event=delivery to=<%s> relay=%s tls=%s delay=%" PRId64
+	log_info("id=%s event=delivery to=<%s> relay=%s tls=%s %s verified=%s delay=%" PRId64
 		 " dsn=%s status=%s reply=\"%s\"",
 		 e->id, to, o->relay[0] ? o->relay : "none", o->tls[0] ? o->tls : "none",
+		 o->policy[0] ? o->policy : "policy=none", o->verified ? "yes" : "no",
 		 now - e->arrival, o->dsn, names[o->state], reply);
 }
 
@@ -691,6 +731,7 @@ outbound_process(struct worker *w, const char *qid, bool force)
 	struct buf body;
 	buf_init(&body, BODY_MAX);
 	w->last_relay[0] = '\0';
+	w->last_policy[0] = '\0';
 	w->aborted = false;
 	w->blocked_on[0] = '\0';
 	if (n > 0 && read_body(&e, &body) == 0) {
@@ -714,7 +755,7 @@ outbound_process(struct worker *w, const char *qid, bool force)
 			if (out[i].state == RS_SENT || out[i].state == RS_FAILED)
 				spool_entry_mark_done(ob->sp, qid, out[i].addr);
 		}
-		bounce(ob, &e, &body, out, n);
+		outbound_bounce(ob, &e, &body, out, n);
 		/* Stopping part way: the schedule stays as it was, the rest goes after the restart.
 		 */
 		if (!w->aborted && deferred > 0 && !expired)

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -49,6 +50,9 @@ struct client_conn {
 	char peer[64];
 	const char *cafile;
 	bool insecure;
+	const struct dns_tlsa *tlsa; /* opts->tlsa: DANE when ntlsa > 0 */
+	size_t ntlsa;
+	size_t dane_added;     /* records OpenSSL took (SSL_dane_tlsa_add) */
 	SSL_SESSION **session; /* opts->tls_session */
 	SSL_CTX *ctx;
 	SSL *ssl;
@@ -186,6 +190,8 @@ client_conn_open(const struct client_conn_opts *opts, struct conn_error *err)
 	c->timeout_ms = opts->timeout_ms;
 	c->cafile = opts->cafile;
 	c->insecure = opts->insecure;
+	c->tlsa = opts->tlsa;
+	c->ntlsa = opts->tlsa ? opts->ntlsa : 0;
 	c->session = opts->tls_session;
 	str_copy(c->host, sizeof c->host, opts->host);
 	addr_text(ai, c->peer, sizeof c->peer);
@@ -299,6 +305,24 @@ cert_names_host(const struct client_conn *c, X509 *cert)
 }
 
 /*
+ * DANE's verdict (RFC 7672 3): OpenSSL matched a TLSA record, and our
+ * callback saw the chain pass. A DANE-TA(2) match must also name the host
+ * (OpenSSL checks it; so do we, as for the CA path); DANE-EE(3) need not.
+ */
+static bool
+dane_verified(const struct client_conn *c, X509 *cert)
+{
+	uint8_t usage = 255;
+	if (c->dane_added == 0 || cert == NULL || SSL_get_verify_result(c->ssl) != X509_V_OK ||
+	    SSL_get0_dane_authority(c->ssl, NULL, NULL) < 0 ||
+	    SSL_get0_dane_tlsa(c->ssl, &usage, NULL, NULL, NULL, NULL) < 0)
+		return false;
+	if (usage == 2 && !cert_names_host(c, cert))
+		return false;
+	return c->leaf_verified && !c->chain_failed;
+}
+
+/*
  * The server is the one asked for, verified: on a full handshake by what our
  * callback saw and the name; on a resumed one by the session's own full
  * handshake (keep_session keeps only verified sessions) and the name.
@@ -307,9 +331,54 @@ static bool
 conn_verified(const struct client_conn *c)
 {
 	X509 *cert = SSL_get0_peer_certificate(c->ssl);
+	if (c->ntlsa > 0)
+		return dane_verified(c, cert);
 	if (cert == NULL || SSL_get_verify_result(c->ssl) != X509_V_OK || !cert_names_host(c, cert))
 		return false;
 	return SSL_session_reused(c->ssl) || (c->leaf_verified && !c->chain_failed);
+}
+
+/* RFC 8460 4.3: the result type of a certificate that did not verify. */
+static const char *
+result_type(const struct client_conn *c, X509 *cert, long v)
+{
+	if (cert == NULL)
+		return "validation-failure";
+	if (v == X509_V_ERR_CERT_HAS_EXPIRED || v == X509_V_ERR_CERT_NOT_YET_VALID)
+		return "certificate-expired";
+	if (v == X509_V_ERR_HOSTNAME_MISMATCH || v == X509_V_ERR_IP_ADDRESS_MISMATCH ||
+	    (v == X509_V_OK && !cert_names_host(c, cert)))
+		return "certificate-host-mismatch";
+	if (c->ntlsa > 0)
+		return "tlsa-invalid"; /* RFC 8460 4.3.2.1: no record matched */
+	switch (v) {
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+	case X509_V_ERR_CERT_UNTRUSTED:
+	case X509_V_ERR_CERT_REJECTED:
+	case X509_V_ERR_INVALID_CA:
+		return "certificate-not-trusted";
+	default:
+		return "validation-failure";
+	}
+}
+
+/* The hex SHA-256 of cert's public key (SPKI, DER): what "3 1 1" TLSA data is. */
+static void
+spki_sha256(X509 *cert, char *out, size_t size)
+{
+	unsigned char *der = NULL, md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+	out[0] = '\0';
+	if (n > 0 && EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(), NULL) == 1 &&
+	    size > 2 * (size_t)mdlen)
+		for (unsigned int i = 0; i < mdlen; i++)
+			snprintf(out + 2 * i, 3, "%02x", md[i]);
+	OPENSSL_free(der);
 }
 
 static void
@@ -330,13 +399,18 @@ fill_tls_info(struct client_conn *c)
 		int days = 0, secs = 0;
 		if (ASN1_TIME_diff(&days, &secs, NULL, na) == 1)
 			t->days_left = days;
+		spki_sha256(cert, t->spki_sha256, sizeof t->spki_sha256);
 	}
 	t->resumed = SSL_session_reused(c->ssl);
 	/* On resumption both come from the session, kept only when its full
 	 * handshake verified (keep_session). */
 	long v = SSL_get_verify_result(c->ssl);
 	t->verified = conn_verified(c);
-	if (cert != NULL && v == X509_V_OK && !t->verified)
+	str_copy(t->auth, sizeof t->auth, !t->verified ? "none" : c->ntlsa > 0 ? "dane" : "ca");
+	str_copy(t->result_type, sizeof t->result_type, t->verified ? "" : result_type(c, cert, v));
+	if (c->ntlsa > 0 && c->dane_added == 0 && !t->verified)
+		v = X509_V_ERR_DANE_NO_MATCH; /* no record OpenSSL could use */
+	else if (cert != NULL && v == X509_V_OK && !t->verified)
 		v = X509_V_ERR_UNSPECIFIED; /* verification did not run to the end */
 	str_copy(t->verify_error, sizeof t->verify_error,
 		 cert == NULL ? "the server sent no certificate"
@@ -424,6 +498,9 @@ new_client_ctx(const struct client_conn *c, struct conn_error *err)
 	}
 	/* Verdict checked after the handshake (see the file comment). */
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, verify_seen);
+	/* DANE's digests, for the connections that ask (SSL_dane_enable); a
+	 * context without them refuses DANE there, which fails closed. */
+	SSL_CTX_dane_enable(ctx);
 	if (c->session != NULL) {
 		/* TLS 1.3 tickets arrive after the handshake, whenever the next
 		 * read meets them: the callback catches each as it comes. */
@@ -446,6 +523,28 @@ ssl_wait(struct client_conn *c, int rc, long deadline)
 	return -1;
 }
 
+/*
+ * DANE on this connection: the host is the TLSA base domain, the name a
+ * DANE-TA chain must carry and the SNI (RFC 7672 3.2.2, 8.1). Records
+ * OpenSSL cannot use are skipped; with none left, conn_verified says no.
+ */
+static int
+dane_prepare(struct client_conn *c)
+{
+	if (SSL_dane_enable(c->ssl, c->host) <= 0 || SSL_set_tlsext_host_name(c->ssl, c->host) != 1)
+		return -1;
+	SSL_dane_set_flags(c->ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
+	for (size_t i = 0; i < c->ntlsa; i++) {
+		const struct dns_tlsa *t = &c->tlsa[i];
+		if (!dns_tlsa_usable(t))
+			continue; /* PKIX-TA/EE: RFC 7672 3.1.3 */
+		if (SSL_dane_tlsa_add(c->ssl, t->usage, t->selector, t->mtype, t->data, t->len) > 0)
+			c->dane_added++;
+	}
+	ERR_clear_error(); /* a refused record leaves its reason behind */
+	return 0;
+}
+
 /* The SSL object with the name (or address) the certificate must match. */
 static int
 tls_prepare(struct client_conn *c)
@@ -463,6 +562,8 @@ tls_prepare(struct client_conn *c)
 	    inet_pton(AF_INET, c->host, &a4) == 1 || inet_pton(AF_INET6, c->host, &a6) == 1;
 	if (is_ip)
 		return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), c->host) == 1 ? 0 : -1;
+	if (c->ntlsa > 0)
+		return dane_prepare(c);
 	return SSL_set_tlsext_host_name(c->ssl, c->host) == 1 && SSL_set1_host(c->ssl, c->host) == 1
 		   ? 0
 		   : -1;
@@ -501,8 +602,14 @@ client_conn_start_tls(struct client_conn *c, struct conn_error *err)
 	fill_tls_info(c);
 	if (!c->tls.verified && !c->insecure) {
 		char detail[256];
-		snprintf(detail, sizeof detail, "certificate not trusted for %s: %s", c->host,
-			 c->tls.verify_error);
+		if (c->ntlsa > 0)
+			snprintf(
+			    detail, sizeof detail,
+			    "DANE: the certificate of %s matches none of its TLSA records (%s)",
+			    c->host, c->tls.verify_error);
+		else
+			snprintf(detail, sizeof detail, "certificate not trusted for %s: %s",
+				 c->host, c->tls.verify_error);
 		set_error(err, CONN_TLS_CERT, detail);
 		return -1;
 	}

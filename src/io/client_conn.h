@@ -16,6 +16,7 @@
 
 #include <openssl/ssl.h>
 
+#include "dns_wire.h"
 #include "tls_info.h"
 
 enum conn_error_kind {
@@ -44,6 +45,15 @@ struct client_conn_opts {
 	int timeout_ms;		  /* for the connect and for each read/write */
 	const char *cafile;	  /* NULL: the system's trust store */
 	bool insecure;		  /* do not verify the certificate (explicit, warned) */
+	/*
+	 * DANE (RFC 7672): when ntlsa > 0, the certificate must match one of
+	 * these records (DANE-TA(2) or DANE-EE(3); others are skipped) through
+	 * OpenSSL's DANE, not the CA store; DANE-EE ignores the name and the
+	 * dates (RFC 7672 3.1.1), DANE-TA checks the name against host. With
+	 * insecure, the verdict is only recorded (tls_info), not enforced.
+	 */
+	const struct dns_tlsa *tlsa;
+	size_t ntlsa;
 	/*
 	 * TLS resumption, for a caller that asks (NULL: a full handshake every
 	 * time). *tls_session, when set, is offered; it must come from an

@@ -89,6 +89,9 @@ perform(struct client_conn *conn, struct smtp_client *c, const char *body, size_
 	case CLIENT_ACT_START_TLS:
 		if (client_conn_start_tls(conn, &err) < 0) {
 			r->conn = err;
+			/* What the refused certificate was (tls_used stays false). */
+			if (client_conn_tls(conn) != NULL)
+				r->tls = *client_conn_tls(conn);
 			smtp_client_tls_done(c, false, err.detail);
 			return smtp_client_action(c) != CLIENT_ACT_DONE;
 		}

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "dns_wire.h"
 #include "elapsed.h"
 #include "str.h"
 #include "xmalloc.h"
@@ -125,12 +126,10 @@ channel_pollfds(ares_channel channel, struct pollfd *pfd)
 	return n;
 }
 
-/* One query, run to completion or the deadline. */
+/* Run the channel until a (the query's answer) is done or the deadline. */
 static void
-query_until(struct dns *d, const char *name, int type, long long deadline, struct answer *a)
+run_until(struct dns *d, long long deadline, struct answer *a)
 {
-	memset(a, 0, sizeof *a);
-	ares_query(d->channel, name, C_IN_CLASS, type, on_answer, a);
 	while (!a->done) {
 		struct pollfd pfd[ARES_GETSOCK_MAXNUM];
 		nfds_t n = channel_pollfds(d->channel, pfd);
@@ -157,6 +156,61 @@ query_until(struct dns *d, const char *name, int type, long long deadline, struc
 		ares_cancel(d->channel); /* runs on_answer with ARES_ECANCELLED */
 		a->status = ARES_ETIMEOUT;
 	}
+}
+
+/* One query, run to completion or the deadline. */
+static void
+query_until(struct dns *d, const char *name, int type, long long deadline, struct answer *a)
+{
+	memset(a, 0, sizeof *a);
+	ares_query(d->channel, name, C_IN_CLASS, type, on_answer, a);
+	run_until(d, deadline, a);
+}
+
+/*
+ * The same with the AD bit set in the query, which asks the resolver to
+ * say in its answer whether it validated the data (RFC 6840 5.7), and
+ * EDNS0 for answers over 512 octets; no DO bit, so no signatures come
+ * back: we trust the validating resolver, we do not validate ourselves.
+ * The raw answer is kept whatever its rcode: the caller reads the header.
+ */
+static void
+query_ad_until(struct dns *d, const char *name, int type, long long deadline, struct answer *a)
+{
+	unsigned char *q = NULL;
+	int qlen = 0;
+	memset(a, 0, sizeof *a);
+	if (ares_create_query(name, C_IN_CLASS, type, 0, 1, &q, &qlen, 1232) != ARES_SUCCESS) {
+		a->done = true;
+		a->status = ARES_EBADNAME;
+		return;
+	}
+	q[3] |= 0x20; /* AD */
+	ares_send(d->channel, q, qlen, on_answer, a);
+	ares_free_string(q);
+	run_until(d, deadline, a);
+}
+
+/*
+ * The status of an AD query's answer from its header (c-ares hands
+ * NXDOMAIN and an empty NOERROR over as a success); *ad_r: the resolver's
+ * AD bit. SERVFAIL — what a validating resolver answers for bogus data —
+ * never comes here with a header: c-ares reports ARES_ESERVFAIL.
+ */
+static enum dns_status
+ad_status(const struct answer *a, bool *ad_r)
+{
+	struct dns_wire_header h;
+	*ad_r = false;
+	if (a->status != ARES_SUCCESS ||
+	    dns_wire_header((const uint8_t *)a->buf, (size_t)a->len, &h) < 0)
+		return DNS_TEMPFAIL;
+	*ad_r = h.ad;
+	if (h.rcode == DNS_RCODE_NXDOMAIN)
+		return DNS_NXDOMAIN;
+	if (h.rcode != DNS_RCODE_NOERROR)
+		return DNS_TEMPFAIL;
+	return h.ancount ? DNS_OK : DNS_NODATA;
 }
 
 static void
@@ -223,17 +277,14 @@ by_pref(const void *a, const void *b)
 	return (int)x->pref - (int)y->pref;
 }
 
-enum dns_status
-dns_mx(struct dns *d, const char *domain, struct dns_mx *mx, size_t *n_r)
+/* The MX hosts of an answer, shuffled within a preference and sorted. */
+static enum dns_status
+mx_of(const struct answer *a, enum dns_status st, struct dns_mx *mx, size_t *n_r)
 {
-	struct answer a;
 	*n_r = 0;
-	query(d, domain, T_MX, &a);
-	enum dns_status st = status_of(a.status);
 	struct ares_mx_reply *list = NULL;
-	if (st == DNS_OK && ares_parse_mx_reply(a.buf, a.len, &list) != ARES_SUCCESS)
+	if (st == DNS_OK && ares_parse_mx_reply(a->buf, a->len, &list) != ARES_SUCCESS)
 		st = DNS_NODATA;
-	free(a.buf);
 	for (struct ares_mx_reply *m = list; m && *n_r < DNS_MAX_MX; m = m->next) {
 		/* RFC 7505: a single "MX 0 ." says the domain takes no mail. */
 		if (m->host[0] == '\0' || strcmp(m->host, ".") == 0) {
@@ -259,6 +310,26 @@ dns_mx(struct dns *d, const char *domain, struct dns_mx *mx, size_t *n_r)
 		mx[j] = t;
 	}
 	qsort(mx, *n_r, sizeof *mx, by_pref);
+	return st;
+}
+
+enum dns_status
+dns_mx(struct dns *d, const char *domain, struct dns_mx *mx, size_t *n_r)
+{
+	struct answer a;
+	query(d, domain, T_MX, &a);
+	enum dns_status st = mx_of(&a, status_of(a.status), mx, n_r);
+	free(a.buf);
+	return st;
+}
+
+enum dns_status
+dns_mx_ad(struct dns *d, const char *domain, struct dns_mx *mx, size_t *n_r, bool *secure_r)
+{
+	struct answer a;
+	query_ad_until(d, domain, T_MX, elapsed_now_ms() + d->timeout_ms, &a);
+	enum dns_status st = mx_of(&a, ad_status(&a, secure_r), mx, n_r);
+	free(a.buf);
 	return st;
 }
 
@@ -310,6 +381,71 @@ dns_addrs(struct dns *d, const char *host, char addrs[][64], size_t *n_r)
 	if (*n_r > 0)
 		return DNS_OK;
 	return first == DNS_OK ? DNS_NODATA : first;
+}
+
+enum dns_status
+dns_addrs_ad(struct dns *d, const char *host, char addrs[][64], size_t *n_r, int *dnssec_r)
+{
+	struct answer a;
+	enum dns_status first = DNS_NODATA;
+	bool all_ad = true, failed = false, ad;
+	*n_r = 0;
+	*dnssec_r = 0;
+	unsigned char tmp[16];
+	if (inet_pton(AF_INET, host, tmp) == 1 || inet_pton(AF_INET6, host, tmp) == 1)
+		return dns_addrs(d, host, addrs, n_r); /* a literal: nothing to authenticate */
+	const int types[] = {T_A_TYPE, T_AAAA_TYPE};
+	for (size_t t = 0; t < 2; t++) {
+		query_ad_until(d, host, types[t], elapsed_now_ms() + d->timeout_ms, &a);
+		enum dns_status st = ad_status(&a, &ad);
+		if (st == DNS_OK)
+			add_addrs(&a, types[t], addrs, n_r);
+		free(a.buf);
+		all_ad = all_ad && ad;
+		failed = failed || st == DNS_TEMPFAIL;
+		if (t == 0)
+			first = st;
+		else if (first != DNS_OK && st != DNS_NODATA)
+			first = st;
+	}
+	/* One failed answer of two (SERVFAIL: bogus?) must not pass for "insecure". */
+	*dnssec_r = failed ? -1 : all_ad ? 1 : 0;
+	if (*n_r > 0)
+		return DNS_OK;
+	return first == DNS_OK ? DNS_NODATA : first;
+}
+
+enum dns_status
+dns_tlsa(struct dns *d, const char *host, unsigned short port, struct dns_tlsa *out, size_t max,
+	 size_t *n_r, bool *secure_r, char *why, size_t why_size)
+{
+	char name[300];
+	struct answer a;
+	size_t total;
+	*n_r = 0;
+	why[0] = '\0';
+	/* RFC 6698 3: _port._tcp.host; RFC 7672 2.2.3: the MX host's own name. */
+	snprintf(name, sizeof name, "_%u._tcp.%s", port, host);
+	query_ad_until(d, name, DNS_TYPE_TLSA, elapsed_now_ms() + d->timeout_ms, &a);
+	enum dns_status st = ad_status(&a, secure_r);
+	/* c-ares reports a SERVFAIL as a server it could not use (ECONNREFUSED
+	 * after the retries): the words say what it means here. */
+	if (st == DNS_TEMPFAIL)
+		snprintf(why, why_size, "the TLSA lookup of %s failed (%s)", name,
+			 a.status == ARES_ETIMEOUT ? "no answer in time"
+						   : "SERVFAIL or an error answer");
+	if (st == DNS_OK && dns_wire_tlsa((const uint8_t *)a.buf, (size_t)a.len, out, max, n_r,
+					  &total, why, why_size) < 0) {
+		char what[200];
+		str_copy(what, sizeof what, why);
+		snprintf(why, why_size, "the TLSA answer for %s is malformed: %s", name, what);
+		st = DNS_TEMPFAIL;
+		*n_r = 0;
+	}
+	free(a.buf);
+	if (st == DNS_OK && total == 0)
+		st = DNS_NODATA; /* a CNAME without TLSA at its end */
+	return st;
 }
 
 /* ---- any record type, for the mail-authentication checks ---- */
@@ -405,6 +541,28 @@ dns_lookup(struct dns *d, enum ma_rr type, const char *name, long long deadline_
 	struct answer a;
 	query_until(d, name, qtypes[type], deadline_ms, &a);
 	enum dns_status st = status_of(a.status);
+	if (st == DNS_OK)
+		add_rrs(&a, type, out);
+	free(a.buf);
+	if (st == DNS_OK)
+		return out->n > 0 ? MA_DNS_OK : MA_DNS_NODATA;
+	return st == DNS_NXDOMAIN ? MA_DNS_NXDOMAIN
+	       : st == DNS_NODATA ? MA_DNS_NODATA
+				  : MA_DNS_TEMPFAIL;
+}
+
+enum ma_dns_rc
+dns_lookup_ad(struct dns *d, enum ma_rr type, const char *name, long long deadline_ms,
+	      struct ma_dns_answer *out, bool *ad_r)
+{
+	static const int qtypes[] = {T_A_TYPE, T_AAAA_TYPE, T_MX, 16 /* TXT */, 12 /* PTR */};
+	memset(out, 0, sizeof *out);
+	*ad_r = false;
+	if (deadline_ms <= elapsed_now_ms())
+		return MA_DNS_TEMPFAIL;
+	struct answer a;
+	query_ad_until(d, name, qtypes[type], deadline_ms, &a);
+	enum dns_status st = ad_status(&a, ad_r);
 	if (st == DNS_OK)
 		add_rrs(&a, type, out);
 	free(a.buf);

@@ -26,7 +26,7 @@ const char *
 dc_check_name(enum dc_check c)
 {
 	static const char *const names[] = {"mx",      "spf",	  "dkim", "dmarc",
-					    "mta_sts", "tls_rpt", "ptr"};
+					    "mta_sts", "tls_rpt", "ptr",  "dane"};
 	return names[c];
 }
 
@@ -41,6 +41,9 @@ dc_parts_name(enum dc_check c)
 		return "selectors";
 	case DC_PTR:
 		return "addresses";
+	case DC_MTA_STS:
+	case DC_DANE:
+		return "mx_hosts";
 	default:
 		return NULL;
 	}
@@ -157,7 +160,6 @@ domain_report_json(const struct domain_report *r, struct buf *out)
 		buf_append_str(out, ",");
 		json_item(out, (enum dc_check)c, &r->items[c]);
 	}
-	/* DANE (TLSA records of the MX hosts) is issue 15's check, not this one's. */
 	buf_printf(out, ",\"all_ok\":%s,\"exit_code\":%d}", domain_report_ok(r) ? "true" : "false",
 		   domain_report_exit_code(r));
 }

@@ -28,7 +28,17 @@
 enum dc_status { DC_OK, DC_MISSING, DC_INVALID, DC_MISMATCH, DC_ERROR };
 
 /* The checks, in the order they are shown; the JSON member names are dc_check_name's. */
-enum dc_check { DC_MX, DC_SPF, DC_DKIM, DC_DMARC, DC_MTA_STS, DC_TLS_RPT, DC_PTR, DC_NCHECKS };
+enum dc_check {
+	DC_MX,
+	DC_SPF,
+	DC_DKIM,
+	DC_DMARC,
+	DC_MTA_STS,
+	DC_TLS_RPT,
+	DC_PTR,
+	DC_DANE,
+	DC_NCHECKS
+};
 
 #define DC_MAX_PARTS 16
 #define DC_MAX_RECORDS 8
@@ -42,7 +52,7 @@ struct dc_part {
 
 struct dc_item {
 	enum dc_status status;
-	/* false: an optional record (MTA-STS, TLS-RPT): missing is advice, not a failure */
+	/* false: an optional record (MTA-STS, TLS-RPT, DANE): missing is advice, not a failure */
 	bool required;
 	/* the status is DC_ERROR because DNS did not answer (try later), not for want of input */
 	bool dns_failed;
@@ -62,7 +72,7 @@ struct domain_report {
 
 /* "ok", "missing", "invalid", "mismatch", "error"; static. */
 const char *dc_status_name(enum dc_status s);
-/* "mx", "spf", "dkim", "dmarc", "mta_sts", "tls_rpt", "ptr"; static. */
+/* "mx", "spf", "dkim", "dmarc", "mta_sts", "tls_rpt", "ptr", "dane"; static. */
 const char *dc_check_name(enum dc_check c);
 
 /* True when every required check is ok and no optional one is invalid. */

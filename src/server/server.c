@@ -39,6 +39,8 @@
 #include "run_user.h"
 #include "self_check.h"
 #include "server_internal.h"
+#include "tlsrpt_daily.h"
+#include "tlsrpt_store.h"
 #include "str.h"
 #include "secret.h"
 #include "self.h"
@@ -496,8 +498,11 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 }
 
 /*
- * SIGUSR1, sent by `mailport queue flush`: attempt delivery of the whole
- * queue now, deferred remote mail included, whatever its retry schedule.
+ * SIGUSR1, sent by `mailport queue flush` and `mailport queue tls-report`:
+ * do the outbound work that waits now: attempt delivery of the whole queue,
+ * deferred remote mail included, whatever its retry schedule, and send the
+ * TLS reports that are due (the days past; today's too when the command
+ * left its request file). SIGUSR2 is the log's (logrotate).
  */
 static void
 on_flush_signal(evutil_socket_t sig, short what, void *arg)
@@ -505,9 +510,11 @@ on_flush_signal(evutil_socket_t sig, short what, void *arg)
 	struct server *srv = arg;
 	(void)sig;
 	(void)what;
-	log_info("event=flush signal=SIGUSR1 note=\"delivery attempt of the whole queue\"");
+	log_info("event=flush signal=SIGUSR1 note=\"delivery attempt of the whole queue%s\"",
+		 srv->tlsrpt_daily ? ", and the pending TLS reports" : "");
 	local_delivery_rescan(srv->delivery);
 	outbound_flush(srv->outbound);
+	tlsrpt_daily_kick(srv->tlsrpt_daily);
 }
 
 void
@@ -656,6 +663,8 @@ server_start(struct server *srv)
 				     srv->cfg.queue_lifetime};
 	srv->delivery = local_delivery_start(srv->spool, srv->cfg.mailbox_dir, &retry,
 					     server_is_local_domain, srv);
+	if (server_tlsrpt_start(srv) < 0)
+		return EX_CANTCREAT;
 	srv->outbound = server_outbound_start(srv);
 	if (srv->outbound == NULL) {
 		fprintf(stderr, "mailport: cannot start outbound delivery (see the log above)\n");
@@ -682,8 +691,10 @@ server_stop(struct server *srv)
 	server_metrics_stop(srv);
 	session_shutdown_all(srv);
 	worker_free(&srv->worker);
-	server_auth_stop(srv); /* the checks' done()s release their dead sessions */
+	server_auth_stop(srv);		       /* the checks' done()s release their dead sessions */
+	tlsrpt_daily_stop(&srv->tlsrpt_daily); /* it queues through the spool */
 	outbound_stop(&srv->outbound);
+	tlsrpt_store_close(&srv->tlsrpt);
 	local_delivery_stop(&srv->delivery);
 	if (srv->spool_ev)
 		event_free(srv->spool_ev);

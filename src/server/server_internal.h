@@ -89,10 +89,12 @@ struct server {
 	struct listener listeners[CONFIG_MAX_LISTENERS];
 	size_t nlisteners;
 	struct event *signals[4];
-	struct event *flush_ev; /* SIGUSR1: `mailport queue flush` */
+	struct event *flush_ev; /* SIGUSR1: `mailport queue flush` and `queue tls-report` */
 	struct event *log_ev;	/* SIGUSR2: open the log file again */
 	struct server_metrics metrics;
-	struct session *sessions; /* all live sessions, for caps and shutdown */
+	struct tlsrpt_store *tlsrpt;	   /* NULL: tls-report off */
+	struct tlsrpt_daily *tlsrpt_daily; /* sends the reports */
+	struct session *sessions;	   /* all live sessions, for caps and shutdown */
 	unsigned nsessions;
 	unsigned long next_session_id;
 	struct penalty_table *penalties;
@@ -122,6 +124,8 @@ void server_queued_local(const char *qid, struct server *srv);
 /* The current users table with a reference taken; reloads it if the file changed. */
 /* server_outbound.c: the delivery agents' settings, at start and on SIGHUP. */
 struct outbound *server_outbound_start(struct server *srv);
+/* The TLS report store and its daily sender (nothing when tls-report off). -1: logged. */
+int server_tlsrpt_start(struct server *srv);
 /* cfg is the new config, not yet in force; a login that cannot be applied is put back. */
 void server_outbound_reload(struct server *srv, struct config *cfg);
 /* server_auth.c: read the DKIM keys (as root, before the drop); -1 said why on stderr. */

@@ -12,11 +12,15 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "secret.h"
 #include "server_internal.h"
+#include "dkim_sign.h"
 #include "str.h"
+#include "tlsrpt_daily.h"
+#include "tlsrpt_store.h"
 
 static bool
 delivery_is_local(const char *domain, void *arg)
@@ -30,13 +34,13 @@ delivery_is_local(const char *domain, void *arg)
 }
 
 static bool
-delivery_requires_tls(const char *domain, void *arg)
+delivery_tls_level(const char *domain, enum tls_level *level_r, void *arg)
 {
 	struct server *srv = arg;
 	pthread_mutex_lock(&srv->cfg_lock);
-	bool required = config_requires_tls(&srv->cfg, domain);
+	bool explicit = config_tls_level(&srv->cfg, domain, level_r);
 	pthread_mutex_unlock(&srv->cfg_lock);
-	return required;
+	return explicit;
 }
 
 bool
@@ -57,14 +61,61 @@ fill(struct server *srv, const struct config *cfg, const char *hostname, struct 
 	    .resolver = cfg->resolver,
 	    .relayhost = cfg->relayhost,
 	    .is_local = delivery_is_local,
-	    .requires_tls = delivery_requires_tls,
+	    .tls_level = delivery_tls_level,
 	    .queued = server_queued,
+	    .tlsrpt = srv->tlsrpt,
 	    .arg = srv,
 	};
 	str_copy(oc->hostname, sizeof oc->hostname, hostname);
 	str_copy(oc->relay_user, sizeof oc->relay_user, cfg->relay_user);
 	str_copy(oc->relay_secret, sizeof oc->relay_secret, srv->relay_secret);
 	str_copy(oc->relay_cafile, sizeof oc->relay_cafile, cfg->relay_cafile);
+	str_copy(oc->outbound_cafile, sizeof oc->outbound_cafile, cfg->outbound_cafile);
+	str_copy(oc->spool_dir, sizeof oc->spool_dir, cfg->spool_dir);
+}
+
+/* RFC 8460 3: reports are DKIM-signed, with the keys of the `dkim` lines. */
+static int
+sign_report(const char *msg, size_t len, struct buf *out, void *arg)
+{
+	struct server *srv = arg;
+	char why[300];
+	if (srv->dkim_keys == NULL)
+		return 0;
+	int n =
+	    dkim_sign_message(srv->dkim_keys, (int64_t)time(NULL), msg, len, out, why, sizeof why);
+	if (n <= 0)
+		log_info("event=tlsrpt_dkim signed=no reason=\"%s\"", why);
+	return n;
+}
+
+int
+server_tlsrpt_start(struct server *srv)
+{
+	char err[600];
+	if (srv->cfg.tls_report_off)
+		return 0;
+	srv->tlsrpt = tlsrpt_store_open(srv->cfg.spool_dir, err, sizeof err);
+	if (srv->tlsrpt == NULL) {
+		fprintf(stderr, "mailport: %s\n", err);
+		return -1;
+	}
+	struct tlsrpt_daily_config dc = {.resolver = srv->cfg.resolver,
+					 .sp = srv->spool,
+					 .store = srv->tlsrpt,
+					 .queued = server_queued,
+					 .arg = srv,
+					 .sign = sign_report,
+					 .sign_arg = srv};
+	str_copy(dc.hostname, sizeof dc.hostname, srv->hostname);
+	str_copy(dc.spool_dir, sizeof dc.spool_dir, srv->cfg.spool_dir);
+	/* RFC 8460 5.3 leaves the sender to us: postmaster answers for the host. */
+	if (srv->cfg.tls_report_from[0])
+		str_copy(dc.from, sizeof dc.from, srv->cfg.tls_report_from);
+	else
+		snprintf(dc.from, sizeof dc.from, "postmaster@%s", srv->hostname);
+	srv->tlsrpt_daily = tlsrpt_daily_start(&dc);
+	return 0;
 }
 
 struct outbound *
@@ -133,6 +184,8 @@ server_outbound_reload(struct server *srv, struct config *cfg)
 	     "relayhost-login");
 	note(changed, sizeof changed, strcmp(cfg->relay_cafile, old->relay_cafile) != 0,
 	     "relay-cafile");
+	note(changed, sizeof changed, strcmp(cfg->outbound_cafile, old->outbound_cafile) != 0,
+	     "outbound-cafile");
 	note(changed, sizeof changed, !config_hostport_eq(&cfg->resolver, &old->resolver),
 	     "resolver");
 	note(changed, sizeof changed, cfg->outbound_timeout != old->outbound_timeout,

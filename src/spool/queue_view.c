@@ -73,6 +73,7 @@ take_header(struct queue_msg *m, struct spool_header *h, const struct spool_entr
 		*to[i] = NULL;
 	}
 	m->smtputf8 = h->smtputf8;
+	m->requiretls = h->requiretls;
 	take_rcpts(m, h, e);
 }
 
@@ -393,6 +394,7 @@ print_show_json(FILE *out, const struct queue_msg *m, time_t now)
 		put_json_str(out, vals[i], false);
 	}
 	fprintf(out, ",\"smtputf8\":%s", m->smtputf8 ? "true" : "false");
+	fprintf(out, ",\"requiretls\":%s", m->requiretls ? "true" : "false");
 	put_json_rcpts_headers(out, m);
 	fputs("}\n", out);
 }
@@ -447,6 +449,7 @@ print_show_text(FILE *out, const struct queue_msg *m, time_t now)
 		fputs("\n", out);
 	}
 	fprintf(out, "smtputf8:     %s\n", m->smtputf8 ? "yes" : "no");
+	fprintf(out, "requiretls:   %s\n", m->requiretls ? "yes" : "no");
 	if (m->has_retry) {
 		char next[32];
 		retry_in(next, sizeof next, m->retry.next_attempt, now);

@@ -41,6 +41,7 @@ struct queue_msg {
 	/* Envelope extras: NULL when the line is absent. */
 	char *ret, *envid, *body, *client, *helo, *auth;
 	bool smtputf8;
+	bool requiretls;	  /* RFC 8689 */
 	struct queue_rcpt *rcpts; /* every recipient, in envelope order */
 	size_t nrcpts, npending;
 	struct queue_header *headers; /* filled only when asked for */

@@ -20,6 +20,7 @@
  *   arrival <unix seconds>
  *   from [<address>]                       (just "from" for the null path)
  *   [ret FULL|HDRS] [envid <value>] [body 7BIT|8BITMIME|BINARYMIME] [smtputf8]
+ *   [requiretls]                           (RFC 8689; files without it read as off)
  *   [client <ip>] [helo <name>] [auth <user>]
  *   rcpt <address> [notify=NEVER|SUCCESS,FAILURE,DELAY] [orcpt=<value>]
  *                                          (one line per recipient)
@@ -150,7 +151,8 @@ struct spool_entry {
 	char id[SPOOL_QID_SIZE];
 	int64_t arrival;
 	char from[SMTP_PATH_MAX + 1];
-	char **rcpts; /* recipients still to deliver (not in .state) */
+	bool requiretls; /* RFC 8689 REQUIRETLS was given with the message */
+	char **rcpts;	 /* recipients still to deliver (not in .state) */
 	size_t nrcpts;
 	uint64_t body_offset; /* where the message starts in the file */
 	char path[4096];      /* "<spool dir>/queue/<qid>", to open the file */

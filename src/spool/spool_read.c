@@ -113,6 +113,7 @@ entry_parse_header(FILE *f, const char *id, struct spool_entry *e, struct spool_
 		return -1;
 	}
 	e->arrival = h->arrival;
+	e->requiretls = h->requiretls;
 	e->body_offset = h->length;
 	if (h->nrcpts > 0)
 		e->rcpts = xcalloc(h->nrcpts, sizeof *e->rcpts);

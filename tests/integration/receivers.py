@@ -13,6 +13,9 @@ python3-aiosmtpd) that records every message it accepts:
     rx.conn_log              # (connection number, "MAIL"/"RCPT addr"/"RSET") in order
     rx.max_in_data           # the most DATA transactions open at once
 
+`requiretls=True` offers REQUIRETLS (RFC 8689) after STARTTLS and takes the
+MAIL parameter there (recorded: "REQUIRETLS" in Received.mail_options).
+
 `refuse_after=N` answers 421 to the MAIL after N transactions of a connection
 and closes it; `hangup_after=N` closes it silently after the Nth RSET.
 
@@ -123,6 +126,18 @@ def _smtp_class():
                     self.rx.peak_connections = max(self.rx.peak_connections,
                                                    self.rx.open_now)
 
+        async def smtp_MAIL(self, arg):
+            # aiosmtpd knows no REQUIRETLS: take it off the line here, after
+            # STARTTLS only (in the clear it stays, and aiosmtpd answers 555).
+            words = (arg or "").split()
+            rtls = (self.rx.requiretls and self._tls_protocol is not None
+                    and any(w.upper() == "REQUIRETLS" for w in words[1:]))
+            if rtls:
+                arg = " ".join([words[0]] + [w for w in words[1:] if w.upper() != "REQUIRETLS"])
+            await super().smtp_MAIL(arg)
+            if rtls and self.envelope.mail_from is not None:
+                self.envelope.mail_options.append("REQUIRETLS")
+
         def connection_lost(self, error):
             if self.conn_no > 0:
                 with self.rx.lock:
@@ -173,6 +188,12 @@ class _Handler:
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 OK"
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.rx.requiretls and session.ssl is not None:
+            responses.insert(len(responses) - 1, "250-REQUIRETLS")
+        return responses
 
     async def handle_RSET(self, server, session, envelope):
         rx = self.rx
@@ -240,7 +261,8 @@ class Receiver:
 
     def __init__(self, certs=None, *, ip=None, port=25, tls=False, temp_fail_rcpt=0,
                  temp_fail_data=0, reject=None, data_delay=0, hostname=None,
-                 refuse_after=0, hangup_after=0, idle_timeout=300, temp_fail_mail=0):
+                 refuse_after=0, hangup_after=0, idle_timeout=300, temp_fail_mail=0,
+                 requiretls=False):
         Controller = _controller_class()  # Debian python3-aiosmtpd
 
         self.ip = ip or next_ip(ports=(port,))
@@ -251,6 +273,7 @@ class Receiver:
         self.temp_fail_mail = temp_fail_mail
         self.reject = {k.lower(): v for k, v in (reject or {}).items()}
         self.data_delay = data_delay
+        self.requiretls = requiretls
         self.lock = threading.Lock()
         self.messages = []
         self.rcpt_log = []

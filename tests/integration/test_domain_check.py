@@ -6,7 +6,8 @@ does not cover this host, DKIM keys missing, revoked, malformed and not
 matching the local key, no DMARC, a bad DMARC record, two DMARC records, no
 MX, a null MX, an MX host without an address, an MX address without a PTR
 and with a PTR that does not resolve back, bad MTA-STS and TLS-RPT records,
-and a DNS server that fails. Each problem's fix is checked the way a person
+and a DNS server that fails (the MTA-STS policy itself: test_mta_sts_policy.py;
+the good domain serves one on a real HTTPS host). Each problem's fix is checked the way a person
 would use it: the printed record is published in dnsmasq as it is, the
 check runs again and says ok. An independent SPF implementation (the
 mailauth npm package) judges the flattened SPF record.
@@ -22,6 +23,7 @@ import pytest
 
 from conftest import free_port, new_dir
 from dns import make_dns, parse_record, publish, reverse_name, servfail_dns  # noqa: F401
+from sts_https import make_policy_server, policy, sts_ca  # noqa: F401
 
 D = "good.test"
 MX = "mx.good.test"
@@ -76,6 +78,15 @@ def config(workdir, hostname=MX, extra=""):
     return path
 
 
+def serve_sts(request, rec, workroot):
+    """Serves good.test's MTA-STS policy (covering MX) on a real HTTPS host
+    (sts_https.py) named in rec; returns a config that trusts its CA."""
+    ca = request.getfixturevalue("sts_ca")
+    srv = request.getfixturevalue("make_policy_server")(D, policy("enforce", [MX]))
+    rec["hosts"]["mta-sts." + D] = [srv.ip]
+    return config(workroot, extra="outbound-cafile %s\n" % ca.ca)
+
+
 def check(binary, dns, domain=D, *args, conf=None, json_out=True):
     """Runs the check; returns (exit code, the domain_check object, output)."""
     cmd = [binary, "probe", domain, "--domain-check", "--resolver", "127.0.0.1:%d" % dns.port,
@@ -102,7 +113,8 @@ def check(binary, dns, domain=D, *args, conf=None, json_out=True):
         assert (item["status"] == "ok") == (item["fix"] == ""), (name, item)
         for line in item["records"]:
             parse_record(line)
-    assert "dane" not in dc   # issue 15's check
+    # DANE (issue 15) is optional; its cases are in test_dane.py
+    assert dc["dane"]["status"] in STATUSES and dc["dane"]["detail"], dc["dane"]
     return p.returncode, dc, out
 
 
@@ -123,9 +135,11 @@ def fix_and_recheck(binary, dns, name, *args, conf=None, domain=D):
 # ---------------------------------------------------------------- the good domain
 
 
-def test_well_configured_domain_is_all_ok(mailport_bin, make_dns, workroot):
-    dns = make_dns(**good(dkim=rsa_record(new_dir(workroot, "k-"))))
-    rc, dc, _ = check(mailport_bin, dns, D, "--selector", SEL, "--ip", ADDR)
+def test_well_configured_domain_is_all_ok(mailport_bin, make_dns, workroot, request):
+    rec = good(dkim=rsa_record(new_dir(workroot, "k-")))
+    conf = serve_sts(request, rec, workroot)
+    dns = make_dns(**rec)
+    rc, dc, _ = check(mailport_bin, dns, D, "--selector", SEL, "--ip", ADDR, conf=conf)
     assert rc == 0, json.dumps(dc, indent=1)
     for name in CHECKS:
         assert dc[name]["status"] == "ok", (name, dc[name])
@@ -137,8 +151,10 @@ def test_well_configured_domain_is_all_ok(mailport_bin, make_dns, workroot):
                                        % (MX, ADDR)}]
     assert dc["dkim"]["selectors"][0]["name"] == SEL
     assert "p=reject" in dc["dmarc"]["detail"]
+    assert "policy mode enforce" in dc["mta_sts"]["detail"]
     # The text says so, and names each check.
-    rc, _, text = check(mailport_bin, dns, D, "--selector", SEL, "--ip", ADDR, json_out=False)
+    rc, _, text = check(mailport_bin, dns, D, "--selector", SEL, "--ip", ADDR, conf=conf,
+                        json_out=False)
     assert rc == 0 and "All is well" in text, text
     for name in CHECKS:
         assert re.search(r"^%s +ok " % name, text, re.M), (name, text)
@@ -174,11 +190,12 @@ def test_this_hosts_address_without_ptr(mailport_bin, make_dns, workroot):
     fix_and_recheck(mailport_bin, dns, "ptr", "--selector", SEL, conf=conf)
 
 
-def test_optional_records_missing_is_still_all_well(mailport_bin, make_dns):
+def test_optional_records_missing_is_still_all_well(mailport_bin, make_dns, workroot, request):
     rec = good()
     del rec["txt"]["_mta-sts." + D], rec["txt"]["_smtp._tls." + D]
+    conf = serve_sts(request, rec, workroot)  # the policy is served; only the record is missing
     dns = make_dns(**rec)
-    rc, dc, out = check(mailport_bin, dns, D, "--selector", SEL, "--ip", ADDR)
+    rc, dc, out = check(mailport_bin, dns, D, "--selector", SEL, "--ip", ADDR, conf=conf)
     assert rc == 0
     assert dc["mta_sts"]["status"] == "missing" and dc["mta_sts"]["required"] is False
     assert dc["tls_rpt"]["status"] == "missing"
@@ -186,7 +203,7 @@ def test_optional_records_missing_is_still_all_well(mailport_bin, make_dns):
     assert dc["tls_rpt"]["records"] == [
         '_smtp._tls.%s. IN TXT ( "v=TLSRPTv1; rua=mailto:postmaster@%s" )' % (D, D)]
     for name in ("mta_sts", "tls_rpt"):
-        fix_and_recheck(mailport_bin, dns, name, "--selector", SEL, "--ip", ADDR)
+        fix_and_recheck(mailport_bin, dns, name, "--selector", SEL, "--ip", ADDR, conf=conf)
 
 
 # ---------------------------------------------------------------- SPF
@@ -445,14 +462,16 @@ def test_mx_host_without_address(mailport_bin, make_dns):
     ("tls_rpt", "_smtp._tls." + D, ["v=TLSRPTv1; rua=ftp://x.test"]),
     ("tls_rpt", "_smtp._tls." + D, ["v=TLSRPTv1"]),
 ])
-def test_bad_optional_records_fail(mailport_bin, make_dns, name, txt_name, records):
+def test_bad_optional_records_fail(mailport_bin, make_dns, name, txt_name, records, workroot,
+                                   request):
     rec = good()
     rec["txt"][txt_name] = records
+    conf = serve_sts(request, rec, workroot) if name == "mta_sts" else None
     dns = make_dns(**rec)
-    rc, dc, _ = check(mailport_bin, dns, D, "--selector", SEL, "--ip", ADDR)
+    rc, dc, _ = check(mailport_bin, dns, D, "--selector", SEL, "--ip", ADDR, conf=conf)
     assert rc == 65 and dc[name]["status"] == "invalid", dc[name]
     # Two records of the kind: the fix replaces both (publish() drops the tag's records).
-    fix_and_recheck(mailport_bin, dns, name, "--selector", SEL, "--ip", ADDR)
+    fix_and_recheck(mailport_bin, dns, name, "--selector", SEL, "--ip", ADDR, conf=conf)
 
 
 # ---------------------------------------------------------------- the rest

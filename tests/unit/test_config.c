@@ -292,6 +292,8 @@ test_outbound(void)
 	    "domain example.test\n"
 	    "retry-interval 5s\nretry-max-interval 2m\nqueue-lifetime 5d\n"
 	    "outbound-timeout 45\ntls-policy Bank.Example require\n"
+	    "tls-policy dane.example dane-only\ntls-policy v.example verify\n"
+	    "tls-policy default dane\noutbound-cafile ca/mx.pem\n"
 	    "outbound-connections 50\noutbound-connections-per-destination 5\n";
 	struct config cfg;
 	char err[256];
@@ -303,11 +305,18 @@ test_outbound(void)
 	CHECK(cfg.retry_interval == 5 && cfg.retry_max_interval == 120);
 	CHECK(cfg.queue_lifetime == 5 * 86400 && cfg.outbound_timeout == 45);
 	CHECK(cfg.outbound_connections == 50 && cfg.outbound_connections_per_dest == 5);
-	CHECK(config_requires_tls(&cfg, "bank.example"));
-	CHECK(!config_requires_tls(&cfg, "example.org"));
+	enum tls_level l;
+	CHECK(config_tls_level(&cfg, "bank.example", &l) && l == TLS_LEVEL_ENCRYPT);
+	CHECK(config_tls_level(&cfg, "DANE.example", &l) && l == TLS_LEVEL_DANE_ONLY);
+	CHECK(config_tls_level(&cfg, "v.example", &l) && l == TLS_LEVEL_VERIFY);
+	CHECK(!config_tls_level(&cfg, "example.org", &l) && l == TLS_LEVEL_DANE);
+	CHECK_STR(cfg.outbound_cafile, "/etc/ca/mx.pem");
+	config_init(&cfg);
+	CHECK(!config_tls_level(&cfg, "example.org", &l) && l == TLS_LEVEL_MAY);
 	static const char *const bad[] = {
 	    "retry-interval 5x\n",	     "retry-interval 0\n",
-	    "queue-lifetime 61d\n",	     "tls-policy example.org may\n",
+	    "queue-lifetime 61d\n",	     "tls-policy example.org secure\n",
+	    "tls-policy example.org DANE\n", "tls-policy example.org\n",
 	    "tls-policy bad_name require\n", "outbound-timeout m\n",
 	    "outbound-connections 0\n",	     "outbound-connections-per-destination many\n"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -315,6 +324,10 @@ test_outbound(void)
 		CHECK(config_parse(&cfg, bad[i], "m.conf", "/etc", err, sizeof err) == -1);
 		CHECK(strncmp(err, "m.conf:1: ", 10) == 0);
 	}
+	config_init(&cfg);
+	CHECK(config_parse(&cfg, "tls-policy a.example may\ntls-policy A.example dane\n", "m.conf",
+			   "/etc", err, sizeof err) == -1);
+	CHECK(strstr(err, "m.conf:2: ") && strstr(err, "keep one line"));
 }
 
 /* The mail-authentication directives: dkim (repeatable), dmarc-policy, auth-timeout. */
@@ -376,6 +389,35 @@ test_log(void)
 		config_init(&cfg);
 		CHECK(config_parse(&cfg, bad[i], "l.conf", "/srv", err, sizeof err) == -1);
 		CHECK(strstr(err, "l.conf:") != NULL && strstr(err, "log") != NULL);
+	}
+}
+
+/* SMTP TLS reporting: tls-report on|off, tls-report-from ADDRESS. */
+static void
+test_tls_report(void)
+{
+	struct config cfg;
+	char err[256];
+	config_init(&cfg);
+	CHECK(!cfg.tls_report_off && cfg.tls_report_from[0] == '\0');
+	CHECK(config_parse(&cfg, "tls-report off\ntls-report-from tlsrpt@example.test\n", "a.conf",
+			   "/srv", err, sizeof err) == 0);
+	CHECK(cfg.tls_report_off);
+	CHECK_STR(cfg.tls_report_from, "tlsrpt@example.test");
+	static const struct {
+		const char *text, *says;
+	} bad[] = {
+	    {"tls-report maybe\n", "is not on or off"},
+	    {"tls-report-from not-an-address\n", "is not a mail address"},
+	    {"tls-report-from <a@b.test>\n", "is not a mail address"},
+	    {"tls-report on\ntls-report off\n", "a.conf:2: "},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		config_init(&cfg);
+		CHECK(config_parse(&cfg, bad[i].text, "a.conf", "/srv", err, sizeof err) == -1);
+		CHECK(strstr(err, bad[i].says) != NULL);
+		if (strstr(err, bad[i].says) == NULL)
+			printf("  %s -> %s\n", bad[i].text, err);
 	}
 }
 
@@ -481,6 +523,7 @@ main(void)
 	test_outbound();
 	test_mail_auth();
 	test_log();
+	test_tls_report();
 	test_defaults();
 	test_table();
 	test_all_errors();

@@ -16,7 +16,7 @@ all_ok(struct domain_report *r)
 	memset(r, 0, sizeof *r);
 	strcpy(r->domain, "example.test");
 	for (int c = 0; c < DC_NCHECKS; c++) {
-		r->items[c].required = c != DC_MTA_STS && c != DC_TLS_RPT;
+		r->items[c].required = c != DC_MTA_STS && c != DC_TLS_RPT && c != DC_DANE;
 		strcpy(r->items[c].detail, "fine");
 	}
 }
@@ -29,7 +29,7 @@ test_names(void)
 	CHECK_STR(dc_status_name(DC_INVALID), "invalid");
 	CHECK_STR(dc_status_name(DC_MISMATCH), "mismatch");
 	CHECK_STR(dc_status_name(DC_ERROR), "error");
-	const char *want[] = {"mx", "spf", "dkim", "dmarc", "mta_sts", "tls_rpt", "ptr"};
+	const char *want[] = {"mx", "spf", "dkim", "dmarc", "mta_sts", "tls_rpt", "ptr", "dane"};
 	for (int c = 0; c < DC_NCHECKS; c++)
 		CHECK_STR(dc_check_name((enum dc_check)c), want[c]);
 	CHECK(dc_worse(DC_OK, DC_ERROR) == DC_ERROR);
@@ -99,11 +99,13 @@ static const char want_json[] =
     "\"dmarc\":{\"status\":\"ok\",\"detail\":\"fine\",\"fix\":\"\",\"required\":true,"
     "\"records\":[]},"
     "\"mta_sts\":{\"status\":\"ok\",\"detail\":\"fine\",\"fix\":\"\",\"required\":false,"
-    "\"records\":[]},"
+    "\"records\":[],\"mx_hosts\":[]},"
     "\"tls_rpt\":{\"status\":\"ok\",\"detail\":\"fine\",\"fix\":\"\",\"required\":false,"
     "\"records\":[]},"
     "\"ptr\":{\"status\":\"ok\",\"detail\":\"fine\",\"fix\":\"\",\"required\":true,"
     "\"records\":[],\"addresses\":[]},"
+    "\"dane\":{\"status\":\"ok\",\"detail\":\"fine\",\"fix\":\"\",\"required\":false,"
+    "\"records\":[],\"mx_hosts\":[]},"
     "\"all_ok\":false,\"exit_code\":65}";
 
 static void

@@ -38,14 +38,15 @@ static const char *const rcpt1[] = {"bob@example.net"};
 static const char *const rcpt2[] = {"bob@example.net", "carol@example.net"};
 static const char *const rcpt3[] = {"bob@example.net", "carol@example.net", "dave@example.net"};
 static const char *const rcpt_crlf[] = {"bob@example.net>\r\nDATA"};
-static const struct smtp_client_envelope env1 = {USER, rcpt1, 1, 1234, false, false};
-static const struct smtp_client_envelope env2 = {USER, rcpt2, 2, 1234, false, false};
-static const struct smtp_client_envelope env3 = {USER, rcpt3, 3, 1234, false, false};
-static const struct smtp_client_envelope env_8bit = {USER, rcpt1, 1, 0, true, false};
-static const struct smtp_client_envelope env_utf8 = {USER, rcpt1, 1, 0, false, true};
-static const struct smtp_client_envelope env_null = {"", rcpt1, 1, 0, false, false};
-static const struct smtp_client_envelope env_crlf = {USER, rcpt_crlf, 1, 0, false, false};
-static const struct smtp_client_envelope env_none = {USER, rcpt1, 0, 0, false, false};
+static const struct smtp_client_envelope env1 = {USER, rcpt1, 1, 1234, false, false, false};
+static const struct smtp_client_envelope env2 = {USER, rcpt2, 2, 1234, false, false, false};
+static const struct smtp_client_envelope env3 = {USER, rcpt3, 3, 1234, false, false, false};
+static const struct smtp_client_envelope env_8bit = {USER, rcpt1, 1, 0, true, false, false};
+static const struct smtp_client_envelope env_utf8 = {USER, rcpt1, 1, 0, false, true, false};
+static const struct smtp_client_envelope env_rtls = {USER, rcpt1, 1, 0, false, false, true};
+static const struct smtp_client_envelope env_null = {"", rcpt1, 1, 0, false, false, false};
+static const struct smtp_client_envelope env_crlf = {USER, rcpt_crlf, 1, 0, false, false, false};
+static const struct smtp_client_envelope env_none = {USER, rcpt1, 0, 0, false, false, false};
 
 struct script_case {
 	const char *name;
@@ -677,6 +678,19 @@ static const struct script_case cases[] = {
     {"SMTPUTF8", {.tls = CLIENT_TLS_NONE, .rset_instead_of_data = true}, &env_utf8, false,
      GREET "S: 250-mx.example.org\nS: 250 SMTPUTF8\nC: MAIL FROM:<" USER "> SMTPUTF8\n"
      "S: 250 ok\nC: RCPT TO:<bob@example.net>\nS: 250 ok\nC: RSET\nS: 250 ok\nC: QUIT\n",
+     CLIENT_OK, "done", 250, NULL},
+    /* RFC 8689: REQUIRETLS only over TLS, to a server that offers it there */
+    {"REQUIRETLS in plaintext", {.tls = CLIENT_TLS_NONE}, &env_rtls, false,
+     GREET "S: 250-mx.example.org\nS: 250 REQUIRETLS\nC: QUIT\n",
+     CLIENT_REQUIRETLS_UNSUPPORTED, "mail", 0, NULL},
+    {"REQUIRETLS not offered after STARTTLS", {.tls = CLIENT_TLS_STARTTLS}, &env_rtls, false,
+     GREET EHLO_TLS TLS_UP "S: 250-mx.example.org\nS: 250 PIPELINING\nC: QUIT\n",
+     CLIENT_REQUIRETLS_UNSUPPORTED, "mail", 0, NULL},
+    {"REQUIRETLS passed on", {.tls = CLIENT_TLS_STARTTLS, .rset_instead_of_data = true},
+     &env_rtls, false,
+     GREET EHLO_TLS TLS_UP "S: 250-mx.example.org\nS: 250 REQUIRETLS\n"
+     "C: MAIL FROM:<" USER "> REQUIRETLS\nS: 250 ok\nC: RCPT TO:<bob@example.net>\n"
+     "S: 250 ok\nC: RSET\nS: 250 ok\nC: QUIT\n",
      CLIENT_OK, "done", 250, NULL},
     {"null sender", {.tls = CLIENT_TLS_NONE, .rset_instead_of_data = true}, &env_null, false,
      GREET EHLO_PLAIN "C: MAIL FROM:<>\nS: 250 ok\nC: RCPT TO:<bob@example.net>\nS: 250 ok\n"

@@ -185,6 +185,27 @@ test_envid_limit(void)
 	CHECK(smtp_cmd_parse_mail(strv_from(args), &r, &ae) == PARAM_BAD_VALUE);
 }
 
+/* RFC 8689 3: REQUIRETLS on MAIL only, without a value, once. */
+static void
+test_requiretls(void)
+{
+	struct smtp_mail_args r;
+	enum addr_err ae;
+	CHECK(smtp_cmd_parse_mail(strv_from("FROM:<a@b.c>"), &r, &ae) == PARAM_OK && !r.requiretls);
+	CHECK(smtp_cmd_parse_mail(strv_from("FROM:<a@b.c> REQUIRETLS"), &r, &ae) == PARAM_OK &&
+	      r.requiretls);
+	CHECK(smtp_cmd_parse_mail(strv_from("FROM:<a@b.c> SIZE=10 requiretls"), &r, &ae) ==
+		  PARAM_OK &&
+	      r.requiretls && r.size == 10);
+	CHECK(smtp_cmd_parse_mail(strv_from("FROM:<a@b.c> REQUIRETLS=1"), &r, &ae) ==
+	      PARAM_BAD_VALUE);
+	CHECK(smtp_cmd_parse_mail(strv_from("FROM:<a@b.c> REQUIRETLS REQUIRETLS"), &r, &ae) ==
+	      PARAM_DUPLICATE);
+	struct smtp_rcpt_args rr;
+	CHECK(smtp_cmd_parse_rcpt(strv_from("TO:<a@b.c> REQUIRETLS"), false, &rr, &ae) ==
+	      PARAM_UNKNOWN);
+}
+
 struct rcpt_case {
 	const char *args;
 	bool utf8;
@@ -316,6 +337,7 @@ main(void)
 	test_verbs();
 	test_mail();
 	test_envid_limit();
+	test_requiretls();
 	test_rcpt();
 	test_orcpt_limit();
 	test_bdat();

@@ -104,6 +104,11 @@ test_encode_bytes(void)
 	buf_reset(&b);
 	spool_header_encode(&b, QID, 5, &env2);
 	CHECK_STR(b.data, "version 1\nid " QID "\narrival 5\nfrom\nrcpt c@y.test\n\n");
+	/* RFC 8689 REQUIRETLS: one line of its own after smtputf8's place. */
+	null.requiretls = true;
+	buf_reset(&b);
+	spool_header_encode(&b, QID, 5, &env2);
+	CHECK_STR(b.data, "version 1\nid " QID "\narrival 5\nfrom\nrequiretls\nrcpt c@y.test\n\n");
 	buf_free(&b);
 }
 
@@ -160,6 +165,7 @@ test_round_trip(void)
 	mail.ret = SMTP_RET_FULL;
 	mail.body = SMTP_BODY_BINARYMIME;
 	mail.smtputf8 = true;
+	mail.requiretls = true;
 	snprintf(mail.envid, sizeof mail.envid, "id%%1 2");
 	for (size_t i = 0; i < N; i++) {
 		char local[32];
@@ -188,6 +194,7 @@ test_round_trip(void)
 	CHECK_STR(h.envid, "id%1 2");
 	CHECK_STR(h.body, "BINARYMIME");
 	CHECK(h.smtputf8);
+	CHECK(h.requiretls);
 	CHECK_STR(h.client, "2001:db8::1");
 	CHECK_STR(h.helo, "h\xc3\xa9lo");
 	CHECK_STR(h.auth, "us er");
@@ -304,6 +311,7 @@ test_lenient(void)
 		CHECK_STR(h.rcpts[0].notify, "NEVER");
 	}
 	CHECK(h.ret == NULL && h.auth == NULL && !h.smtputf8);
+	CHECK(!h.requiretls); /* a file written before the key reads as off */
 	spool_header_free(&h);
 }
 

@@ -149,6 +149,8 @@ spool_header_encode(struct buf *b, const char *id, int64_t arrival,
 		buf_printf(b, "body %s\n", bodies[mail->body]);
 	if (mail->smtputf8)
 		buf_append_str(b, "smtputf8\n");
+	if (mail->requiretls) /* a newer key: older readers skip it as unknown */
+		buf_append_str(b, "requiretls\n");
 	const char *keys[] = {"client", "helo", "auth"};
 	const char *vals[] = {env->client_addr, env->helo, env->auth_user};
 	for (size_t i = 0; i < 3; i++) {
@@ -267,6 +269,8 @@ decode_line(struct spool_header *h, struct buf *tmp, const char *line)
 		return decode_rcpt(h, tmp, val);
 	if (strv_eq_ci(key, "smtputf8"))
 		h->smtputf8 = true;
+	if (strv_eq_ci(key, "requiretls"))
+		h->requiretls = true;
 	/* "pad": room left over from spool_msg_prepend, nothing to decode (it
 	 * would be skipped as unknown anyway; named here so nobody gives the
 	 * key another meaning). */

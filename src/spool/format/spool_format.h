@@ -108,6 +108,7 @@ struct spool_header {
 	/* Envelope extras: NULL when the line is absent. */
 	char *ret, *envid, *body, *client, *helo, *auth;
 	bool smtputf8;
+	bool requiretls;		 /* RFC 8689; absent from files older than the key */
 	struct spool_header_rcpt *rcpts; /* in envelope order */
 	size_t nrcpts;
 	uint64_t length; /* bytes up to and with the blank line: where the message starts */
