@@ -23,6 +23,7 @@
 
 #include "auth_dns.h"
 #include "cmd.h"
+#include "config_aliases.h"
 #include "config_load.h"
 #include "dkim_keys.h"
 #include "tls.h"
@@ -266,7 +267,8 @@ cmd_config(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	if (check_users(&cfg, path) != 0 || check_tls(&cfg, path) != 0 ||
-	    check_process(&cfg, path) != 0 || check_dkim(&cfg, path) != 0)
+	    check_process(&cfg, path) != 0 || check_dkim(&cfg, path) != 0 ||
+	    config_check_aliases(&cfg, path) != 0)
 		return EX_CONFIG;
 	printf("%s: ok (%zu listener%s, %zu domain%s)\n", path, cfg.nlisteners,
 	       cfg.nlisteners == 1 ? "" : "s", cfg.ndomains, cfg.ndomains == 1 ? "" : "s");

@@ -60,6 +60,7 @@ enum reply_id {
 	R_SIZE_EXCEEDED, /* %llu limit */
 	R_RELAY_DENIED,
 	R_NO_SUCH_USER, /* %s address */
+	R_RCPT_LOOP,	/* %s address: an alias loop (RFC 3463 5.4.6) */
 	R_TOO_MANY_RCPTS,
 	R_SENDER_NOT_OWNED, /* %s the authenticated user */
 	R_NEED_SMTPUTF8,

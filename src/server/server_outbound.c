@@ -65,6 +65,9 @@ fill(struct server *srv, const struct config *cfg, const char *hostname, struct 
 	str_copy(oc->relay_user, sizeof oc->relay_user, cfg->relay_user);
 	str_copy(oc->relay_secret, sizeof oc->relay_secret, srv->relay_secret);
 	str_copy(oc->relay_cafile, sizeof oc->relay_cafile, cfg->relay_cafile);
+	/* SRS addresses are of the first domain: its SPF names this host. */
+	str_copy(oc->srs_secret, sizeof oc->srs_secret, srv->srs_secret);
+	str_copy(oc->srs_domain, sizeof oc->srs_domain, cfg->ndomains ? cfg->domains[0] : "");
 }
 
 struct outbound *
