@@ -81,6 +81,7 @@ static const struct reply_def replies[R_COUNT] = {
 	[R_BINARYMIME]      = {504, "5.5.4", "", "BODY=BINARYMIME is not supported: send 8BITMIME or 7BIT"},
 	[R_DMARC_REJECT]    = {550, "5.7.1", "s", "Message refused: %s; if the mail is genuine, its domain must sign it with DKIM or send it from a server its SPF record lists"},
 	[R_MSG_AUTH_TEMPFAIL] = {451, "4.7.1", "s", "Message not accepted for now: %s; try again later"},
+	[R_TOO_MANY_HOPS]   = {554, "5.4.6", "u", "Message refused: more than %llu Received: fields, so it is in a mail loop; check where it is forwarded"},
 	[R_HEADER_TOO_BIG]  = {552, "5.3.4", "u", "Message refused: its header section is over %llu bytes; move the long content into the body"},
 	[R_SIGN_FAILED]     = {451, "4.3.0", "", "Temporary failure signing the message with DKIM, try again later (the server's log says why)"},
 };

@@ -87,6 +87,7 @@ enum reply_id {
 	R_DMARC_REJECT,	     /* %s the check's detail: names DMARC and the From domain */
 	R_MSG_AUTH_TEMPFAIL, /* %s the check's detail */
 	R_HEADER_TOO_BIG,    /* %llu limit */
+	R_TOO_MANY_HOPS,     /* %llu limit: a mail loop (RFC 5321 6.3) */
 	R_SIGN_FAILED,
 	R_COUNT,
 };

@@ -94,6 +94,7 @@ enum smtp_refusal {
 	SMTP_REFUSE_AUTH_TEMPFAIL,  /* 451 4.7.1: a check could not finish (DNS) */
 	SMTP_REFUSE_HEADER_TOO_BIG, /* 552 5.3.4: more header than the glue holds */
 	SMTP_REFUSE_SIGN_FAILED,    /* 451 4.3.0: DKIM signing failed */
+	SMTP_REFUSE_TOO_MANY_HOPS,  /* 554 5.4.6: more Received: fields than limit (a loop) */
 };
 
 /*

@@ -143,6 +143,33 @@ def test_loop_refused_and_file_reloaded_on_change_and_sighup(make_server):
     srv.wait_mail("bob@example.test", m)
 
 
+def test_mail_loop_through_other_servers_refused_by_hop_count(make_server):
+    """A forward that comes back (us -> them -> us ...) grows a Received: field
+    each pass; past 50 the smtp door refuses it (554 5.4.6), so the sender's
+    server returns it instead of the loop going on."""
+    srv = alias_server(make_server)
+    m = token()
+
+    def send_with_hops(n):
+        hops = "".join("Received: from hop%d.test by hop%d.test; Sun, 6 Dec 2026 "
+                       "12:00:00 +0000\r\n" % (i, i + 1) for i in range(n))
+        with smtplib.SMTP(HOST, srv.port("smtp"), timeout=15) as c:
+            c.ehlo("mta.origin.test")
+            c.mail("someone@origin.test")
+            c.rcpt("sales@example.test")
+            return c.data((hops + message(m + str(n), frm="someone@origin.test",
+                                          to="sales@example.test")).encode())
+
+    code, text = send_with_hops(51)
+    assert code == 554 and b"5.4.6" in text and b"more than 50 Received" in text, text
+    assert srv.wait_log(r"event=mail_loop received=51 limit=50")
+    code, text = send_with_hops(50)
+    assert code == 250, text
+    srv.wait_mail("bob@example.test", m + "50")
+    srv.wait_settled()
+    assert not srv.find_mail("bob@example.test", m + "51")
+
+
 def test_config_check_names_file_and_line(make_server):
     srv = alias_server(make_server, start=False, text=(
         "sales@example.test: alice\n"
