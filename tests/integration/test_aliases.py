@@ -236,7 +236,8 @@ def forward_setup(make_server, make_dns, make_receiver):
     target = make_receiver()   # the forward target: friend@far.test
     origin = make_receiver()   # the original sender's MX: where bounces go back
     dns = make_dns(mx={"far.test": [(10, "mx.far.test")],
-                       "origin.test": [(10, "mx.origin.test")]},
+                       "origin.test": [(10, "mx.origin.test")],
+                       "first.test": [(10, "mx.origin.test")]},
                    hosts={"mx.far.test": [target.ip], "mx.origin.test": [origin.ip]},
                    txt={"example.test": ["v=spf1 ip4:127.0.0.0/8 -all"],
                         "origin.test": ["v=spf1 ip4:192.0.2.0/24 -all"]})
@@ -291,6 +292,27 @@ def test_forward_rewrites_sender_with_srs_spf_passes_and_bounce_returns(
     code, text = rcpt_reply(srv, forged, frm="")
     assert code == 550 and b"5.1.1" in text
     assert srv.wait_log(r"event=srs_refused .*reason=\"its hash was not made with our secret\"")
+
+
+def test_forwarding_a_forward_is_srs1_and_its_bounce_goes_to_the_first_forwarder(
+        make_server, make_dns, make_receiver):
+    srv, dns, target, origin = forward_setup(make_server, make_dns, make_receiver)
+    m = token()
+    first = "SRS0=AbCdE=XY=orig.test=user@first.test"  # what first.test made of it
+    send(srv, first, ["fwd@example.test"], m)
+    r = target.wait_messages(m)[0]
+    mm = re.fullmatch(r"SRS1=([A-Z2-7]{5})=first\.test==AbCdE=XY=orig\.test=user@example\.test",
+                      r.mail_from)
+    assert mm, r.mail_from
+    assert mm.group(1) == srs_hash(SECRET, "first.test", "AbCdE=XY=orig.test=user")
+    # Its bounce goes to the first forwarder, which checks its own hash and age.
+    b = token()
+    with smtplib.SMTP(HOST, srv.port("smtp"), timeout=15) as c:
+        c.ehlo("mx.far.test")
+        assert not c.sendmail("", [r.mail_from], message(b, frm="mailer-daemon@far.test",
+                                                         to=r.mail_from).encode())
+    back = origin.wait_messages(b)
+    assert len(back) == 1 and back[0].rcpt_tos == [first], back
 
 
 def test_without_secret_forwarding_keeps_sender(make_server, make_dns, make_receiver):
