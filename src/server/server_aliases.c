@@ -20,6 +20,7 @@
 
 #include "aliases.h"
 #include "log.h"
+#include "run_user.h"
 #include "secret.h"
 #include "server_internal.h"
 #include "srs.h"
@@ -119,6 +120,8 @@ server_aliases_start(struct server *srv)
 	}
 	/* The secret stays the admin's (root, 0600): read it now, like the relay password. */
 	if (srv->cfg.srs_secret_file[0]) {
+		/* Whoever reads it can make SRS addresses that we relay. */
+		run_user_check_secret_file(srv->cfg.srs_secret_file, "SRS secret");
 		if (secret_get(SECRET_FILE, srv->cfg.srs_secret_file, srv->srs_secret,
 			       sizeof srv->srs_secret, err, sizeof err) < 0 ||
 		    strlen(srv->srs_secret) < 16) {
