@@ -4,8 +4,9 @@ The smtp door takes mail for aliases as for accounts; the aliases file
 (`aliases FILE`) is expanded when the message is queued: local targets go
 to their Maildir, remote ones through the outbound queue, whose MAIL FROM
 is rewritten with SRS (`srs-secret FILE`). Peers: smtplib and swaks as the
-sending MTA; an aiosmtpd receiver (receivers.py) as the forward target and
-as the original sender's MX, found through dnsmasq (dns.py), which also
+sending MTA; an aiosmtpd receiver (receivers.py) and a private Postfix
+(peers.py) as the forward target, an aiosmtpd receiver as the original
+sender's MX, found through dnsmasq (dns.py), which also
 serves the SPF records that `mailport auth check` and the npm mailauth
 package (tests/js) evaluate for the forwarded mail.
 """
@@ -26,6 +27,7 @@ import pytest
 from conftest import HOST, message, poll, run, token, wait_for
 from dns import make_dns  # noqa: F401
 from receivers import make_receiver  # noqa: F401
+from test_outbound import postfix_mx  # noqa: F401  (a private Postfix on 127.0.25.X:25)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SECRET = "aliases-test-secret-0123456789"
@@ -329,3 +331,24 @@ def test_without_secret_forwarding_keeps_sender(make_server, make_dns, make_rece
     # And an SRS-looking address is then just an unknown user.
     code, _ = rcpt_reply(srv, "SRS0=AAAAA=AA=origin.test=x@example.test", frm="")
     assert code == 550
+
+
+def test_postfix_as_forward_target_sees_srs_sender(make_server, make_dns, postfix_mx):
+    """A real Postfix as the forwarded mail's destination: the Return-Path its
+    virtual(8) delivery writes is the SRS sender, with a hash of our secret."""
+    peer = postfix_mx
+    dns = make_dns(mx={"peer.test": [(10, "mx.peer.test")]},
+                   hosts={"mx.peer.test": [peer.listen_ip]})
+    srv = alias_server(make_server, text="pf@example.test: rcpt@peer.test\n",
+                       extra=[dns.resolver_line(), "srs-secret srs.secret",
+                              "outbound-timeout 5"])
+    m = token()
+    send(srv, "Writer@origin.test", ["pf@example.test"], m)
+    got = peer.wait_mail("rcpt@peer.test", m, timeout=20)
+    assert len(got) == 1, srv.log_text()[-3000:] + peer.log_text()[-2000:]
+    rp = re.search(rb"^Return-Path: <(SRS0=([A-Z2-7]{5})=([A-Z2-7]{2})=origin\.test=Writer"
+                   rb"@example\.test)>", got[0], re.M)
+    assert rp, got[0][:800]
+    assert rp.group(2).decode() == srs_hash(SECRET, rp.group(3).decode(), "origin.test",
+                                            "Writer")
+    assert peer.wait_log(r"from=<%s>" % re.escape(rp.group(1).decode()))
