@@ -203,6 +203,25 @@ def test_config_check_names_file_and_line(make_server):
     assert rc == 78 and "shorter than 16" in out and "head -c 24 /dev/urandom" in out, out
 
 
+def test_bad_aliases_file_or_secret_stops_the_start(make_server):
+    """At start a bad file is not half-used: serve stops with every bad line and the fix."""
+    srv = alias_server(make_server, start=False, text="ok@example.test: alice\nno colon\n")
+    srv.expect_exit = True
+    srv.start(wait=False)
+    srv.proc.wait(timeout=20)
+    out = srv.log_text()
+    assert srv.proc.returncode != 0, out
+    assert "aliases:2: no ':'" in out and "fix: correct those lines" in out, out
+    srv2 = alias_server(make_server, start=False, extra=["srs-secret short.secret"])
+    with open(os.path.join(srv2.dir, "short.secret"), "w") as f:
+        f.write("tooshort\n")
+    srv2.expect_exit = True
+    srv2.start(wait=False)
+    srv2.proc.wait(timeout=20)
+    out = srv2.log_text()
+    assert srv2.proc.returncode != 0 and "shorter than 16 characters" in out, out
+
+
 # ---------------------------------------------------------------- forwarding and SRS
 
 
