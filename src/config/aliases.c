@@ -303,7 +303,7 @@ add_target(struct walk *w, const char *addr, bool remote)
 static const struct alias_entry *
 lookup(const struct walk *w, const char *local, const char *domain, bool own)
 {
-	char key[SMTP_PATH_MAX + 2];
+	char key[ALIAS_ADDR_MAX + 1];
 	if (own) {
 		const struct alias_entry *e;
 		snprintf(key, sizeof key, "%s@%s", local, domain);
@@ -335,7 +335,7 @@ expand_entry(struct walk *w, const struct alias_entry *e, const char *addr, cons
 	w->stack[w->depth++] = addr;
 	enum alias_result r = ALIAS_EXPANDED;
 	for (size_t i = 0; i < e->ntargets && r == ALIAS_EXPANDED; i++) {
-		char t[SMTP_PATH_MAX + 2];
+		char t[ALIAS_ADDR_MAX + 1];
 		const char *tg = e->targets[i];
 		snprintf(t, sizeof t, strchr(tg, '@') ? "%s" : "%s@%s", tg, domain);
 		if (strcmp(t, addr) == 0) {
@@ -411,7 +411,7 @@ enum alias_result
 aliases_expand(const struct aliases *a, const struct alias_env *env, const char *local,
 	       const char *domain, struct alias_expansion *out)
 {
-	char addr[SMTP_PATH_MAX + 2];
+	char addr[ALIAS_ADDR_MAX + 1];
 	out->n = 0;
 	out->where[0] = '\0';
 	out->line = 0;
@@ -470,7 +470,7 @@ check_entry(const struct aliases *a, const struct alias_env *env, const struct a
 			 e->key, d);
 		return;
 	}
-	char addr[SMTP_PATH_MAX + 2];
+	char addr[ALIAS_ADDR_MAX + 1];
 	if (at == e->key) /* a catch-all stands for no one address: "*@domain" matches none */
 		snprintf(addr, sizeof addr, "*%s", e->key);
 	else if (at)
@@ -480,7 +480,7 @@ check_entry(const struct aliases *a, const struct alias_env *env, const struct a
 	struct alias_expansion x = {0};
 	struct walk w = {.a = a, .env = env, .out = &x};
 	for (size_t i = 0; i < e->ntargets; i++) {
-		char t[SMTP_PATH_MAX + 2];
+		char t[ALIAS_ADDR_MAX + 1];
 		snprintf(t, sizeof t, strchr(e->targets[i], '@') ? "%s" : "%s@%s", e->targets[i],
 			 d);
 		w.missing = 0;

@@ -22,6 +22,8 @@
 
 #include "smtp_addr.h"
 
+/* The longest "local@domain" (64 + 1 + 255): every buffer of one holds this. */
+#define ALIAS_ADDR_MAX (SMTP_LOCAL_MAX + 1 + SMTP_DOMAIN_MAX)
 #define ALIASES_MAX_DEPTH 10 /* nested aliases, as Postfix's virtual_alias_recursion_limit */
 #define ALIASES_MAX_TARGETS                                                                        \
 	1000 /* addresses one address expands to (virtual_alias_expansion_limit) */
@@ -48,15 +50,15 @@ struct alias_env {
 };
 
 struct alias_target {
-	char addr[SMTP_PATH_MAX + 1]; /* "local@domain", lower case */
-	bool remote;		      /* not one of our domains: forwarded */
+	char addr[ALIAS_ADDR_MAX + 1]; /* "local@domain", lower case */
+	bool remote;		       /* not one of our domains: forwarded */
 };
 
 struct alias_expansion {
 	struct alias_target *v;
 	size_t n, cap;
-	char where[SMTP_PATH_MAX + 1]; /* ALIAS_LOOP: the address met twice */
-	int line;		       /* the line of the alias that failed */
+	char where[ALIAS_ADDR_MAX + 1]; /* ALIAS_LOOP: the address met twice */
+	int line;			/* the line of the alias that failed */
 };
 
 enum alias_result {

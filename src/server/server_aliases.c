@@ -197,7 +197,7 @@ srs_back(struct server *srv, const char *local, char *out, size_t size)
 enum smtp_local_rcpt
 server_rcpt_kind(struct server *srv, const char *local, const char *domain)
 {
-	char back[SMTP_PATH_MAX + 1];
+	char back[ALIAS_ADDR_MAX + 1];
 	enum srs_result sr = srs_back(srv, local, back, sizeof back);
 	if (sr == SRS_OK)
 		return SMTP_RCPT_OK;
@@ -252,13 +252,13 @@ server_rcpt_expand(struct server *srv, const char *sid, const struct smtp_rcpt_a
 	*out = NULL;
 	for (size_t i = 0; i < n; i++) {
 		const struct smtp_rcpt_args *r = &in[i];
-		char addr[SMTP_PATH_MAX + 1];
+		char addr[ALIAS_ADDR_MAX + 1];
 		snprintf(addr, sizeof addr, "%s@%s", r->to.local, r->to.domain);
 		if (!config_is_local_domain(&srv->cfg, r->to.domain)) {
 			push(out, &nout, &cap, r, addr);
 			continue;
 		}
-		char back[SMTP_PATH_MAX + 1];
+		char back[ALIAS_ADDR_MAX + 1];
 		if (srs_back(srv, r->to.local, back, sizeof back) == SRS_OK) {
 			log_info("session=%s event=srs_return to=<%s> original=<%s>", sid, addr,
 				 back);

@@ -185,6 +185,27 @@ test_check(void)
 	CHECK(strstr(err, "aliases:1: \"x@elsewhere.test\" is not of a domain of ours") != NULL);
 	CHECK(strstr(err, "aliases:2") == NULL);
 	aliases_free(&a);
+	/* The longest address (64 + 1 + 253 octets, DNS's longest name) is kept whole. */
+	char longest[400], line[900];
+	size_t n = 0;
+	memset(longest, 'l', 64);
+	n = 64;
+	longest[n++] = '@';
+	for (int i = 0; i < 4; i++) {
+		size_t label = i < 3 ? 63 : 61; /* 3 * 64 + 61 = 253 */
+		memset(longest + n, 'd', label);
+		n += label;
+		if (i < 3)
+			longest[n++] = '.';
+	}
+	longest[n] = '\0';
+	snprintf(line, sizeof line, "big@example.org: %s\n", longest);
+	a = parse(line, err, sizeof err);
+	CHECK(a != NULL);
+	char want[401] = ">";
+	strcat(want, longest);
+	CHECK_STR(expand(a, "big", "example.org"), want);
+	aliases_free(&a);
 	a = parse("sales@example.org: alice, z@remote.test\n@example.com: carol\n", err,
 		  sizeof err);
 	CHECK(aliases_check(a, &env, "example.org", err, sizeof err) == 0);
