@@ -23,6 +23,7 @@
 
 #include "auth_dns.h"
 #include "cmd.h"
+#include "config_aliases.h"
 #include "config_load.h"
 #include "dkim_keys.h"
 #include "tls.h"
@@ -37,7 +38,8 @@ config_usage(FILE *out)
 		"usage: mailport config check [-c FILE]\n"
 		"\n"
 		"Checks a config file the way \"mailport serve\" reads it: every line, the\n"
-		"users file, the TLS certificate and key, the \"user\" account, the DKIM\n"
+		"users file, the aliases file (each line's targets, loops) and SRS secret,\n"
+		"the TLS certificate and key, the \"user\" account, the DKIM\n"
 		"keys (and, when DNS answers, that each matches its published record). Prints\n"
 		"\"FILE: ok (N listeners, M domains)\", or the problem as FILE:LINE: what; fix.\n"
 		"\n"
@@ -283,7 +285,8 @@ cmd_config(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	if (check_users(&cfg, path) != 0 || check_tls(&cfg, path) != 0 ||
-	    check_process(&cfg, path) != 0 || check_dkim(&cfg, path) != 0)
+	    check_process(&cfg, path) != 0 || check_dkim(&cfg, path) != 0 ||
+	    config_check_aliases(&cfg, path) != 0)
 		return EX_CONFIG;
 	printf("%s: ok (%zu listener%s, %zu domain%s)\n", path, cfg.nlisteners,
 	       cfg.nlisteners == 1 ? "" : "s", cfg.ndomains, cfg.ndomains == 1 ? "" : "s");

@@ -71,8 +71,10 @@ struct config {
 	char hostname[256];		       /* empty: the system's name */
 	char domains[CONFIG_MAX_DOMAINS][256]; /* lower case */
 	size_t ndomains;
-	char users_file[4096]; /* empty: no users (no AUTH possible) */
-	char tls_cert[4096];   /* empty: self-signed, made on first start */
+	char users_file[4096];	    /* empty: no users (no AUTH possible) */
+	char aliases_file[4096];    /* "aliases FILE" (aliases.h); empty: none */
+	char srs_secret_file[4096]; /* "srs-secret FILE": forwarded mail's sender is rewritten */
+	char tls_cert[4096];	    /* empty: self-signed, made on first start */
 	char tls_key[4096];
 	char spool_dir[4096];
 	char mailbox_dir[4096];

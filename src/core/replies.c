@@ -55,6 +55,7 @@ static const struct reply_def replies[R_COUNT] = {
 	[R_SIZE_EXCEEDED]   = {552, "5.3.4", "u", "Message size exceeds the limit of %llu bytes"},
 	[R_RELAY_DENIED]    = {550, "5.7.1", "", "Relay access denied: this server takes mail only for its own domains without authentication; to send to other domains, submit on port 587 with STARTTLS and SMTP AUTH"},
 	[R_NO_SUCH_USER]    = {550, "5.1.1", "s", "No such user here: <%s>"},
+	[R_RCPT_LOOP]       = {550, "5.4.6", "s", "Routing loop: the aliases of <%s> lead back to themselves or too deep; tell the postmaster to fix the aliases file (mailport config check shows the line)"},
 	[R_TOO_MANY_RCPTS]  = {452, "4.5.3", "", "Too many recipients: send the rest in another transaction"},
 	[R_SENDER_NOT_OWNED]= {553, "5.7.1", "s", "Sender address rejected: not owned by user %s; use your own address (a +tag is fine)"},
 	[R_NEED_SMTPUTF8]   = {553, "5.6.7", "", "Address has non-ASCII characters: add SMTPUTF8 to MAIL FROM"},
@@ -80,6 +81,7 @@ static const struct reply_def replies[R_COUNT] = {
 	[R_BINARYMIME]      = {504, "5.5.4", "", "BODY=BINARYMIME is not supported: send 8BITMIME or 7BIT"},
 	[R_DMARC_REJECT]    = {550, "5.7.1", "s", "Message refused: %s; if the mail is genuine, its domain must sign it with DKIM or send it from a server its SPF record lists"},
 	[R_MSG_AUTH_TEMPFAIL] = {451, "4.7.1", "s", "Message not accepted for now: %s; try again later"},
+	[R_TOO_MANY_HOPS]   = {554, "5.4.6", "u", "Message refused: more than %llu Received: fields, so it is in a mail loop; check where it is forwarded"},
 	[R_HEADER_TOO_BIG]  = {552, "5.3.4", "u", "Message refused: its header section is over %llu bytes; move the long content into the body"},
 	[R_SIGN_FAILED]     = {451, "4.3.0", "", "Temporary failure signing the message with DKIM, try again later (the server's log says why)"},
 	/* RFC 8689 4.1: REQUIRETLS only on a TLS session; 530 as for a command
@@ -91,6 +93,7 @@ static const struct reply_def replies[R_COUNT] = {
 static const enum reply_kind kinds[R_COUNT] = {
 	[R_RELAY_DENIED]    = RK_RCPT_VERDICT,
 	[R_NO_SUCH_USER]    = RK_RCPT_VERDICT,
+	[R_RCPT_LOOP]       = RK_RCPT_VERDICT,
 	[R_TOO_MANY_RCPTS]  = RK_RCPT_VERDICT,
 	[R_AUTH_TEMPFAIL]   = RK_SERVER,
 	[R_SPOOL_FAIL]      = RK_SERVER,

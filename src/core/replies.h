@@ -60,6 +60,7 @@ enum reply_id {
 	R_SIZE_EXCEEDED, /* %llu limit */
 	R_RELAY_DENIED,
 	R_NO_SUCH_USER, /* %s address */
+	R_RCPT_LOOP,	/* %s address: an alias loop (RFC 3463 5.4.6) */
 	R_TOO_MANY_RCPTS,
 	R_SENDER_NOT_OWNED, /* %s the authenticated user */
 	R_NEED_SMTPUTF8,
@@ -86,6 +87,7 @@ enum reply_id {
 	R_DMARC_REJECT,	     /* %s the check's detail: names DMARC and the From domain */
 	R_MSG_AUTH_TEMPFAIL, /* %s the check's detail */
 	R_HEADER_TOO_BIG,    /* %llu limit */
+	R_TOO_MANY_HOPS,     /* %llu limit: a mail loop (RFC 5321 6.3) */
 	R_SIGN_FAILED,
 	R_REQUIRETLS_NO_TLS,
 	R_COUNT,

@@ -354,8 +354,13 @@ cmd_rcpt(struct smtp_server *s, struct strv args)
 	char to[600];
 	smtp_server_addr_for_log(&r.to, to, sizeof to);
 	if (s->hooks->is_local_domain(s->hooks->ctx, r.to.domain)) {
-		if (!is_postmaster(&r.to) &&
-		    !s->hooks->is_local_user(s->hooks->ctx, r.to.local, r.to.domain)) {
+		enum smtp_local_rcpt v =
+		    s->hooks->is_local_user(s->hooks->ctx, r.to.local, r.to.domain);
+		if (v == SMTP_RCPT_LOOP) {
+			smtp_server_reply_str(s, R_RCPT_LOOP, to);
+			return;
+		}
+		if (!is_postmaster(&r.to) && v != SMTP_RCPT_OK) {
 			smtp_server_reply_str(s, R_NO_SUCH_USER, to);
 			return;
 		}

@@ -51,11 +51,18 @@ struct smtp_envelope {
 	const char *auth_user; /* NULL unless authenticated */
 };
 
+/* What a recipient of one of our domains is (is_local_user). */
+enum smtp_local_rcpt {
+	SMTP_RCPT_UNKNOWN, /* 550 5.1.1 */
+	SMTP_RCPT_OK,	   /* an account, an alias, an SRS address of ours */
+	SMTP_RCPT_LOOP,	   /* an alias whose expansion loops: 550 5.4.6 */
+};
+
 struct smtp_server_hooks {
 	void *ctx;
 	bool (*is_local_domain)(void *ctx, const char *domain);
-	/* Does this local mailbox exist (any case, +tag ignored)? */
-	bool (*is_local_user)(void *ctx, const char *local, const char *domain);
+	/* Does this local mailbox or alias exist (any case, +tag ignored)? */
+	enum smtp_local_rcpt (*is_local_user)(void *ctx, const char *local, const char *domain);
 	/* Start a spool file; write the queue id (NUL-terminated) to qid. -1: 451/452. */
 	int (*spool_begin)(void *ctx, const struct smtp_envelope *env, char *qid, size_t qid_size,
 			   bool *no_space_r);
@@ -87,6 +94,7 @@ enum smtp_refusal {
 	SMTP_REFUSE_AUTH_TEMPFAIL,  /* 451 4.7.1: a check could not finish (DNS) */
 	SMTP_REFUSE_HEADER_TOO_BIG, /* 552 5.3.4: more header than the glue holds */
 	SMTP_REFUSE_SIGN_FAILED,    /* 451 4.3.0: DKIM signing failed */
+	SMTP_REFUSE_TOO_MANY_HOPS,  /* 554 5.4.6: more Received: fields than limit (a loop) */
 };
 
 /*

@@ -302,7 +302,7 @@ smtp_server_message_refused(struct smtp_server *s, enum smtp_refusal why, const 
 	}
 	text[i] = '\0';
 	static const char *const names[] = {"dmarc_reject", "auth_tempfail", "header_too_big",
-					    "sign_failed"};
+					    "sign_failed", "too_many_hops"};
 	smtp_server_log(s, "id=%s event=refused reason=%s size=%" PRIu64, s->qid, names[why],
 			s->data.size);
 	switch (why) {
@@ -317,6 +317,9 @@ smtp_server_message_refused(struct smtp_server *s, enum smtp_refusal why, const 
 		break;
 	case SMTP_REFUSE_SIGN_FAILED:
 		smtp_server_reply(s, R_SIGN_FAILED);
+		break;
+	case SMTP_REFUSE_TOO_MANY_HOPS:
+		smtp_server_reply_num(s, R_TOO_MANY_HOPS, limit);
 		break;
 	}
 	smtp_server_tx_reset(s);

@@ -33,6 +33,13 @@ struct outbound_config {
 	unsigned timeout;	       /* seconds: connect and each reply */
 	unsigned connections;	       /* at most this many at once, idle ones included */
 	unsigned connections_per_dest; /* ... to one destination (domain or relay host) */
+	/*
+	 * SRS (srs.h): with a secret, a sender of another domain is rewritten
+	 * to an SRS address of srs_domain, so the forwarded mail passes SPF
+	 * as ours; bounces still go to the original sender.
+	 */
+	char srs_secret[256];
+	char srs_domain[256];
 	/* Called from the agent's thread. */
 	bool (*is_local)(const char *domain, void *arg);
 	/* The domain's tls-policy level (true: its own line; false: the default's). */

@@ -386,6 +386,8 @@ prepare_and_drop(struct server *srv)
 			err);
 		return -1;
 	}
+	if (server_aliases_start(srv) < 0)
+		return -1;
 	/* The DKIM keys too (server_auth.c): they may stay root:root 0600. */
 	if (server_auth_load_keys(srv) < 0)
 		return -1;
@@ -395,6 +397,7 @@ prepare_and_drop(struct server *srv)
 	    {cfg->spool_dir, RUN_NEED_DIR, true, "spool"},
 	    {cfg->mailbox_dir, RUN_NEED_DIR, true, "mailboxes folder"},
 	    {cfg->users_file, RUN_NEED_READ, false, "users file"},
+	    {cfg->aliases_file, RUN_NEED_READ, false, "aliases file"},
 	    {srv->tls_cert, RUN_NEED_READ, false, "TLS certificate"},
 	    {srv->tls_key, RUN_NEED_READ, false, "TLS key"},
 	    {srv->config_path, RUN_NEED_READ, false, "config file"},
@@ -454,6 +457,7 @@ server_reload(struct server *srv)
 	struct users *u = users_load_or_empty(&srv->cfg, &users_ok);
 	if (u)
 		users_replace(srv, u);
+	server_aliases_reload(srv);
 	log_info("event=reload tls=%s users=%s", tls_rc == 0 ? "reloaded" : "kept_old",
 		 u ? "reloaded" : "kept_old");
 	return 0;
@@ -710,6 +714,7 @@ server_stop(struct server *srv)
 	auth_cache_free(&srv->auth_cache);
 	penalty_free(&srv->penalties);
 	explicit_bzero(srv->relay_secret, sizeof srv->relay_secret);
+	server_aliases_stop(srv);
 	if (srv->tls)
 		SSL_CTX_free(srv->tls);
 	tls_tickets_free(&srv->tickets);

@@ -14,10 +14,12 @@
 #include <event2/listener.h>
 #include <openssl/ssl.h>
 
+#include "aliases.h"
 #include "config.h"
 #include "local.h"
 #include "outbound.h"
 #include "penalty.h"
+#include "smtp_server.h"
 #include "spool.h"
 #include "users.h"
 #include "worker.h"
@@ -98,6 +100,10 @@ struct server {
 	unsigned nsessions;
 	unsigned long next_session_id;
 	struct penalty_table *penalties;
+	/* server_aliases.c: the aliases table and the SRS secret (event loop only). */
+	struct aliases *aliases;
+	struct timespec aliases_checked, aliases_mtime;
+	char srs_secret[256];
 };
 
 void session_accept(struct listener *l, evutil_socket_t fd, struct sockaddr *sa, int socklen);
@@ -150,6 +156,22 @@ void server_metrics_refused(struct server *srv, const char *cap);
 void server_metrics_tls(struct server *srv, const char *version);
 /* For the delivery agents: one of our domains (under cfg_lock)? srv is the server. */
 bool server_is_local_domain(const char *domain, void *srv);
+
+/* server_aliases.c: load the aliases and the SRS secret (as root); -1 said why on stderr. */
+int server_aliases_start(struct server *srv);
+/* SIGHUP: read the aliases again (a bad file keeps the old table). */
+void server_aliases_reload(struct server *srv);
+void server_aliases_stop(struct server *srv);
+/* The aliases file parsed (an empty table for path ""); NULL with the lines' errors in err. */
+struct aliases *server_aliases_load(const char *path, char *err, size_t err_size);
+/* What local@domain of one of our domains is: an account, alias or SRS address, a loop, unknown. */
+enum smtp_local_rcpt server_rcpt_kind(struct server *srv, const char *local, const char *domain);
+/*
+ * The recipients as they are queued: aliases expanded, SRS addresses of ours
+ * taken back to the original sender, each address once. *out is malloc'd.
+ */
+size_t server_rcpt_expand(struct server *srv, const char *sid, const struct smtp_rcpt_args *in,
+			  size_t n, struct smtp_rcpt_args **out);
 
 struct users_ref *server_users_get(struct server *srv, bool for_login);
 void server_users_put(struct users_ref **refp);

@@ -72,6 +72,9 @@ fill(struct server *srv, const struct config *cfg, const char *hostname, struct 
 	str_copy(oc->relay_cafile, sizeof oc->relay_cafile, cfg->relay_cafile);
 	str_copy(oc->outbound_cafile, sizeof oc->outbound_cafile, cfg->outbound_cafile);
 	str_copy(oc->spool_dir, sizeof oc->spool_dir, cfg->spool_dir);
+	/* SRS addresses are of the first domain: its SPF names this host. */
+	str_copy(oc->srs_secret, sizeof oc->srs_secret, srv->srs_secret);
+	str_copy(oc->srs_domain, sizeof oc->srs_domain, cfg->ndomains ? cfg->domains[0] : "");
 }
 
 /* RFC 8460 3: reports are DKIM-signed, with the keys of the `dkim` lines. */

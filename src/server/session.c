@@ -86,14 +86,11 @@ hook_is_local_domain(void *ctx, const char *domain)
 	return config_is_local_domain(&s->srv->cfg, domain);
 }
 
-static bool
+static enum smtp_local_rcpt
 hook_is_local_user(void *ctx, const char *local, const char *domain)
 {
 	struct session *s = ctx;
-	struct users_ref *ref = server_users_get(s->srv, false);
-	bool found = users_exists(ref->users, local, domain);
-	server_users_put(&ref);
-	return found;
+	return server_rcpt_kind(s->srv, local, domain);
 }
 
 static int
@@ -101,16 +98,25 @@ hook_spool_begin(void *ctx, const struct smtp_envelope *env, char *qid, size_t q
 		 bool *no_space_r)
 {
 	struct session *s = ctx;
+	/* The queue holds the real recipients: aliases expanded (server_aliases.c). */
+	struct smtp_rcpt_args *rcpts;
+	size_t nrcpts = server_rcpt_expand(s->srv, s->id, env->rcpts, env->nrcpts, &rcpts);
 	struct spool_envelope senv = {
 	    .mail = env->mail,
-	    .rcpts = env->rcpts,
-	    .nrcpts = env->nrcpts,
+	    .rcpts = rcpts,
+	    .nrcpts = nrcpts,
 	    .client_addr = env->client_addr,
 	    .helo = env->helo,
 	    .auth_user = env->auth_user,
 	    .pad = session_auth_begin(s, env), /* room for what the checks add */
 	};
 	s->msg = spool_msg_begin(s->srv->spool, &senv);
+	s->msg_remote = false;
+	for (size_t i = 0; i < nrcpts && !s->msg_remote; i++)
+		s->msg_remote = !config_is_local_domain(&s->srv->cfg, rcpts[i].to.domain);
+	int saved = errno; /* free may not keep it */
+	free(rcpts);
+	errno = saved;
 	if (s->msg == NULL) {
 		*no_space_r = errno == ENOSPC || errno == EDQUOT;
 		session_auth_drop(s);
@@ -118,11 +124,9 @@ hook_spool_begin(void *ctx, const struct smtp_envelope *env, char *qid, size_t q
 		return -1;
 	}
 	str_copy(qid, qid_size, spool_msg_id(s->msg));
-	/* Decided now, while the envelope is at hand: mail that is all local
-	 * need not wake the outbound agent, whose pass reads the whole queue. */
-	s->msg_remote = false;
-	for (size_t i = 0; i < env->nrcpts && !s->msg_remote; i++)
-		s->msg_remote = !config_is_local_domain(&s->srv->cfg, env->rcpts[i].to.domain);
+	/* msg_remote was decided above, while the envelope was at hand: mail
+	 * that is all local need not wake the outbound agent, whose pass reads
+	 * the whole queue. */
 	return 0;
 }
 

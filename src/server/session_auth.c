@@ -51,6 +51,12 @@
 #include "worker.h"
 #include "xmalloc.h"
 
+/*
+ * More Received: fields than this and the message is in a loop (RFC 5321
+ * 6.3), e.g. an alias forwarding to a server that forwards back: refused,
+ * so the sender's server returns it. Postfix's hopcount_limit is 50 too.
+ */
+#define HOPS_MAX 50
 /* The most header bytes held (Postfix's header_size_limit is 100 KiB). */
 #define HEADER_HOLD_MAX (256 * 1024)
 /* Room for our Authentication-Results (auth_verdict.header) and the mark. */
@@ -332,7 +338,9 @@ refuse(struct session *s, enum smtp_refusal why, const char *detail)
 {
 	spool_msg_abort(&s->msg);
 	s->committing = false;
-	smtp_server_message_refused(s->smtp, why, detail, HEADER_HOLD_MAX); /* copies detail */
+	smtp_server_message_refused(
+	    s->smtp, why, detail,
+	    why == SMTP_REFUSE_TOO_MANY_HOPS ? HOPS_MAX : HEADER_HOLD_MAX); /* copies detail */
 	session_auth_drop(s); /* detail may be the verdict's: dropped only now */
 	session_resume(s);
 }
@@ -430,6 +438,15 @@ session_auth_end(struct session *s)
 		log_info("session=%s id=%s event=header_too_big limit=%d", s->id,
 			 spool_msg_id(s->msg), HEADER_HOLD_MAX);
 		refuse(s, SMTP_REFUSE_HEADER_TOO_BIG, NULL);
+		return;
+	}
+	size_t hops = 0;
+	for (size_t i = 0; i < msg_headers_count(&m->hdrs); i++)
+		hops += msg_header_is(msg_headers_at(&m->hdrs, i), "Received");
+	if (hops > HOPS_MAX) {
+		log_info("session=%s id=%s event=mail_loop received=%zu limit=%d", s->id,
+			 spool_msg_id(s->msg), hops, HOPS_MAX);
+		refuse(s, SMTP_REFUSE_TOO_MANY_HOPS, NULL);
 		return;
 	}
 	if (m->check == NULL && m->signer == NULL) {

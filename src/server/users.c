@@ -104,6 +104,16 @@ find(const struct users *u, const char *key)
 	return bsearch(&probe, u->v, u->n, sizeof u->v[0], entry_cmp);
 }
 
+const char *
+users_first(const struct users *u)
+{
+	const struct user_entry *first = NULL;
+	for (size_t i = 0; u && i < u->n; i++)
+		if (first == NULL || u->v[i].line < first->line)
+			first = &u->v[i];
+	return first ? first->address : NULL;
+}
+
 bool
 users_exists(const struct users *u, const char *local, const char *domain)
 {

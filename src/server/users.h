@@ -24,6 +24,12 @@ void users_free(struct users **u);
 size_t users_count(const struct users *u);
 
 /* Is local@domain (any case, +tag ignored) a known mailbox? */
+/*
+ * The account on the file's first line ("local@domain", lower case), or
+ * NULL: the person postmaster@ and abuse@ reach when the aliases file names
+ * no one (server_aliases.c), as whoever set the server up is listed first.
+ */
+const char *users_first(const struct users *u);
 bool users_exists(const struct users *u, const char *local, const char *domain);
 /*
  * Check a password for an AUTH identity (the full address, any case).

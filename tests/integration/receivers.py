@@ -86,7 +86,8 @@ def require_root():
 class Received:
     """One message accepted by a Receiver."""
 
-    def __init__(self, mail_from, rcpt_tos, data, tls_version, helo, mail_options, conn=0):
+    def __init__(self, mail_from, rcpt_tos, data, tls_version, helo, mail_options, conn=0,
+                 peer=None):
         self.mail_from = mail_from
         self.rcpt_tos = list(rcpt_tos)
         self.data = data
@@ -95,6 +96,7 @@ class Received:
         self.helo = helo
         self.mail_options = list(mail_options)
         self.conn = conn                 # which connection of the receiver carried it
+        self.peer = peer                 # the client's IP address
         self.time = time.monotonic()
 
     def __repr__(self):
@@ -248,7 +250,8 @@ class _Handler:
                 data = data.encode("utf-8", errors="surrogateescape")
             rx.messages.append(Received(envelope.mail_from, envelope.rcpt_tos, data, version,
                                         session.host_name, envelope.mail_options,
-                                        abs(server.conn_no)))
+                                        abs(server.conn_no),
+                                        session.peer[0] if session.peer else None))
         return "250 2.0.0 OK: recorded"
 
 

@@ -35,14 +35,18 @@ fx_is_local_domain(void *ctx, const char *domain)
 	return str_eq_ci(domain, "example.test");
 }
 
-static bool
+static enum smtp_local_rcpt
 fx_is_local_user(void *ctx, const char *local, const char *domain)
 {
 	(void)ctx;
 	(void)domain;
 	size_t n = strcspn(local, "+");
+	if (n == 4 && strncasecmp(local, "loop", 4) == 0)
+		return SMTP_RCPT_LOOP; /* stands for an alias whose expansion loops */
 	return (n == 5 && strncasecmp(local, "alice", 5) == 0) ||
-	       (n == 3 && strncasecmp(local, "bob", 3) == 0);
+		       (n == 3 && strncasecmp(local, "bob", 3) == 0)
+		   ? SMTP_RCPT_OK
+		   : SMTP_RCPT_UNKNOWN;
 }
 
 static int
