@@ -28,49 +28,15 @@
 #include "smtp_addr.h"
 #include "str.h"
 
-#define MAX_WORDS 10 /* the directive and its arguments; more is an error */
-
-struct parse_ctx;
-
-struct directive {
-	const char *name;
-	int min_args, max_args;
-	int (*parse)(struct parse_ctx *pc, char **argv, int argc);
-	const char *usage; /* how to write it, with an example */
-	bool once;	   /* may appear only once */
-	size_t offset;	   /* limits only: the field in struct config */
-	bool is_u64;	   /* limits only: uint64_t field, else unsigned */
-	uint64_t min, max; /* limits only: accepted range */
-};
-
-struct parse_ctx {
-	struct config *cfg;
-	const char *filename;
-	const char *base_dir;
-	int line;
-	const struct directive *dir; /* the one being parsed */
-	int seen[64];		     /* line of each "once" directive, by index */
-	char *err;
-	size_t err_size;
-};
+#include "config_int.h"
 
 static int parse_hostname(struct parse_ctx *pc, char **argv, int argc);
 static int parse_domain(struct parse_ctx *pc, char **argv, int argc);
 static int parse_path(struct parse_ctx *pc, char **argv, int argc);
 static int parse_tls(struct parse_ctx *pc, char **argv, int argc);
-static int parse_listen(struct parse_ctx *pc, char **argv, int argc);
 static int parse_relayhost(struct parse_ctx *pc, char **argv, int argc);
 static int parse_resolver(struct parse_ctx *pc, char **argv, int argc);
 static int parse_user(struct parse_ctx *pc, char **argv, int argc);
-static int parse_limit(struct parse_ctx *pc, char **argv, int argc);
-static int parse_duration(struct parse_ctx *pc, char **argv, int argc);
-static int parse_tls_policy(struct parse_ctx *pc, char **argv, int argc);
-static int parse_dkim(struct parse_ctx *pc, char **argv, int argc);
-static int parse_dmarc_policy(struct parse_ctx *pc, char **argv, int argc);
-static int parse_log(struct parse_ctx *pc, char **argv, int argc);
-static int parse_metrics(struct parse_ctx *pc, char **argv, int argc);
-static int parse_tls_report(struct parse_ctx *pc, char **argv, int argc);
-static int parse_tls_report_from(struct parse_ctx *pc, char **argv, int argc);
 
 #define DURATION(name, field, lo, hi, usage)                                                       \
 	{                                                                                          \
@@ -210,10 +176,8 @@ config_init(struct config *cfg)
 	cfg->auth_timeout = 20;
 }
 
-static int fail(struct parse_ctx *pc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 /* Writes "FILE:LINE: <fmt>" to the caller's err and returns -1. */
-static int
+int
 fail(struct parse_ctx *pc, const char *fmt, ...)
 {
 	va_list ap;
@@ -246,7 +210,7 @@ climb(char *dir, const char *name)
 }
 
 /* "dir/name", or name itself when it is absolute or there is no dir. */
-static int
+int
 join_path(struct parse_ctx *pc, char *dst, size_t size, const char *name)
 {
 	char dir[4096], e[CONF_ESC_SIZE];
@@ -340,141 +304,11 @@ parse_tls(struct parse_ctx *pc, char **argv, int argc)
 	return 0;
 }
 
-static const struct policy *
-listen_service(struct parse_ctx *pc, const char *word)
-{
-	char name[32], e[CONF_ESC_SIZE];
-	const struct policy *p = NULL;
-	if (str_copy(name, sizeof name, word)) {
-		str_lower(name);
-		p = policy_by_name(name);
-	}
-	if (p != NULL)
-		return p;
-	const char *hint = "";
-	if (strcmp(name, "smtps") == 0 || strcmp(name, "ssl") == 0 || strcmp(name, "tls") == 0)
-		hint = "did you mean submissions? ";
-	else if (word[0] >= '0' && word[0] <= '9')
-		hint = "the service is a name, not a port number; ";
-	fail(pc,
-	     "unknown service \"%s\"; %suse smtp (relay/MX, port 25), submission (STARTTLS "
-	     "then AUTH, ports 587 and 2525) or submissions (implicit TLS, port 465)",
-	     conf_esc(e, word), hint);
-	return NULL;
-}
-
-/* Another listener on the same address and port, or one that covers it. */
-static int
-listen_check_clash(struct parse_ctx *pc, const struct config_listener *l)
-{
-	const struct config *cfg = pc->cfg;
-	bool v6 = strchr(l->host, ':') != NULL;
-	for (size_t i = 0; i < cfg->nlisteners; i++) {
-		const struct config_listener *o = &cfg->listeners[i];
-		bool o_v6 = strchr(o->host, ':') != NULL;
-		if (o->port != l->port || v6 != o_v6)
-			continue;
-		if (strcmp(o->host, l->host) == 0)
-			return fail(pc,
-				    "%s%s%s:%u is already a listener (line %d); remove one of "
-				    "the two lines",
-				    v6 ? "[" : "", l->host, v6 ? "]" : "", l->port, o->line);
-		const char *any = v6 ? "::" : "0.0.0.0";
-		if (strcmp(o->host, any) == 0 || strcmp(l->host, any) == 0)
-			return fail(pc,
-				    "port %u is already taken on all addresses by line %d, so "
-				    "this listener could not be bound; remove one of the two lines",
-				    l->port, o->line);
-	}
-	return 0;
-}
-
-/*
- * What may follow the service, in any order, each at most once:
- * "max-connections N" and "proxy" (a PROXY protocol header comes first).
- */
-static int
-listen_options(struct parse_ctx *pc, struct config_listener *l, char **argv, int argc)
-{
-	char e[CONF_ESC_SIZE];
-	uint64_t v;
-	bool seen_max = false;
-	for (int i = 0; i < argc; i++) {
-		if (str_eq_ci(argv[i], "proxy") && !l->proxy) {
-			l->proxy = true;
-			continue;
-		}
-		if (!str_eq_ci(argv[i], "max-connections") || seen_max)
-			return fail(pc,
-				    "unknown or repeated listen option \"%s\"; the options are "
-				    "max-connections N and proxy, e.g. \"listen %s%s%s:%u %s "
-				    "max-connections 200 proxy\"",
-				    conf_esc(e, argv[i]), strchr(l->host, ':') ? "[" : "", l->host,
-				    strchr(l->host, ':') ? "]" : "", l->port, l->policy->name);
-		if (i + 1 >= argc || !str_parse_u64(strv_from(argv[i + 1]), &v) || v < 1 ||
-		    v > 1000000)
-			return fail(
-			    pc,
-			    "bad max-connections \"%s\" for this door; use a whole number "
-			    "from 1 to 1000000, e.g. \"listen 0.0.0.0:25 smtp max-connections "
-			    "800\"",
-			    i + 1 >= argc ? "" : conf_esc(e, argv[i + 1]));
-		l->max_connections = (unsigned)v;
-		seen_max = true;
-		i++;
-	}
-	return 0;
-}
-
-static int
-parse_listen(struct parse_ctx *pc, char **argv, int argc)
-{
-	struct config *cfg = pc->cfg;
-	struct config_listener l = {.line = pc->line};
-	char e[CONF_ESC_SIZE], *host, *port;
-	bool bracketed;
-	(void)argc;
-	if ((l.policy = listen_service(pc, argv[2])) == NULL)
-		return -1;
-	if (!hostport_split(argv[1], &host, &port, &bracketed) || (!bracketed && strchr(host, ':')))
-		return fail(pc,
-			    "cannot read the address \"%s\"; write HOST:PORT, with an IPv6 "
-			    "address in brackets, e.g. \"listen [::1]:%u %s\"",
-			    conf_esc(e, argv[1]), l.policy->default_port, l.policy->name);
-	if (port == NULL)
-		return fail(pc, "the address \"%s\" has no port; add one, e.g. \"listen %s:%u %s\"",
-			    conf_esc(e, host), bracketed ? "[::1]" : "127.0.0.1",
-			    l.policy->default_port, l.policy->name);
-	if (!bracketed && strcmp(host, "*") == 0)
-		host = "0.0.0.0";
-	else if (!bracketed && str_eq_ci(host, "localhost"))
-		host = "127.0.0.1";
-	if (!hostport_canonical_ip(host, bracketed ? AF_INET6 : AF_INET, l.host, sizeof l.host))
-		return fail(pc,
-			    "\"%s\" is not an IP address; listen takes 127.0.0.1, [::1], or * "
-			    "for every IPv4 address ([::] for every IPv6 address)",
-			    conf_esc(e, host));
-	if (!hostport_parse_port(port, &l.port))
-		return fail(pc,
-			    "bad port \"%s\"; use a number from 1 to 65535, e.g. \"listen "
-			    "127.0.0.1:%u %s\"",
-			    conf_esc(e, port), l.policy->default_port, l.policy->name);
-	if (listen_check_clash(pc, &l) < 0 || listen_options(pc, &l, argv + 3, argc - 3) < 0)
-		return -1;
-	if (cfg->nlisteners == CONFIG_MAX_LISTENERS)
-		return fail(pc,
-			    "too many listen lines (at most %d); remove some, or listen on * "
-			    "instead of one line per address",
-			    CONFIG_MAX_LISTENERS);
-	cfg->listeners[cfg->nlisteners++] = l;
-	return 0;
-}
-
 /*
  * "HOST[:PORT]" for relayhost (a name or an IP) and resolver (an IP):
  * parsed here once into its typed value, so delivery never splits text.
  */
-static int
+int
 parse_host_port(struct parse_ctx *pc, const char *word, bool names_ok, struct config_hostport *dst)
 {
 	char e[CONF_ESC_SIZE];
@@ -538,117 +372,6 @@ parse_user(struct parse_ctx *pc, char **argv, int argc)
 			    "(letters, digits, '.', '_', '-'), e.g. \"user mailport\"",
 			    conf_esc(e, s));
 	str_copy(pc->cfg->run_user, sizeof pc->cfg->run_user, s);
-	return 0;
-}
-
-/* A number with an optional K, M or G (binary) suffix and an optional B. */
-static bool
-parse_size(const char *s, uint64_t *out_r)
-{
-	char digits[32];
-	size_t n = strspn(s, "0123456789");
-	unsigned shift = 0;
-	if (n == 0 || !str_copy_n(digits, sizeof digits, s, n) ||
-	    !str_parse_u64(strv_from(digits), out_r))
-		return false;
-	switch (s[n] | 0x20) {
-	case 'k':
-		shift = 10, n++;
-		break;
-	case 'm':
-		shift = 20, n++;
-		break;
-	case 'g':
-		shift = 30, n++;
-		break;
-	default:
-		break;
-	}
-	if ((s[n] | 0x20) == 'b')
-		n++;
-	if (s[n] != '\0' || *out_r > (UINT64_MAX >> shift))
-		return false;
-	*out_r <<= shift;
-	return true;
-}
-
-/* The numeric directives: the table gives the field and the range. */
-static int
-parse_limit(struct parse_ctx *pc, char **argv, int argc)
-{
-	const struct directive *d = pc->dir;
-	char e[CONF_ESC_SIZE];
-	uint64_t v;
-	bool ok = d->is_u64 ? parse_size(argv[1], &v) : str_parse_u64(strv_from(argv[1]), &v);
-	(void)argc;
-	if (!ok || v < d->min || v > d->max)
-		return fail(pc, "bad %s \"%s\"; use a whole number from %llu to %llu, e.g. %s",
-			    d->name, conf_esc(e, argv[1]), (unsigned long long)d->min,
-			    (unsigned long long)d->max, strchr(d->usage, '"'));
-	void *field = (char *)pc->cfg + d->offset;
-	if (d->is_u64)
-		memcpy(field, &v, sizeof v);
-	else
-		*(unsigned *)field = (unsigned)v;
-	return 0;
-}
-
-/* A number of seconds, or with an s, m, h or d suffix. */
-static int
-parse_duration(struct parse_ctx *pc, char **argv, int argc)
-{
-	const struct directive *d = pc->dir;
-	char e[CONF_ESC_SIZE], digits[32];
-	uint64_t v;
-	size_t n = strlen(argv[1]);
-	static const struct {
-		char suffix;
-		unsigned seconds;
-	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
-	unsigned mult = 1;
-	for (size_t i = 0; n > 1 && i < sizeof units / sizeof units[0]; i++)
-		if (argv[1][n - 1] == units[i].suffix) {
-			mult = units[i].seconds;
-			n--;
-		}
-	(void)argc;
-	if (!str_copy_n(digits, sizeof digits, argv[1], n) ||
-	    !str_parse_u64(strv_from(digits), &v) || v > d->max / mult || v * mult < d->min)
-		return fail(pc, "bad %s \"%s\"; use a duration like 30s, 5m, 1h or 5d, e.g. %s",
-			    d->name, conf_esc(e, argv[1]), strchr(d->usage, '"'));
-	*(unsigned *)((char *)pc->cfg + d->offset) = (unsigned)(v * mult);
-	return 0;
-}
-
-static int
-parse_tls_policy(struct parse_ctx *pc, char **argv, int argc)
-{
-	char e[CONF_ESC_SIZE];
-	struct config *cfg = pc->cfg;
-	enum tls_level level;
-	(void)argc;
-	if (tls_level_parse(argv[2], &level) < 0)
-		return fail(pc,
-			    "tls-policy: \"%s\" is not a level; use may, encrypt, verify, dane or "
-			    "dane-only (require = encrypt)",
-			    conf_esc(e, argv[2]));
-	if (strcmp(argv[1], "default") == 0) {
-		cfg->tls_default = level;
-		return 0;
-	}
-	if (!conf_is_hostname(argv[1]))
-		return fail(pc, "tls-policy: \"%s\" is not a domain name (or \"default\")",
-			    conf_esc(e, argv[1]));
-	for (size_t i = 0; i < cfg->ntls_policies; i++)
-		if (str_eq_ci(cfg->tls_policies[i].domain, argv[1]))
-			return fail(pc, "tls-policy: %s has a level already; keep one line",
-				    conf_esc(e, argv[1]));
-	if (cfg->ntls_policies == CONFIG_MAX_DOMAINS)
-		return fail(pc, "too many tls-policy lines (at most %d)", CONFIG_MAX_DOMAINS);
-	struct config_tls_policy *tp = &cfg->tls_policies[cfg->ntls_policies++];
-	str_copy(tp->domain, sizeof tp->domain, argv[1]);
-	str_lower(tp->domain);
-	tp->level = level;
 	return 0;
 }
 
@@ -789,106 +512,4 @@ config_validate(const struct config *cfg, const char *filename, char *err, size_
 	if (err != NULL && err_size > 0)
 		snprintf(err, err_size, "%s: %s", filename, what);
 	return -1;
-}
-
-static int
-parse_dkim(struct parse_ctx *pc, char **argv, int argc)
-{
-	char e[CONF_ESC_SIZE];
-	struct config *cfg = pc->cfg;
-	(void)argc;
-	if (!conf_is_hostname(argv[1]))
-		return fail(pc, "dkim: \"%s\" is not a domain name", conf_esc(e, argv[1]));
-	/* RFC 6376 3.1: a selector is dot-separated labels of letters, digits and '-'. */
-	if (!conf_is_hostname(argv[2]))
-		return fail(pc, "dkim: \"%s\" is not a selector (letters, digits, '-' and '.')",
-			    conf_esc(e, argv[2]));
-	if (cfg->ndkim == CONFIG_MAX_DKIM)
-		return fail(pc, "too many dkim lines (at most %d)", CONFIG_MAX_DKIM);
-	struct config_dkim *k = &cfg->dkim[cfg->ndkim];
-	for (size_t i = 0; i < cfg->ndkim; i++)
-		if (strcasecmp(cfg->dkim[i].domain, argv[1]) == 0 &&
-		    strcasecmp(cfg->dkim[i].selector, argv[2]) == 0)
-			return fail(pc, "dkim: %s selector %s is given twice; keep one line",
-				    conf_esc(e, argv[1]), argv[2]);
-	str_copy(k->domain, sizeof k->domain, argv[1]);
-	str_lower(k->domain);
-	str_copy(k->selector, sizeof k->selector, argv[2]);
-	if (join_path(pc, k->keyfile, sizeof k->keyfile, argv[3]) < 0)
-		return -1;
-	cfg->ndkim++;
-	return 0;
-}
-
-static int
-parse_tls_report(struct parse_ctx *pc, char **argv, int argc)
-{
-	char e[CONF_ESC_SIZE];
-	(void)argc;
-	if (strcmp(argv[1], "on") == 0 || strcmp(argv[1], "off") == 0)
-		pc->cfg->tls_report_off = strcmp(argv[1], "off") == 0;
-	else
-		return fail(pc,
-			    "tls-report: \"%s\" is not on or off; use \"tls-report off\" to "
-			    "stop counting and sending TLS reports",
-			    conf_esc(e, argv[1]));
-	return 0;
-}
-
-static int
-parse_tls_report_from(struct parse_ctx *pc, char **argv, int argc)
-{
-	char e[CONF_ESC_SIZE];
-	struct smtp_addr a;
-	(void)argc;
-	if (smtp_addr_parse_mailbox(strv_from(argv[1]), false, &a) != ADDR_OK ||
-	    !str_copy(pc->cfg->tls_report_from, sizeof pc->cfg->tls_report_from, argv[1]))
-		return fail(pc,
-			    "tls-report-from: \"%s\" is not a mail address; use "
-			    "local@domain, e.g. \"tls-report-from tlsrpt@example.test\"",
-			    conf_esc(e, argv[1]));
-	return 0;
-}
-
-static int
-parse_dmarc_policy(struct parse_ctx *pc, char **argv, int argc)
-{
-	char e[CONF_ESC_SIZE];
-	(void)argc;
-	if (strcmp(argv[1], "enforce") == 0)
-		pc->cfg->dmarc_policy = CONFIG_DMARC_ENFORCE;
-	else if (strcmp(argv[1], "report-only") == 0)
-		pc->cfg->dmarc_policy = CONFIG_DMARC_REPORT_ONLY;
-	else
-		return fail(pc, "dmarc-policy: \"%s\" is not a policy; use enforce or report-only",
-			    conf_esc(e, argv[1]));
-	return 0;
-}
-
-static int
-parse_log(struct parse_ctx *pc, char **argv, int argc)
-{
-	(void)argc;
-	if (strcmp(argv[1], "stderr") == 0)
-		pc->cfg->log = CONFIG_LOG_STDERR;
-	else if (strcmp(argv[1], "syslog") == 0)
-		pc->cfg->log = CONFIG_LOG_SYSLOG;
-	else if (join_path(pc, pc->cfg->log_file, sizeof pc->cfg->log_file, argv[1]) < 0)
-		return -1;
-	else
-		pc->cfg->log = CONFIG_LOG_FILE;
-	return 0;
-}
-
-static int
-parse_metrics(struct parse_ctx *pc, char **argv, int argc)
-{
-	(void)argc;
-	if (parse_host_port(pc, argv[1], false, &pc->cfg->metrics) < 0)
-		return -1;
-	if (pc->cfg->metrics.port == 0)
-		return fail(pc, "metrics needs a port, e.g. \"metrics 127.0.0.1:9587\" (keep it on "
-				"loopback or a private network: the counters are not secret, but "
-				"they are nobody else's business)");
-	return 0;
 }
