@@ -11,7 +11,8 @@
 # port 25 afterwards. The tests run their own private Postfix instances.
 set -euo pipefail
 
-pkgs=(postfix libsasl2-modules libsasl2-modules-db sasl2-bin swaks libnet-ssleay-perl opendkim)
+pkgs=(postfix libsasl2-modules libsasl2-modules-db sasl2-bin swaks libnet-ssleay-perl opendkim
+	dovecot-core dovecot-lmtpd dovecot-imapd)
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then

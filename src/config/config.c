@@ -24,6 +24,7 @@
 #include <strings.h>
 
 #include "conf_text.h"
+#include "config_dovecot.h"
 #include "hostport.h"
 #include "str.h"
 
@@ -66,6 +67,7 @@ static int parse_duration(struct parse_ctx *pc, char **argv, int argc);
 static int parse_tls_policy(struct parse_ctx *pc, char **argv, int argc);
 static int parse_dkim(struct parse_ctx *pc, char **argv, int argc);
 static int parse_dmarc_policy(struct parse_ctx *pc, char **argv, int argc);
+static int parse_dovecot(struct parse_ctx *pc, char **argv, int argc);
 
 #define DURATION(name, field, lo, hi, usage)                                                       \
 	{                                                                                          \
@@ -148,6 +150,12 @@ static const struct directive directives[] = {
      "dmarc-policy enforce|report-only, e.g. \"dmarc-policy enforce\"", true, 0, false, 0, 0},
     LIMIT("auth-timeout", auth_timeout, false, 1, 3600,
 	  "auth-timeout SECONDS, e.g. \"auth-timeout 20\""),
+    /* Dovecot: the values are read in config_dovecot.c. */
+    {"deliver", 1, 2, parse_dovecot,
+     "deliver maildir|lmtp ENDPOINT, e.g. \"deliver lmtp unix:/run/dovecot/lmtp\"", true, 0, false,
+     0, 0},
+    {"auth", 2, 2, parse_dovecot,
+     "auth dovecot ENDPOINT, e.g. \"auth dovecot /run/dovecot/auth-client\"", true, 0, false, 0, 0},
 };
 
 #define NDIRECTIVES (sizeof directives / sizeof directives[0])
@@ -723,7 +731,7 @@ config_validate(const struct config *cfg, const char *filename, char *err, size_
 		       "for, e.g. \"domain example.test\"";
 	else if (cfg->spool_dir[0] == '\0')
 		what = "no spool line, so there is nowhere to queue mail; add e.g. \"spool spool\"";
-	else if (cfg->mailbox_dir[0] == '\0')
+	else if (cfg->mailbox_dir[0] == '\0' && cfg->deliver == CONFIG_DELIVER_MAILDIR)
 		what = "no mailboxes line, so there is nowhere to deliver local mail; add e.g. "
 		       "\"mailboxes mail\"";
 	if (what == NULL)
@@ -775,4 +783,15 @@ parse_dmarc_policy(struct parse_ctx *pc, char **argv, int argc)
 		return fail(pc, "dmarc-policy: \"%s\" is not a policy; use enforce or report-only",
 			    conf_esc(e, argv[1]));
 	return 0;
+}
+
+/* "deliver" and "auth" (config_dovecot.c); only the FILE:LINE is added here. */
+static int
+parse_dovecot(struct parse_ctx *pc, char **argv, int argc)
+{
+	char msg[512];
+	int rc = str_eq_ci(argv[0], "deliver")
+		     ? config_parse_deliver(pc->cfg, argv, argc, msg, sizeof msg)
+		     : config_parse_auth(pc->cfg, argv, argc, msg, sizeof msg);
+	return rc < 0 ? fail(pc, "%s", msg) : 0;
 }
