@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "bounce.h"
+#include "bounce_queue.h"
 #include "client_run.h"
 #include "conn_cache.h"
 #include "date.h"
@@ -481,39 +482,14 @@ deliver_group(struct worker *w, const struct spool_entry *e, const struct buf *b
 
 /* ---- bounces ---- */
 
-/* Queue b (a DSN) from <> to sender, durably, on this thread. */
-static int
-queue_bounce(struct outbound *ob, const char *sender, const struct buf *b, char *qid,
-	     size_t qid_size)
-{
-	struct smtp_mail_args mail = {.from = {.is_null = true}};
-	struct smtp_rcpt_args rcpt = {0};
-	if (smtp_addr_parse_mailbox(strv_from(sender), true, &rcpt.to) != ADDR_OK)
-		return -1;
-	mail.smtputf8 = has_8bit(sender, strlen(sender));
-	struct spool_envelope env = {.mail = &mail, .rcpts = &rcpt, .nrcpts = 1};
-	struct spool_msg *m = spool_msg_begin(ob->sp, &env);
-	if (m == NULL)
-		return -1;
-	str_copy(qid, qid_size, spool_msg_id(m));
-	if (spool_msg_write(m, b->data, b->len) < 0) {
-		spool_msg_abort(&m);
-		return -1;
-	}
-	enum spool_result res = spool_msg_commit_now(m);
-	spool_msg_free(&m);
-	return res == SPOOL_OK ? 0 : -1;
-}
-
 static void
 bounce(struct outbound *ob, const struct spool_entry *e, const struct buf *body,
        struct rcpt_outcome *out, size_t n)
 {
 	struct bounce_rcpt br[n ? n : 1];
 	size_t nb = 0;
-	char date[64], arrival[64], mid[300], boundary[64], rnd[16];
+	char date[64];
 	date_rfc5322(time(NULL), date, sizeof date);
-	date_rfc5322((time_t)e->arrival, arrival, sizeof arrival);
 	for (size_t i = 0; i < n; i++)
 		if (out[i].state == RS_FAILED)
 			br[nb++] = (struct bounce_rcpt){
@@ -525,49 +501,9 @@ bounce(struct outbound *ob, const struct spool_entry *e, const struct buf *body,
 			    .reason = out[i].mta[0] ? NULL : out[i].reply,
 			    .last_attempt = date,
 			};
-	if (nb == 0)
-		return;
-	struct bounce_spec spec = {
-	    .hostname = ob->cfg.hostname,
-	    .sender = e->from,
-	    .arrival = arrival,
-	    .date = date,
-	    .message_id = mid,
-	    .boundary = boundary,
-	    .rcpts = br,
-	    .rcpt_count = nb,
-	    .original = {body->data ? body->data : "", body->len},
-	    .ret = BOUNCE_RET_FULL,
-	    .full_max = BOUNCE_FULL_MAX_DEFAULT,
-	};
-	struct buf b;
-	char err[256], qid[SPOOL_QID_SIZE];
-	enum bounce_result rc;
-	buf_init(&b, BODY_MAX);
-	do { /* a boundary that occurs in the content is drawn again */
-		buf_reset(&b);
-		if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd)
-			memset(rnd, 0x5a, sizeof rnd);
-		snprintf(boundary, sizeof boundary, "=_bounce_%08x%08x", *(unsigned *)rnd,
-			 *(unsigned *)(rnd + 4));
-		snprintf(mid, sizeof mid, "<%s.%s@%s>", e->id, boundary + 9, ob->cfg.hostname);
-		rc = bounce_build(&spec, &b, NULL, err, sizeof err);
-	} while (rc == BOUNCE_ERR_BOUNDARY);
-	if (rc == BOUNCE_NULL_SENDER)
-		log_info("id=%s event=bounce_dropped reason=\"the sender is <>: no bounce for a "
-			 "bounce\"",
-			 e->id);
-	else if (rc != BOUNCE_OK)
-		log_err("id=%s event=bounce_failed reason=\"%s\"", e->id, err);
-	else if (queue_bounce(ob, e->from, &b, qid, sizeof qid) < 0)
-		log_err("id=%s event=bounce_failed reason=\"cannot queue the bounce: %s\"", e->id,
-			strerror(errno));
-	else {
-		log_info("id=%s event=bounce bounce_id=%s to=<%s> nrcpt=%zu", e->id, qid, e->from,
-			 nb);
-		ob->cfg.queued(qid, ob->cfg.arg);
-	}
-	buf_free(&b);
+	bounce_queue(ob->sp, ob->cfg.hostname, e,
+		     (struct strv){body->data ? body->data : "", body->len}, br, nb, ob->cfg.queued,
+		     ob->cfg.arg);
 }
 
 /* ---- one message ---- */

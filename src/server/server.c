@@ -344,6 +344,8 @@ prepare_and_drop(struct server *srv)
 		return -1;
 	const char *dirs[] = {cfg->spool_dir, cfg->mailbox_dir};
 	for (size_t i = 0; i < 2; i++) {
+		if (dirs[i][0] == '\0')
+			continue; /* no mailboxes with "deliver lmtp" */
 		if (mkdir_p(dirs[i], 0700) < 0) {
 			fprintf(stderr,
 				"mailport: cannot create %s: %s\n  fix: check the spool and "
@@ -633,8 +635,17 @@ server_start(struct server *srv)
 	srv->penalties = penalty_new(AUTH_PENALTY_SLOTS, AUTH_PENALTY_MEMORY);
 	struct retry_policy retry = {srv->cfg.retry_interval, srv->cfg.retry_max_interval,
 				     srv->cfg.queue_lifetime};
-	srv->delivery = local_delivery_start(srv->spool, srv->cfg.mailbox_dir, &retry,
-					     server_is_local_domain, srv);
+	struct local_config lc = {
+	    .mailbox_dir = srv->cfg.mailbox_dir,
+	    .lmtp = srv->cfg.deliver == CONFIG_DELIVER_LMTP ? &srv->cfg.lmtp : NULL,
+	    .hostname = srv->hostname,
+	    .lmtp_timeout = srv->cfg.outbound_timeout,
+	    .retry = retry,
+	    .is_local = server_is_local_domain,
+	    .queued = server_queued,
+	    .arg = srv,
+	};
+	srv->delivery = local_delivery_start(srv->spool, &lc);
 	srv->outbound = server_outbound_start(srv);
 	if (srv->outbound == NULL) {
 		fprintf(stderr, "mailport: cannot start outbound delivery (see the log above)\n");
