@@ -53,6 +53,7 @@ listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+auth_verbose = yes
 auth_username_format = %Lu
 mail_location = maildir:{dir}/mail/%d/%n
 mail_plugins = $mail_plugins quota
