@@ -159,7 +159,9 @@ lmtp_unsettle(struct smtp_client *c)
 void
 smtp_client_enter(struct smtp_client *c, enum client_phase phase)
 {
-	if (c->cfg->lmtp && (phase == P_RSET || phase == P_IDLE || phase == P_DONE))
+	/* From P_IDLE the transaction is settled, and its env may be gone. */
+	if (c->cfg->lmtp && c->phase != P_IDLE &&
+	    (phase == P_RSET || phase == P_IDLE || phase == P_DONE))
 		lmtp_unsettle(c);
 	c->phase = phase;
 	if (c->result.failure == CLIENT_OK)

@@ -38,9 +38,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "bounce_queue.h"
 #include "date.h"
 #include "group_sync.h"
+#include "local_int.h"
 #include "local_lmtp.h"
 #include "log.h"
 #include "maildir.h"
@@ -52,13 +52,6 @@
 /* More kicks than this waiting: drop them and do one full scan instead. */
 #define LOCAL_KICK_MAX 10000
 /*
- * Messages delivered together: their Maildir files are synced together and
- * the fully delivered ones leave the queue with one directory sync. It
- * bounds the open files of a batch (one per recipient) and the deliveries
- * repeated after a crash in the middle of one.
- */
-#define LOCAL_BATCH_MAX 128
-/*
  * A kick waits this long for others to join its batch. One message at a
  * time costs three disk flushes (its file, new/, queue/); they would
  * compete with the spool's commits, which hold up the 250s. Under load the
@@ -66,29 +59,7 @@
  */
 #define LOCAL_GATHER_NSEC (10 * 1000 * 1000)
 
-struct local_delivery {
-	struct spool *sp;
-	char *mailbox_dir;
-	struct local_lmtp *lmtp; /* deliver lmtp: the transport; NULL for Maildir */
-	char hostname[256];
-	bool (*is_local)(const char *domain, void *arg);
-	void (*queued)(const char *qid, void *arg);
-	void *arg;
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cond; /* on CLOCK_MONOTONIC */
-	char (*kicked)[SPOOL_QID_SIZE];
-	size_t nkicked, kick_cap;
-	struct timespec gather_until; /* the first waiting kick's batch starts then */
-	bool want_scan;
-	bool want_flush;	   /* the scan asked for ignores the retry schedule */
-	int64_t due_at;		   /* unix seconds: the earliest retry known, 0 for none */
-	struct retry_policy retry; /* under mu: a reload may change it */
-	atomic_bool stop;
-	struct group_sync gsync; /* a batch's Maildir files: one syncfs while cheap */
-};
-
-static bool
+bool
 local_rcpt_is_local(struct local_delivery *ld, const char *rcpt)
 {
 	char domain[SMTP_DOMAIN_MAX + 1];
@@ -105,15 +76,6 @@ struct local_rcpt {
 	const char *rcpt;
 	int file; /* index in the maildir batch, -1 when the write failed */
 	char err[1024];
-};
-
-/* One message of a batch. */
-struct local_msg {
-	struct spool_entry e;
-	size_t left; /* recipients still queued after this batch */
-	struct spool_retry rs;
-	bool scheduled;	       /* rs was read: the message had a retry schedule */
-	const char *first_err; /* the first local recipient deferred in this batch */
 };
 
 struct local_batch {
@@ -212,8 +174,8 @@ batch_add(struct local_delivery *ld, struct local_batch *b, const char *qid)
  * error. Local delivery has no bounce: past queue-lifetime it goes on
  * trying every retry-max-interval, and the log says so.
  */
-static void
-local_schedule(struct local_delivery *ld, struct local_batch *b, struct local_msg *m)
+void
+local_schedule(struct local_delivery *ld, int64_t *due_at, struct local_msg *m)
 {
 	int64_t now = (int64_t)time(NULL), next;
 	pthread_mutex_lock(&ld->mu);
@@ -233,8 +195,8 @@ local_schedule(struct local_delivery *ld, struct local_batch *b, struct local_ms
 	str_copy(m->rs.last_error, sizeof m->rs.last_error, m->first_err);
 	if (spool_retry_write(ld->sp, &m->rs) < 0)
 		log_warn("id=%s event=retry_write_failed reason=\"%s\"", m->e.id, strerror(errno));
-	if (b->due_at == 0 || next < b->due_at)
-		b->due_at = next;
+	if (*due_at == 0 || next < *due_at)
+		*due_at = next;
 }
 
 /*
@@ -259,7 +221,7 @@ batch_finish(struct local_delivery *ld, struct local_batch *b)
 	}
 	for (size_t i = 0; i < b->nmsgs; i++)
 		if (b->msgs[i].first_err)
-			local_schedule(ld, b, &b->msgs[i]);
+			local_schedule(ld, &b->due_at, &b->msgs[i]);
 	/* The queue is settled first and the log written after, so that a kill
 	 * finds as few delivered messages as possible still queued. */
 	/* Delivered either way: if a record fails, removing the message later
@@ -308,152 +270,6 @@ batch_finish(struct local_delivery *ld, struct local_batch *b)
 	b->files = maildir_batch_new(ld->mailbox_dir, &ld->gsync);
 }
 
-/* ---- LMTP (local_lmtp.h) ---- */
-
-static void
-lmtp_log(struct local_delivery *ld, const struct local_msg *m, const char *rcpt,
-	 const struct lmtp_rcpt_result *r)
-{
-	static const char *const status[] = {"sent", "deferred", "bounced"};
-	char rcpt_esc[1024], reply_esc[1300], next[64] = "";
-	str_escape(rcpt_esc, sizeof rcpt_esc, rcpt, strlen(rcpt));
-	str_escape(reply_esc, sizeof reply_esc, r->reply, strlen(r->reply));
-	if (r->outcome == LMTP_DEFERRED)
-		snprintf(next, sizeof next, " attempts=%u next_attempt=%" PRId64, m->rs.attempts,
-			 m->rs.next_attempt);
-	char line[3000];
-	snprintf(line, sizeof line,
-		 "id=%s event=delivery to=<%s> relay=%s delay=%lld dsn=%s status=%s%s %s=\"%s\"",
-		 m->e.id, rcpt_esc, local_lmtp_relay(ld->lmtp),
-		 (long long)(time(NULL) - m->e.arrival), r->dsn, status[r->outcome], next,
-		 r->from_server ? "reply" : "reason", reply_esc);
-	if (r->outcome == LMTP_SENT)
-		log_info("%s", line);
-	else
-		log_warn("%s", line);
-}
-
-/* The recipients the LMTP server refused, returned to the sender. */
-static void
-lmtp_bounce(struct local_delivery *ld, const struct local_msg *m, const char *const *rcpts,
-	    const struct lmtp_rcpt_result *res, size_t n)
-{
-	struct bounce_rcpt *br = xcalloc(n, sizeof *br);
-	size_t nb = 0;
-	char date[64];
-	date_rfc5322(time(NULL), date, sizeof date);
-	for (size_t i = 0; i < n; i++)
-		if (res[i].outcome == LMTP_BOUNCED)
-			br[nb++] = (struct bounce_rcpt){
-			    .addr = rcpts[i],
-			    .action = BOUNCE_FAILED,
-			    .status = res[i].dsn,
-			    .remote_mta = ld->hostname,
-			    .reply = res[i].reply,
-			    .last_attempt = date,
-			};
-	if (nb) {
-		struct buf body;
-		buf_init(&body, 0);
-		if (local_lmtp_read_body(&m->e, &body) < 0)
-			buf_reset(&body); /* the report goes without the message */
-		bounce_queue(ld->sp, ld->hostname, &m->e,
-			     (struct strv){body.data ? body.data : "", body.len}, br, nb,
-			     ld->queued, ld->arg);
-		buf_free(&body);
-	}
-	free(br);
-}
-
-/*
- * One message over LMTP: every local recipient in one transaction. The
- * refused are returned to the sender before the queue forgets them; the
- * delivered and the refused are marked done; a message with nothing left
- * waits in the batch for one removal of them all.
- */
-static void
-lmtp_message(struct local_delivery *ld, struct local_batch *b, const char *qid)
-{
-	struct local_msg *m = &b->msgs[b->nmsgs];
-	if (spool_entry_read(ld->sp, qid, &m->e) < 0) {
-		if (errno != ENOENT)
-			log_warn("id=%s event=unreadable reason=\"%s\"", qid, strerror(errno));
-		return;
-	}
-	m->left = 0;
-	m->first_err = NULL;
-	m->scheduled = spool_retry_read(ld->sp, qid, &m->rs) == 0;
-	const char **rcpts = xcalloc(m->e.nrcpts + 1, sizeof *rcpts);
-	size_t n = 0;
-	for (size_t i = 0; i < m->e.nrcpts; i++) {
-		if (local_rcpt_is_local(ld, m->e.rcpts[i]))
-			rcpts[n++] = m->e.rcpts[i];
-		else
-			m->left++; /* the outbound agent's */
-	}
-	struct lmtp_rcpt_result *res = xcalloc(n ? n : 1, sizeof *res);
-	if (n)
-		local_lmtp_deliver(ld->lmtp, &m->e, rcpts, n, res);
-	for (size_t i = 0; i < n; i++)
-		if (res[i].outcome == LMTP_DEFERRED) {
-			m->left++;
-			if (m->first_err == NULL)
-				m->first_err = res[i].reply;
-		}
-	if (m->first_err)
-		local_schedule(ld, b, m);
-	lmtp_bounce(ld, m, rcpts, res, n);
-	for (size_t i = 0; i < n; i++) {
-		if (res[i].outcome != LMTP_DEFERRED && m->left > 0 &&
-		    spool_entry_mark_done(ld->sp, m->e.id, rcpts[i]) < 0)
-			log_err("id=%s event=state_write_failed reason=\"%s\"", m->e.id,
-				strerror(errno));
-		lmtp_log(ld, m, rcpts[i], &res[i]);
-	}
-	free(res);
-	free(rcpts);
-	if (n > 0 && m->left == 0)
-		b->nmsgs++; /* removed with the batch */
-	else
-		spool_entry_free(&m->e);
-}
-
-/* Remove the batch's delivered messages with one directory sync. */
-static void
-lmtp_settle(struct local_delivery *ld, struct local_batch *b)
-{
-	const char *ids[LOCAL_BATCH_MAX];
-	int errs[LOCAL_BATCH_MAX];
-	for (size_t i = 0; i < b->nmsgs; i++)
-		ids[i] = b->msgs[i].e.id;
-	int rc = spool_entries_remove(ld->sp, ids, b->nmsgs, errs);
-	int sync_err = errno;
-	for (size_t i = 0; i < b->nmsgs; i++) {
-		if (rc == 0 && errs[i] == 0)
-			log_info("id=%s event=removed", ids[i]);
-		else
-			log_err("id=%s event=remove_failed reason=\"%s\"", ids[i],
-				strerror(rc < 0 ? sync_err : errs[i]));
-		spool_entry_free(&b->msgs[i].e);
-	}
-	b->nmsgs = 0;
-}
-
-static int64_t
-lmtp_process(struct local_delivery *ld, const char *const *ids, size_t n)
-{
-	struct local_batch *b = xcalloc(1, sizeof *b);
-	for (size_t i = 0; i < n && !atomic_load(&ld->stop); i++) {
-		lmtp_message(ld, b, ids[i]);
-		if (b->nmsgs == LOCAL_BATCH_MAX)
-			lmtp_settle(ld, b);
-	}
-	lmtp_settle(ld, b);
-	int64_t due_at = b->due_at;
-	free(b);
-	return due_at;
-}
-
 /*
  * Deliver the messages named by ids, LOCAL_BATCH_MAX at a time; look: they
  * may have been delivered before (see the top). Returns the earliest retry
@@ -462,8 +278,8 @@ lmtp_process(struct local_delivery *ld, const char *const *ids, size_t n)
 static int64_t
 local_process(struct local_delivery *ld, const char *const *ids, size_t n, bool look)
 {
-	if (ld->lmtp)
-		return lmtp_process(ld, ids, n); /* the LMTP server keeps its own once-only */
+	if (ld->nlmtp)
+		return local_lmtp_process(ld, ids, n); /* the LMTP server keeps its own once-only */
 	struct local_batch *b = xcalloc(1, sizeof *b);
 	b->look = look;
 	b->files = maildir_batch_new(ld->mailbox_dir, &ld->gsync);
@@ -599,7 +415,9 @@ local_delivery_start(struct spool *sp, const struct local_config *lc)
 	ld->sp = sp;
 	ld->mailbox_dir = xstrdup(lc->mailbox_dir ? lc->mailbox_dir : "");
 	if (lc->lmtp)
-		ld->lmtp = local_lmtp_new(lc->lmtp, lc->hostname, lc->lmtp_timeout);
+		for (; ld->nlmtp < LOCAL_LMTP_CONNECTIONS; ld->nlmtp++)
+			ld->lmtp[ld->nlmtp] =
+			    local_lmtp_new(lc->lmtp, lc->hostname, lc->lmtp_timeout);
 	str_copy(ld->hostname, sizeof ld->hostname, lc->hostname ? lc->hostname : "localhost");
 	ld->retry = lc->retry;
 	ld->is_local = lc->is_local;
@@ -618,7 +436,8 @@ local_delivery_start(struct spool *sp, const struct local_config *lc)
 			strerror(rc));
 		pthread_cond_destroy(&ld->cond);
 		pthread_mutex_destroy(&ld->mu);
-		local_lmtp_free(&ld->lmtp);
+		for (size_t i = 0; i < ld->nlmtp; i++)
+			local_lmtp_free(&ld->lmtp[i]);
 		free(ld->mailbox_dir);
 		free(ld);
 		return NULL;
@@ -695,7 +514,8 @@ local_delivery_stop(struct local_delivery **ldp)
 	pthread_cond_destroy(&ld->cond);
 	pthread_mutex_destroy(&ld->mu);
 	free(ld->kicked);
-	local_lmtp_free(&ld->lmtp);
+	for (size_t i = 0; i < ld->nlmtp; i++)
+		local_lmtp_free(&ld->lmtp[i]);
 	free(ld->mailbox_dir);
 	free(ld);
 	*ldp = NULL;
