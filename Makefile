@@ -37,6 +37,7 @@ bench: all
 	/usr/bin/python3 bench/bench.py
 	/usr/bin/python3 bench/outbound_bench.py
 	/usr/bin/python3 bench/auth_bench.py
+	/usr/bin/python3 bench/lmtp_bench.py
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
