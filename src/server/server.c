@@ -435,9 +435,18 @@ server_reload(struct server *srv)
 	unsigned offset = srv->cfg.unprivileged_port_offset;
 	server_outbound_reload(srv, &cfg); /* before the swap: it compares with the old */
 	server_auth_reload(srv, &cfg);
+	/* The local agent's transport is made at start: a new one needs a restart. */
+	struct config_endpoint lmtp = srv->cfg.lmtp;
+	enum config_deliver deliver = srv->cfg.deliver;
+	if (cfg.deliver != deliver || strcmp(cfg.lmtp.unix_path, lmtp.unix_path) != 0 ||
+	    !config_hostport_eq(&cfg.lmtp.hp, &lmtp.hp))
+		log_warn("event=reload_deliver_kept fix=\"restart mailport to deliver local mail "
+			 "the new way; it goes on as before until then\"");
 	pthread_mutex_lock(&srv->cfg_lock);
 	srv->cfg = cfg;
 	srv->cfg.unprivileged_port_offset = offset;
+	srv->cfg.deliver = deliver;
+	srv->cfg.lmtp = lmtp;
 	pthread_mutex_unlock(&srv->cfg_lock);
 	if (cfg.hostname[0])
 		str_copy(srv->hostname, sizeof srv->hostname, cfg.hostname);
