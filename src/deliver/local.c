@@ -371,7 +371,20 @@ local_main(void *arg)
 		struct timespec next = next_scan(&now, &periodic, ld->due_at);
 		bool scan = ld->want_scan || reached(&now, &next);
 		if (ld->nkicked == 0 && !scan) {
-			pthread_cond_timedwait(&ld->cond, &ld->mu, &next);
+			/* Kept LMTP connections are closed after LOCAL_LMTP_IDLE_SECONDS of
+			 * no work: each holds a server process (Dovecot: one per connection). */
+			struct timespec idle = now;
+			idle.tv_sec += LOCAL_LMTP_IDLE_SECONDS;
+			bool close_idle = ld->lmtp_kept && reached(&next, &idle);
+			if (pthread_cond_timedwait(&ld->cond, &ld->mu,
+						   close_idle ? &idle : &next) == ETIMEDOUT &&
+			    close_idle && ld->nkicked == 0 && !ld->want_scan) {
+				ld->lmtp_kept = false;
+				pthread_mutex_unlock(&ld->mu);
+				for (size_t i = 0; i < ld->nlmtp; i++)
+					local_lmtp_close(ld->lmtp[i]);
+				pthread_mutex_lock(&ld->mu);
+			}
 			continue;
 		}
 		bool gathered = ld->nkicked >= LOCAL_BATCH_MAX || reached(&now, &ld->gather_until);
@@ -400,6 +413,7 @@ local_main(void *arg)
 		}
 		free(work);
 		pthread_mutex_lock(&ld->mu);
+		ld->lmtp_kept = ld->nlmtp > 0;
 		/* A scan knows every schedule; a kick's batch only adds its own. */
 		ld->due_at = scan ? due_at : earlier(ld->due_at, due_at);
 	}

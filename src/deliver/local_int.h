@@ -30,6 +30,8 @@
  * it does for Postfix's lmtp(8) processes (20 by default).
  */
 #define LOCAL_LMTP_CONNECTIONS 10
+/* Kept LMTP connections are closed after this long without work. */
+#define LOCAL_LMTP_IDLE_SECONDS 2
 
 struct local_lmtp;
 
@@ -39,6 +41,7 @@ struct local_delivery {
 	/* deliver lmtp: one transport per connection (nlmtp 0 for Maildir) */
 	struct local_lmtp *lmtp[LOCAL_LMTP_CONNECTIONS];
 	size_t nlmtp;
+	bool lmtp_kept; /* under mu: connections may be open (closed after a quiet while) */
 	char hostname[256];
 	bool (*is_local)(const char *domain, void *arg);
 	void (*queued)(const char *qid, void *arg);

@@ -70,6 +70,12 @@ local_lmtp_free(struct local_lmtp **lp)
 	*lp = NULL;
 }
 
+void
+local_lmtp_close(struct local_lmtp *l)
+{
+	client_session_close(&l->s);
+}
+
 const char *
 local_lmtp_relay(const struct local_lmtp *l)
 {

@@ -1,10 +1,11 @@
 /*
  * local_lmtp: local delivery handed to an LMTP server (RFC 2033), such as
  * Dovecot's `lmtp` service, instead of writing Maildir ourselves
- * ("deliver lmtp ENDPOINT"). The local agent's thread owns one; it keeps
- * one connection open between messages (Dovecot closes an idle one after
- * a while: a closed kept connection is replaced at once, never counted
- * as a failure of the message).
+ * ("deliver lmtp ENDPOINT"). Each of the local agent's LMTP threads owns
+ * one, which keeps its connection open between messages until the agent
+ * has been idle for a while (local_lmtp_close); a kept connection the
+ * server has closed is replaced at once, never counted as a failure of
+ * the message.
  *
  * Each message is one transaction with all its local recipients; the
  * server answers each recipient on its own after the body, so one mailbox
@@ -37,6 +38,8 @@ struct lmtp_rcpt_result {
 struct local_lmtp *local_lmtp_new(const struct config_endpoint *ep, const char *hostname,
 				  unsigned timeout_s);
 void local_lmtp_free(struct local_lmtp **lp);
+/* Close the kept connection (QUIT), if any; the next message opens one. */
+void local_lmtp_close(struct local_lmtp *l);
 /* "lmtp:unix:/run/dovecot/lmtp", for logs. */
 const char *local_lmtp_relay(const struct local_lmtp *l);
 

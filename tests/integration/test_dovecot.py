@@ -87,6 +87,11 @@ def test_dovecot_login_then_lmtp_then_imap(mp, dovecot):
     log = dovecot.log_text()
     assert re.search(r"auth: passwd-file\(alice@example\.test,127\.0\.0\.1", log) or \
         "rip=127.0.0.1" in log, log[-2000:]
+    # The kept LMTP connection is closed (QUIT) once mailport has been idle
+    # 2 s, so it does not hold one of Dovecot's lmtp processes.
+    assert poll(lambda: re.search(r"lmtp\(\d+\): Info: Disconnect from local: "
+                                  r"Logged out", dovecot.log_text()), timeout=15), \
+        dovecot.log_text()[-2000:]
 
 
 def test_wrong_password_refused(mp, dovecot):
