@@ -7,8 +7,10 @@ every address of example.test is taken at RCPT and answered for by
 Dovecot's LMTP at delivery (unknown or over quota: returned to the sender).
 What each test proves is in its docstring."""
 
+import os
 import re
 import smtplib
+import tempfile
 
 import pytest
 
@@ -184,3 +186,32 @@ def test_lmtp_and_auth_over_tcp(mp, dovecot):
     submit(srv, BOB, ACCOUNTS[BOB], [ALICE], marker)
     assert dovecot.wait_imap(ALICE, marker), srv.log_text()[-3000:]
     assert srv.wait_log(r"relay=lmtp:127\.0\.0\.1:%d .*status=sent" % dovecot.lmtp_port)
+
+
+def test_config_check_tells_when_dovecot_does_not_answer(mailport_bin, dovecot, workroot):
+    """`mailport config check` accepts the Dovecot lines, says nothing of a
+    Dovecot that answers, and notes (exit 0: the file is right) one that
+    does not, naming the line; a bad line is FILE:LINE with the fix."""
+    d = tempfile.mkdtemp(dir=workroot)
+    conf = os.path.join(d, "mailport.conf")
+    base = "domain example.test\nspool spool\nlisten 127.0.0.1:1 submission\n"
+
+    def check(extra):
+        with open(conf, "w") as f:
+            f.write(base + extra)
+        return run([mailport_bin, "config", "check", "-c", conf], check=False)
+
+    r = check("deliver lmtp unix:%s\nauth dovecot %s\n" % (dovecot.lmtp_socket,
+                                                          dovecot.auth_socket))
+    err = r.stderr.decode()
+    assert r.returncode == 0 and "nothing answers" not in err, err
+    assert "no users line" not in err, err
+    r = check("deliver lmtp unix:%s/gone\nauth dovecot 127.0.0.1:9\n" % d)
+    err = r.stderr.decode()
+    assert r.returncode == 0, err
+    assert re.search(r"nothing answers at unix:\S+/gone \(deliver lmtp\)", err), err
+    assert "nothing answers at 127.0.0.1:9 (auth dovecot)" in err, err
+    r = check("deliver lmtp 127.0.0.1\n")
+    assert r.returncode == 78
+    assert "mailport.conf:4: " in r.stderr.decode() and "the port is required" in \
+        r.stderr.decode()
