@@ -200,6 +200,17 @@ local_lmtp_deliver(struct local_lmtp *l, const struct spool_entry *e, const char
 			strcmp(r.smtp.phase, "done") == 0 || strcmp(r.smtp.phase, "quit") == 0);
 	char why[600];
 	session_failed(l, &r, why, sizeof why);
+	/* Refusals decided before any command: no later attempt can do better. */
+	if (r.smtp.failure == CLIENT_SIZE_EXCEEDED || r.smtp.failure == CLIENT_UTF8_UNSUPPORTED) {
+		const char *dsn = r.smtp.failure == CLIENT_SIZE_EXCEEDED ? "5.3.4" : "5.6.7";
+		for (size_t i = 0; i < n; i++) {
+			res[i] = (struct lmtp_rcpt_result){.outcome = LMTP_BOUNCED};
+			str_copy(res[i].dsn, sizeof res[i].dsn, dsn);
+			snprintf(res[i].reply, sizeof res[i].reply, "the LMTP server %s: %s",
+				 l->relay, r.smtp.reply.text);
+		}
+		goto out;
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct lmtp_rcpt_result *o = &res[i];
 		const struct smtp_client_reply *rep = &rr[i].reply;
@@ -221,6 +232,7 @@ local_lmtp_deliver(struct local_lmtp *l, const struct spool_entry *e, const char
 			 : o->outcome == LMTP_BOUNCED ? "5.0.0"
 						      : "4.0.0");
 	}
+out:
 	free(rr);
 	buf_free(&body);
 }

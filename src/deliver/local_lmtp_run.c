@@ -63,8 +63,9 @@ lmtp_bounce(struct local_delivery *ld, const struct local_msg *m, const char *co
 			    .addr = rcpts[i],
 			    .action = BOUNCE_FAILED,
 			    .status = res[i].dsn,
-			    .remote_mta = ld->hostname,
-			    .reply = res[i].reply,
+			    .remote_mta = res[i].from_server ? ld->hostname : NULL,
+			    .reply = res[i].from_server ? res[i].reply : NULL,
+			    .reason = res[i].from_server ? NULL : res[i].reply,
 			    .last_attempt = date,
 			};
 	if (nb) {
