@@ -38,7 +38,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "date.h"
 #include "group_sync.h"
 #include "local_int.h"
 #include "local_lmtp.h"
