@@ -56,6 +56,7 @@ bench: all
 	/usr/bin/python3 bench/bench.py
 	/usr/bin/python3 bench/outbound_bench.py
 	/usr/bin/python3 bench/auth_bench.py
+	/usr/bin/python3 bench/lmtp_bench.py
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \

@@ -120,6 +120,14 @@ check_result(struct state *s)
 		__builtin_trap();
 	if (s->env && res->accepted > s->env->nrcpts)
 		__builtin_trap();
+	/* The count and the flags agree (LMTP clears flags after the body). */
+	if (s->env && res->rcpts) {
+		size_t k = 0;
+		for (size_t i = 0; i < s->env->nrcpts; i++)
+			k += res->rcpts[i].accepted;
+		if (k != res->accepted)
+			__builtin_trap();
+	}
 	if (res->failure == CLIENT_OK && s->done && strcmp(res->phase, "done") != 0)
 		__builtin_trap();
 	enum smtp_client_action act = smtp_client_action(s->c);
@@ -200,6 +208,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned e = (data[1] >> 4) & 3;
 	s.env = e < 3 ? &envs[e] : NULL;
 	s.cfg.keep_open = data[1] & 0x80;
+	s.cfg.lmtp = data[1] & 0x40; /* LHLO, a reply per recipient after the body */
 	s.more = 3;
 	s.tls = s.cfg.tls == CLIENT_TLS_IMPLICIT;
 	s.c = smtp_client_new(&s.cfg, s.env);

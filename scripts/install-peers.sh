@@ -15,7 +15,8 @@
 set -euo pipefail
 
 pkgs=(postfix libsasl2-modules libsasl2-modules-db sasl2-bin swaks libnet-ssleay-perl opendkim
-	rsyslog fail2ban prometheus haproxy)
+	rsyslog fail2ban prometheus haproxy
+	dovecot-core dovecot-lmtpd dovecot-imapd)
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then

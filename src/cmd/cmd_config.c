@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "auth_dns.h"
+#include "client_conn.h"
 #include "cmd.h"
 #include "config_aliases.h"
 #include "config_load.h"
@@ -54,6 +55,9 @@ static int
 check_users(const struct config *cfg, const char *path)
 {
 	char err[1024];
+	bool dovecot = cfg->auth_dovecot && cfg->deliver == CONFIG_DELIVER_LMTP;
+	if (cfg->users_file[0] == '\0' && dovecot)
+		return 0; /* Dovecot answers for the logins and the mailboxes */
 	if (cfg->users_file[0] == '\0') {
 		fprintf(stderr,
 			"%s: note: no users line, so no one can log in (AUTH) and no "
@@ -76,6 +80,40 @@ check_users(const struct config *cfg, const char *path)
 	}
 	users_free(&u);
 	return 0;
+}
+
+/*
+ * deliver lmtp / auth dovecot: a note when nothing answers there now (the
+ * config is right either way; Dovecot may simply not be started yet).
+ */
+static void
+check_dovecot_one(const struct config_endpoint *ep, const char *what, const char *path)
+{
+	char where[160];
+	config_endpoint_format(ep, where, sizeof where);
+	struct client_conn_opts opts = {
+	    .host = ep->unix_path[0] ? "localhost" : ep->hp.host,
+	    .port = ep->hp.port,
+	    .unix_path = ep->unix_path[0] ? ep->unix_path : NULL,
+	    .timeout_ms = 3000,
+	};
+	struct conn_error err;
+	struct client_conn *c = client_conn_open(&opts, &err);
+	if (c == NULL)
+		fprintf(stderr,
+			"%s: note: nothing answers at %s (%s) now: %s; start Dovecot, and check "
+			"that the socket is where this line says and mailport's user may use it\n",
+			path, where, what, err.detail);
+	client_conn_close(&c);
+}
+
+static void
+check_dovecot(const struct config *cfg, const char *path)
+{
+	if (cfg->deliver == CONFIG_DELIVER_LMTP)
+		check_dovecot_one(&cfg->lmtp, "deliver lmtp", path);
+	if (cfg->auth_dovecot)
+		check_dovecot_one(&cfg->dovecot_auth, "auth dovecot", path);
 }
 
 /* Both TLS files load and match, or neither exists (serve makes them). */
@@ -288,6 +326,7 @@ cmd_config(int argc, char **argv)
 	    check_process(&cfg, path) != 0 || check_dkim(&cfg, path) != 0 ||
 	    config_check_aliases(&cfg, path) != 0)
 		return EX_CONFIG;
+	check_dovecot(&cfg, path);
 	printf("%s: ok (%zu listener%s, %zu domain%s)\n", path, cfg.nlisteners,
 	       cfg.nlisteners == 1 ? "" : "s", cfg.ndomains, cfg.ndomains == 1 ? "" : "s");
 	return 0;

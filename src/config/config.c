@@ -24,6 +24,7 @@
 #include <strings.h>
 
 #include "conf_text.h"
+#include "config_dovecot.h"
 #include "hostport.h"
 #include "smtp_addr.h"
 #include "str.h"
@@ -37,6 +38,7 @@ static int parse_tls(struct parse_ctx *pc, char **argv, int argc);
 static int parse_relayhost(struct parse_ctx *pc, char **argv, int argc);
 static int parse_resolver(struct parse_ctx *pc, char **argv, int argc);
 static int parse_user(struct parse_ctx *pc, char **argv, int argc);
+static int parse_dovecot(struct parse_ctx *pc, char **argv, int argc);
 
 #define DURATION(name, field, lo, hi, usage)                                                       \
 	{                                                                                          \
@@ -137,6 +139,12 @@ static const struct directive directives[] = {
      false, 0, 0},
     {"tls-report-from", 1, 1, parse_tls_report_from,
      "tls-report-from ADDRESS, e.g. \"tls-report-from tlsrpt@example.test\"", true, 0, false, 0, 0},
+    /* Dovecot: the values are read in config_dovecot.c. */
+    {"deliver", 1, 2, parse_dovecot,
+     "deliver maildir|lmtp ENDPOINT, e.g. \"deliver lmtp unix:/run/dovecot/lmtp\"", true, 0, false,
+     0, 0},
+    {"auth", 2, 2, parse_dovecot,
+     "auth dovecot ENDPOINT, e.g. \"auth dovecot /run/dovecot/auth-client\"", true, 0, false, 0, 0},
 };
 
 #define NDIRECTIVES (sizeof directives / sizeof directives[0])
@@ -504,7 +512,7 @@ config_validate(const struct config *cfg, const char *filename, char *err, size_
 		       "for, e.g. \"domain example.test\"";
 	else if (cfg->spool_dir[0] == '\0')
 		what = "no spool line, so there is nowhere to queue mail; add e.g. \"spool spool\"";
-	else if (cfg->mailbox_dir[0] == '\0')
+	else if (cfg->mailbox_dir[0] == '\0' && cfg->deliver == CONFIG_DELIVER_MAILDIR)
 		what = "no mailboxes line, so there is nowhere to deliver local mail; add e.g. "
 		       "\"mailboxes mail\"";
 	if (what == NULL)
@@ -512,4 +520,15 @@ config_validate(const struct config *cfg, const char *filename, char *err, size_
 	if (err != NULL && err_size > 0)
 		snprintf(err, err_size, "%s: %s", filename, what);
 	return -1;
+}
+
+/* "deliver" and "auth" (config_dovecot.c); only the FILE:LINE is added here. */
+static int
+parse_dovecot(struct parse_ctx *pc, char **argv, int argc)
+{
+	char msg[512];
+	int rc = str_eq_ci(argv[0], "deliver")
+		     ? config_parse_deliver(pc->cfg, argv, argc, msg, sizeof msg)
+		     : config_parse_auth(pc->cfg, argv, argc, msg, sizeof msg);
+	return rc < 0 ? fail(pc, "%s", msg) : 0;
 }

@@ -67,6 +67,21 @@ enum config_dmarc_policy {
 	CONFIG_DMARC_REPORT_ONLY, /* delivered, the verdict only in Authentication-Results */
 };
 
+/*
+ * A Unix socket or a TCP "HOST:PORT" (config_dovecot.c): where "deliver
+ * lmtp" and "auth dovecot" talk to Dovecot.
+ */
+struct config_endpoint {
+	char unix_path[108];	   /* an absolute path (sun_path's size); "" for TCP */
+	struct config_hostport hp; /* host "" when unix_path is used */
+};
+
+/* "deliver": how local mail reaches its mailbox. */
+enum config_deliver {
+	CONFIG_DELIVER_MAILDIR, /* ourselves, into "mailboxes" */
+	CONFIG_DELIVER_LMTP,	/* handed to an LMTP server (RFC 2033), e.g. Dovecot's */
+};
+
 struct config {
 	char hostname[256];		       /* empty: the system's name */
 	char domains[CONFIG_MAX_DOMAINS][256]; /* lower case */
@@ -147,6 +162,11 @@ struct config {
 	bool tls_report_off; /* "tls-report off": no counting, no reports (default on) */
 	/* "tls-report-from ADDRESS": the reports' sender; "" = postmaster@<hostname> */
 	char tls_report_from[512];
+	/* Dovecot (config_dovecot.c). */
+	enum config_deliver deliver; /* "deliver maildir|lmtp ENDPOINT", maildir */
+	struct config_endpoint lmtp; /* deliver lmtp's server */
+	bool auth_dovecot;	     /* "auth dovecot ENDPOINT": logins checked by Dovecot */
+	struct config_endpoint dovecot_auth; /* its auth-client socket */
 };
 
 /* Defaults for every field (no listeners, no domains). */
@@ -196,6 +216,14 @@ int config_hostport_parse(const char *word, bool names_ok, struct config_hostpor
  * "[v6]:port"; "" when unset. Truncated to size (always terminated).
  */
 void config_hostport_format(const struct config_hostport *hp, char *out, size_t size);
+/*
+ * "unix:PATH", "/PATH" or "HOST:PORT" (a port required) into ep_r; -1 with
+ * what is wrong and the fix in err.
+ */
+int config_endpoint_parse(const char *word, struct config_endpoint *ep_r, char *err,
+			  size_t err_size);
+/* ep as text for logs: "unix:/run/dovecot/lmtp" or "127.0.0.1:24". */
+void config_endpoint_format(const struct config_endpoint *ep, char *out, size_t size);
 /* Same host and port? */
 bool config_hostport_eq(const struct config_hostport *a, const struct config_hostport *b);
 /*

@@ -136,9 +136,33 @@ smtp_client_send_secret(struct smtp_client *c, const char *prefix, const void *r
 
 /* ---- phases and the result ---- */
 
+/*
+ * LMTP: a recipient is delivered only by its own reply after the body
+ * (RFC 2033 4.2). A transaction that ends without that reply (DATA
+ * refused, a 421, the connection lost part way) leaves the recipients
+ * still waiting for theirs not accepted, so no caller counts them.
+ */
+static void
+lmtp_unsettle(struct smtp_client *c)
+{
+	if (c->env == NULL || c->result.rcpts == NULL)
+		return;
+	for (size_t i = c->lmtp_idx; i < c->env->nrcpts; i++) {
+		if (c->result.rcpts[i].accepted) {
+			c->result.rcpts[i].accepted = false;
+			c->result.accepted--;
+		}
+	}
+	c->lmtp_idx = c->env->nrcpts;
+}
+
 void
 smtp_client_enter(struct smtp_client *c, enum client_phase phase)
 {
+	/* From P_IDLE the transaction is settled, and its env may be gone. */
+	if (c->cfg->lmtp && c->phase != P_IDLE &&
+	    (phase == P_RSET || phase == P_IDLE || phase == P_DONE))
+		lmtp_unsettle(c);
 	c->phase = phase;
 	if (c->result.failure == CLIENT_OK)
 		c->result.phase = phase_names[phase];

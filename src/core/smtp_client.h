@@ -59,6 +59,14 @@ struct smtp_client_config {
 	 * way is closed with RSET; smtp_client_next() starts the next one on
 	 * the same connection. */
 	bool keep_open;
+	/*
+	 * LMTP (RFC 2033): LHLO instead of EHLO (no HELO fallback), and after
+	 * the body one reply per accepted recipient, in RCPT order (4.2): it
+	 * replaces that recipient's RCPT reply in the result, and a refusal
+	 * clears its accepted flag. The session fails only when every one was
+	 * refused.
+	 */
+	bool lmtp;
 };
 
 struct smtp_client_envelope {

@@ -60,7 +60,11 @@ send_hello(struct smtp_client *c, enum client_phase phase)
 		smtp_client_finish(c, true);
 		return;
 	}
-	smtp_client_send(c, "%s %s", phase == P_EHLO ? "EHLO" : "HELO", name);
+	smtp_client_send(c, "%s %s",
+			 phase == P_HELO ? "HELO"
+			 : c->cfg->lmtp	 ? "LHLO"
+					 : "EHLO",
+			 name);
 }
 
 static bool
@@ -116,7 +120,8 @@ smtp_client_on_hello(struct smtp_client *c, const struct smtp_client_reply *r)
 		after_hello(c);
 		return;
 	}
-	if (r->code / 100 != 5 || c->phase == P_HELO) {
+	/* RFC 2033 4.1: LMTP has LHLO only; HELO is not a way back. */
+	if (r->code / 100 != 5 || c->phase == P_HELO || c->cfg->lmtp) {
 		smtp_client_fail(c, smtp_client_failure_by_class(r->code, CLIENT_EHLO_FAILED), r);
 		smtp_client_finish(c, true);
 		return;

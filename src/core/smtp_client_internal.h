@@ -56,6 +56,7 @@ struct smtp_client {
 	bool body_sent;
 	bool secret_out; /* the output buffer held a secret: wipe before reuse */
 	size_t rcpt_idx;
+	size_t lmtp_idx; /* LMTP: the recipient whose reply to the body comes next */
 	enum auth_step auth_step;
 
 	struct smtp_reply_reader acc;

@@ -279,6 +279,38 @@ smtp_client_on_data(struct smtp_client *c, const struct smtp_client_reply *r)
 	abandon_transaction(c);
 }
 
+/*
+ * RFC 2033 4.2: after the body, one reply per recipient accepted at RCPT,
+ * in order; each decides its own recipient (one mailbox over quota is
+ * refused alone). The transaction fails only when none was delivered.
+ */
+static void
+on_lmtp_reply(struct smtp_client *c, const struct smtp_client_reply *r)
+{
+	size_t n = c->env->nrcpts, i = c->lmtp_idx;
+	while (i < n && !c->result.rcpts[i].accepted)
+		i++;
+	if (i == n) { /* more replies than recipients: a bug of the server's */
+		smtp_client_fail(c, CLIENT_PROTOCOL, r);
+		smtp_client_finish(c, true);
+		return;
+	}
+	struct smtp_client_rcpt_result *rr = &c->result.rcpts[i];
+	rr->reply = *r;
+	if (r->code / 100 != 2) {
+		rr->accepted = false;
+		c->result.accepted--;
+	}
+	c->lmtp_idx = ++i;
+	while (i < n && !c->result.rcpts[i].accepted)
+		i++;
+	if (i < n)
+		return; /* more replies to come */
+	if (c->result.accepted == 0)
+		smtp_client_fail(c, smtp_client_failure_by_class(r->code, CLIENT_DATA_REJECTED), r);
+	transaction_over(c);
+}
+
 void
 smtp_client_on_body(struct smtp_client *c, const struct smtp_client_reply *r)
 {
@@ -287,6 +319,10 @@ smtp_client_on_body(struct smtp_client *c, const struct smtp_client_reply *r)
 		 * QUIT now would be taken as message text. */
 		smtp_client_fail(c, smtp_client_failure_by_class(r->code, CLIENT_DATA_REJECTED), r);
 		smtp_client_finish(c, false);
+		return;
+	}
+	if (c->cfg->lmtp) {
+		on_lmtp_reply(c, r);
 		return;
 	}
 	if (r->code / 100 != 2)
@@ -334,7 +370,7 @@ smtp_client_next(struct smtp_client *c, const struct smtp_client_envelope *env)
 		c->result.rcpts = xcalloc(env->nrcpts, sizeof *c->result.rcpts);
 	c->env = env;
 	c->pipelined = c->data_sent = c->mail_ok = c->go = c->body_sent = false;
-	c->rcpt_idx = 0;
+	c->rcpt_idx = c->lmtp_idx = 0;
 	c->action = CLIENT_ACT_NONE;
 	smtp_client_mail_start(c);
 	return true;

@@ -40,6 +40,8 @@
 
 #include "delivery_metrics.h"
 #include "group_sync.h"
+#include "local_int.h"
+#include "local_lmtp.h"
 #include "log.h"
 #include "maildir.h"
 #include "spool.h"
@@ -50,13 +52,6 @@
 /* More kicks than this waiting: drop them and do one full scan instead. */
 #define LOCAL_KICK_MAX 10000
 /*
- * Messages delivered together: their Maildir files are synced together and
- * the fully delivered ones leave the queue with one directory sync. It
- * bounds the open files of a batch (one per recipient) and the deliveries
- * repeated after a crash in the middle of one.
- */
-#define LOCAL_BATCH_MAX 128
-/*
  * A kick waits this long for others to join its batch. One message at a
  * time costs three disk flushes (its file, new/, queue/); they would
  * compete with the spool's commits, which hold up the 250s. Under load the
@@ -64,26 +59,7 @@
  */
 #define LOCAL_GATHER_NSEC (10 * 1000 * 1000)
 
-struct local_delivery {
-	struct spool *sp;
-	char *mailbox_dir;
-	bool (*is_local)(const char *domain, void *arg);
-	void *arg;
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cond; /* on CLOCK_MONOTONIC */
-	char (*kicked)[SPOOL_QID_SIZE];
-	size_t nkicked, kick_cap;
-	struct timespec gather_until; /* the first waiting kick's batch starts then */
-	bool want_scan;
-	bool want_flush;	   /* the scan asked for ignores the retry schedule */
-	int64_t due_at;		   /* unix seconds: the earliest retry known, 0 for none */
-	struct retry_policy retry; /* under mu: a reload may change it */
-	atomic_bool stop;
-	struct group_sync gsync; /* a batch's Maildir files: one syncfs while cheap */
-};
-
-static bool
+bool
 local_rcpt_is_local(struct local_delivery *ld, const char *rcpt)
 {
 	char domain[SMTP_DOMAIN_MAX + 1];
@@ -100,15 +76,6 @@ struct local_rcpt {
 	const char *rcpt;
 	int file; /* index in the maildir batch, -1 when the write failed */
 	char err[1024];
-};
-
-/* One message of a batch. */
-struct local_msg {
-	struct spool_entry e;
-	size_t left; /* recipients still queued after this batch */
-	struct spool_retry rs;
-	bool scheduled;	       /* rs was read: the message had a retry schedule */
-	const char *first_err; /* the first local recipient deferred in this batch */
 };
 
 struct local_batch {
@@ -210,8 +177,8 @@ batch_add(struct local_delivery *ld, struct local_batch *b, const char *qid)
  * error. Local delivery has no bounce: past queue-lifetime it goes on
  * trying every retry-max-interval, and the log says so.
  */
-static void
-local_schedule(struct local_delivery *ld, struct local_batch *b, struct local_msg *m)
+void
+local_schedule(struct local_delivery *ld, int64_t *due_at, struct local_msg *m)
 {
 	int64_t now = (int64_t)time(NULL), next;
 	pthread_mutex_lock(&ld->mu);
@@ -231,8 +198,8 @@ local_schedule(struct local_delivery *ld, struct local_batch *b, struct local_ms
 	str_copy(m->rs.last_error, sizeof m->rs.last_error, m->first_err);
 	if (spool_retry_write(ld->sp, &m->rs) < 0)
 		log_warn("id=%s event=retry_write_failed reason=\"%s\"", m->e.id, strerror(errno));
-	if (b->due_at == 0 || next < b->due_at)
-		b->due_at = next;
+	if (*due_at == 0 || next < *due_at)
+		*due_at = next;
 }
 
 /*
@@ -257,7 +224,7 @@ batch_finish(struct local_delivery *ld, struct local_batch *b)
 	}
 	for (size_t i = 0; i < b->nmsgs; i++)
 		if (b->msgs[i].first_err)
-			local_schedule(ld, b, &b->msgs[i]);
+			local_schedule(ld, &b->due_at, &b->msgs[i]);
 	/* The queue is settled first and the log written after, so that a kill
 	 * finds as few delivered messages as possible still queued. */
 	/* Delivered either way: if a record fails, removing the message later
@@ -314,6 +281,8 @@ batch_finish(struct local_delivery *ld, struct local_batch *b)
 static int64_t
 local_process(struct local_delivery *ld, const char *const *ids, size_t n, bool look)
 {
+	if (ld->nlmtp)
+		return local_lmtp_process(ld, ids, n); /* the LMTP server keeps its own once-only */
 	struct local_batch *b = xcalloc(1, sizeof *b);
 	b->look = look;
 	b->files = maildir_batch_new(ld->mailbox_dir, &ld->gsync);
@@ -405,7 +374,20 @@ local_main(void *arg)
 		struct timespec next = next_scan(&now, &periodic, ld->due_at);
 		bool scan = ld->want_scan || reached(&now, &next);
 		if (ld->nkicked == 0 && !scan) {
-			pthread_cond_timedwait(&ld->cond, &ld->mu, &next);
+			/* Kept LMTP connections are closed after LOCAL_LMTP_IDLE_SECONDS of
+			 * no work: each holds a server process (Dovecot: one per connection). */
+			struct timespec idle = now;
+			idle.tv_sec += LOCAL_LMTP_IDLE_SECONDS;
+			bool close_idle = ld->lmtp_kept && reached(&next, &idle);
+			if (pthread_cond_timedwait(&ld->cond, &ld->mu,
+						   close_idle ? &idle : &next) == ETIMEDOUT &&
+			    close_idle && ld->nkicked == 0 && !ld->want_scan) {
+				ld->lmtp_kept = false;
+				pthread_mutex_unlock(&ld->mu);
+				for (size_t i = 0; i < ld->nlmtp; i++)
+					local_lmtp_close(ld->lmtp[i]);
+				pthread_mutex_lock(&ld->mu);
+			}
 			continue;
 		}
 		bool gathered = ld->nkicked >= LOCAL_BATCH_MAX || reached(&now, &ld->gather_until);
@@ -434,6 +416,7 @@ local_main(void *arg)
 		}
 		free(work);
 		pthread_mutex_lock(&ld->mu);
+		ld->lmtp_kept = ld->nlmtp > 0;
 		/* A scan knows every schedule; a kick's batch only adds its own. */
 		ld->due_at = scan ? due_at : earlier(ld->due_at, due_at);
 	}
@@ -442,16 +425,21 @@ local_main(void *arg)
 }
 
 struct local_delivery *
-local_delivery_start(struct spool *sp, const char *mailbox_dir, const struct retry_policy *retry,
-		     bool (*is_local)(const char *domain, void *arg), void *arg)
+local_delivery_start(struct spool *sp, const struct local_config *lc)
 {
 	struct local_delivery *ld = xcalloc(1, sizeof *ld);
 	group_sync_init(&ld->gsync, "mailboxes");
 	ld->sp = sp;
-	ld->mailbox_dir = xstrdup(mailbox_dir);
-	ld->retry = *retry;
-	ld->is_local = is_local;
-	ld->arg = arg;
+	ld->mailbox_dir = xstrdup(lc->mailbox_dir ? lc->mailbox_dir : "");
+	if (lc->lmtp)
+		for (; ld->nlmtp < LOCAL_LMTP_CONNECTIONS; ld->nlmtp++)
+			ld->lmtp[ld->nlmtp] =
+			    local_lmtp_new(lc->lmtp, lc->hostname, lc->lmtp_timeout);
+	str_copy(ld->hostname, sizeof ld->hostname, lc->hostname ? lc->hostname : "localhost");
+	ld->retry = lc->retry;
+	ld->is_local = lc->is_local;
+	ld->queued = lc->queued;
+	ld->arg = lc->arg;
 	atomic_init(&ld->stop, false);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -465,6 +453,8 @@ local_delivery_start(struct spool *sp, const char *mailbox_dir, const struct ret
 			strerror(rc));
 		pthread_cond_destroy(&ld->cond);
 		pthread_mutex_destroy(&ld->mu);
+		for (size_t i = 0; i < ld->nlmtp; i++)
+			local_lmtp_free(&ld->lmtp[i]);
 		free(ld->mailbox_dir);
 		free(ld);
 		return NULL;
@@ -541,6 +531,8 @@ local_delivery_stop(struct local_delivery **ldp)
 	pthread_cond_destroy(&ld->cond);
 	pthread_mutex_destroy(&ld->mu);
 	free(ld->kicked);
+	for (size_t i = 0; i < ld->nlmtp; i++)
+		local_lmtp_free(&ld->lmtp[i]);
 	free(ld->mailbox_dir);
 	free(ld);
 	*ldp = NULL;

@@ -3,7 +3,12 @@
  * from the spool and delivers each local recipient to its Maildir, marking
  * it done in the spool as it goes; a message is removed from the queue once
  * no recipient is left. Recipients of other domains stay queued (outbound
- * delivery is a separate agent).
+ * delivery is a separate agent). With "deliver lmtp" the messages are
+ * handed to an LMTP server instead (local_lmtp.h), which answers for each
+ * recipient: delivered, deferred (retried like a Maildir that cannot take
+ * mail), or refused and returned to the sender. Exactly once holds for
+ * Maildir; over LMTP a crash between the server's reply and the queue's
+ * update delivers again at the restart (at least once, as Postfix's lmtp).
  *
  * At start it scans the whole queue, so mail acknowledged before a crash is
  * delivered after the restart, each recipient exactly once (local.c). A
@@ -15,21 +20,31 @@
 
 #include <stdbool.h>
 
+#include "config.h"
 #include "retry.h"
 
 struct spool;
 struct local_delivery;
 
 /*
- * is_local(domain, arg): is this one of our domains? Called from the
- * agent's thread with the domain in lower case. NULL if the thread cannot
- * be started. mailbox_dir and retry (the schedule of a message whose
- * mailbox cannot take it now, shared with remote delivery) are copied.
+ * How local mail is delivered. is_local(domain, arg): is this one of our
+ * domains? Called from the agent's thread with the domain in lower case.
+ * queued(qid, arg): a bounce was queued (LMTP refusals), have it
+ * delivered; called from the agent's thread.
  */
-struct local_delivery *local_delivery_start(struct spool *sp, const char *mailbox_dir,
-					    const struct retry_policy *retry,
-					    bool (*is_local)(const char *domain, void *arg),
-					    void *arg);
+struct local_config {
+	const char *mailbox_dir;	    /* Maildir root (when lmtp is NULL) */
+	const struct config_endpoint *lmtp; /* deliver over LMTP there; NULL: Maildir */
+	const char *hostname;		    /* our LHLO name and the bounces' */
+	unsigned lmtp_timeout;		    /* seconds, each LMTP step */
+	struct retry_policy retry;	    /* shared with remote delivery */
+	bool (*is_local)(const char *domain, void *arg);
+	void (*queued)(const char *qid, void *arg);
+	void *arg;
+};
+
+/* NULL if the thread cannot be started. lc and what it points to are copied. */
+struct local_delivery *local_delivery_start(struct spool *sp, const struct local_config *lc);
 /* New retry intervals (SIGHUP), for the deferrals from now on. NULL ld: nothing. */
 void local_delivery_set_retry(struct local_delivery *ld, const struct retry_policy *retry);
 /*

@@ -1,8 +1,8 @@
 /*
- * outbound_bounce: the delivery status notification (RFC 3464) for the
- * recipients of one message that failed, queued from <> to the sender
- * through our own spool, durably, on the delivery thread; never a bounce
- * for a bounce.
+ * outbound_bounce: the recipients of one message that failed remotely, as
+ * the rows of the delivery status notification bounce_queue builds and
+ * queues (RFC 3464, from <> to the sender, durably; never a bounce for a
+ * bounce; a REQUIRETLS message's headers only).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,41 +11,12 @@
 #include <time.h>
 
 #include "bounce.h"
+#include "bounce_queue.h"
 #include "date.h"
 #include "log.h"
 #include "outbound_int.h"
 #include "smtp_addr.h"
 #include "str.h"
-
-#define BODY_MAX (256u * 1024 * 1024)
-
-/*
- * Queue b (a DSN) from <> to sender, durably, on this thread. The bounce
- * of a REQUIRETLS message is itself sent with REQUIRETLS (RFC 8689 5).
- */
-static int
-queue_bounce(struct outbound *ob, const char *sender, bool requiretls, const struct buf *b,
-	     char *qid, size_t qid_size)
-{
-	struct smtp_mail_args mail = {.from = {.is_null = true}};
-	struct smtp_rcpt_args rcpt = {0};
-	if (smtp_addr_parse_mailbox(strv_from(sender), true, &rcpt.to) != ADDR_OK)
-		return -1;
-	mail.smtputf8 = outbound_has_8bit(sender, strlen(sender));
-	mail.requiretls = requiretls;
-	struct spool_envelope env = {.mail = &mail, .rcpts = &rcpt, .nrcpts = 1};
-	struct spool_msg *m = spool_msg_begin(ob->sp, &env);
-	if (m == NULL)
-		return -1;
-	str_copy(qid, qid_size, spool_msg_id(m));
-	if (spool_msg_write(m, b->data, b->len) < 0) {
-		spool_msg_abort(&m);
-		return -1;
-	}
-	enum spool_result res = spool_msg_commit_now(m);
-	spool_msg_free(&m);
-	return res == SPOOL_OK ? 0 : -1;
-}
 
 void
 outbound_bounce(struct outbound *ob, const struct spool_entry *e, const struct buf *body,
@@ -53,9 +24,8 @@ outbound_bounce(struct outbound *ob, const struct spool_entry *e, const struct b
 {
 	struct bounce_rcpt br[n ? n : 1];
 	size_t nb = 0;
-	char date[64], arrival[64], mid[300], boundary[64], rnd[16];
+	char date[64];
 	date_rfc5322(time(NULL), date, sizeof date);
-	date_rfc5322((time_t)e->arrival, arrival, sizeof arrival);
 	for (size_t i = 0; i < n; i++)
 		if (out[i].state == RS_FAILED)
 			br[nb++] = (struct bounce_rcpt){
@@ -67,49 +37,7 @@ outbound_bounce(struct outbound *ob, const struct spool_entry *e, const struct b
 			    .reason = out[i].mta[0] ? NULL : out[i].reply,
 			    .last_attempt = date,
 			};
-	if (nb == 0)
-		return;
-	struct bounce_spec spec = {
-	    .hostname = ob->cfg.hostname,
-	    .sender = e->from,
-	    .arrival = arrival,
-	    .date = date,
-	    .message_id = mid,
-	    .boundary = boundary,
-	    .rcpts = br,
-	    .rcpt_count = nb,
-	    .original = {body->data ? body->data : "", body->len},
-	    /* RFC 8689 5: the content of a REQUIRETLS message does not go back
-	     * in full where TLS could not be guaranteed: its headers only. */
-	    .ret = e->requiretls ? BOUNCE_RET_HDRS : BOUNCE_RET_FULL,
-	    .full_max = BOUNCE_FULL_MAX_DEFAULT,
-	};
-	struct buf b;
-	char err[256], qid[SPOOL_QID_SIZE];
-	enum bounce_result rc;
-	buf_init(&b, BODY_MAX);
-	do { /* a boundary that occurs in the content is drawn again */
-		buf_reset(&b);
-		if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd)
-			memset(rnd, 0x5a, sizeof rnd);
-		snprintf(boundary, sizeof boundary, "=_bounce_%08x%08x", *(unsigned *)rnd,
-			 *(unsigned *)(rnd + 4));
-		snprintf(mid, sizeof mid, "<%s.%s@%s>", e->id, boundary + 9, ob->cfg.hostname);
-		rc = bounce_build(&spec, &b, NULL, err, sizeof err);
-	} while (rc == BOUNCE_ERR_BOUNDARY);
-	if (rc == BOUNCE_NULL_SENDER)
-		log_info("id=%s event=bounce_dropped reason=\"the sender is <>: no bounce for a "
-			 "bounce\"",
-			 e->id);
-	else if (rc != BOUNCE_OK)
-		log_err("id=%s event=bounce_failed reason=\"%s\"", e->id, err);
-	else if (queue_bounce(ob, e->from, e->requiretls, &b, qid, sizeof qid) < 0)
-		log_err("id=%s event=bounce_failed reason=\"cannot queue the bounce: %s\"", e->id,
-			strerror(errno));
-	else {
-		log_info("id=%s event=bounce bounce_id=%s to=<%s> nrcpt=%zu", e->id, qid, e->from,
-			 nb);
-		ob->cfg.queued(qid, ob->cfg.arg);
-	}
-	buf_free(&b);
+	bounce_queue(ob->sp, ob->cfg.hostname, e,
+		     (struct strv){body->data ? body->data : "", body->len}, br, nb, ob->cfg.queued,
+		     ob->cfg.arg);
 }

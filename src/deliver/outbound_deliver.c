@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "bounce.h"
+#include "bounce_queue.h"
 #include "client_run.h"
 #include "conn_cache.h"
 #include "date.h"

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -47,7 +48,7 @@ struct client_conn {
 	int fd;
 	int timeout_ms;
 	char host[256];
-	char peer[64];
+	char peer[128];
 	const char *cafile;
 	bool insecure;
 	const struct dns_tlsa *tlsa; /* opts->tlsa: DANE when ntlsa > 0 */
@@ -160,9 +161,36 @@ addr_text(const struct addrinfo *ai, char *out, size_t size)
 	inet_ntop(ai->ai_family, a, out, (socklen_t)size);
 }
 
+/* A Unix socket (LMTP, Dovecot's auth): the same bounded connect, no DNS. */
+static struct client_conn *
+open_unix(const struct client_conn_opts *opts, struct conn_error *err)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	if (!str_copy(sun.sun_path, sizeof sun.sun_path, opts->unix_path)) {
+		set_error(err, CONN_IO, "the socket path is too long");
+		return NULL;
+	}
+	struct addrinfo ai = {.ai_family = AF_UNIX,
+			      .ai_socktype = SOCK_STREAM,
+			      .ai_addr = (struct sockaddr *)&sun,
+			      .ai_addrlen = sizeof sun};
+	int fd = connect_one(&ai, now_ms() + opts->timeout_ms, err);
+	if (fd < 0)
+		return NULL;
+	struct client_conn *c = xcalloc(1, sizeof *c);
+	c->fd = fd;
+	c->timeout_ms = opts->timeout_ms;
+	str_copy(c->host, sizeof c->host, opts->host ? opts->host : "localhost");
+	snprintf(c->peer, sizeof c->peer, "unix:%s", opts->unix_path);
+	set_error(err, CONN_OK, "");
+	return c;
+}
+
 struct client_conn *
 client_conn_open(const struct client_conn_opts *opts, struct conn_error *err)
 {
+	if (opts->unix_path)
+		return open_unix(opts, err);
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG};
 	struct addrinfo *list;
 	char port[8];

@@ -42,6 +42,7 @@ struct client_conn_opts {
 	unsigned short port;
 	const char *connect_addr; /* an IP to connect to instead of resolving host (MX delivery
 				     resolves through its own resolver), or NULL */
+	const char *unix_path;	  /* connect to this Unix socket instead (host: for TLS names) */
 	int timeout_ms;		  /* for the connect and for each read/write */
 	const char *cafile;	  /* NULL: the system's trust store */
 	bool insecure;		  /* do not verify the certificate (explicit, warned) */

@@ -100,6 +100,8 @@ static char
 walk_path(const char *path, enum run_need need, char *blocked, size_t size, int *errno_r)
 {
 	char p[PATH_MAX];
+	if (path[0] == '\0')
+		return 0; /* not configured (no users file; no mailboxes with deliver lmtp) */
 	if (!str_copy(p, sizeof p, path))
 		return 0; /* too long: the spool says so itself */
 	for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {

@@ -350,6 +350,8 @@ prepare_and_drop(struct server *srv)
 		return -1;
 	const char *dirs[] = {cfg->spool_dir, cfg->mailbox_dir};
 	for (size_t i = 0; i < 2; i++) {
+		if (dirs[i][0] == '\0')
+			continue; /* no mailboxes with "deliver lmtp" */
 		if (mkdir_p(dirs[i], 0700) < 0) {
 			fprintf(stderr,
 				"mailport: cannot create %s: %s\n  fix: check the spool and "
@@ -445,9 +447,18 @@ server_reload(struct server *srv)
 	server_outbound_reload(srv, &cfg); /* before the swap: it compares with the old */
 	server_auth_reload(srv, &cfg);
 	server_log_reload(srv, &cfg, "SIGHUP");
+	/* The local agent's transport is made at start: a new one needs a restart. */
+	struct config_endpoint lmtp = srv->cfg.lmtp;
+	enum config_deliver deliver = srv->cfg.deliver;
+	if (cfg.deliver != deliver || strcmp(cfg.lmtp.unix_path, lmtp.unix_path) != 0 ||
+	    !config_hostport_eq(&cfg.lmtp.hp, &lmtp.hp))
+		log_warn("event=reload_deliver_kept fix=\"restart mailport to deliver local mail "
+			 "the new way; it goes on as before until then\"");
 	pthread_mutex_lock(&srv->cfg_lock);
 	srv->cfg = cfg;
 	srv->cfg.unprivileged_port_offset = offset;
+	srv->cfg.deliver = deliver;
+	srv->cfg.lmtp = lmtp;
 	pthread_mutex_unlock(&srv->cfg_lock);
 	if (cfg.hostname[0])
 		str_copy(srv->hostname, sizeof srv->hostname, cfg.hostname);
@@ -665,8 +676,17 @@ server_start(struct server *srv)
 	srv->penalties = penalty_new(AUTH_PENALTY_SLOTS, AUTH_PENALTY_MEMORY);
 	struct retry_policy retry = {srv->cfg.retry_interval, srv->cfg.retry_max_interval,
 				     srv->cfg.queue_lifetime};
-	srv->delivery = local_delivery_start(srv->spool, srv->cfg.mailbox_dir, &retry,
-					     server_is_local_domain, srv);
+	struct local_config lc = {
+	    .mailbox_dir = srv->cfg.mailbox_dir,
+	    .lmtp = srv->cfg.deliver == CONFIG_DELIVER_LMTP ? &srv->cfg.lmtp : NULL,
+	    .hostname = srv->hostname,
+	    .lmtp_timeout = srv->cfg.outbound_timeout,
+	    .retry = retry,
+	    .is_local = server_is_local_domain,
+	    .queued = server_queued,
+	    .arg = srv,
+	};
+	srv->delivery = local_delivery_start(srv->spool, &lc);
 	if (server_tlsrpt_start(srv) < 0)
 		return EX_CANTCREAT;
 	srv->outbound = server_outbound_start(srv);

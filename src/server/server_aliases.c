@@ -167,10 +167,24 @@ ask_local_domain(void *ctx, const char *domain)
 	return config_is_local_domain(&((struct ask *)ctx)->srv->cfg, domain);
 }
 
+/*
+ * Is local@domain a mailbox? "deliver lmtp" without a users file: the LMTP
+ * server knows the mailboxes, so every address of our domains is taken, and
+ * its RCPT reply at delivery decides (an unknown one is returned, 5.1.1).
+ */
+static bool
+is_mailbox(const struct server *srv, const struct users *u, const char *local, const char *domain)
+{
+	if (srv->cfg.deliver == CONFIG_DELIVER_LMTP && srv->cfg.users_file[0] == '\0')
+		return true;
+	return users_exists(u, local, domain);
+}
+
 static bool
 ask_user(void *ctx, const char *local, const char *domain)
 {
-	return users_exists(((struct ask *)ctx)->users->users, local, domain);
+	struct ask *a = ctx;
+	return is_mailbox(a->srv, a->users->users, local, domain);
 }
 
 static enum alias_result
@@ -218,7 +232,7 @@ server_rcpt_kind(struct server *srv, const char *local, const char *domain)
 	if (r == ALIAS_EXPANDED)
 		return SMTP_RCPT_OK;
 	struct users_ref *ref = server_users_get(srv, false);
-	bool found = users_exists(ref->users, local, domain);
+	bool found = is_mailbox(srv, ref->users, local, domain);
 	server_users_put(&ref);
 	return found ? SMTP_RCPT_OK : SMTP_RCPT_UNKNOWN;
 }

@@ -48,6 +48,7 @@
 #include <openssl/err.h>
 
 #include "auth_cache.h"
+#include "auth_dovecot.h"
 #include "date.h"
 #include "fixes.h"
 #include "log.h"
@@ -75,6 +76,13 @@ struct auth_job {
 	unsigned char digest[AUTH_CACHE_DIGEST]; /* remembered if the check succeeds */
 	bool cacheable;
 	bool ok;
+	/* "auth dovecot": Dovecot checks the login (auth_dovecot.h), not the users file. */
+	bool dovecot;
+	struct config_endpoint ep;
+	bool secured;
+	char rip[INET6_ADDRSTRLEN], lip[INET6_ADDRSTRLEN];
+	enum smtp_auth_result result;
+	char why[600];
 };
 
 /* ---- hooks the protocol core calls ---- */
@@ -245,16 +253,31 @@ static void
 auth_run(struct worker_job *job)
 {
 	struct auth_job *a = (struct auth_job *)job;
-	a->ok = users_check_password(a->users->users, a->user, a->password);
+	if (a->dovecot) {
+		struct auth_dovecot_check c = {.ep = &a->ep,
+					       .user = a->user,
+					       .password = a->password,
+					       .secured = a->secured,
+					       .rip = a->rip,
+					       .lip = a->lip,
+					       .timeout_s = 10};
+		a->result = auth_dovecot_check(&c, a->why, sizeof a->why);
+		a->ok = a->result == SMTP_AUTH_OK;
+	} else {
+		a->ok = users_check_password(a->users->users, a->user, a->password);
+		a->result = a->ok ? SMTP_AUTH_OK : SMTP_AUTH_BAD;
+	}
 	explicit_bzero(a->password, sizeof a->password);
 }
 
 static void
-auth_reply(struct session *s, bool ok)
+auth_reply(struct session *s, enum smtp_auth_result res)
 {
 	s->auth_waiting = false;
-	prom_inc(ok ? s->srv->metrics.auth_ok : s->srv->metrics.auth_failed);
-	smtp_server_auth_done(s->smtp, ok ? SMTP_AUTH_OK : SMTP_AUTH_BAD);
+	prom_inc(res == SMTP_AUTH_OK	? s->srv->metrics.auth_ok
+		 : res == SMTP_AUTH_BAD ? s->srv->metrics.auth_failed
+					: NULL);
+	smtp_server_auth_done(s->smtp, res);
 	session_flush(s);
 	session_pump(s);
 }
@@ -264,7 +287,7 @@ on_auth_delay(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	auth_reply(arg, false);
+	auth_reply(arg, SMTP_AUTH_BAD);
 }
 
 static void
@@ -273,6 +296,9 @@ auth_done(struct worker_job *job)
 	struct auth_job *a = (struct auth_job *)job;
 	struct session *s = a->s;
 	bool ok = a->ok;
+	enum smtp_auth_result res = a->result;
+	char why[sizeof a->why];
+	str_copy(why, sizeof why, a->why);
 	if (ok && a->cacheable)
 		auth_cache_store(s->srv->auth_cache, a->user, a->digest, time(NULL));
 	server_users_put(&a->users);
@@ -284,7 +310,15 @@ auth_done(struct worker_job *job)
 		return;
 	}
 	if (ok) {
-		auth_reply(s, true);
+		auth_reply(s, SMTP_AUTH_OK);
+		return;
+	}
+	if (res == SMTP_AUTH_TEMPFAIL) {
+		/* Not the client's fault: no slow-down, a 454 to try again. */
+		char esc[1200];
+		log_warn("session=%s event=auth_tempfail reason=\"%s\"", s->id,
+			 str_escape(esc, sizeof esc, why, strlen(why)));
+		auth_reply(s, SMTP_AUTH_TEMPFAIL);
 		return;
 	}
 	/*
@@ -299,7 +333,7 @@ auth_done(struct worker_job *job)
 	if (delay > AUTH_DELAY_MAX)
 		delay = AUTH_DELAY_MAX;
 	if (delay == 0) {
-		auth_reply(s, false);
+		auth_reply(s, SMTP_AUTH_BAD);
 		return;
 	}
 	struct timeval tv = {delay, 0};
@@ -308,13 +342,32 @@ auth_done(struct worker_job *job)
 	evtimer_add(s->delay_ev, &tv);
 }
 
+/* The address the client connected to, for Dovecot's lip=; "" if unknown. */
+static void
+session_local_addr(const struct session *s, char *out, size_t size)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	out[0] = '\0';
+	if (getsockname(s->fd, (struct sockaddr *)&ss, &len) < 0)
+		return;
+	if (ss.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out, (socklen_t)size);
+	else if (ss.ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, out, (socklen_t)size);
+}
+
 static void
 start_auth_check(struct session *s)
 {
 	const struct sasl_creds *c = smtp_server_auth_creds(s->smtp);
 	unsigned char digest[AUTH_CACHE_DIGEST];
-	struct users_ref *users = server_users_get(s->srv, true); /* may reload, clearing the cache */
-	bool cacheable = auth_cache_digest(s->srv->auth_cache, c->user, c->password, digest);
+	struct users_ref *users =
+	    server_users_get(s->srv, true); /* may reload, clearing the cache */
+	/* Dovecot's answer is not cached: it may change (a password, a lock) at any time. */
+	bool dovecot = s->srv->cfg.auth_dovecot;
+	bool cacheable =
+	    !dovecot && auth_cache_digest(s->srv->auth_cache, c->user, c->password, digest);
 	if (cacheable && auth_cache_hit(s->srv->auth_cache, c->user, digest, time(NULL))) {
 		server_users_put(&users);
 		explicit_bzero(digest, sizeof digest);
@@ -322,7 +375,7 @@ start_auth_check(struct session *s)
 		log_info("session=%s event=auth_cached user=%s", s->id,
 			 str_escape(user, sizeof user, c->user, strlen(c->user)));
 		s->auth_waiting = true;
-		auth_reply(s, true); /* a login that succeeded moments ago: no new hash */
+		auth_reply(s, SMTP_AUTH_OK); /* a login that succeeded moments ago: no new hash */
 		return;
 	}
 	struct auth_job *a = xcalloc(1, sizeof *a);
@@ -333,6 +386,13 @@ start_auth_check(struct session *s)
 	a->job.done = auth_done;
 	a->s = s;
 	a->users = users;
+	if (dovecot) {
+		a->dovecot = true;
+		a->ep = s->srv->cfg.dovecot_auth;
+		a->secured = s->tls;
+		str_copy(a->rip, sizeof a->rip, s->addr);
+		session_local_addr(s, a->lip, sizeof a->lip);
+	}
 	str_copy(a->user, sizeof a->user, c->user);
 	str_copy(a->password, sizeof a->password, c->password);
 	s->auth = a;

@@ -323,7 +323,9 @@ test_local_agent(void)
 	spool_to(sp, (const char *const[]){"Bob+x", "carol"},
 		 (const char *const[]){"Example.TEST", "remote.test"}, 2, a);
 	CHECK(a[0] != '\0' && a[0] != '!');
-	struct local_delivery *ld = local_delivery_start(sp, mail, &retry, is_example, NULL);
+	struct local_delivery *ld = local_delivery_start(
+	    sp,
+	    &(struct local_config){.mailbox_dir = mail, .retry = retry, .is_local = is_example});
 	CHECK(ld != NULL);
 	/* B: committed while it runs, then kicked, as the server does. */
 	spool_to(sp, (const char *const[]){"\"alice\""}, (const char *const[]){"example.test"}, 1,
@@ -364,7 +366,9 @@ test_local_agent(void)
 	CHECK(now_s() - t1 < 2);
 
 	/* A restart scans again, but bob is recorded as done: no second copy. */
-	ld = local_delivery_start(sp, mail, &retry, is_example, NULL);
+	ld = local_delivery_start(
+	    sp,
+	    &(struct local_config){.mailbox_dir = mail, .retry = retry, .is_local = is_example});
 	usleep(300 * 1000);
 	local_delivery_stop(&ld);
 	CHECK(list_dir(bob_new, NULL, 0) == 1);

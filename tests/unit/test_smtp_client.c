@@ -465,6 +465,59 @@ x_old_auth(const struct smtp_client *c)
 	CHECK_STR(smtp_client_caps(c)->auth_line, "LOGIN");
 }
 
+/* LMTP (RFC 2033 4.2): carol's reply after the body refused her alone. */
+static void
+x_lmtp_one_refused(const struct smtp_client *c)
+{
+	const struct smtp_client_result *res = smtp_client_result(c);
+	CHECK(res->accepted == 2);
+	CHECK(res->rcpts[0].accepted && res->rcpts[0].reply.code == 250);
+	CHECK(!res->rcpts[1].accepted && res->rcpts[1].reply.code == 552);
+	CHECK_STR(res->rcpts[1].reply.esc, "5.2.2");
+	CHECK(res->rcpts[2].accepted && res->rcpts[2].reply.code == 250);
+	CHECK_STR(res->rcpts[2].reply.text, "<dave@example.net> Saved");
+}
+
+/* LMTP: bob refused at RCPT, carol deferred after the body, dave delivered. */
+static void
+x_lmtp_mixed(const struct smtp_client *c)
+{
+	const struct smtp_client_result *res = smtp_client_result(c);
+	CHECK(res->accepted == 1);
+	CHECK(!res->rcpts[0].accepted && res->rcpts[0].reply.code == 550);
+	CHECK(!res->rcpts[1].accepted && res->rcpts[1].reply.code == 452);
+	CHECK(res->rcpts[2].accepted && res->rcpts[2].reply.code == 250);
+}
+
+/* LMTP: whoever had no reply of their own when it ended is not delivered. */
+static void
+x_lmtp_none(const struct smtp_client *c)
+{
+	const struct smtp_client_result *res = smtp_client_result(c);
+	CHECK(res->accepted == 0);
+	for (size_t i = 0; i < 3; i++)
+		CHECK(!res->rcpts[i].accepted);
+}
+
+/* LMTP: the first recipient's reply came before the connection was lost. */
+static void
+x_lmtp_first_only(const struct smtp_client *c)
+{
+	const struct smtp_client_result *res = smtp_client_result(c);
+	CHECK(res->accepted == 1 && res->rcpts[0].accepted);
+	CHECK(!res->rcpts[1].accepted && !res->rcpts[2].accepted);
+}
+
+#define LMTP                                                                                       \
+	{                                                                                          \
+		.tls = CLIENT_TLS_NONE, .lmtp = true                                               \
+	}
+#define LHLO                                                                                       \
+	"S: 220 box.example.org Dovecot ready.\nC: LHLO client.example\n"                          \
+	"S: 250-box.example.org\nS: 250-8BITMIME\nS: 250-ENHANCEDSTATUSCODES\nS: 250 PIPELINING\n" \
+	"C: MAIL FROM:<" USER ">\nC: RCPT TO:<bob@example.net>\nC: RCPT TO:<carol@example.net>\n"  \
+	"C: RCPT TO:<dave@example.net>\nC: DATA\nS: 250 2.1.0 OK\n"
+
 /* ---- the tables ---- */
 
 /* clang-format off */
@@ -811,6 +864,41 @@ static const struct script_case cases[] = {
      CLIENT_OK, "done", 250, x_three_accepted},
 };
 
+/* LMTP: LHLO, and a reply per recipient after the body. */
+static const struct script_case lmtp_cases[] = {
+    {"lmtp: one mailbox over quota is refused alone", LMTP, &env3, false,
+     LHLO "S: 250 2.1.5 OK\nS: 250 2.1.5 OK\nS: 250 2.1.5 OK\nS: 354 go\nA: SEND_BODY\nB:\n"
+     "S: 250 2.0.0 <bob@example.net> Saved\nA: NONE\n"
+     "S: 552 5.2.2 <carol@example.net> Quota exceeded (mailbox for user is full)\nA: NONE\n"
+     "S: 250 2.0.0 <dave@example.net> Saved\nC: QUIT\nA: DONE\n",
+     CLIENT_OK, "done", 250, x_lmtp_one_refused},
+    {"lmtp: replies only for the recipients RCPT accepted", LMTP, &env3, false,
+     LHLO "S: 550 5.1.1 no such user\nS: 250 2.1.5 OK\nS: 250 2.1.5 OK\nS: 354 go\n"
+     "A: SEND_BODY\nB:\nS: 452 4.2.2 <carol@example.net> over quota, try later\nA: NONE\n"
+     "S: 250 2.0.0 <dave@example.net> Saved\nC: QUIT\nA: DONE\n",
+     CLIENT_OK, "done", 250, x_lmtp_mixed},
+    {"lmtp: every recipient refused after the body", LMTP, &env3, false,
+     LHLO "S: 250 2.1.5 OK\nS: 250 2.1.5 OK\nS: 250 2.1.5 OK\nS: 354 go\nA: SEND_BODY\nB:\n"
+     "S: 452 4.3.0 a\nS: 452 4.3.0 b\nS: 552 5.2.2 c\nC: QUIT\nA: DONE\n",
+     CLIENT_DATA_REJECTED, "body", 552, x_lmtp_none},
+    {"lmtp: DATA refused: nobody delivered", LMTP, &env3, false,
+     LHLO "S: 250 2.1.5 OK\nS: 250 2.1.5 OK\nS: 250 2.1.5 OK\nS: 451 4.3.0 not now\n"
+     "C: QUIT\nA: DONE\n",
+     CLIENT_TEMPFAIL, "data", 451, x_lmtp_none},
+    {"lmtp: lost after the first recipient's reply", LMTP, &env3, false,
+     LHLO "S: 250 2.1.5 OK\nS: 250 2.1.5 OK\nS: 250 2.1.5 OK\nS: 354 go\nA: SEND_BODY\nB:\n"
+     "S: 250 2.0.0 <bob@example.net> Saved\nL: closed\nA: DONE\n",
+     CLIENT_TEMPFAIL, "body", 0, x_lmtp_first_only},
+    {"lmtp: a 421 after the first recipient's reply", LMTP, &env3, false,
+     LHLO "S: 250 2.1.5 OK\nS: 250 2.1.5 OK\nS: 250 2.1.5 OK\nS: 354 go\nA: SEND_BODY\nB:\n"
+     "S: 250 2.0.0 <bob@example.net> Saved\nS: 421 4.3.2 shutting down\nA: DONE\n",
+     CLIENT_TEMPFAIL, "body", 421, x_lmtp_first_only},
+    {"lmtp: LHLO refused is the end (no HELO)", LMTP, &env3, false,
+     "S: 220 box ready\nC: LHLO client.example\nS: 500 5.5.1 unknown command\nC: QUIT\n"
+     "A: DONE\n",
+     CLIENT_EHLO_FAILED, "ehlo", 500, NULL},
+};
+
 /* Lost at the points no S: line marks: the handshake, the body. */
 static const struct script_case lost_cases[] = {
     {"lost in the handshake", {0}, NULL, false,
@@ -1071,6 +1159,8 @@ main(void)
 	init_secrets();
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		run_case(&cases[i]);
+	for (size_t i = 0; i < sizeof lmtp_cases / sizeof lmtp_cases[0]; i++)
+		run_case(&lmtp_cases[i]);
 	for (size_t i = 0; i < sizeof lost_cases / sizeof lost_cases[0]; i++)
 		run_case(&lost_cases[i]);
 	for (size_t i = 0; i < sizeof sweep_cases / sizeof sweep_cases[0]; i++) {
