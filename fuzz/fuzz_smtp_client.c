@@ -116,7 +116,7 @@ static void
 check_result(struct state *s)
 {
 	const struct smtp_client_result *res = smtp_client_result(s->c);
-	if (!res->phase || (unsigned)res->failure > CLIENT_UTF8_UNSUPPORTED)
+	if (!res->phase || (unsigned)res->failure > CLIENT_REQUIRETLS_UNSUPPORTED)
 		__builtin_trap();
 	if (s->env && res->accepted > s->env->nrcpts)
 		__builtin_trap();
