@@ -309,6 +309,8 @@ def test_domain_check_dane(mailport_bin, make_dnssec, make_rx, certs):
     assert "STARTTLS" in parts["mx-plain.check.dane.test"]["detail"]
     assert "bogus" in parts["mx-bogus.check.dane.test"]["detail"]
     assert "DNSSEC" in dane["detail"], dane
+    ok_detail = parts["mx-ok.check.dane.test"]["detail"]
+    assert ("TLSA " + tlsa(leaves["ok"].leaf_a)[:30]) in ok_detail, ok_detail
     # The records to publish are those of the keys the hosts serve.
     want = {"_25._tcp.mx-%s.check.dane.test. IN TLSA %s" % (h, tlsa(leaves[h].leaf_a))
             for h in ("bad", "none")}
