@@ -371,7 +371,7 @@ rua_lookup(struct dns *dns, const char *domain, char rua[RUA_MAX][SMTP_PATH_MAX 
 	char name[300], value[1024];
 	struct ma_dns_answer a = {0};
 	snprintf(name, sizeof name, "_smtp._tls.%s", domain);
-	enum ma_dns_rc rc = dns_lookup(dns, MA_RR_TXT, name, dns_now_ms() + 10000, &a);
+	enum ma_dns_rc rc = dns_lookup(dns, MA_RR_TXT, name, dns_now_ms() + 5000, &a);
 	if (rc != MA_DNS_OK) {
 		snprintf(why, why_size, "%s: %s", name, ma_dns_rc_name(rc));
 		return rc == MA_DNS_TEMPFAIL ? -2 : -1;
