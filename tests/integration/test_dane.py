@@ -401,3 +401,16 @@ def test_requiretls_goes_to_the_mx_host_dane_authenticates(make_dnssec, make_ser
     bounced = wait_delivery(srv, "y@none.dane.test", "bounced")
     assert bounced and bounced[0]["dsn"] == "5.7.10", log_tail(srv)
     assert first.connections == 0, "connected to a host that cannot be authenticated"
+
+
+def test_missing_outbound_cafile_stops_the_start(make_server, workroot):
+    """A typo in outbound-cafile would defer every verified delivery: the
+    start stops instead, naming the file and the fix."""
+    missing = os.path.join(workroot, "no-such-ca.pem")
+    srv = make_server(start=False, extra=["outbound-cafile " + missing])
+    srv.expect_exit = True
+    srv.start(wait=False)
+    srv.proc.wait(timeout=20)
+    out = srv.log_text()
+    assert srv.proc.returncode != 0, out
+    assert "outbound-cafile %s" % missing in out and "fix:" in out, out
