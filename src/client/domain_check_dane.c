@@ -41,6 +41,21 @@ served_certificate(struct dc_ctx *c, const char *host, struct tls_info *ti)
 	       0;
 }
 
+/* "3 1 1 8500f40106c5...; 2 0 1 ..." : the records, each cut short, for a detail. */
+static void
+records_text(const struct dns_tlsa *t, size_t n, char *out, size_t size)
+{
+	size_t len = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < n && i < 4 && len + 50 < size; i++) {
+		char one[40];
+		dns_tlsa_format(&t[i], one, sizeof one);
+		len += (size_t)snprintf(out + len, size - len, "%s%s", i ? "; " : "", one);
+	}
+	if (n > 4 && len + 8 < size)
+		snprintf(out + len, size - len, "; +%zu", n - 4);
+}
+
 /* The usable records of one host, connected to: ok, mismatch or error. */
 static void
 match_host(struct dc_ctx *c, struct dc_item *it, const char *host, const struct dns_tlsa *t,
@@ -48,8 +63,9 @@ match_host(struct dc_ctx *c, struct dc_item *it, const char *host, const struct 
 {
 	struct tls_info ti;
 	bool no_starttls = false;
-	char why[300], rec[120], text[700];
+	char why[300], rec[250], text[700];
 	memset(&ti, 0, sizeof ti);
+	records_text(t, n, rec, sizeof rec);
 	if (c->o->dane->tls(c->o->dane->ctx, host, t, n, &ti, &no_starttls, why, sizeof why) < 0) {
 		if (no_starttls)
 			dc_add_part(it, host, DC_MISMATCH,
@@ -66,18 +82,16 @@ match_host(struct dc_ctx *c, struct dc_item *it, const char *host, const struct 
 		return;
 	}
 	if (ti.verified) {
-		dns_tlsa_format(&t[0], rec, sizeof rec);
 		snprintf(text, sizeof text,
-			 "DNSSEC-signed; %zu usable TLSA record%s, one matches the certificate "
-			 "it serves (%s)",
-			 n, n == 1 ? "" : "s", ti.subject);
+			 "DNSSEC-signed; TLSA %s: one matches the certificate it serves (%s)", rec,
+			 ti.subject);
 		dc_add_part(it, host, DC_OK, text);
 		return;
 	}
 	snprintf(text, sizeof text,
-		 "no TLSA record matches the certificate it serves (%s; tlsa-invalid): senders "
+		 "TLSA %s: none matches the certificate it serves (%s; tlsa-invalid): senders "
 		 "with DANE defer its mail",
-		 ti.verify_error[0] ? ti.verify_error : "no match");
+		 rec, ti.verify_error[0] ? ti.verify_error : "no match");
 	dc_add_part(it, host, DC_MISMATCH, text);
 	fix_record(it, host, &ti);
 }

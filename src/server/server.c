@@ -393,9 +393,21 @@ prepare_and_drop(struct server *srv)
 	/* The DKIM keys too (server_auth.c): they may stay root:root 0600. */
 	if (server_auth_load_keys(srv) < 0)
 		return -1;
+	/* Read by the delivery threads at their first verified connection: a typo
+	 * would defer every verify-level and MTA-STS delivery, so stop now. */
+	if (cfg->outbound_cafile[0] && access(cfg->outbound_cafile, R_OK) < 0) {
+		fprintf(stderr,
+			"mailport: outbound-cafile %s: %s\n  fix: name a PEM file of CA "
+			"certificates (e.g. /etc/ssl/certs/ca-certificates.crt), or remove the "
+			"line to trust the system's store\n",
+			cfg->outbound_cafile, strerror(errno));
+		return -1;
+	}
 	if (!root)
 		return 0;
 	const struct run_path need[] = {
+	    /* first, so that it can be left out when not set */
+	    {cfg->outbound_cafile, RUN_NEED_READ, true, "outbound-cafile"},
 	    {cfg->spool_dir, RUN_NEED_DIR, true, "spool"},
 	    {cfg->mailbox_dir, RUN_NEED_DIR, true, "mailboxes folder"},
 	    {cfg->users_file, RUN_NEED_READ, false, "users file"},
@@ -404,7 +416,8 @@ prepare_and_drop(struct server *srv)
 	    {srv->tls_key, RUN_NEED_READ, false, "TLS key"},
 	    {srv->config_path, RUN_NEED_READ, false, "config file"},
 	};
-	if (run_user_check_paths(pw, need, sizeof need / sizeof need[0]) < 0)
+	size_t skip = cfg->outbound_cafile[0] ? 0 : 1;
+	if (run_user_check_paths(pw, need + skip, sizeof need / sizeof need[0] - skip) < 0)
 		return -1;
 	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0 ||
 	    setuid(0) == 0) {

@@ -181,6 +181,21 @@ def query(name, qtype, port, server="127.0.0.1", timeout=3.0):
 # ---------------------------------------------------------------- NSD + Unbound
 
 
+def _free_udp_tcp_port():
+    """A port free on 127.0.0.1 for TCP (free_port) and for UDP: DNS needs both."""
+    for _ in range(20):
+        port = free_port()
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            u.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            u.close()
+    raise RuntimeError("no port free for both TCP and UDP")
+
+
 class DnssecDns:
     def __init__(self, root, signed=None, unsigned=None, bogus=()):
         if not have_tools():
@@ -280,7 +295,7 @@ class DnssecDns:
     # -- processes
 
     def start(self, timeout=15.0):
-        self.nsd_port, self.port = free_port(), free_port()
+        self.nsd_port, self.port = _free_udp_tcp_port(), _free_udp_tcp_port()
         nsd_conf = self._write_nsd()
         ub_conf = self._write_unbound()
         self.nsd = subprocess.Popen([NSD, "-d", "-c", nsd_conf], cwd=self.dir,

@@ -309,6 +309,8 @@ def test_domain_check_dane(mailport_bin, make_dnssec, make_rx, certs):
     assert "STARTTLS" in parts["mx-plain.check.dane.test"]["detail"]
     assert "bogus" in parts["mx-bogus.check.dane.test"]["detail"]
     assert "DNSSEC" in dane["detail"], dane
+    ok_detail = parts["mx-ok.check.dane.test"]["detail"]
+    assert ("TLSA " + tlsa(leaves["ok"].leaf_a)[:30]) in ok_detail, ok_detail
     # The records to publish are those of the keys the hosts serve.
     want = {"_25._tcp.mx-%s.check.dane.test. IN TLSA %s" % (h, tlsa(leaves[h].leaf_a))
             for h in ("bad", "none")}
@@ -399,3 +401,16 @@ def test_requiretls_goes_to_the_mx_host_dane_authenticates(make_dnssec, make_ser
     bounced = wait_delivery(srv, "y@none.dane.test", "bounced")
     assert bounced and bounced[0]["dsn"] == "5.7.10", log_tail(srv)
     assert first.connections == 0, "connected to a host that cannot be authenticated"
+
+
+def test_missing_outbound_cafile_stops_the_start(make_server, workroot):
+    """A typo in outbound-cafile would defer every verified delivery: the
+    start stops instead, naming the file and the fix."""
+    missing = os.path.join(workroot, "no-such-ca.pem")
+    srv = make_server(start=False, extra=["outbound-cafile " + missing])
+    srv.expect_exit = True
+    srv.start(wait=False)
+    srv.proc.wait(timeout=20)
+    out = srv.log_text()
+    assert srv.proc.returncode != 0, out
+    assert "outbound-cafile %s" % missing in out and "fix:" in out, out

@@ -11,7 +11,8 @@ the test CA for mx.sts.test, self-signed, or for another name).
 
 Cases: enforce and all good (delivered, logged policy=mta-sts mode=enforce
 verified=yes); enforce with a certificate that does not verify (deferred,
-the receiver gets nothing); enforce with an MX the policy does not name
+the receiver gets nothing); enforce with STARTTLS not offered (deferred,
+never in the clear); enforce with an MX the policy does not name
 (deferred without a connection); testing mode with a bad certificate
 (delivered, the failure in the log); the policy cached across a restart
 with the HTTPS host gone (still enforced); the cached policy kept while the
@@ -45,6 +46,10 @@ def sts_receiver(sts_ca):
     made = []
 
     def factory(cert="good"):
+        if cert is None:   # no STARTTLS offered (as if an attacker stripped it)
+            rx = Receiver(None, tls=False)
+            made.append(rx)
+            return rx.start()
         if cert == "good":
             cert = sts_ca.issue([MXH])
         elif cert == "self-signed":
@@ -137,6 +142,14 @@ def test_enforce_with_a_bad_certificate_is_deferred(world, cert):
     # Never in the clear, never to the impostor.
     assert w.rx.find(marker) == []
     assert not [m for m in w.rx.messages if marker.encode() in m.data]
+
+
+def test_enforce_without_starttls_is_deferred_never_plaintext(world):
+    w = world(cert=None)
+    marker, d, log = w.send("deferred")
+    assert "policy=mta-sts mode=enforce" in d["line"], d["line"]
+    assert w.rx.find(marker) == [], "sent in the clear"
+    assert [a for a in attempts(log) if "starttls-not-supported" in a], attempts(log)
 
 
 def test_enforce_with_an_mx_not_in_the_policy_is_deferred(world):
