@@ -2,8 +2,8 @@
  * `mailport queue tls-report [-c FILE] [--include-today]`: send the
  * pending SMTP TLS reports (RFC 8460) now instead of after midnight.
  *
- * With a server running on the spool, the server does it (SIGUSR1, as
- * for `queue flush`: the outbound work that waits is done now), so
+ * With a server running on the spool, the server does it (a request file,
+ * then SIGUSR1, the signal `queue flush` also sends), so
  * only one process ever writes the reports; --include-today leaves the
  * request file the server's report thread looks for first. With no
  * server, this process takes the spool's lock and queues the reports
@@ -146,8 +146,12 @@ queue_tls_report(const char *config_path, bool include_today)
 	enum queue_server st = queue_server_pid(cfg.spool_dir, &pid);
 	if (st == QUEUE_SERVER_NONE)
 		return send_here(&cfg, include_today);
-	if (include_today) {
-		tlsrpt_daily_today_path(cfg.spool_dir, req, sizeof req);
+	/* Today's request first: the server takes the send-now one as its cue. */
+	for (int i = include_today ? 0 : 1; i < 2; i++) {
+		if (i == 0)
+			tlsrpt_daily_today_path(cfg.spool_dir, req, sizeof req);
+		else
+			tlsrpt_daily_request_path(cfg.spool_dir, req, sizeof req);
 		int fd = open(req, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 		if (fd < 0) {
 			fprintf(stderr,

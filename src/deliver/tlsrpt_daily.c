@@ -27,6 +27,12 @@ struct tlsrpt_daily {
 };
 
 void
+tlsrpt_daily_request_path(const char *spool_dir, char *out, size_t size)
+{
+	snprintf(out, size, "%s/tlsrpt/send-now", spool_dir);
+}
+
+void
 tlsrpt_daily_today_path(const char *spool_dir, char *out, size_t size)
 {
 	snprintf(out, size, "%s/tlsrpt/include-today", spool_dir);

@@ -45,6 +45,12 @@ void tlsrpt_daily_kick(struct tlsrpt_daily *d);
 void tlsrpt_daily_stop(struct tlsrpt_daily **dp);
 
 /* The request file's path for spool_dir, into out (for the command). */
+/*
+ * The request file of `mailport queue tls-report`: present when the
+ * server's SIGUSR1 is that command's (send the reports) rather than `queue
+ * flush`'s (deliver the queue), as both use the one signal.
+ */
+void tlsrpt_daily_request_path(const char *spool_dir, char *out, size_t size);
 void tlsrpt_daily_today_path(const char *spool_dir, char *out, size_t size);
 
 #endif

@@ -197,19 +197,30 @@ query_ad_until(struct dns *d, const char *name, int type, long long deadline, st
  * AD bit. SERVFAIL — what a validating resolver answers for bogus data —
  * never comes here with a header: c-ares reports ARES_ESERVFAIL.
  */
+static void count_error(int ares_status);
+
 static enum dns_status
 ad_status(const struct answer *a, bool *ad_r)
 {
 	struct dns_wire_header h;
 	*ad_r = false;
-	if (a->status != ARES_SUCCESS ||
-	    dns_wire_header((const uint8_t *)a->buf, (size_t)a->len, &h) < 0)
+	if (a->status != ARES_SUCCESS) {
+		count_error(a->status);
 		return DNS_TEMPFAIL;
+	}
+	if (dns_wire_header((const uint8_t *)a->buf, (size_t)a->len, &h) < 0) {
+		count_error(ARES_EBADRESP);
+		return DNS_TEMPFAIL;
+	}
 	*ad_r = h.ad;
 	if (h.rcode == DNS_RCODE_NXDOMAIN)
 		return DNS_NXDOMAIN;
-	if (h.rcode != DNS_RCODE_NOERROR)
+	if (h.rcode != DNS_RCODE_NOERROR) { /* 2 SERVFAIL, 5 REFUSED (RFC 1035 4.1.1) */
+		count_error(h.rcode == 2   ? ARES_ESERVFAIL
+			    : h.rcode == 5 ? ARES_EREFUSED
+					   : ARES_EBADRESP);
 		return DNS_TEMPFAIL;
+	}
 	return h.ancount ? DNS_OK : DNS_NODATA;
 }
 

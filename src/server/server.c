@@ -526,23 +526,30 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 }
 
 /*
- * SIGUSR1, sent by `mailport queue flush` and `mailport queue tls-report`:
- * do the outbound work that waits now: attempt delivery of the whole queue,
- * deferred remote mail included, whatever its retry schedule, and send the
- * TLS reports that are due (the days past; today's too when the command
- * left its request file). SIGUSR2 is the log's (logrotate).
+ * SIGUSR1, sent by `mailport queue flush`: attempt delivery of the whole
+ * queue now, deferred remote mail included, whatever its retry schedule.
+ * `mailport queue tls-report` sends it too, after leaving its request
+ * file: then the pending TLS reports are sent, and the queue is left alone
+ * (SIGUSR2 is the log's, for logrotate).
  */
 static void
 on_flush_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *srv = arg;
+	char req[4200];
 	(void)sig;
 	(void)what;
-	log_info("event=flush signal=SIGUSR1 note=\"delivery attempt of the whole queue%s\"",
-		 srv->tlsrpt_daily ? ", and the pending TLS reports" : "");
+	tlsrpt_daily_request_path(srv->cfg.spool_dir, req, sizeof req);
+	if (unlink(req) == 0) {
+		log_info("event=tls_report signal=SIGUSR1 note=%s",
+			 srv->tlsrpt_daily ? "\"sending pending TLS reports now\""
+					   : "\"tls-report is off: nothing to send\"");
+		tlsrpt_daily_kick(srv->tlsrpt_daily);
+		return;
+	}
+	log_info("event=flush signal=SIGUSR1 note=\"delivery attempt of the whole queue\"");
 	local_delivery_rescan(srv->delivery);
 	outbound_flush(srv->outbound);
-	tlsrpt_daily_kick(srv->tlsrpt_daily);
 }
 
 void

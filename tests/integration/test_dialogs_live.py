@@ -23,7 +23,11 @@ DIALOG_USERS = {"alice@example.test": "alice-secret", "bob@example.test": "bob-s
 
 @pytest.fixture(scope="module")
 def dialog_server(mailport_bin, workroot, certs):
-    srv = Server(mailport_bin, workroot, certs, users=DIALOG_USERS, name="dialogs")
+    srv = Server(mailport_bin, workroot, certs, users=DIALOG_USERS, name="dialogs",
+                 extra=["aliases aliases"])
+    # The in-process runner's glue says "loop" for loop@: here a real cycle does.
+    with open(os.path.join(srv.dir, "aliases"), "w") as f:
+        f.write("loop@example.test: loop2@example.test\nloop2@example.test: loop@example.test\n")
     srv.start()
     yield srv
     srv.stop()
