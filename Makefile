@@ -57,6 +57,8 @@ bench: all
 	/usr/bin/python3 bench/outbound_bench.py
 	/usr/bin/python3 bench/auth_bench.py
 	/usr/bin/python3 bench/lmtp_bench.py
+	/usr/bin/python3 bench/dane_bench.py
+	/usr/bin/python3 bench/mta_sts_bench.py
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \

@@ -20,8 +20,8 @@ sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 from conftest import free_port, read_text, stop_process  # noqa: E402
 
 MAILPORT = os.environ.get("MAILPORT", os.path.join(REPO, "build", "mailport"))
-RUNS = int(os.environ.get("BENCH_RUNS", "3"))
-N = int(os.environ.get("BENCH_MESSAGES", "1000"))
+RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+N = int(os.environ.get("BENCH_MESSAGES", "4000"))
 SENDER_DOMAIN = "bench.plain.test"
 AUTH_USER = "user@" + SENDER_DOMAIN
 PW = "bench-tls-pw-7"
