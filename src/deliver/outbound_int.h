@@ -147,4 +147,8 @@ void outbound_note_plan_failure(struct outbound *ob, const struct domain_tls *d,
 /* The policy text behind m's plan (MTA-STS lines or TLSA records). */
 void outbound_note_policy(struct outbound *ob, const struct domain_tls *d, const struct mx_tls *m);
 
+/* outbound_srs.c: out = the SRS form of e's sender when it must be rewritten (else untouched). */
+void outbound_srs_sender(struct outbound *ob, const struct spool_entry *e, int64_t now, char *out,
+			 size_t size);
+
 #endif

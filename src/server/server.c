@@ -52,85 +52,6 @@
 #define AUTH_CACHE_TTL 3600
 #define AUTH_CACHE_SLOTS 1024
 
-/* ---- the users table ---- */
-
-static struct users_ref *
-users_ref_new(struct users *u)
-{
-	struct users_ref *ref = xcalloc(1, sizeof *ref);
-	ref->users = u;
-	ref->refs = 1;
-	return ref;
-}
-
-void
-server_users_put(struct users_ref **refp)
-{
-	struct users_ref *ref = *refp;
-	if (ref && --ref->refs == 0) {
-		users_free(&ref->users);
-		free(ref);
-	}
-	*refp = NULL;
-}
-
-static struct users *
-users_load_or_empty(const struct config *cfg, bool *ok_r)
-{
-	char err[512];
-	*ok_r = true;
-	if (cfg->users_file[0] == '\0')
-		return users_empty();
-	struct users *u = users_load(cfg->users_file, err, sizeof err);
-	if (u)
-		return u;
-	const struct fix *f = fix_get(FIX_USERS_UNREADABLE);
-	log_warn("event=users_error error=\"%s\" what=\"%s\" cause=\"%s\" fix=\"%s\"", err, f->what,
-		 f->cause, f->fix);
-	*ok_r = false;
-	return NULL;
-}
-
-static void
-users_replace(struct server *srv, struct users *u)
-{
-	server_users_put(&srv->users);
-	srv->users = users_ref_new(u);
-	/* A changed file may change a password: forget remembered logins. */
-	if (srv->auth_cache)
-		auth_cache_clear(srv->auth_cache);
-}
-
-/*
- * Adding a user should not need a reload: the file is checked (at most once
- * a second for recipients, at every login: a user added a moment ago logs
- * in at once, and a stat is nothing beside a password hash) and re-read when
- * it changed.
- */
-struct users_ref *
-server_users_get(struct server *srv, bool for_login)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	struct stat st;
-	if (srv->cfg.users_file[0] && (for_login || now.tv_sec != srv->users_checked.tv_sec) &&
-	    stat(srv->cfg.users_file, &st) == 0) {
-		srv->users_checked = now;
-		if (st.st_mtim.tv_sec != srv->users_mtime.tv_sec ||
-		    st.st_mtim.tv_nsec != srv->users_mtime.tv_nsec) {
-			bool ok;
-			struct users *u = users_load_or_empty(&srv->cfg, &ok);
-			srv->users_mtime = st.st_mtim;
-			if (u) {
-				users_replace(srv, u);
-				log_info("event=users_reloaded file=%s", srv->cfg.users_file);
-			}
-		}
-	}
-	srv->users->refs++;
-	return srv->users;
-}
-
 /* ---- failed logins per client ---- */
 
 #define AUTH_PENALTY_MEMORY 600
@@ -376,8 +297,8 @@ prepare_and_drop(struct server *srv)
 	run_user_check_secret_file(cfg->users_file, "users file");
 	run_user_check_secret_file(srv->tls_key, "TLS key");
 	bool users_ok;
-	struct users *u = users_load_or_empty(cfg, &users_ok);
-	srv->users = users_ref_new(u ? u : users_empty());
+	struct users *u = server_users_load(cfg, &users_ok);
+	srv->users = server_users_ref_new(u ? u : users_empty());
 	/* The relay host's password file is the admin's (0600): read it as root. */
 	char err[600];
 	if (cfg->relay_user[0] && secret_get(SECRET_FILE, cfg->relay_secret_file, srv->relay_secret,
@@ -478,9 +399,9 @@ server_reload(struct server *srv)
 	tls_paths(srv);
 	int tls_rc = tls_load(srv);
 	bool users_ok;
-	struct users *u = users_load_or_empty(&srv->cfg, &users_ok);
+	struct users *u = server_users_load(&srv->cfg, &users_ok);
 	if (u)
-		users_replace(srv, u);
+		server_users_replace(srv, u);
 	server_aliases_reload(srv);
 	log_info("event=reload tls=%s users=%s", tls_rc == 0 ? "reloaded" : "kept_old",
 		 u ? "reloaded" : "kept_old");

@@ -173,6 +173,12 @@ enum smtp_local_rcpt server_rcpt_kind(struct server *srv, const char *local, con
 size_t server_rcpt_expand(struct server *srv, const char *sid, const struct smtp_rcpt_args *in,
 			  size_t n, struct smtp_rcpt_args **out);
 
+/* server_users.c: a new table with one reference. */
+struct users_ref *server_users_ref_new(struct users *u);
+/* The users file (an empty table without one); NULL, logged with the fix, when unreadable. */
+struct users *server_users_load(const struct config *cfg, bool *ok_r);
+/* A new table in force (remembered logins forgotten). */
+void server_users_replace(struct server *srv, struct users *u);
 struct users_ref *server_users_get(struct server *srv, bool for_login);
 void server_users_put(struct users_ref **refp);
 
