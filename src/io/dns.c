@@ -364,51 +364,37 @@ add_addrs(struct answer *a, int type, char addrs[][64], size_t *n)
 	}
 }
 
-enum dns_status
-dns_addrs(struct dns *d, const char *host, char addrs[][64], size_t *n_r)
+/*
+ * The A and AAAA records of host (an address literal is its own). With
+ * dnssec_r, AD is asked for and *dnssec_r says 1 when both answers were
+ * authenticated, 0 when not, -1 when one failed: a failed answer of two
+ * (SERVFAIL: bogus?) must not pass for "insecure".
+ */
+static enum dns_status
+addrs_of(struct dns *d, const char *host, char addrs[][64], size_t *n_r, int *dnssec_r)
 {
 	struct answer a;
 	enum dns_status first = DNS_NODATA;
+	bool all_ad = true, failed = false, ad = false;
 	*n_r = 0;
-	/* An address literal needs no lookup. */
+	if (dnssec_r)
+		*dnssec_r = 0;
 	unsigned char tmp[16];
 	if (inet_pton(AF_INET, host, tmp) == 1 || inet_pton(AF_INET6, host, tmp) == 1) {
-		str_copy(addrs[0], 64, host);
+		str_copy(addrs[0], 64, host); /* a literal: nothing to look up or authenticate */
 		*n_r = 1;
 		return DNS_OK;
 	}
 	const int types[] = {T_A_TYPE, T_AAAA_TYPE};
 	for (size_t t = 0; t < 2; t++) {
-		query(d, host, types[t], &a);
-		enum dns_status st = status_of(a.status);
-		if (st == DNS_OK)
-			add_addrs(&a, types[t], addrs, n_r);
-		free(a.buf);
-		if (t == 0)
-			first = st;
-		else if (first != DNS_OK && st != DNS_NODATA)
-			first = st;
-	}
-	if (*n_r > 0)
-		return DNS_OK;
-	return first == DNS_OK ? DNS_NODATA : first;
-}
-
-enum dns_status
-dns_addrs_ad(struct dns *d, const char *host, char addrs[][64], size_t *n_r, int *dnssec_r)
-{
-	struct answer a;
-	enum dns_status first = DNS_NODATA;
-	bool all_ad = true, failed = false, ad;
-	*n_r = 0;
-	*dnssec_r = 0;
-	unsigned char tmp[16];
-	if (inet_pton(AF_INET, host, tmp) == 1 || inet_pton(AF_INET6, host, tmp) == 1)
-		return dns_addrs(d, host, addrs, n_r); /* a literal: nothing to authenticate */
-	const int types[] = {T_A_TYPE, T_AAAA_TYPE};
-	for (size_t t = 0; t < 2; t++) {
-		query_ad_until(d, host, types[t], elapsed_now_ms() + d->timeout_ms, &a);
-		enum dns_status st = ad_status(&a, &ad);
+		enum dns_status st;
+		if (dnssec_r) {
+			query_ad_until(d, host, types[t], elapsed_now_ms() + d->timeout_ms, &a);
+			st = ad_status(&a, &ad);
+		} else {
+			query(d, host, types[t], &a);
+			st = status_of(a.status);
+		}
 		if (st == DNS_OK)
 			add_addrs(&a, types[t], addrs, n_r);
 		free(a.buf);
@@ -419,11 +405,23 @@ dns_addrs_ad(struct dns *d, const char *host, char addrs[][64], size_t *n_r, int
 		else if (first != DNS_OK && st != DNS_NODATA)
 			first = st;
 	}
-	/* One failed answer of two (SERVFAIL: bogus?) must not pass for "insecure". */
-	*dnssec_r = failed ? -1 : all_ad ? 1 : 0;
+	if (dnssec_r)
+		*dnssec_r = failed ? -1 : all_ad ? 1 : 0;
 	if (*n_r > 0)
 		return DNS_OK;
 	return first == DNS_OK ? DNS_NODATA : first;
+}
+
+enum dns_status
+dns_addrs(struct dns *d, const char *host, char addrs[][64], size_t *n_r)
+{
+	return addrs_of(d, host, addrs, n_r, NULL);
+}
+
+enum dns_status
+dns_addrs_ad(struct dns *d, const char *host, char addrs[][64], size_t *n_r, int *dnssec_r)
+{
+	return addrs_of(d, host, addrs, n_r, dnssec_r);
 }
 
 enum dns_status
