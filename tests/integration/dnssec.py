@@ -36,6 +36,7 @@ import time
 import pytest
 
 from conftest import free_port, read_text, stop_process
+from dns import _name
 
 NSD = shutil.which("nsd") or "/usr/sbin/nsd"
 UNBOUND = shutil.which("unbound") or "/usr/sbin/unbound"
@@ -125,25 +126,7 @@ def leaf_certs(certs, name, days=30, dns_names=None):
 
 
 # ---------------------------------------------------------------- a DNS client with AD
-
-
-def _name(data, off):
-    labels, end, jumps = [], None, 0
-    while True:
-        n = data[off]
-        if n & 0xC0 == 0xC0:
-            if end is None:
-                end = off + 2
-            off = ((n & 0x3F) << 8) | data[off + 1]
-            jumps += 1
-            if jumps > 20:
-                raise ValueError("compression loop")
-            continue
-        off += 1
-        if n == 0:
-            return ".".join(labels) or ".", (end if end is not None else off)
-        labels.append(data[off:off + n].decode("ascii", errors="replace"))
-        off += n
+# (names read by dns.py's _name)
 
 
 def query(name, qtype, port, server="127.0.0.1", timeout=3.0):
