@@ -119,7 +119,15 @@ static const struct fix fixes[FIX_COUNT] = {
 		"this account cannot write the folder",
 		"serve keeps the queue and the mail there",
 		"run serve as root (it drops to an account of its own and makes the folders its "
-		"own), or give this account the folder"},
+		"own), or give this account the folder"},	[FIX_ALIASES_INVALID] = {"",
+		"the aliases file has lines mailport cannot use",
+		"serve would not start with it (a reload keeps the table it has)",
+		"correct the lines named above; 'mailport config check' lists each with its "
+		"line number"},
+	[FIX_ALIASES_READABLE] = {"s",
+		"%s can be read by every account on this machine",
+		"it lists the addresses and where their mail goes, which spammers look for",
+		"chmod o-r %s (0640 with the group of the server's account)"},
 };
 /* clang-format on */
 

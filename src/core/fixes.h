@@ -33,6 +33,8 @@ enum fix_id {
 	FIX_RELAY_UNREACHABLE,
 	FIX_PORT25_UNCHECKED, /* %s domain */
 	FIX_FOLDER_NOT_WRITABLE,
+	FIX_ALIASES_INVALID,
+	FIX_ALIASES_READABLE, /* %s path, in what and in fix */
 	FIX_COUNT,
 };
 

@@ -2,15 +2,16 @@
  * self_check: `mailport serve --check`, what an operator wants to know
  * before (or instead of) reading a failed start's log: does the
  * certificate cover the hostname and stay valid for two more weeks, can
- * the run user write the spool and the mailboxes, are the files that hold
- * secrets private, can every door be bound, and can this host reach other
+ * the run user write the spool and the mailboxes, do the users and aliases
+ * files parse, are the files that hold secrets (and the aliases) private,
+ * can every door be bound, and can this host reach other
  * mail servers on port 25 at all (the cloud providers' block the reference
  * page warns about) or, with a relay host, that relay.
  *
  * One line per check, "ok", "warn" or "FAIL", and for each problem the
- * cause and the fix from the fixes table. serve runs the same local checks
- * at start and logs the problems (server_self_check_log); the network
- * check is only made on request, as it reaches outside this machine.
+ * cause and the fix from the fixes table. serve logs the certificate's
+ * problems at start (self_check_log; it checks the rest as it starts); the
+ * network check is only made on request, as it reaches outside this machine.
  */
 #include "self_check.h"
 
@@ -37,6 +38,8 @@
 #include "log.h"
 #include "run_user.h"
 #include "str.h"
+#include "aliases.h"
+#include "server_internal.h"
 #include "users.h"
 
 #define EXPIRY_WARN_DAYS 14
@@ -174,6 +177,35 @@ check_users(struct checks *c, const struct config *cfg)
 	users_free(&u);
 	ok(c, "users file", detail);
 	check_secret_file(c, "users file is private", cfg->users_file);
+}
+
+/* The aliases file parses (its errors with their lines) and is private; the SRS secret too. */
+static void
+check_aliases(struct checks *c, const struct config *cfg)
+{
+	char err[2048], detail[4300];
+	struct fix_text t;
+	if (cfg->srs_secret_file[0])
+		check_secret_file(c, "SRS secret is private", cfg->srs_secret_file);
+	if (cfg->aliases_file[0] == '\0')
+		return;
+	struct aliases *a = server_aliases_load(cfg->aliases_file, err, sizeof err);
+	if (a == NULL) {
+		for (char *p = err; (p = strchr(p, '\n')) != NULL;)
+			*p = ';'; /* the lines' errors on one line */
+		fix_text(&t, FIX_ALIASES_INVALID);
+		problem(c, false, "aliases file", err, &t);
+		return;
+	}
+	snprintf(detail, sizeof detail, "%s: %zu aliases", cfg->aliases_file, aliases_count(a));
+	aliases_free(&a);
+	ok(c, "aliases file", detail);
+	struct stat st;
+	if (stat(cfg->aliases_file, &st) == 0 && (st.st_mode & S_IROTH)) {
+		fix_text_name(&t, FIX_ALIASES_READABLE, cfg->aliases_file);
+		snprintf(detail, sizeof detail, "mode %04o", (unsigned)(st.st_mode & 07777));
+		problem(c, true, "aliases file is private", detail, &t);
+	}
 }
 
 /* The spool and the mailboxes, as the account serve runs as (when root). */
@@ -423,6 +455,7 @@ local_checks(struct checks *c, const struct config *cfg)
 	if (cfg->tls_key[0])
 		check_secret_file(c, "TLS key is private", cfg->tls_key);
 	check_users(c, cfg);
+	check_aliases(c, cfg);
 	check_folders(c, cfg);
 }
 

@@ -192,3 +192,31 @@ def test_check_options_need_check(make_server):
     p = subprocess.run([srv.binary, "serve", "-c", srv.conf, "--timeout", "3"],
                        capture_output=True, text=True, timeout=30)
     assert p.returncode == 64 and "go with --check" in p.stderr
+
+
+def test_aliases_and_srs_secret(make_server, probe_dns):
+    """The aliases file must parse (each bad line named) and should be private;
+    the SRS secret must be."""
+    srv = checked_server(make_server, probe_dns, extra=["aliases aliases", "srs-secret srs.secret"])
+    aliases = os.path.join(srv.dir, "aliases")
+    with open(aliases, "w") as f:
+        f.write("info@example.test: alice@example.test\nbroken line without a colon\n")
+    os.chmod(aliases, 0o640)
+    secret = os.path.join(srv.dir, "srs.secret")
+    with open(secret, "w") as f:
+        f.write("a-secret-of-more-than-sixteen-characters\n")
+    os.chmod(secret, 0o644)
+    rc, out = check(srv, "--probe-domain", "ok.test")
+    assert rc == 78, out
+    assert re.search(r"FAIL  aliases file: the aliases file has lines mailport cannot use \(.*"
+                     r"aliases:2: ", out), out
+    assert "FAIL  SRS secret is private: %s can be read by every account" % secret in out
+    with open(aliases, "w") as f:
+        f.write("info@example.test: alice@example.test\n")
+    os.chmod(aliases, 0o644)
+    os.chmod(secret, 0o600)
+    rc, out = check(srv, "--probe-domain", "ok.test")
+    assert rc == 0, out
+    assert "ok    aliases file: %s: 1 aliases" % aliases in out
+    assert "warn  aliases file is private: %s can be read by every account" % aliases in out
+    assert "ok    SRS secret is private: %s" % secret in out
