@@ -355,6 +355,41 @@ prepare_and_drop(struct server *srv)
 /* ---- signals and reload ---- */
 
 /* 0, or -1 when the config does not load and the old one stays. */
+/*
+ * Settings that are made into threads, sockets or secrets at start: a
+ * reload keeps them as they are (copied back into the new config, so the
+ * config in force says what is in force) and says which line needs a
+ * restart, instead of taking the line without acting on it.
+ */
+static void
+keep_start_only(const struct config *old, struct config *cfg)
+{
+	const struct {
+		const char *directive;
+		bool changed;
+	} lines[] = {
+	    {"deliver", cfg->deliver != old->deliver ||
+			    strcmp(cfg->lmtp.unix_path, old->lmtp.unix_path) != 0 ||
+			    !config_hostport_eq(&cfg->lmtp.hp, &old->lmtp.hp)},
+	    {"metrics", !config_hostport_eq(&cfg->metrics, &old->metrics)},
+	    {"srs-secret", strcmp(cfg->srs_secret_file, old->srs_secret_file) != 0},
+	    {"tls-report", cfg->tls_report_off != old->tls_report_off ||
+			       strcmp(cfg->tls_report_from, old->tls_report_from) != 0},
+	};
+	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+		if (lines[i].changed)
+			log_warn("event=reload_needs_restart setting=%s note=\"a changed %s line is "
+				 "read at start only; the one before stays in force\" fix=\"restart "
+				 "mailport to apply it\"",
+				 lines[i].directive, lines[i].directive);
+	cfg->deliver = old->deliver;
+	cfg->lmtp = old->lmtp;
+	cfg->metrics = old->metrics;
+	str_copy(cfg->srs_secret_file, sizeof cfg->srs_secret_file, old->srs_secret_file);
+	cfg->tls_report_off = old->tls_report_off;
+	str_copy(cfg->tls_report_from, sizeof cfg->tls_report_from, old->tls_report_from);
+}
+
 static int
 server_reload(struct server *srv)
 {
@@ -381,18 +416,10 @@ server_reload(struct server *srv)
 	server_outbound_reload(srv, &cfg); /* before the swap: it compares with the old */
 	server_auth_reload(srv, &cfg);
 	server_log_reload(srv, &cfg, "SIGHUP");
-	/* The local agent's transport is made at start: a new one needs a restart. */
-	struct config_endpoint lmtp = srv->cfg.lmtp;
-	enum config_deliver deliver = srv->cfg.deliver;
-	if (cfg.deliver != deliver || strcmp(cfg.lmtp.unix_path, lmtp.unix_path) != 0 ||
-	    !config_hostport_eq(&cfg.lmtp.hp, &lmtp.hp))
-		log_warn("event=reload_deliver_kept fix=\"restart mailport to deliver local mail "
-			 "the new way; it goes on as before until then\"");
+	keep_start_only(&srv->cfg, &cfg);
 	pthread_mutex_lock(&srv->cfg_lock);
 	srv->cfg = cfg;
 	srv->cfg.unprivileged_port_offset = offset;
-	srv->cfg.deliver = deliver;
-	srv->cfg.lmtp = lmtp;
 	pthread_mutex_unlock(&srv->cfg_lock);
 	if (cfg.hostname[0])
 		str_copy(srv->hostname, sizeof srv->hostname, cfg.hostname);

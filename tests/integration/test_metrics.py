@@ -223,3 +223,19 @@ def test_prometheus_scrapes_and_sees_the_counters_move(make_server, workroot):
         assert prom.value('mailport_auth_total{result="success"}') == 2
     finally:
         prom.stop()
+
+
+def test_changed_metrics_line_needs_a_restart_and_says_so(make_server):
+    """The listener is made at start: a reload keeps it and says which line
+    waits for a restart, rather than taking the new line without acting on it."""
+    srv = metrics_server(make_server)
+    old = srv.metrics_port
+    srv.extra[-1] = "metrics %s:%d" % (HOST, free_port())
+    srv.extra.append("tls-report off")
+    srv.write_config()
+    mark = srv.log_size()
+    srv.sighup()
+    assert srv.wait_log(r"event=reload_needs_restart setting=metrics .*fix=\"restart", since=mark)
+    assert srv.wait_log(r"event=reload_needs_restart setting=tls-report ", since=mark)
+    assert srv.wait_log(r"event=reload ", since=mark)
+    assert "mailport_queue_messages" in scrape(old)
