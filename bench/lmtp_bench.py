@@ -47,6 +47,10 @@ from conftest import free_port, make_certs, read_text, stop_process  # noqa: E40
 from dovecot import DovecotPeer, ensure_dovecot  # noqa: E402
 from peers import PostfixPeer, ensure_postfix  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import outbound_bench  # noqa: E402
+from outbound_bench import count_files, log, wait_until  # noqa: E402
+
 HOST = "127.0.0.1"
 DOMAIN = "bench.test"
 SENDER = "sender@client.test"
@@ -61,25 +65,9 @@ BODY = ("X" * 76 + "\r\n") * (4096 // 78)
 RCPTS = sorted(ACCOUNTS)
 
 
-def log(*a):
-    print(*a, flush=True)
-
-
 def message(i):
     return ("From: <%s>\r\nTo: <%s>\r\nSubject: lmtp bench %d\r\n\r\n%s"
             % (SENDER, RCPTS[i % len(RCPTS)], i, BODY))
-
-
-def wait_until(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise RuntimeError("timed out waiting for " + what)
-        time.sleep(0.02)
-
-
-def count_files(d):
-    return sum(len(names) for _, _, names in os.walk(d))
 
 
 def delivered(dove):
@@ -154,7 +142,10 @@ class MailportRun:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class PostfixRun:
+class PostfixRun(outbound_bench.PostfixRun):
+    """Postfix handing its mail to Dovecot over LMTP; start, flush, check and
+    cleanup as outbound_bench's."""
+
     name = "Postfix"
 
     def __init__(self, root, certs, dove):
@@ -168,26 +159,11 @@ class PostfixRun:
                 "maximal_backoff_time": "1h",
             })
 
-    def start(self):
-        self.pf.start()
-
     def fill(self, n):
         fill_smtp(self.pf.ports["smtp"], n)
         deferred = os.path.join(self.pf.queue_dir, "deferred")
         wait_until(lambda: count_files(deferred) >= n, 120,
                    "every message in Postfix's deferred queue")
-
-    def flush(self):
-        subprocess.run([POSTQUEUE, "-c", self.pf.config_dir, "-f"], check=True,
-                       capture_output=True, timeout=30)
-
-    def check(self, n):
-        wait_until(lambda: count_files(os.path.join(self.pf.queue_dir, "deferred")) == 0
-                   and count_files(os.path.join(self.pf.queue_dir, "active")) == 0, 30,
-                   "Postfix's queue to empty")
-
-    def cleanup(self):
-        self.pf.cleanup()
 
 
 def ceiling_run(root, n, conns=20):

@@ -19,6 +19,9 @@ sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 
 from conftest import free_port, read_text, stop_process  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from outbound_bench import count_files, log, wait_until  # noqa: E402
+
 MAILPORT = os.environ.get("MAILPORT", os.path.join(REPO, "build", "mailport"))
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 N = int(os.environ.get("BENCH_MESSAGES", "4000"))
@@ -26,25 +29,6 @@ SENDER_DOMAIN = "bench.plain.test"
 AUTH_USER = "user@" + SENDER_DOMAIN
 PW = "bench-tls-pw-7"
 BODY = ("X" * 76 + "\r\n") * (4096 // 78)
-
-
-def log(*a):
-    print(*a, flush=True)
-
-
-def wait_until(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise RuntimeError("timed out waiting for " + what)
-        time.sleep(0.02)
-
-
-def count_files(d):
-    try:
-        return len(os.listdir(d))
-    except FileNotFoundError:
-        return 0
 
 
 def password_line(user):
