@@ -72,20 +72,24 @@ def _name(data, off):
         off += n
 
 
-def query(name, qtype="A", port=53, server="127.0.0.1", timeout=2.0):
-    """One UDP query; returns (rcode name, [(type name, value)]) for the answer
-    section: A/AAAA -> address str, MX -> (preference, exchange), PTR -> name,
-    TXT -> the record's strings as a list of bytes, else raw bytes."""
+def exchange(name, qtype, port, server="127.0.0.1", timeout=2.0, ad=False):
+    """One UDP query of type qtype (a QTYPES name, or a number); returns
+    (header flags, the answer packet, [(rtype, rdata offset, rdlength)] of
+    the answer section). ad: set AD in the query (RFC 6840 5.7) with an EDNS0
+    OPT record and no DO bit, to learn whether a validating resolver
+    authenticated the answer."""
     qid = random.randrange(65536)
-    q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+    q = struct.pack(">HHHHHH", qid, 0x0120 if ad else 0x0100, 1, 0, 0, 1 if ad else 0)
     for label in name.rstrip(".").split("."):
         q += bytes([len(label)]) + label.encode()
-    q += b"\0" + struct.pack(">HH", QTYPES[qtype], 1)
+    q += b"\0" + struct.pack(">HH", QTYPES.get(qtype, qtype), 1)
+    if ad:
+        q += b"\0" + struct.pack(">HHIH", 41, 1232, 0, 0)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.settimeout(timeout)
         s.sendto(q, (server, port))
         while True:
-            data, _ = s.recvfrom(4096)
+            data, _ = s.recvfrom(65535)
             if struct.unpack(">H", data[:2])[0] == qid:
                 break
     _, flags, qd, an, _, _ = struct.unpack(">HHHHHH", data[:12])
@@ -93,12 +97,24 @@ def query(name, qtype="A", port=53, server="127.0.0.1", timeout=2.0):
     for _ in range(qd):
         _, off = _name(data, off)
         off += 4
-    answers = []
-    names = {v: k for k, v in QTYPES.items()}
+    records = []
     for _ in range(an):
         _, off = _name(data, off)
         rtype, _, _, rdlen = struct.unpack(">HHIH", data[off:off + 10])
         off += 10
+        records.append((rtype, off, rdlen))
+        off += rdlen
+    return flags, data, records
+
+
+def query(name, qtype="A", port=53, server="127.0.0.1", timeout=2.0):
+    """One UDP query; returns (rcode name, [(type name, value)]) for the answer
+    section: A/AAAA -> address str, MX -> (preference, exchange), PTR -> name,
+    TXT -> the record's strings as a list of bytes, else raw bytes."""
+    flags, data, records = exchange(name, qtype, port, server, timeout)
+    answers = []
+    names = {v: k for k, v in QTYPES.items()}
+    for rtype, off, rdlen in records:
         rdata = data[off:off + rdlen]
         if rtype == 1:
             value = socket.inet_ntop(socket.AF_INET, rdata)
@@ -116,7 +132,6 @@ def query(name, qtype="A", port=53, server="127.0.0.1", timeout=2.0):
         else:
             value = rdata
         answers.append((names.get(rtype, str(rtype)), value))
-        off += rdlen
     return RCODES.get(flags & 0xF, str(flags & 0xF)), answers
 
 

@@ -28,7 +28,6 @@ import hashlib
 import os
 import shutil
 import socket
-import struct
 import subprocess
 import tempfile
 import time
@@ -36,7 +35,7 @@ import time
 import pytest
 
 from conftest import free_port, read_text, stop_process
-from dns import _name
+from dns import exchange
 
 NSD = shutil.which("nsd") or "/usr/sbin/nsd"
 UNBOUND = shutil.which("unbound") or "/usr/sbin/unbound"
@@ -126,38 +125,14 @@ def leaf_certs(certs, name, days=30, dns_names=None):
 
 
 # ---------------------------------------------------------------- a DNS client with AD
-# (names read by dns.py's _name)
 
 
 def query(name, qtype, port, server="127.0.0.1", timeout=3.0):
     """One UDP query with AD set (RFC 6840 5.7) and EDNS0; returns (rcode
     name, AD bit, [(type name, rdata bytes)]) for the answer section."""
-    qid = int.from_bytes(os.urandom(2), "big")
-    q = struct.pack(">HHHHHH", qid, 0x0120, 1, 0, 0, 1)
-    for label in name.rstrip(".").split("."):
-        q += bytes([len(label)]) + label.encode()
-    q += b"\0" + struct.pack(">HH", QTYPES[qtype], 1)
-    q += b"\0" + struct.pack(">HHIH", 41, 1232, 0, 0)  # OPT, no DO bit
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.settimeout(timeout)
-        s.sendto(q, (server, port))
-        while True:
-            data, _ = s.recvfrom(65535)
-            if struct.unpack(">H", data[:2])[0] == qid:
-                break
-    _, flags, qd, an, _, _ = struct.unpack(">HHHHHH", data[:12])
-    off = 12
-    for _ in range(qd):
-        _, off = _name(data, off)
-        off += 4
+    flags, data, records = exchange(name, QTYPES[qtype], port, server, timeout, ad=True)
     names = {v: k for k, v in QTYPES.items()}
-    answers = []
-    for _ in range(an):
-        _, off = _name(data, off)
-        rtype, _, _, rdlen = struct.unpack(">HHIH", data[off:off + 10])
-        off += 10
-        answers.append((names.get(rtype, str(rtype)), data[off:off + rdlen]))
-        off += rdlen
+    answers = [(names.get(t, str(t)), data[off:off + n]) for t, off, n in records]
     return RCODES.get(flags & 0xF, str(flags & 0xF)), bool(flags & 0x20), answers
 
 
